@@ -1,0 +1,139 @@
+"""The BagNet bottleneck block: a ResNet bottleneck with VALID padding and a cropped shortcut."""
+
+import keras
+
+from saccader_tf.layers.attention_modules import make_attention_module, validate_attention
+
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+EXPANSION = 4
+
+
+@keras.saving.register_keras_serializable(package="saccader_tf")
+class BagNetBottleneck(keras.layers.Layer):
+    """BagNet bottleneck block with a bounded receptive field.
+
+    Residual branch: 1x1 conv `filters` → BN → ReLU → `k`x`k` conv `filters`, stride `s`, VALID →
+    BN → ReLU → 1x1 conv `4·filters` → BN (γ initialised to 0) → optional CBAM/ADCM.
+    Shortcut: identity, or a 1x1 stride-`s` projection conv + BN when the channel count or the stride
+    changes; when `k = 3` the shortcut is first center-cropped by `(k - 1) / 2` pixels per side so
+    that both branches cover the same input cells. Output: ReLU(residual + shortcut). Convolutions
+    have no bias (each is followed by BN). Nothing is zero-padded, so an output cell depends on a
+    `k`x`k` window of input cells only (for `attention=None`).
+
+    Output size: `floor((n - k) / s) + 1` for an `n`x`n` input.
+
+    Note (ours): the projection's BN sits on the shortcut as in standard ResNets; the 2019 TF1 code
+    placed it on the main branch. The parameter count is the same.
+
+    Args:
+        filters: bottleneck width; the block outputs `4 * filters` channels.
+        kernel_size: 1 or 3, the middle convolution's size.
+        strides: stride of the middle convolution and of the projection.
+        attention: `None`, `"cbam"` or `"adcm"`, applied to the residual branch before the add.
+            CBAM pools globally, so such a block is no longer local.
+        attention_kwargs: dict of constructor arguments for the attention module.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: `[B, H, W, C]` feature map.
+        training: whether BN uses batch statistics (and ADCM drops).
+
+    Returns:
+        `[B, H', W', 4 * filters]` with `H' = floor((H - kernel_size) / strides) + 1`.
+
+    Example:
+
+    >>> block = BagNetBottleneck(filters=16, kernel_size=3, strides=2)
+    >>> block(keras.ops.zeros((2, 9, 9, 32))).shape
+    TensorShape([2, 4, 4, 64])
+
+    Reference:
+        Brendel & Bethge, "Approximating CNNs with Bag-of-local-Features models works surprisingly
+        well on ImageNet", ICLR 2019; He et al., "Deep Residual Learning", CVPR 2016.
+    """
+
+    def __init__(self, filters, kernel_size=3, strides=1, attention=None, attention_kwargs=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(filters, int) or filters <= 0:
+            raise ValueError(f"`filters` must be a positive integer. Received: filters={filters!r}")
+        if kernel_size not in (1, 3):
+            raise ValueError(f"`kernel_size` must be 1 or 3. Received: kernel_size={kernel_size!r}")
+        if not isinstance(strides, int) or strides <= 0:
+            raise ValueError(f"`strides` must be a positive integer. Received: strides={strides!r}")
+        validate_attention(attention)
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.attention = attention
+        self.attention_kwargs = dict(attention_kwargs or {})
+
+    def _conv(self, filters, kernel_size, strides, name):
+        return keras.layers.Conv2D(
+            filters, kernel_size, strides=strides, padding="valid", use_bias=False,
+            kernel_initializer="he_normal", name=name, dtype=self.dtype_policy,
+        )
+
+    def _bn(self, name, gamma_initializer="ones"):
+        return keras.layers.BatchNormalization(
+            momentum=BN_MOMENTUM, epsilon=BN_EPSILON, gamma_initializer=gamma_initializer,
+            name=name, dtype=self.dtype_policy,
+        )
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        out_channels = EXPANSION * self.filters
+        self.conv1 = self._conv(self.filters, 1, 1, "conv1")
+        self.bn1 = self._bn("bn1")
+        self.conv2 = self._conv(self.filters, self.kernel_size, self.strides, "conv2")
+        self.bn2 = self._bn("bn2")
+        self.conv3 = self._conv(out_channels, 1, 1, "conv3")
+        self.bn3 = self._bn("bn3", gamma_initializer="zeros")
+        self.attention_module = make_attention_module(
+            self.attention, name="attention", dtype=self.dtype_policy, **self.attention_kwargs
+        )
+        self.has_projection = channels != out_channels or self.strides != 1
+        if self.has_projection:
+            self.shortcut_conv = self._conv(out_channels, 1, self.strides, "shortcut_conv")
+            self.shortcut_bn = self._bn("shortcut_bn")
+        shape = tuple(input_shape)
+        for layer in (self.conv1, self.bn1, self.conv2, self.bn2, self.conv3, self.bn3):
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        if self.attention_module is not None:
+            self.attention_module.build(shape)
+        if self.has_projection:
+            crop = (self.kernel_size - 1) // 2
+            cropped = (shape[0], _minus(input_shape[1], 2 * crop), _minus(input_shape[2], 2 * crop), channels)
+            self.shortcut_conv.build(cropped)
+            self.shortcut_bn.build(self.shortcut_conv.compute_output_shape(cropped))
+
+    def call(self, inputs, training=None):
+        x = keras.ops.relu(self.bn1(self.conv1(inputs), training=training))
+        x = keras.ops.relu(self.bn2(self.conv2(x), training=training))
+        x = self.bn3(self.conv3(x), training=training)
+        if self.attention_module is not None:
+            x = self.attention_module(x, training=training)
+        crop = (self.kernel_size - 1) // 2
+        shortcut = inputs[:, crop:-crop, crop:-crop, :] if crop else inputs
+        if self.has_projection:
+            shortcut = self.shortcut_bn(self.shortcut_conv(shortcut), training=training)
+        return keras.ops.relu(x + shortcut)
+
+    def compute_output_shape(self, input_shape):
+        def out(n):
+            return None if n is None else (n - self.kernel_size) // self.strides + 1
+
+        return (input_shape[0], out(input_shape[1]), out(input_shape[2]), EXPANSION * self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
+            attention=self.attention, attention_kwargs=self.attention_kwargs,
+        )
+        return config
+
+
+def _minus(n, k):
+    return None if n is None else n - k

@@ -1,0 +1,4 @@
+"""Keras models: the BagNet representation network and the Saccader."""
+
+from saccader_tf.models.bagnet import BagNet
+from saccader_tf.models.bagnet_variants import VARIANTS

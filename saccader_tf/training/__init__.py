@@ -1,0 +1,1 @@
+"""Losses and per-stage training steps."""

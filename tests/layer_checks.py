@@ -1,0 +1,175 @@
+"""Shared checks that every public saccader_tf layer and model must pass.
+
+`run_layer_checks` exercises, for one layer class and one set of constructor arguments:
+  1. `get_config` / `from_config` round trip (same config, same outputs with copied weights);
+  2. a symbolic call (`keras.Input`) whose output shapes agree with the eager call;
+  3. `.keras` save and reload with identical inference outputs;
+  4. one `fit` step that changes at least one trainable weight and gives a finite loss;
+  5. calls under the `float16` and `bfloat16` (mixed) dtype policies, finite outputs of that dtype.
+
+Layers are wrapped in a functional model for the save/fit checks; `keras.Model` subclasses are used
+as they are.
+"""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def _as_tuple(inputs):
+    return tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+
+
+def _flatten(outputs):
+    """Returns a list of numpy arrays for a tensor, list/tuple or dict (sorted by key) output."""
+    if isinstance(outputs, dict):
+        return [np.asarray(keras.ops.convert_to_numpy(outputs[k])) for k in sorted(outputs)]
+    if isinstance(outputs, (tuple, list)):
+        return [np.asarray(keras.ops.convert_to_numpy(o)) for o in outputs]
+    return [np.asarray(keras.ops.convert_to_numpy(outputs))]
+
+
+def _float_outputs(outputs, output_keys):
+    if isinstance(outputs, dict):
+        keys = output_keys or sorted(outputs)
+        return [outputs[k] for k in keys]
+    if isinstance(outputs, (tuple, list)):
+        return list(outputs)
+    return [outputs]
+
+
+def _wrap(layer, inputs, call_kwargs):
+    """Functional model around `layer` (models are returned as they are)."""
+    if isinstance(layer, keras.Model):
+        return layer
+    symbolic = [keras.Input(shape=np.shape(x)[1:], dtype=np.asarray(x).dtype.name) for x in inputs]
+    outputs = layer(*symbolic, **call_kwargs)
+    return keras.Model(symbolic if len(symbolic) > 1 else symbolic[0], outputs)
+
+
+def _call(model, wrapped, inputs, call_kwargs):
+    """Inference call of `model`: a functional wrapper takes the inputs as one structure."""
+    if wrapped:
+        return model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
+    return model(*inputs, training=False, **call_kwargs)
+
+
+def run_layer_checks(
+    test_case,
+    cls,
+    init_kwargs,
+    inputs,
+    *,
+    call_kwargs=None,
+    output_keys=None,
+    check_fit=True,
+    check_dtypes=True,
+    atol=1e-5,
+):
+    """Runs the shared checks on `cls(**init_kwargs)` called on `inputs`.
+
+    Args:
+        test_case: the running `tf.test.TestCase`.
+        cls: the layer or model class.
+        init_kwargs: constructor arguments.
+        inputs: a numpy array, or a tuple of arrays passed as positional call arguments.
+        call_kwargs: extra keyword arguments for `call` (besides `training`).
+        output_keys: for dict outputs, the float outputs used for the fit loss and dtype checks
+            (default: every key).
+        check_fit: run the one-step `fit` check (needs at least one trainable weight).
+        check_dtypes: run the float16/bfloat16 policy calls.
+        atol: tolerance for equal outputs.
+
+    Returns:
+        The layer instance that was checked (built).
+    """
+    call_kwargs = dict(call_kwargs or {})
+    inputs = _as_tuple(inputs)
+    layer = cls(**init_kwargs)
+    eager = layer(*inputs, training=False, **call_kwargs)
+    eager_np = _flatten(eager)
+
+    # 1. Config round trip.
+    config = layer.get_config()
+    clone = cls.from_config(config)
+    test_case.assertEqual(clone.get_config(), config)
+    clone(*inputs, training=False, **call_kwargs)
+    clone.set_weights(layer.get_weights())
+    for a, b in zip(eager_np, _flatten(clone(*inputs, training=False, **call_kwargs))):
+        test_case.assertAllClose(a, b, atol=atol)
+
+    # 2. Symbolic call: output shapes agree with the eager call (batch dimension unknown).
+    if not isinstance(layer, keras.Model):
+        symbolic_in = [keras.Input(shape=np.shape(x)[1:], dtype=np.asarray(x).dtype.name) for x in inputs]
+        symbolic_out = cls(**init_kwargs)(*symbolic_in, **call_kwargs)
+        for sym, ref in zip(_flatten_symbolic(symbolic_out), eager_np):
+            test_case.assertEqual(tuple(sym.shape)[1:], ref.shape[1:])
+
+    # 3. .keras save / reload with identical inference outputs.
+    model = _wrap(layer, inputs, call_kwargs)
+    wrapped = model is not layer
+    reference = _flatten(_call(model, wrapped, inputs, call_kwargs))
+    path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    for a, b in zip(reference, _flatten(_call(reloaded, wrapped, inputs, call_kwargs))):
+        test_case.assertAllClose(a, b, atol=atol)
+
+    # 4. One fit step changes trainable weights and gives a finite loss.
+    if check_fit:
+        _check_fit_step(test_case, cls, init_kwargs, inputs, call_kwargs, output_keys)
+
+    # 5. Low-precision dtype policies.
+    if check_dtypes:
+        for policy in ("float16", "mixed_bfloat16"):
+            low = cls(**init_kwargs, dtype=policy)
+            outs = _float_outputs(low(*inputs, training=False, **call_kwargs), output_keys)
+            compute = keras.dtype_policies.get(policy).compute_dtype
+            for out in outs:
+                if "float" in str(out.dtype):
+                    test_case.assertEqual(keras.backend.standardize_dtype(out.dtype), compute)
+                    test_case.assertTrue(np.all(np.isfinite(np.asarray(tf.cast(out, tf.float32)))))
+    return layer
+
+
+def _flatten_symbolic(outputs):
+    if isinstance(outputs, dict):
+        return [outputs[k] for k in sorted(outputs)]
+    if isinstance(outputs, (tuple, list)):
+        return list(outputs)
+    return [outputs]
+
+
+class _SumOfOutputs(keras.Model):
+    """Trains `inner` towards zero-mean-square of its (selected) float outputs."""
+
+    def __init__(self, inner, call_kwargs, output_keys):
+        super().__init__(name="sum_of_outputs")
+        self.inner = inner
+        self.call_kwargs = call_kwargs
+        self.output_keys = output_keys
+
+    def call(self, inputs, training=False):
+        inputs = _as_tuple(inputs)
+        outs = _float_outputs(self.inner(*inputs, training=training, **self.call_kwargs), self.output_keys)
+        outs = [o for o in outs if "float" in str(o.dtype)]
+        return keras.ops.stack([keras.ops.mean(keras.ops.square(keras.ops.cast(o, "float32"))) for o in outs])
+
+
+def _check_fit_step(test_case, cls, init_kwargs, inputs, call_kwargs, output_keys):
+    inner = cls(**init_kwargs)
+    inner(*inputs, training=False, **call_kwargs)
+    model = _SumOfOutputs(inner, call_kwargs, output_keys)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=lambda y, p: keras.ops.sum(p))
+    batch = np.shape(inputs[0])[0]
+    x = inputs if len(inputs) > 1 else inputs[0]
+    before = [np.array(w) for w in inner.trainable_weights]
+    test_case.assertNotEmpty(before, "fit check needs trainable weights")
+    history = model.fit(x, np.zeros((batch, 1), "float32"), batch_size=batch, epochs=1, verbose=0)
+    test_case.assertTrue(np.isfinite(history.history["loss"][0]))
+    after = [np.array(w) for w in inner.trainable_weights]
+    changed = [not np.array_equal(a, b) for a, b in zip(before, after)]
+    test_case.assertTrue(any(changed), "one fit step changed no trainable weight")
