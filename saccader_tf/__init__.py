@@ -1,6 +1,9 @@
 """saccader_tf: Saccader hard-attention image classification for Keras 3 / TensorFlow."""
 
-from saccader_tf.layers import BagNetBottleneck
-from saccader_tf.models import VARIANTS, BagNet
+from saccader_tf.layers import (
+    VISITED_PENALTY, AttentionNetwork, BagNetBottleneck, SaccaderCell, WhatWhereMixer,
+)
+from saccader_tf.models import POLICIES, VARIANTS, BagNet, Saccader, make_policy
+from saccader_tf.training import LocationPretrainer, PolicyGradientTrainer, RepresentationTrainer
 
 __version__ = "0.1.0"

@@ -1,3 +1,6 @@
 """Keras layers: BagNet bottleneck, CBAM, ADCM, attention network, mixer and Saccader cell."""
 
+from saccader_tf.layers.attention_network import AttentionNetwork
 from saccader_tf.layers.bottleneck import BagNetBottleneck
+from saccader_tf.layers.saccader_cell import VISITED_PENALTY, SaccaderCell
+from saccader_tf.layers.what_where_mixer import WhatWhereMixer

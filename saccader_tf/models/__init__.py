@@ -2,3 +2,5 @@
 
 from saccader_tf.models.bagnet import BagNet
 from saccader_tf.models.bagnet_variants import VARIANTS
+from saccader_tf.models.policies import POLICIES, GlimpseContext, make_policy
+from saccader_tf.models.saccader import Saccader

@@ -1,0 +1,141 @@
+"""Glimpse policies: the learned Saccader cell and the non-learned baselines of DESIGN §3.5.
+
+A policy is chosen when a model is built (`Saccader(policy=...)`) or evaluated
+(`saccader.unroll(context, policy=make_policy("random"))`), never by a string inside `call`.
+Every glimpse policy maps the state of one step — the `GlimpseContext` of an image batch and the
+visited mask `C [B,N]` — to location logits `R [B,N]` (visited cells pushed down by
+`VISITED_PENALTY`) and a chosen cell `[B]`:
+
+| policy           | logits R                                      | choice                    |
+|------------------|-----------------------------------------------|---------------------------|
+| `learned`        | the Saccader cell (§3.5)                      | sample (training) / argmax |
+| `random`         | 0 − V·C (uniform over unvisited cells)        | always sampled (seeded)   |
+| `ordered_logits` | Z[:, n, ĉ] − V·C, ĉ = argmax of full logits    | argmax                    |
+| `center`         | −(squared distance to the grid centre) − V·C  | argmax (ties: lower index)|
+
+`full` is not a glimpse policy: the model then answers with the BagNet's full-image logits.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from saccader_tf.layers.replica_seed import replica_seed
+from saccader_tf.layers.saccader_cell import VISITED_PENALTY
+
+POLICIES = ("learned", "random", "ordered_logits", "center", "full")
+
+
+@dataclasses.dataclass(frozen=True)
+class GlimpseContext:
+    """What every glimpse step of one image batch may read.
+
+    Attributes:
+        mixed: mixed what/where features M, `[B, N, D]`.
+        patch_logits: per-location logits Z, `[B, N, K]`.
+        full_logits: BagNet image logits, `[B, K]`.
+        grid: `(h, w)` with `N = h * w`.
+    """
+
+    mixed: tf.Tensor
+    patch_logits: tf.Tensor
+    full_logits: tf.Tensor
+    grid: tuple
+
+
+class LearnedPolicy:
+    """The Saccader cell: samples from Categorical(R) in training, argmax in inference."""
+
+    name = "learned"
+    uses_glimpses = True
+
+    def __init__(self, cell):
+        self.cell = cell
+
+    def step(self, context, visited, training):
+        out = self.cell(context.mixed, visited, training=training)
+        return out["location_logits"], out["cell"]
+
+
+class _FixedScorePolicy:
+    """Argmax over a per-cell score with visited cells excluded."""
+
+    uses_glimpses = True
+
+    def scores(self, context):
+        raise NotImplementedError
+
+    def step(self, context, visited, training):
+        logits = tf.cast(self.scores(context), tf.float32) - VISITED_PENALTY * visited
+        return logits, tf.argmax(logits, axis=-1, output_type=tf.int32)
+
+
+class OrderedLogitsPolicy(_FixedScorePolicy):
+    """The cells with the highest per-location logits of the predicted class, in order."""
+
+    name = "ordered_logits"
+
+    def scores(self, context):
+        predicted = tf.argmax(context.full_logits, axis=-1, output_type=tf.int32)
+        return tf.gather(context.patch_logits, predicted, axis=2, batch_dims=1)
+
+
+class CenterPolicy(_FixedScorePolicy):
+    """The cells nearest the grid centre first (a fixed, image-independent order)."""
+
+    name = "center"
+
+    def scores(self, context):
+        h, w = context.grid
+        i, j = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        distance = (i - (h - 1) / 2) ** 2 + (j - (w - 1) / 2) ** 2
+        # A tiny index-dependent term makes ties deterministic: the lower index wins.
+        score = -distance.reshape(-1) - 1e-3 * np.arange(h * w) / (h * w)
+        batch = tf.shape(context.mixed)[0]
+        return tf.tile(tf.constant(score[None], tf.float32), [batch, 1])
+
+
+class RandomPolicy:
+    """Uniform over the unvisited cells, sampled in training and inference alike."""
+
+    name = "random"
+    uses_glimpses = True
+
+    def __init__(self, seed=None):
+        self.seed_generator = keras.random.SeedGenerator(seed, name="random_policy_seed")
+
+    def step(self, context, visited, training):
+        logits = -VISITED_PENALTY * visited
+        sample = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(
+            seed=replica_seed(self.seed_generator)
+        )
+        return logits, sample
+
+
+class FullImagePolicy:
+    """No glimpses: the model returns the representation network's full-image logits."""
+
+    name = "full"
+    uses_glimpses = False
+
+
+def make_policy(name, cell=None, seed=None):
+    """Builds the policy called `name` (one of `POLICIES`).
+
+    Args:
+        name: `"learned"`, `"random"`, `"ordered_logits"`, `"center"` or `"full"`.
+        cell: the `SaccaderCell`, needed by `"learned"`.
+        seed: seed of the `"random"` policy's sampler.
+    """
+    if name not in POLICIES:
+        raise ValueError(f"`policy` must be one of {POLICIES}. Received: policy={name!r}")
+    if name == "learned":
+        if cell is None:
+            raise ValueError("The learned policy needs the model's SaccaderCell. Received: cell=None")
+        return LearnedPolicy(cell)
+    if name == "random":
+        return RandomPolicy(seed)
+    return {"ordered_logits": OrderedLogitsPolicy, "center": CenterPolicy, "full": FullImagePolicy}[name]()
