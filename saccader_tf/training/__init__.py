@@ -1,1 +1,5 @@
-"""Losses and per-stage training steps."""
+"""Losses and the per-stage trainers (custom `train_step`s) of the 3-stage recipe."""
+
+from saccader_tf.training.stage1 import RepresentationTrainer
+from saccader_tf.training.stage2 import LocationPretrainer
+from saccader_tf.training.stage3 import PolicyGradientTrainer

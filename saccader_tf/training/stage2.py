@@ -1,0 +1,71 @@
+"""Stage 2: pretrain the location network towards the BagNet's most confident cells (DESIGN §3.6)."""
+
+import tensorflow as tf
+
+from saccader_tf.training.losses import location_pretraining_loss, top_cells_targets
+from saccader_tf.training.stage_trainer import StageTrainer
+
+
+class LocationPretrainer(StageTrainer):
+    """Stage 2 trainer: the frozen BagNet's top cells teach the attention network where to look.
+
+    Targets: the `num_targets` cells with the highest per-location logits Z of the class predicted
+    by the full-image logits, in descending order. The cell is unrolled `num_targets` steps
+    teacher-forced (ours): step t sees the targets before t as visited, so the loss is a clean
+    `−mean_t log π^t(target_t)`. The representation network runs in inference mode under
+    `stop_gradient`: neither its weights nor its BN statistics change. Trains the attention
+    network, the mixer and the cell (plus weight decay on their kernels).
+
+    Logs: `loss`, `location_ce`, `target_accuracy` (share of steps whose argmax is the target),
+    `first_target_accuracy` (step 1 only).
+
+    Args:
+        saccader: the `Saccader` whose location path is trained.
+        num_targets: number of target cells (the paper: 12); at most the number of grid cells.
+        weight_decay: L2 coefficient.
+    """
+
+    def __init__(self, saccader, num_targets=12, weight_decay=0.0, **kwargs):
+        super().__init__(saccader, weight_decay=weight_decay, **kwargs)
+        cells = saccader.grid * saccader.grid
+        if not 1 <= num_targets <= cells:
+            raise ValueError(
+                f"`num_targets` must be between 1 and the number of grid cells ({cells}). "
+                f"Received: num_targets={num_targets}"
+            )
+        self.num_targets = num_targets
+        self.make_trackers(["loss", "location_ce", "target_accuracy", "first_target_accuracy"])
+
+    def trained_variables(self):
+        return self.saccader.location_variables
+
+    def _forward(self, images, training):
+        saccader = self.saccader
+        rep = saccader.representation(images, training=False)
+        rep = {key: tf.stop_gradient(value) for key, value in rep.items()}
+        where = saccader.attention_network(rep["features"], training=training)
+        mixed = saccader.mixer(where, rep["what_features"], training=training)
+        predicted = tf.argmax(rep["logits"], axis=-1, output_type=tf.int32)
+        targets = top_cells_targets(rep["patch_logits"], predicted, k=self.num_targets)
+        n = saccader.grid * saccader.grid
+        mixed = tf.reshape(mixed, [-1, n, mixed.shape[-1]])
+        logits = saccader.teacher_forced_location_logits(mixed, targets)
+        return location_pretraining_loss(logits, targets), logits, targets
+
+    def compute_losses(self, images, labels, training):
+        per_example, logits, targets = self._forward(images, training)
+        logs = _metrics(logits, targets)
+        logs["location_ce"] = tf.reduce_mean(per_example)
+        return self.total_loss(per_example, logs), logs
+
+    def evaluate_batch(self, images, labels):
+        per_example, logits, targets = self._forward(images, training=False)
+        logs = _metrics(logits, targets)
+        logs["location_ce"] = tf.reduce_mean(per_example)
+        logs["loss"] = logs["location_ce"]
+        return logs
+
+
+def _metrics(logits, targets):
+    hits = tf.cast(tf.argmax(logits, axis=-1, output_type=tf.int32) == targets, tf.float32)
+    return {"target_accuracy": tf.reduce_mean(hits), "first_target_accuracy": tf.reduce_mean(hits[:, 0])}

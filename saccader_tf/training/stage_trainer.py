@@ -1,0 +1,92 @@
+"""Shared machinery of the per-stage trainers: loss reduction, weight decay, gradient updates."""
+
+import keras
+import tensorflow as tf
+
+from saccader_tf.training.losses import decayed_variables, l2_penalty
+
+
+class StageTrainer(keras.Model):
+    """Base of the three stage trainers: wraps a `Saccader` and trains a subset of its weights.
+
+    Subclasses implement `trained_variables()` and `compute_losses(images, labels, training)`, which
+    returns `(total_loss, logs)`; `self.total_loss(per_example, logs)` reduces a per-example loss
+    for one replica (divides by the GLOBAL batch size) and adds the weight decay divided by the
+    replica count, so the gradients that the optimizer sums over replicas equal the single-device
+    gradients of the global batch. Logs are local means, for people to read.
+
+    The trainer is a training harness, not a model to serve or save: checkpoints hold the wrapped
+    `saccader`'s weights (`trainer.saccader.save_weights(...)`).
+
+    Args:
+        saccader: the `saccader_tf.models.Saccader` to train.
+        weight_decay: L2 coefficient λ of `λ · Σ ||w||² / 2` over kernels (DESIGN §3.6).
+        **kwargs: base-model arguments (`name`, ...).
+    """
+
+    def __init__(self, saccader, weight_decay=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if weight_decay < 0:
+            raise ValueError(f"`weight_decay` must be >= 0. Received: weight_decay={weight_decay}")
+        if not saccader.built:
+            saccader.build()  # every variable group must exist before the first step
+        self.saccader = saccader
+        self.weight_decay = weight_decay
+
+    def trained_variables(self):
+        """The variables this stage updates."""
+        raise NotImplementedError
+
+    def compute_losses(self, images, labels, training):
+        """Returns `(total_loss, logs)` for one replica's batch (see the class docstring)."""
+        raise NotImplementedError
+
+    def evaluate_batch(self, images, labels):
+        """Returns the metric logs of one evaluation batch (inference mode)."""
+        raise NotImplementedError
+
+    def call(self, images, training=False):
+        return self.saccader(images, training=training)
+
+    def total_loss(self, per_example, logs):
+        """Combines a per-example loss `[B]` with weight decay; fills `logs["loss"]`.
+
+        Returns the loss of this replica's share: the per-example loss averaged over the GLOBAL
+        batch plus the decay divided by the replica count. `logs["loss"]` gets the readable value
+        (local mean + the whole decay term).
+        """
+        penalty = self.weight_decay_penalty()
+        logs["loss"] = tf.reduce_mean(per_example) + penalty
+        return tf.nn.compute_average_loss(per_example) + tf.nn.scale_regularization_loss(penalty)
+
+    def weight_decay_penalty(self):
+        """`λ · Σ ||w||² / 2` over the decayed kernels among `trained_variables()`."""
+        if not self.weight_decay:
+            return tf.constant(0.0)
+        return l2_penalty(decayed_variables(self.trained_variables()), self.weight_decay)
+
+    def train_step(self, data):
+        images, labels = data[0], data[1]
+        variables = self.trained_variables()
+        with tf.GradientTape() as tape:
+            loss, logs = self.compute_losses(images, labels, training=True)
+            scaled = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return self._update_metrics(logs)
+
+    def test_step(self, data):
+        return self._update_metrics(self.evaluate_batch(data[0], data[1]))
+
+    def _update_metrics(self, logs):
+        for name, value in logs.items():
+            self._log_means[name].update_state(value)
+        return {name: self._log_means[name].result() for name in logs}
+
+    def make_trackers(self, names):
+        """Creates one `keras.metrics.Mean` per log name (call in the subclass `__init__`)."""
+        self._log_means = {name: keras.metrics.Mean(name=name) for name in names}
+
+    @property
+    def metrics(self):
+        return list(self._log_means.values())
