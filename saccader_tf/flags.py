@@ -1,0 +1,34 @@
+"""Command-line flags of `python -m saccader_tf.launch` (the only module besides launch.py that
+knows about absl flags). Presets live in `launch/*.cfg` and are used with `--flagfile`."""
+
+from absl import flags
+
+STAGES = ("1", "2", "3", "all")
+
+flags.DEFINE_enum("stage", "all", STAGES, "Training stage to run: 1 (representation), 2 (location "
+                  "pretraining), 3 (policy gradient) or all (1→2→3, then an evaluation).")
+flags.DEFINE_string("dataset", "cluttered_mnist", "'cluttered_mnist' (offline default), "
+                    "'folder:<path>' (an image folder <path>/train/<class>/*), or a TFDS dataset name.")
+flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+flags.DEFINE_integer("num_clutter", None, "cluttered_mnist: clutter pieces per image (default 4 at 60 px, 8 at 100 px).")
+flags.DEFINE_integer("train_examples", 20000, "cluttered_mnist: number of training images generated.")
+flags.DEFINE_string("model", "bagnet29_small", "BagNet variant: bagnet9, bagnet17, bagnet33, "
+                    "bagnet77_lowd, bagnet29_small, bagnet9_tiny.")
+flags.DEFINE_integer("image_size", 60, "Side of the square input images, in pixels.")
+flags.DEFINE_integer("num_glimpses", 6, "Glimpses T per image (stage 3 and evaluation).")
+flags.DEFINE_integer("num_targets", 12, "Stage 2: number of target cells.")
+flags.DEFINE_integer("batch_size", 64, "GLOBAL batch size (split across replicas).")
+flags.DEFINE_list("epochs", ["2", "1", "2"], "Epochs per stage: one value for every stage, or three "
+                  "values for stages 1, 2, 3.")
+flags.DEFINE_integer("steps", None, "Steps per epoch (default: one pass over the training data).")
+flags.DEFINE_integer("eval_steps", None, "Evaluation batches per epoch (default: the whole eval split).")
+flags.DEFINE_list("learning_rate", ["0.002"], "Peak learning rate, cosine-decayed: one value or one per stage.")
+flags.DEFINE_float("weight_decay", 8e-5, "L2 weight decay λ of λ·Σ||w||²/2 on kernels.")
+flags.DEFINE_enum("optimizer", "adam", ["adam", "sgd"], "Optimizer (sgd = Nesterov momentum 0.9).")
+flags.DEFINE_string("model_dir", "runs/saccader", "Directory for checkpoints and TensorBoard logs.")
+flags.DEFINE_integer("seed", 0, "Seed of data generation, shuffling, initialisation and glimpse sampling.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored"], "tf.distribute strategy.")
+flags.DEFINE_list("devices", [], "Devices for --strategy=mirrored (default: all local GPUs).")
+flags.DEFINE_boolean("jit_compile", False, "XLA-compile the train step (faster on GPUs, slower on CPUs).")
+
+FLAGS = flags.FLAGS
