@@ -1,0 +1,60 @@
+"""`make_source`: one entry point from a dataset name to a `DataSource`."""
+
+import tensorflow_datasets as tfds
+
+from saccader_tf.data.cluttered_mnist import cluttered_mnist_source
+from saccader_tf.data.image_folder import image_folder_source
+from saccader_tf.data.source import check_positive_int
+from saccader_tf.data.tfds_source import tfds_source
+
+CLUTTERED_MNIST = "cluttered_mnist"
+FOLDER_PREFIX = "folder:"
+
+
+def make_source(name, *, image_size, batch_size, seed=0, data_dir=None, **kwargs):
+    """Builds the `DataSource` called `name`.
+
+    Args:
+        name: `"cluttered_mnist"` (the offline default, see `cluttered_mnist_source`),
+            `"folder:<path>"` (an image folder, see `image_folder_source`), or any other string: a
+            TFDS dataset name such as `"imagenette"` or `"imagenet2012"` (see `tfds_source`).
+        image_size: side `S` of the square images the model sees.
+        batch_size: examples per batch.
+        seed: integer seed of generation, shuffling and augmentation.
+        data_dir: TFDS data directory (for TFDS datasets and `cluttered_mnist` with
+            `digits="tfds"`); ignored by image folders.
+        **kwargs: passed to the source's builder (e.g. `num_clutter=8`, `skip_bad_files=True`,
+            `eval_split="test"`).
+
+    Returns:
+        A `DataSource`.
+
+    Example:
+        >>> source = make_source("cluttered_mnist", image_size=60, batch_size=64, seed=1)
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(
+            "`name` must be 'cluttered_mnist', 'folder:<path>' or a TFDS dataset name. "
+            f"Received: name={name!r}"
+        )
+    check_positive_int("image_size", image_size)
+    check_positive_int("batch_size", batch_size)
+    common = dict(image_size=image_size, batch_size=batch_size, seed=seed)
+    if name == CLUTTERED_MNIST:
+        return cluttered_mnist_source(data_dir=data_dir, **common, **kwargs)
+    if name.startswith(FOLDER_PREFIX):
+        root = name[len(FOLDER_PREFIX):]
+        if not root:
+            raise ValueError(
+                "Give the folder after the prefix, e.g. 'folder:/data/flowers'. "
+                f"Received: name={name!r}"
+            )
+        return image_folder_source(root, name=name, **common, **kwargs)
+    try:
+        return tfds_source(name, data_dir=data_dir, **common, **kwargs)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(
+            f"Unknown dataset {name!r}: it is not {CLUTTERED_MNIST!r}, not '{FOLDER_PREFIX}<path>', "
+            "and TFDS has no dataset of that name (see `tfds.list_builders()`). "
+            f"Received: name={name!r}"
+        ) from None

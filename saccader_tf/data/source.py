@@ -1,0 +1,86 @@
+"""`DataSource`: the train / eval pipelines of one dataset plus what a model and an exporter need."""
+
+import dataclasses
+from typing import Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from saccader_tf.data.normalization import normalize_images
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DataSource:
+    """One dataset, ready for training and evaluation.
+
+    Both pipelines yield `(images, labels)`: `images` float32 `[B, S, S, C]` normalised as
+    `(uint8 / 255 - mean) / std`, `labels` int32 `[B]`. Both are finite (one epoch) and end with
+    `.prefetch(tf.data.AUTOTUNE)`; the trainer repeats them or counts steps.
+
+    Attributes:
+        train: training `tf.data.Dataset`, shuffled (reshuffled every epoch, reproducible given the
+            seed), augmented, batched with `drop_remainder=True` (every batch has the full size: static
+            shapes and no tiny last batch in the BatchNorm statistics).
+        eval: evaluation `tf.data.Dataset`, deterministic order, no augmentation, every example kept
+            (the last batch may be smaller).
+        num_classes: number of classes `K`; labels lie in `[0, K)`.
+        image_size: side `S` of the square model input.
+        channels: number of channels `C`.
+        mean: per-channel mean, a tuple of `C` floats in `[0, 1]` units.
+        std: per-channel standard deviation, a tuple of `C` floats in `[0, 1]` units.
+        name: the dataset name given to `make_source`.
+        eval_boxes: `None`, or an int32 numpy array `[N_eval, 4]` of object boxes
+            `(ymin, xmin, ymax, xmax)` in pixels of the `S x S` input, end-exclusive, aligned with the
+            order of `eval` (cluttered MNIST).
+        train_size: number of training examples (before `drop_remainder`), or `None` when unknown.
+        eval_size: number of evaluation examples, or `None` when unknown.
+        class_names: tuple of `K` class names, or `None` when the dataset has none.
+        crop_fraction: fraction of the shorter image side that evaluation centre-crops before resizing
+            to `S` (`0.875` for the ImageNet recipe, `1.0` when images already are `S x S`); an
+            exporter applies the same crop to raw images.
+    """
+
+    train: tf.data.Dataset
+    eval: tf.data.Dataset
+    num_classes: int
+    image_size: int
+    channels: int
+    mean: Tuple[float, ...]
+    std: Tuple[float, ...]
+    name: str
+    eval_boxes: Optional[np.ndarray] = None
+    train_size: Optional[int] = None
+    eval_size: Optional[int] = None
+    class_names: Optional[Tuple[str, ...]] = None
+    crop_fraction: float = 1.0
+
+    def __post_init__(self):
+        for field in ("num_classes", "image_size", "channels"):
+            check_positive_int(field, getattr(self, field))
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError(
+                "`mean` and `std` need one value per channel. "
+                f"Received: channels={self.channels}, mean={self.mean}, std={self.std}"
+            )
+        if self.eval_boxes is not None and np.shape(self.eval_boxes)[1:] != (4,):
+            raise ValueError(
+                "`eval_boxes` must have shape [N_eval, 4]. "
+                f"Received: eval_boxes.shape={np.shape(self.eval_boxes)}"
+            )
+
+    def normalize(self, images):
+        """Applies this source's normalisation to raw pixels.
+
+        Args:
+            images: `uint8` tensor `[..., C]` (values in `[0, 255]`).
+
+        Returns:
+            `float32` tensor `[..., C]`, `(images / 255 - mean) / std`.
+        """
+        return normalize_images(images, self.mean, self.std)
+
+
+def check_positive_int(name, value):
+    """Raises `ValueError` unless `value` is a positive integer (shared argument check of sources)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")

@@ -1,0 +1,161 @@
+"""Any TFDS image-classification dataset (`imagenet2012`, `imagenette`, `cifar10`, ...) with the
+ImageNet recipe, as a `DataSource`."""
+
+from absl import logging
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from saccader_tf.data.imagenet_pipeline import imagenet_eval_pipeline
+from saccader_tf.data.imagenet_pipeline import imagenet_train_pipeline
+from saccader_tf.data.imagenet_preprocessing import CROP_FRACTION
+from saccader_tf.data.normalization import default_normalization
+from saccader_tf.data.source import DataSource
+from saccader_tf.data.source import check_positive_int
+
+DEFAULT_SHUFFLE_BUFFER = 10_000
+_EVAL_SPLITS = ("validation", "test")
+
+
+def tfds_source(
+    name,
+    *,
+    image_size,
+    batch_size,
+    seed=0,
+    data_dir=None,
+    train_split="train",
+    eval_split=None,
+    download=True,
+    shuffle_buffer=DEFAULT_SHUFFLE_BUFFER,
+):
+    """A TFDS image-classification dataset with the ImageNet recipe.
+
+    Train: files shuffled with `tfds.ReadConfig(shuffle_seed=seed)`, examples shuffled (still
+    JPEG/PNG-encoded, so the buffer is cheap) with `seed`, Inception-style random crop + horizontal
+    flip with stateless per-image seeds, resized to `S`. Eval: centre crop of 0.875 of the shorter
+    side, resized to `S`, in the split's order. Both are normalised with the ImageNet mean/std for
+    3 channels and `0.5`/`0.5` otherwise (grayscale data keeps its single channel).
+
+    Args:
+        name: TFDS dataset name, optionally with config/version (`"imagenette/320px-v2"`).
+        image_size: output side `S`.
+        batch_size: examples per batch.
+        seed: integer seed for file order, shuffling and augmentation.
+        data_dir: TFDS data directory (`None` = the TFDS default).
+        train_split: training split (TFDS split syntax allowed, e.g. `"train[:90%]"`).
+        eval_split: evaluation split; `None` = `"validation"` if the dataset has it, else `"test"`.
+        download: call `builder.download_and_prepare()` first (a no-op when already prepared;
+            `imagenet2012` needs its manual download in `<data_dir>/downloads/manual`).
+        shuffle_buffer: example shuffle buffer size.
+
+    Returns:
+        A `DataSource` yielding `(float32 [B, S, S, C], int32 [B])`.
+
+    Example:
+        >>> source = tfds_source("imagenette", image_size=224, batch_size=64)
+    """
+    check_positive_int("image_size", image_size)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("shuffle_buffer", shuffle_buffer)
+    builder = tfds.builder(name, data_dir=data_dir)
+    if download:
+        builder.download_and_prepare()
+    info = builder.info
+    image_key, label_key = _supervised_keys(info, name)
+    channels = _image_channels(info, name, image_key)
+    num_classes = _num_classes(info, name, label_key)
+    eval_split = eval_split or _default_eval_split(info, name)
+    mean, std = default_normalization(channels)
+    keys = (image_key, label_key)
+    train = _read_split(builder, train_split, keys, seed=seed, shuffle_buffer=shuffle_buffer)
+    evaluation = _read_split(builder, eval_split, keys, seed=seed, shuffle_buffer=None)
+    train_size = _split_size(info, train_split)
+    if train_size is not None and batch_size > train_size:
+        raise ValueError(
+            f"`batch_size` is larger than split {train_split!r} of {name!r} ({train_size} examples), "
+            "so the training pipeline (which drops the last partial batch) would be empty. "
+            f"Received: batch_size={batch_size}"
+        )
+    common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
+    return DataSource(
+        train=imagenet_train_pipeline(train, seed=seed, **common),
+        eval=imagenet_eval_pipeline(evaluation, **common),
+        num_classes=num_classes, image_size=image_size, channels=channels, mean=mean, std=std,
+        name=name, train_size=train_size,
+        eval_size=_split_size(info, eval_split),
+        class_names=tuple(info.features[label_key].names), crop_fraction=CROP_FRACTION,
+    )
+
+
+def _read_split(builder, split, keys, *, seed, shuffle_buffer):
+    """Decoded `(image uint8 [H, W, C], label)` examples of `split`, shuffled unless
+    `shuffle_buffer` is `None` (files and examples shuffled while still encoded)."""
+    image_key, label_key = keys
+    shuffle = shuffle_buffer is not None
+    dataset = builder.as_dataset(
+        split=split,
+        shuffle_files=shuffle,
+        read_config=tfds.ReadConfig(shuffle_seed=seed),
+        decoders={image_key: tfds.decode.SkipDecoding()},
+    )
+    dataset = dataset.map(lambda example: (example[image_key], example[label_key]))
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    decode = builder.info.features[image_key].decode_example
+    return dataset.map(lambda image, label: (decode(image), label),
+                       num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _supervised_keys(info, name):
+    keys = info.supervised_keys or ("image", "label")
+    if len(keys) != 2 or not all(isinstance(k, str) for k in keys):
+        keys = ("image", "label")
+    missing = [k for k in keys if k not in info.features]
+    if missing:
+        raise ValueError(
+            f"TFDS dataset {name!r} has no {missing} feature, so it is not an image-classification "
+            f"dataset this library can read (its features are {list(info.features)}). "
+            f"Received: name={name!r}"
+        )
+    return keys
+
+
+def _image_channels(info, name, image_key):
+    feature = info.features[image_key]
+    shape = getattr(feature, "shape", None)
+    if not isinstance(feature, tfds.features.Image) or shape is None or shape[-1] is None:
+        raise ValueError(
+            f"Feature {image_key!r} of TFDS dataset {name!r} is not an image with a known channel "
+            f"count. Received: {image_key}={feature!r}"
+        )
+    return int(shape[-1])
+
+
+def _num_classes(info, name, label_key):
+    feature = info.features[label_key]
+    if not isinstance(feature, tfds.features.ClassLabel):
+        raise ValueError(
+            f"Feature {label_key!r} of TFDS dataset {name!r} is not a class label. "
+            f"Received: {label_key}={feature!r}"
+        )
+    return int(feature.num_classes)
+
+
+def _default_eval_split(info, name):
+    for split in _EVAL_SPLITS:
+        if split in info.splits:
+            return split
+    if not info.splits:  # not prepared (download=False) or mocked: the split list is unknown
+        logging.warning("Splits of %r are unknown; evaluating on %r.", name, _EVAL_SPLITS[0])
+        return _EVAL_SPLITS[0]
+    raise ValueError(
+        f"TFDS dataset {name!r} has neither a 'validation' nor a 'test' split; pass eval_split= "
+        f"one of {list(info.splits)}. Received: eval_split=None"
+    )
+
+
+def _split_size(info, split):
+    try:
+        return int(info.splits[split].num_examples)
+    except (KeyError, ValueError, TypeError):
+        return None
