@@ -18,7 +18,7 @@ flags.DEFINE_integer("image_size", 60, "Side of the square input images, in pixe
 flags.DEFINE_integer("num_glimpses", 6, "Glimpses T per image (stage 3 and evaluation).")
 flags.DEFINE_integer("num_targets", 12, "Stage 2: number of target cells.")
 flags.DEFINE_integer("batch_size", 64, "GLOBAL batch size (split across replicas).")
-flags.DEFINE_list("epochs", ["2", "1", "2"], "Epochs per stage: one value for every stage, or three "
+flags.DEFINE_list("epochs", ["3", "1", "1"], "Epochs per stage: one value for every stage, or three "
                   "values for stages 1, 2, 3.")
 flags.DEFINE_integer("steps", None, "Steps per epoch (default: one pass over the training data).")
 flags.DEFINE_integer("eval_steps", None, "Evaluation batches per epoch (default: the whole eval split).")

@@ -4,9 +4,10 @@ import numbers
 
 import keras
 
+from saccader_tf.layers.attention_modules import make_attention_module, validate_attention
+
 KERNEL_SIZES = (1, 3, 1, 3)
 DILATION_RATES = (1, 2, 1, 2)
-ATTENTION_MODULES = (None, "cbam", "adcm")
 
 
 def _is_positive_int(value):
@@ -65,10 +66,7 @@ class AttentionNetwork(keras.layers.Layer):
             raise ValueError(
                 f"`widths` must be a sequence of four positive ints. Received: widths={widths!r}"
             )
-        if attention not in ATTENTION_MODULES:
-            raise ValueError(
-                f"`attention` must be one of {ATTENTION_MODULES}. Received: attention={attention!r}"
-            )
+        validate_attention(attention)
         self.widths = tuple(int(w) for w in widths)
         self.attention = attention
 
@@ -116,21 +114,11 @@ class AttentionNetwork(keras.layers.Layer):
             norm.build(shape)
             self.convs.append(conv)
             self.norms.append(norm)
-        self.attention_module = self._make_attention_module()
+        self.attention_module = make_attention_module(
+            self.attention, name=self.attention, dtype=self.dtype_policy
+        )
         if self.attention_module is not None:
             self.attention_module.build(shape)
-
-    def _make_attention_module(self):
-        """The optional CBAM / ADCM module (imported here so this module loads without them)."""
-        if self.attention == "cbam":
-            from saccader_tf.layers.cbam import CBAM
-
-            return CBAM(dtype=self.dtype_policy, name="cbam")
-        if self.attention == "adcm":
-            from saccader_tf.layers.adcm import ADCM
-
-            return ADCM(dtype=self.dtype_policy, name="adcm")
-        return None
 
     def call(self, inputs, training=None):
         x = inputs

@@ -82,7 +82,7 @@ def train_stage(
     start = time.time()
     history = trainer.fit(
         train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=source.eval,
-        validation_steps=eval_steps, callbacks=callbacks, verbose=verbose,
+        validation_steps=eval_steps, callbacks=callbacks, verbose=verbose, shuffle=False,
     )
     seconds = time.time() - start
     path = checkpoints.save_stage(saccader, model_dir, stage) if write_checkpoint else None

@@ -73,14 +73,17 @@ class StageTrainer(keras.Model):
             scaled = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        return self._update_metrics(logs)
+        return self._update_metrics(logs, tf.shape(labels)[0])
 
     def test_step(self, data):
-        return self._update_metrics(self.evaluate_batch(data[0], data[1]))
+        return self._update_metrics(self.evaluate_batch(data[0], data[1]), tf.shape(data[1])[0])
 
-    def _update_metrics(self, logs):
+    def _update_metrics(self, logs, batch_size):
+        # Batch means weighted by the batch size: epoch values are exact means over examples,
+        # also when the last batch is smaller.
+        weight = tf.cast(batch_size, tf.float32)
         for name, value in logs.items():
-            self._log_means[name].update_state(value)
+            self._log_means[name].update_state(value, sample_weight=weight)
         return {name: self._log_means[name].result() for name in logs}
 
     def make_trackers(self, names):
