@@ -13,11 +13,16 @@ import os
 import shlex
 import sys
 
-from absl import app
+# TensorFlow's C++ start-up chatter (CUDA probing, CPU features) hides the progress; set the
+# variable yourself to see it again.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from saccader_tf import flags as saccader_flags
+from absl import app, flags  # noqa: E402
+
+from saccader_tf import flags as saccader_flags  # noqa: E402
 
 FLAGS = saccader_flags.FLAGS
+flags.adopt_module_key_flags(saccader_flags)  # `--help` lists them
 
 
 def _per_stage(values, name, cast):
