@@ -26,7 +26,10 @@ flags.adopt_module_key_flags(saccader_flags)  # `--help` lists them
 
 
 def _per_stage(values, name, cast):
-    values = [cast(v) for v in values]
+    try:
+        values = [cast(v) for v in values]
+    except ValueError:
+        raise app.UsageError(f"--{name} takes numbers. Received: --{name}={','.join(values)}") from None
     if len(values) == 1:
         return values * 3
     if len(values) != 3:
@@ -41,10 +44,33 @@ def _command_for(stage):
 
 
 def _validate_flags():
-    if FLAGS.num_glimpses < 1:
-        raise app.UsageError(f"--num_glimpses must be >= 1. Received: --num_glimpses={FLAGS.num_glimpses}")
-    if FLAGS.batch_size < 1:
-        raise app.UsageError(f"--batch_size must be >= 1. Received: --batch_size={FLAGS.batch_size}")
+    """Checks flag combinations before any work (data, model, training) starts."""
+    from saccader_tf.models import receptive_field
+    from saccader_tf.models.bagnet import variant_conv_stack
+    from saccader_tf.models.bagnet_variants import VARIANTS
+
+    if FLAGS.model not in VARIANTS:
+        raise app.UsageError(f"--model must be one of {sorted(VARIANTS)}. Received: --model={FLAGS.model}")
+    for name in ("batch_size", "num_glimpses", "num_targets", "image_size"):
+        if getattr(FLAGS, name) < 1:
+            raise app.UsageError(f"--{name} must be >= 1. Received: --{name}={getattr(FLAGS, name)}")
+    stack = variant_conv_stack(FLAGS.model)
+    rf = receptive_field.receptive_field(stack)[0]
+    grid = receptive_field.output_size(FLAGS.image_size, stack)
+    if grid < 1:
+        raise app.UsageError(
+            f"--image_size={FLAGS.image_size} is smaller than the receptive field of {FLAGS.model} "
+            f"({rf} px): use --image_size>={rf} or a model with a smaller receptive field."
+        )
+    for name in ("num_glimpses", "num_targets"):
+        if getattr(FLAGS, name) > grid * grid:
+            raise app.UsageError(
+                f"--{name}={getattr(FLAGS, name)} exceeds the {grid * grid} cells of the {grid}x{grid} "
+                f"grid of {FLAGS.model} at {FLAGS.image_size} px: use --{name}<={grid * grid}, a larger "
+                "--image_size or a model with a smaller stride."
+            )
+    _per_stage(FLAGS.epochs, "epochs", int)
+    _per_stage(FLAGS.learning_rate, "learning_rate", float)
     if FLAGS.devices and FLAGS.strategy != "mirrored":
         raise app.UsageError("--devices needs --strategy=mirrored.")
 

@@ -162,6 +162,15 @@ class BagNet(keras.Model):
         return cls(**config)
 
 
+def variant_conv_stack(variant):
+    """The `(kernel_size, stride)` stack of a named variant, without building any layer.
+
+    Lets callers check the receptive field and grid of a configuration before paying for a model
+    (`receptive_field.receptive_field(stack)`, `receptive_field.output_size(size, stack)`).
+    """
+    return _conv_stack(_resolve_architecture(variant))
+
+
 def _resolve_architecture(variant, **overrides):
     if variant is None:
         missing = [k for k, v in overrides.items() if v is None and k != "lowd_width"]
