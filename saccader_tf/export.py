@@ -1,0 +1,262 @@
+"""Exporting a trained Saccader as a TensorFlow SavedModel that serves raw `uint8` images.
+
+The SavedModel written by `export_saccader` needs only TensorFlow to load and run
+(`tf.saved_model.load(export_dir)`); it holds the preprocessing, the model in inference mode (the
+deterministic learned policy) and the mapping of glimpse boxes back to the caller's image.
+
+Endpoints (also the SavedModel's signatures):
+
+* `serving_default(images)`: `images` uint8 `[N, H, W, C]` (any `N`, `H`, `W`; `C` fixed) →
+  `{"logits": float32 [N, K], "probabilities": float32 [N, K], "top_k_classes": int32 [N, k],
+  "top_k_scores": float32 [N, k], "glimpse_boxes": float32 [N, T, 4], "glimpse_cells": int32 [N, T]}`
+  with `T` the model's `num_glimpses` and `k = min(top_k, K)`.
+* `serve_glimpses(images, num_glimpses)`: the same outputs for a scalar int32 `num_glimpses` in
+  `[1, T_max]` (`T_max = min(max_glimpses, grid cells)`); `T` is dynamic in the output shapes. The
+  glimpse loop is a Python loop (`T` must be static when tracing), so the graph holds one unrolled
+  loop per `T` selected with `tf.switch_case`; the BagNet / attention network / mixer run once,
+  outside the switch. Only exported when the model's policy takes glimpses (not for `"full"`).
+
+Preprocessing (inside the graph, as the evaluation pipeline does it): central square crop of side
+`round(crop_fraction * min(H, W))` (at least 1 pixel) at offset `((H - c) // 2, (W - c) // 2)`,
+bilinear resize (half-pixel centres, no antialiasing) to `S x S`, `(x / 255 - mean) / std`.
+Glimpse boxes `(ymin, xmin, ymax, xmax)`, end-exclusive, are returned in the input image's own pixel
+coordinates: `box_input = box_model * c / S + (top, left, top, left)` (not clipped to the image: a
+receptive field may extend past the border).
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from saccader_tf import checkpoints
+from saccader_tf.data.normalization import normalize_images
+from saccader_tf.models.saccader import Saccader
+
+DEFAULT_MAX_GLIMPSES = 12
+"""Largest `num_glimpses` served by `serve_glimpses` (capped at the number of grid cells)."""
+
+OUTPUT_KEYS = ("logits", "probabilities", "top_k_classes", "top_k_scores", "glimpse_boxes", "glimpse_cells")
+
+
+def load_trained_saccader(model_dir):
+    """Rebuilds the Saccader recorded in `model_dir` and loads its final (stage-3) weights.
+
+    Args:
+        model_dir: a run's directory (`model_config.json` + `stage3/saccader.weights.h5`).
+
+    Returns:
+        A built `Saccader` with the stage-3 weights.
+
+    Raises:
+        MissingCheckpointError: when the config or the stage-3 checkpoint does not exist.
+    """
+    config = checkpoints.load_model_config(model_dir)
+    path = checkpoints.stage_weights_path(model_dir, 3)
+    if not os.path.exists(path):
+        raise checkpoints.MissingCheckpointError(
+            f"Export needs the final (stage-3) checkpoint {path}, which does not exist. Run all three "
+            f"training stages with --model_dir={model_dir} first (stage 3 writes it)."
+        )
+    saccader = Saccader.from_config(config)
+    _build(saccader)
+    saccader.load_weights(path)
+    return saccader
+
+
+def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k=5,
+                    max_glimpses=DEFAULT_MAX_GLIMPSES):
+    """Writes `saccader` as a SavedModel serving raw uint8 images (see the module docstring).
+
+    Args:
+        saccader: a `Saccader` (built or not; it is called once before tracking).
+        export_dir: directory of the SavedModel.
+        mean: per-channel mean, `C` floats in `[0, 1]` units (`DataSource.mean`).
+        std: per-channel standard deviation, `C` positive floats (`DataSource.std`).
+        crop_fraction: central-crop fraction of the shorter side, in `(0, 1]` (`DataSource.crop_fraction`).
+        top_k: number of top classes returned (`k = min(top_k, K)`).
+        max_glimpses: largest `num_glimpses` of `serve_glimpses` (capped at the number of grid cells).
+
+    Returns:
+        `export_dir`.
+
+    Note:
+        The float dtype is rejected by the signature itself: a float `tf.Tensor` raises `TypeError`
+        ("Can not cast TensorSpec(..., dtype=tf.float32 ...) to TensorSpec(shape=(None, None, None, C),
+        dtype=tf.uint8 ...)"), as do a wrong rank or channel count, before the graph runs. A *NumPy*
+        float array passed to the loaded function (or to its signature) is instead converted to uint8
+        by TensorFlow's argument binding (values truncated, no error): pass uint8 arrays or tensors.
+    """
+    _check_export_args(saccader, mean, std, crop_fraction, top_k, max_glimpses)
+    mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+    k = min(top_k, saccader.num_classes)
+    _build(saccader)
+    archive = keras.export.ExportArchive()
+    archive.track(saccader)
+    images_spec = tf.TensorSpec([None, None, None, saccader.input_channels], tf.uint8, name="images")
+
+    def prepare(images, endpoint):
+        images = check_images(images, saccader.input_channels, endpoint)
+        return preprocess_images(images, image_size=saccader.image_size, mean=mean, std=std,
+                                 crop_fraction=crop_fraction)
+
+    def serving_default(images):
+        inputs, window = prepare(images, "serving_default")
+        outputs = saccader(inputs, training=False)
+        return serving_outputs(outputs["logits"], outputs["cells"], outputs["glimpse_boxes"],
+                               window, saccader.image_size, k)
+
+    archive.add_endpoint("serving_default", serving_default, input_signature=[images_spec])
+    if saccader.policy.uses_glimpses:
+        largest = max_served_glimpses(saccader, max_glimpses)
+
+        def serve_glimpses(images, num_glimpses):
+            inputs, window = prepare(images, "serve_glimpses")
+            logits, cells = _unroll_dynamic(saccader, inputs, num_glimpses, largest)
+            return serving_outputs(logits, cells, saccader.boxes(cells), window, saccader.image_size, k)
+
+        archive.add_endpoint("serve_glimpses", serve_glimpses, input_signature=[
+            images_spec, tf.TensorSpec([], tf.int32, name="num_glimpses")])
+    archive.write_out(export_dir, verbose=False)
+    return export_dir
+
+
+def max_served_glimpses(saccader, max_glimpses=DEFAULT_MAX_GLIMPSES):
+    """`T_max` of `serve_glimpses`: `min(max_glimpses, h * w)` for the model's `h x w` cell grid."""
+    return min(max_glimpses, saccader.grid * saccader.grid)
+
+
+def check_images(images, channels, endpoint):
+    """Checks that `images` is a non-empty-sided uint8 `[N, H, W, channels]` tensor.
+
+    Static shape errors raise `ValueError` at trace time; the rank, channel count and `H, W >= 1`
+    are also asserted at run time (`InvalidArgumentError`), each message naming what is expected.
+    """
+    expected = f"{endpoint} expects uint8 images [N, H, W, {channels}] with H, W >= 1"
+    if images.dtype != tf.uint8:
+        raise TypeError(f"{expected}. Received: dtype={images.dtype.name}")
+    rank, last = images.shape.rank, images.shape[-1] if images.shape.rank else None
+    if (rank is not None and rank != 4) or (last is not None and last != channels):
+        raise ValueError(f"{expected}. Received: shape={images.shape}")
+    shape = tf.shape(images)
+    checks = [
+        tf.debugging.assert_equal(tf.size(shape), 4, message=f"{expected}; got another rank"),
+        tf.debugging.assert_equal(shape[-1], channels, message=f"{expected}; got another channel count"),
+        tf.debugging.assert_greater(tf.reduce_min(shape[1:3]), 0, message=f"{expected}; got H or W = 0"),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(images)
+
+
+def crop_window(height, width, crop_fraction):
+    """The central square crop of the evaluation pipeline.
+
+    Args:
+        height, width: int32 scalar tensors, the image size.
+        crop_fraction: Python float in `(0, 1]`.
+
+    Returns:
+        int32 scalars `(top, left, side)`: side `c = max(round(crop_fraction * min(H, W)), 1)`,
+        offsets `((H - c) // 2, (W - c) // 2)` (as `imagenet_preprocessing.center_crop`).
+    """
+    shorter = tf.cast(tf.minimum(height, width), tf.float32)
+    side = tf.maximum(tf.cast(tf.round(crop_fraction * shorter), tf.int32), 1)
+    return (height - side) // 2, (width - side) // 2, side
+
+
+def preprocess_images(images, *, image_size, mean, std, crop_fraction=1.0):
+    """Central crop, bilinear resize to `S x S` (no antialiasing), normalisation.
+
+    Args:
+        images: uint8 `[N, H, W, C]`.
+        image_size: the model's side `S`.
+        mean, std: per-channel tuples (`[0, 1]` units).
+        crop_fraction: fraction of the shorter side kept.
+
+    Returns:
+        `(inputs, window)`: float32 `[N, S, S, C]` model inputs and int32 `(top, left, side)` of the crop.
+    """
+    shape = tf.shape(images)
+    top, left, side = crop_window(shape[1], shape[2], crop_fraction)
+    crop = images[:, top:top + side, left:left + side, :]
+    resized = tf.image.resize(crop, [image_size, image_size], method="bilinear", antialias=False)
+    inputs = normalize_images(resized, mean, std)
+    return tf.ensure_shape(inputs, [None, image_size, image_size, images.shape[-1]]), (top, left, side)
+
+
+def input_boxes(boxes, window, image_size):
+    """Maps model-input boxes `[..., 4]` (int, `S x S` pixels) to float32 input-image pixels.
+
+    `box * side / S + (top, left, top, left)`, where `(top, left, side)` is the crop window.
+    """
+    top, left, side = (tf.cast(v, tf.float32) for v in window)
+    offset = tf.stack([top, left, top, left])
+    return tf.cast(boxes, tf.float32) * (side / float(image_size)) + offset
+
+
+def serving_outputs(logits, cells, boxes, window, image_size, k):
+    """The endpoint's output dict.
+
+    Args:
+        logits: `[N, K]` model logits.
+        cells: int `[N, T]` glimpse cells.
+        boxes: int `[N, T, 4]` glimpse boxes in model-input pixels.
+        window: int32 `(top, left, side)` crop window of `preprocess_images`.
+        image_size: the model's side `S`.
+        k: number of top classes.
+
+    Returns:
+        Dict with keys `OUTPUT_KEYS`: float32 `logits`/`probabilities` `[N, K]`, int32 `top_k_classes`
+        and float32 `top_k_scores` `[N, k]`, float32 `glimpse_boxes` `[N, T, 4]` in input-image pixels,
+        int32 `glimpse_cells` `[N, T]`.
+    """
+    logits = tf.cast(logits, tf.float32)
+    probabilities = tf.nn.softmax(logits, axis=-1)
+    scores, classes = tf.math.top_k(probabilities, k=k)
+    return {
+        "logits": logits,
+        "probabilities": probabilities,
+        "top_k_classes": tf.cast(classes, tf.int32),
+        "top_k_scores": scores,
+        "glimpse_boxes": input_boxes(boxes, window, image_size),
+        "glimpse_cells": tf.cast(cells, tf.int32),
+    }
+
+
+def _unroll_dynamic(saccader, inputs, num_glimpses, largest):
+    """Inference-mode logits `[N,K]` and cells int32 `[N,T]` for a scalar tensor `T` in `[1, largest]`."""
+    message = f"serve_glimpses expects num_glimpses in [1, {largest}]"
+    checks = [tf.debugging.assert_greater_equal(num_glimpses, 1, message=message),
+              tf.debugging.assert_less_equal(num_glimpses, largest, message=message)]
+    with tf.control_dependencies(checks):
+        index = tf.identity(num_glimpses) - 1
+    context, _ = saccader.context(inputs, training=False)
+
+    def branch(steps):
+        def run():
+            out = saccader.unroll(context, num_glimpses=steps, training=False)
+            return tf.cast(out["logits"], tf.float32), tf.cast(out["cells"], tf.int32)
+        return run
+
+    logits, cells = tf.switch_case(index, [branch(t) for t in range(1, largest + 1)])
+    return (tf.ensure_shape(logits, [None, saccader.num_classes]), tf.ensure_shape(cells, [None, None]))
+
+
+def _build(saccader):
+    """Calls the model once in inference mode (a custom `train_step` can leave it unbuilt)."""
+    size, channels = saccader.image_size, saccader.input_channels
+    saccader(tf.zeros([1, size, size, channels], tf.float32), training=False)
+
+
+def _check_export_args(saccader, mean, std, crop_fraction, top_k, max_glimpses):
+    channels = saccader.input_channels
+    if len(mean) != channels or len(std) != channels or min(std) <= 0:
+        raise ValueError(
+            f"`mean` and `std` need one value per channel ({channels}) and `std` must be positive. "
+            f"Received: mean={mean}, std={std}"
+        )
+    if not 0.0 < crop_fraction <= 1.0:
+        raise ValueError(f"`crop_fraction` must be in (0, 1]. Received: crop_fraction={crop_fraction}")
+    for name, value in (("top_k", top_k), ("max_glimpses", max_glimpses)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
