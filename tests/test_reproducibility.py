@@ -1,0 +1,29 @@
+"""The same seed on the same machine gives bit-identical stage-1 weights (CPU)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from saccader_tf.data import make_source
+from saccader_tf.models import Saccader
+from saccader_tf.training.run_stage import train_stage
+
+
+def _train(seed, model_dir):
+    keras.utils.set_random_seed(seed)
+    source = make_source("cluttered_mnist", image_size=28, batch_size=16, seed=seed, num_train=96, num_eval=16)
+    model = Saccader(num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1, seed=seed)
+    model.build()
+    train_stage(1, model, source, epochs=1, learning_rate=0.01, model_dir=model_dir, steps_per_epoch=4,
+                eval_steps=1, verbose=0, write_checkpoint=False)
+    return [w.numpy() for w in model.weights]
+
+
+class ReproducibilityTest(tf.test.TestCase):
+    def test_same_seed_same_weights_other_seed_other_weights(self):
+        first = _train(4, self.get_temp_dir())
+        second = _train(4, self.get_temp_dir())
+        other = _train(5, self.get_temp_dir())
+        for a, b in zip(first, second):
+            self.assertAllEqual(a, b)
+        self.assertFalse(all(np.array_equal(a, c) for a, c in zip(first, other)))
