@@ -1,16 +1,21 @@
-"""Evaluation of a trained Saccader: accuracy of each glimpse policy on a dataset.
+"""Evaluation of a trained Saccader (DESIGN §7): accuracy of each glimpse policy on a dataset.
 
 For every batch the representation and attention networks run once (`Saccader.context`); each
-policy then only unrolls its glimpse loop (`Saccader.unroll`), so comparing policies costs little
-more than evaluating one.
+policy then unrolls its glimpse loop (`Saccader.unroll`) once with the largest T, and every smaller
+T reads a prefix of it. That is exact: the learned policy in inference mode, `ordered_logits` and
+`center` do not depend on T, and a prefix of a uniform draw without replacement (`random`) is itself
+a uniform draw.
 """
 
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf import geometry, occlusion
+from saccader_tf.evaluation_results import EvaluationResult, format_table, write_results  # noqa: F401
 from saccader_tf.models.policies import make_policy
 
 DEFAULT_POLICIES = ("learned", "full", "ordered_logits", "random")
+EVALUATION_POLICIES = ("learned", "ordered_logits", "random", "full")
 
 
 def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POLICIES, seed=0):
@@ -62,3 +67,167 @@ def format_policy_table(accuracies, num_glimpses):
         lines.append(f"{name:<16}{glimpses:>9}{100 * accuracy:>9.2f}%{100 * (1 - accuracy):>7.2f}%")
     lines.append(f"({accuracies['examples']} test images)")
     return "\n".join(lines)
+
+
+def correct_predictions(logits, labels):
+    """Top-1 (argmax, as the model predicts) and top-5 hits.
+
+    Top-5 counts a hit when fewer than 5 classes have strictly larger logits than the label's, so
+    it is always true when K <= 5.
+
+    Args:
+        logits: float `[B, K]`.
+        labels: int `[B]`.
+
+    Returns:
+        Two float32 `[B]` tensors of 0/1.
+    """
+    labels = tf.cast(labels, tf.int32)
+    top1 = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels)
+    target = tf.gather(logits, labels, axis=1, batch_dims=1)
+    rank = tf.reduce_sum(tf.cast(logits > target[:, None], tf.int32), axis=-1)
+    return tf.cast(top1, tf.float32), tf.cast(rank < 5, tf.float32)
+
+
+def _glimpse_sums(glimpses, labels, object_boxes, image_size):
+    """Per-T sums over the batch of one policy's unroll: top1, top5, coverage, hit_any; hit_first."""
+    sums = {"top1": [], "top5": [], "coverage": []}
+    boxes = glimpses["glimpse_boxes"]
+    for t in range(1, boxes.shape[1] + 1):
+        top1, top5 = correct_predictions(tf.reduce_mean(glimpses["glimpse_logits"][:, :t], axis=1), labels)
+        sums["top1"].append(tf.reduce_sum(top1))
+        sums["top5"].append(tf.reduce_sum(top5))
+        sums["coverage"].append(tf.reduce_sum(geometry.coverage(boxes[:, :t], image_size, image_size)))
+    sums = {key: tf.stack(value) for key, value in sums.items()}
+    if object_boxes is not None:
+        hits = tf.cast(geometry.box_hits(boxes, object_boxes), tf.float32)  # [B, T]
+        sums["hit_first"] = tf.reduce_sum(hits[:, 0])
+        sums["hit_any"] = tf.reduce_sum(tf.cast(tf.cumsum(hits, axis=1) > 0, tf.float32), axis=0)
+    return sums
+
+
+def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_value, has_boxes):
+    """A `tf.function` `(images, labels, object_boxes, seed) -> dict of per-batch sums`."""
+    objects = {name: make_policy(name, cell=saccader.cell, seed=seed) for name in policies}
+
+    @tf.function(reduce_retracing=True)
+    def step(images, labels, object_boxes, seed):
+        context, _ = saccader.context(images, training=False)
+        sums = {}
+        for name, policy in objects.items():
+            if not policy.uses_glimpses:
+                top1, top5 = correct_predictions(tf.cast(context.full_logits, tf.float32), labels)
+                sums[name] = {"top1": tf.reduce_sum(top1), "top5": tf.reduce_sum(top5)}
+                continue
+            glimpses = saccader.unroll(context, steps, policy, training=False)
+            sums[name] = _glimpse_sums(glimpses, labels, object_boxes if has_boxes else None,
+                                       saccader.image_size)
+            if name == "learned" and occlusion_steps:
+                sums["occlusion"] = _occlusion_sums(
+                    saccader, images, labels, glimpses["cells"], occlusion_steps, fill_value, seed)
+        return sums
+
+    return step
+
+
+def _occlusion_sums(saccader, images, labels, cells, occlusion_steps, fill_value, seed):
+    logits = occlusion.occlusion_logits(saccader, images, cells, occlusion_steps, fill_value, seed)
+    sums = {}
+    for kind, per_step in logits.items():
+        hits = [correct_predictions(step_logits, labels) for step_logits in per_step]
+        sums[f"{kind}_top1"] = tf.stack([tf.reduce_sum(top1) for top1, _ in hits])
+        sums[f"{kind}_top5"] = tf.stack([tf.reduce_sum(top5) for _, top5 in hits])
+    return sums
+
+
+def _check_arguments(saccader, max_glimpses, policies):
+    if isinstance(max_glimpses, bool) or not isinstance(max_glimpses, int) or max_glimpses < 1:
+        raise ValueError(f"`max_glimpses` must be a positive int. Received: max_glimpses={max_glimpses!r}")
+    for name in policies:
+        make_policy(name, cell=saccader.cell)  # validates the name
+    return min(max_glimpses, saccader.grid * saccader.grid)
+
+
+def _run_batches(step, source, max_batches, seed):
+    """Sums the per-batch results of `step` over `source.eval`; returns (sums, examples)."""
+    totals, examples = None, 0
+    boxes = None if source.eval_boxes is None else np.asarray(source.eval_boxes, np.int32)
+    for index, batch in enumerate(source.eval):
+        if max_batches is not None and index >= max_batches:
+            break
+        images, labels = batch[0], tf.cast(batch[1], tf.int32)
+        size = int(labels.shape[0])
+        if boxes is not None and examples + size > len(boxes):
+            raise ValueError(f"`eval_boxes` has fewer rows than the eval dataset. Received: "
+                             f"eval_boxes.shape={boxes.shape}, at least {examples + size} examples")
+        object_boxes = np.zeros([size, 4], np.int32) if boxes is None else boxes[examples:examples + size]
+        sums = step(images, labels, tf.constant(object_boxes), tf.constant([seed, index], tf.int32))
+        sums = tf.nest.map_structure(lambda x: np.asarray(x, np.float64), sums)
+        totals = sums if totals is None else tf.nest.map_structure(np.add, totals, sums)
+        examples += size
+    if examples == 0:
+        raise ValueError("The evaluation dataset is empty. Received: dataset with 0 examples")
+    return totals, examples
+
+
+def _full_row(saccader, sums, examples):
+    """The `full` row; its coverage is that of the union of all N receptive fields."""
+    size = saccader.image_size
+    cover = geometry.coverage(saccader.boxes(tf.range(saccader.grid * saccader.grid)[None]), size, size)
+    return {"policy": "full", "glimpses": None, "top1": sums["top1"] / examples,
+            "top5": sums["top5"] / examples, "coverage": float(cover[0]), "hit_first": None,
+            "hit_any": None}
+
+
+def _rows(saccader, policies, totals, examples, steps):
+    rows = []
+    for name in policies:
+        sums = totals[name]
+        if name == "full":
+            rows.append(_full_row(saccader, sums, examples))
+            continue
+        hits = "hit_first" in sums
+        for t in range(steps):
+            rows.append({"policy": name, "glimpses": t + 1, "top1": sums["top1"][t] / examples,
+                         "top5": sums["top5"][t] / examples, "coverage": sums["coverage"][t] / examples,
+                         "hit_first": sums["hit_first"] / examples if hits else None,
+                         "hit_any": sums["hit_any"][t] / examples if hits else None})
+    return tuple({k: (float(v) if isinstance(v, (np.floating, np.ndarray)) else v) for k, v in row.items()}
+                 for row in rows)
+
+
+def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POLICIES, seed=0,
+                   max_batches=None, occlusion_glimpses=(1, 3, 6), fill_value=0.0):
+    """Top-1/top-5, coverage, hit rates for T = 1..max_glimpses per policy, and the occlusion check.
+
+    Args:
+        saccader: a trained `Saccader`.
+        source: a `DataSource`; its `eval` batches `(images, labels)` are used, and `eval_boxes`
+            (aligned with them) when not `None` for the hit rates (every glimpse policy gets them).
+        max_glimpses: largest T, capped at the number of grid cells.
+        policies: names from `saccader_tf.models.POLICIES`; `full` gives one row.
+        seed: seed of the `random` policy and of the occlusion check's random cells.
+        max_batches: evaluate at most this many batches (`None`: all).
+        occlusion_glimpses: the T of the occlusion check (capped at `max_glimpses`; needs the
+            `learned` policy; `()` skips it).
+        fill_value: value of blanked pixels, a scalar or `[C]`: the normalised black
+            (`occlusion.black_value(source)`; 0 for cluttered MNIST).
+
+    Returns:
+        An `EvaluationResult` (see `format_table`, `write_results`).
+    """
+    steps = _check_arguments(saccader, max_glimpses, policies)
+    occlusion_steps = ()
+    if "learned" in policies:
+        occlusion_steps = tuple(sorted({min(int(t), steps) for t in occlusion_glimpses}))
+    step = _make_batch_step(saccader, policies, seed, steps, occlusion_steps,
+                            tf.constant(fill_value, tf.float32), source.eval_boxes is not None)
+    totals, examples = _run_batches(step, source, max_batches, seed)
+    occlusion_rows = tuple(
+        {"glimpses": t, **{key: float(value[i] / examples) for key, value in totals["occlusion"].items()}}
+        for i, t in enumerate(occlusion_steps))
+    return EvaluationResult(
+        examples=examples, max_glimpses=steps, num_cells=saccader.grid * saccader.grid,
+        rows=_rows(saccader, policies, totals, examples, steps), occlusion=occlusion_rows,
+        fill_value=np.asarray(fill_value).tolist(),
+    )

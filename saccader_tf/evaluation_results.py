@@ -1,0 +1,115 @@
+"""The result of `evaluate_model`: a record of rows, a text table, and JSON / CSV files."""
+
+import csv
+import dataclasses
+import json
+import os
+from typing import Optional, Tuple
+
+ROW_COLUMNS = ("policy", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any")
+OCCLUSION_COLUMNS = ("glimpses", "chosen_top1", "chosen_top5", "random_top1", "random_top5")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationResult:
+    """Accuracy, coverage, hit rates and the occlusion check of one evaluation.
+
+    Attributes:
+        examples: number of evaluated images.
+        max_glimpses: the largest T evaluated (capped at the number of grid cells).
+        num_cells: N, the number of grid cells.
+        rows: one dict per (policy, T) with the keys of `ROW_COLUMNS`; accuracies and rates are
+            fractions in [0, 1]. The `full` row has `glimpses=None` (the whole image); `hit_first` /
+            `hit_any` are `None` without object boxes and for `full`.
+        occlusion: one dict per T with the keys of `OCCLUSION_COLUMNS`: accuracy of the full-image
+            BagNet with the learned policy's first T cells blanked vs. T random cells blanked.
+        fill_value: the value blanked pixels were set to.
+    """
+
+    examples: int
+    max_glimpses: int
+    num_cells: int
+    rows: Tuple[dict, ...]
+    occlusion: Tuple[dict, ...] = ()
+    fill_value: Optional[object] = 0.0
+
+    def row(self, policy, glimpses=None):
+        """The row of `policy` with `glimpses` T (`None` for `full`)."""
+        for row in self.rows:
+            if row["policy"] == policy and (policy == "full" or row["glimpses"] == glimpses):
+                return row
+        raise KeyError(f"No row for policy={policy!r}, glimpses={glimpses!r}")
+
+    def as_dict(self):
+        """A JSON-serialisable dict of every field."""
+        return {
+            "examples": self.examples, "max_glimpses": self.max_glimpses, "num_cells": self.num_cells,
+            "fill_value": _plain(self.fill_value), "rows": [dict(r) for r in self.rows],
+            "occlusion": [dict(r) for r in self.occlusion],
+        }
+
+
+def _plain(value):
+    """Numpy scalars/arrays to Python floats/lists (for JSON)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def _percent(value):
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def format_table(result):
+    """A printable text table: one line per policy × T, then the occlusion check.
+
+    Args:
+        result: an `EvaluationResult`.
+
+    Returns:
+        A multi-line string.
+    """
+    lines = [f"{'policy':<16}{'glimpses':>9}{'top1':>9}{'top5':>9}{'coverage':>10}"
+             f"{'hit_first':>10}{'hit_any':>9}"]
+    for row in result.rows:
+        glimpses = "all" if row["glimpses"] is None else str(row["glimpses"])
+        lines.append(
+            f"{row['policy']:<16}{glimpses:>9}{_percent(row['top1']):>9}{_percent(row['top5']):>9}"
+            f"{_percent(row['coverage']):>10}{_percent(row['hit_first']):>10}{_percent(row['hit_any']):>9}"
+        )
+    if result.occlusion:
+        lines += ["", "occlusion check: full-image BagNet top-1 with T cells blanked",
+                  f"{'glimpses':>9}{'learned cells':>15}{'random cells':>14}"]
+        for row in result.occlusion:
+            lines.append(f"{row['glimpses']:>9}{_percent(row['chosen_top1']):>15}"
+                         f"{_percent(row['random_top1']):>14}")
+    lines.append(f"({result.examples} test images)")
+    return "\n".join(lines)
+
+
+def write_results(result, directory):
+    """Writes `evaluation.json` (everything) and `evaluation.csv` (one row per policy × T).
+
+    In the CSV the `full` row has `glimpses=all` and missing hit rates are empty cells.
+
+    Args:
+        result: an `EvaluationResult`.
+        directory: output directory (created when missing).
+
+    Returns:
+        `{"json": path, "csv": path}`.
+    """
+    os.makedirs(directory, exist_ok=True)
+    paths = {"json": os.path.join(directory, "evaluation.json"),
+             "csv": os.path.join(directory, "evaluation.csv")}
+    with open(paths["json"], "w") as f:
+        json.dump(result.as_dict(), f, indent=2)
+    with open(paths["csv"], "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=ROW_COLUMNS)
+        writer.writeheader()
+        for row in result.rows:
+            cells = {key: ("" if row[key] is None else row[key]) for key in ROW_COLUMNS}
+            if row["glimpses"] is None:
+                cells["glimpses"] = "all"
+            writer.writerow(cells)
+    return paths

@@ -1,0 +1,249 @@
+"""Pictures of glimpses (DESIGN §7): numbered glimpse boxes on images, accuracy vs. T, and
+images with boxes for TensorBoard.
+
+matplotlib is imported only inside the drawing functions (Agg backend), so importing this module
+is cheap and works without a display.
+"""
+
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# One colour per glimpse order (cycled): glimpse 1 is red, then orange, yellow, ...
+PALETTE = np.array([
+    [230, 25, 75], [245, 130, 48], [255, 225, 25], [60, 180, 75], [70, 240, 240], [0, 130, 200],
+    [145, 30, 180], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [170, 110, 40],
+], np.uint8)
+
+
+def _to_rgb_uint8(images):
+    """Per-image min-max scaled uint8 `[B, H, W, 3]` (grey images are repeated to RGB)."""
+    images = np.asarray(images, np.float32)
+    low = images.min(axis=(1, 2, 3), keepdims=True)
+    high = images.max(axis=(1, 2, 3), keepdims=True)
+    scaled = (images - low) / np.maximum(high - low, 1e-12)
+    if scaled.shape[-1] == 1:
+        scaled = np.repeat(scaled, 3, axis=-1)
+    return np.round(255 * scaled[..., :3]).astype(np.uint8)
+
+
+def glimpse_summary_image(images, boxes):
+    """Images with their glimpse boxes' 1-pixel outlines drawn, for `tf.summary.image`.
+
+    Pure numpy: glimpse t gets `PALETTE[t % 12]`; earlier glimpses are drawn over later ones.
+
+    Args:
+        images: `[B, H, W, C]` float images (any normalisation; each image is min-max scaled).
+        boxes: int `[B, T, 4]` boxes `(ymin, xmin, ymax, xmax)`, end-exclusive pixels.
+
+    Returns:
+        uint8 numpy `[B, H, W, 3]`.
+    """
+    canvas = _to_rgb_uint8(images)
+    boxes = np.asarray(boxes, np.int64)
+    height, width = canvas.shape[1:3]
+    rows = np.arange(height)[:, None]
+    cols = np.arange(width)[None, :]
+    for b in range(boxes.shape[0]):
+        for t in reversed(range(boxes.shape[1])):
+            ymin, xmin, ymax, xmax = boxes[b, t]
+            inside = (rows >= ymin) & (rows < ymax) & (cols >= xmin) & (cols < xmax)
+            edge = (rows == ymin) | (rows == ymax - 1) | (cols == xmin) | (cols == xmax - 1)
+            canvas[b][inside & edge] = PALETTE[t % len(PALETTE)]
+    return canvas
+
+
+def _pyplot():
+    import matplotlib  # noqa: PLC0415 (only when drawing)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
+def _draw_boxes(axis, boxes):
+    from matplotlib.patches import Rectangle  # noqa: PLC0415
+
+    for t in reversed(range(len(boxes))):
+        ymin, xmin, ymax, xmax = (float(v) for v in boxes[t])
+        colour = PALETTE[t % len(PALETTE)] / 255.0
+        axis.add_patch(Rectangle((xmin - 0.5, ymin - 0.5), xmax - xmin, ymax - ymin, fill=False,
+                                 edgecolor=colour, linewidth=1.5))
+        axis.text(xmin, ymin, str(t + 1), color="black", fontsize=7, va="top", ha="left",
+                  bbox={"facecolor": colour, "edgecolor": "none", "pad": 0.5})
+
+
+def _title(index, labels, predictions):
+    parts = []
+    if labels is not None:
+        parts.append(f"label {int(labels[index])}")
+    if predictions is not None:
+        parts.append(f"pred {int(predictions[index])}")
+    return ", ".join(parts)
+
+
+def plot_glimpses(images, boxes, path, probabilities=None, labels=None, predictions=None, grid=None,
+                  columns=4):
+    """A PNG grid of images with their glimpse boxes, numbered in order 1..T.
+
+    Args:
+        images: `[B, H, W, C]` float images (each min-max scaled for display).
+        boxes: int `[B, T, 4]` glimpse boxes, end-exclusive pixels.
+        path: output `.png` path (its directory is created).
+        probabilities: optional `[B, N]` location probabilities of the first glimpse; drawn as an
+            `h x w` map in a second panel next to each image.
+        labels: optional `[B]` true classes (in the titles).
+        predictions: optional `[B]` predicted classes (in the titles).
+        grid: `(h, w)` of the probability map; default a square `sqrt(N)` grid.
+        columns: images per row.
+
+    Returns:
+        `path`.
+    """
+    plt = _pyplot()
+    shown = _to_rgb_uint8(images)
+    boxes = np.asarray(boxes)
+    count = shown.shape[0]
+    panels = 1 if probabilities is None else 2
+    columns = max(1, min(columns, count))
+    rows = math.ceil(count / columns)
+    figure, axes = plt.subplots(rows, columns * panels, figsize=(2.2 * columns * panels, 2.4 * rows),
+                                squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for index in range(count):
+        axis = axes[index // columns, (index % columns) * panels]
+        axis.imshow(shown[index], interpolation="nearest")
+        _draw_boxes(axis, boxes[index])
+        axis.set_title(_title(index, labels, predictions), fontsize=8)
+        if probabilities is not None:
+            _draw_probabilities(axes[index // columns, (index % columns) * panels + 1],
+                                np.asarray(probabilities[index]), grid)
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+    return path
+
+
+def plot_model_glimpses(saccader, images, path, labels=None, num_glimpses=None, columns=4):
+    """Runs `saccader` (inference mode) on `images` and draws its glimpses with `plot_glimpses`.
+
+    The second panel per image is the location-probability map of the first glimpse; titles show
+    the label (when given) and the prediction.
+
+    Args:
+        saccader: a `Saccader`.
+        images: `[B, S, S, C]` normalised images (keep B small, e.g. 8).
+        path: output `.png` path.
+        labels: optional `[B]` true classes.
+        num_glimpses: T; default the Saccader's.
+        columns: images per row.
+
+    Returns:
+        `path`.
+    """
+    out = saccader(tf.convert_to_tensor(images, tf.float32), training=False, num_glimpses=num_glimpses)
+    labels = None if labels is None else np.asarray(labels)
+    return plot_glimpses(
+        np.asarray(images), out["glimpse_boxes"].numpy(), path,
+        probabilities=out["probabilities"][:, 0].numpy(), labels=labels,
+        predictions=np.argmax(out["logits"].numpy(), axis=-1), grid=(saccader.grid, saccader.grid),
+        columns=columns,
+    )
+
+
+def _draw_probabilities(axis, probabilities, grid):
+    if grid is None:
+        side = int(round(math.sqrt(probabilities.size)))
+        grid = (side, probabilities.size // side)
+    axis.imshow(probabilities.reshape(grid), cmap="viridis", interpolation="nearest")
+    axis.set_title(f"p(glimpse 1), max {probabilities.max():.2f}", fontsize=8)
+
+
+def _save(figure, path):
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    figure.savefig(path, dpi=100)
+
+
+def _result_rows(result):
+    """The rows of an `EvaluationResult` or of its `as_dict()` / loaded `evaluation.json`."""
+    return result["rows"] if isinstance(result, dict) else result.rows
+
+
+def plot_accuracy_vs_glimpses(result, path, metric="top1"):
+    """Accuracy vs. number of glimpses T, one line per policy; `full` as a horizontal line.
+
+    Args:
+        result: an `EvaluationResult`, or its dict form (`as_dict()` / `evaluation.json`).
+        path: output `.png` path.
+        metric: `"top1"` or `"top5"`.
+
+    Returns:
+        `path`.
+    """
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6, 4))
+    series = {}
+    for row in _result_rows(result):
+        if row["glimpses"] is None:
+            axis.axhline(100 * row[metric], color="black", linestyle="--", label=f"{row['policy']} image")
+        else:
+            series.setdefault(row["policy"], []).append((row["glimpses"], 100 * row[metric]))
+    for policy, points in series.items():
+        steps, values = zip(*sorted(points))
+        axis.plot(steps, values, marker="o", label=policy)
+    axis.set_xlabel("glimpses T")
+    axis.set_ylabel(f"{metric} accuracy (%)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+    return path
+
+
+class GlimpseImagesCallback(keras.callbacks.Callback):
+    """Writes a fixed batch's glimpse boxes as `tf.summary.image` at the end of every epoch.
+
+    Args:
+        images: `[B, S, S, C]` fixed (normalised) validation images.
+        log_dir: TensorBoard directory (a writer is created there).
+        saccader: the `Saccader`; default the trained model's `saccader` attribute (the stage
+            trainers hold it there).
+        num_glimpses: T; default the Saccader's.
+        name: summary tag.
+        every: write every `every` epochs.
+    """
+
+    def __init__(self, images, log_dir, saccader=None, num_glimpses=None, name="glimpses", every=1):
+        super().__init__()
+        self.images = tf.convert_to_tensor(images, tf.float32)
+        self.log_dir = log_dir
+        self.saccader = saccader
+        self.num_glimpses = num_glimpses
+        self.name = name
+        self.every = every
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        saccader = self.saccader or self.model.saccader
+        out = saccader(self.images, training=False, num_glimpses=self.num_glimpses)
+        pictures = glimpse_summary_image(self.images.numpy(), out["glimpse_boxes"].numpy())
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        with self._writer.as_default():
+            tf.summary.image(self.name, pictures, step=epoch, max_outputs=len(pictures))
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
