@@ -3,6 +3,7 @@
 Layout under `model_dir`:
 
     model_dir/model_config.json          the Saccader's `get_config()` (one model per model_dir)
+    model_dir/preprocessing.json         how raw images become model inputs (for export)
     model_dir/stage1/saccader.weights.h5 after stage 1 (representation trained)
     model_dir/stage2/saccader.weights.h5 after stage 2 (+ location network)
     model_dir/stage3/saccader.weights.h5 after stage 3 (the final model)
@@ -15,6 +16,7 @@ import os
 import keras
 
 CONFIG_FILE = "model_config.json"
+PREPROCESSING_FILE = "preprocessing.json"
 WEIGHTS_FILE = "saccader.weights.h5"
 # Config keys that must agree for weights to be reusable (the rest, e.g. the seed, may differ).
 _ARCHITECTURE_KEYS = (
@@ -101,6 +103,30 @@ def load_model_config(model_dir):
     path = os.path.join(model_dir, CONFIG_FILE)
     if not os.path.exists(path):
         raise MissingCheckpointError(f"{path} does not exist: {model_dir} holds no trained model.")
+    with open(path) as f:
+        return json.load(f)
+
+
+def record_preprocessing(model_dir, source):
+    """Writes how the data source turns uint8 images into model inputs (mean, std, crop)."""
+    os.makedirs(model_dir, exist_ok=True)
+    record = {
+        "dataset": source.name, "mean": list(source.mean), "std": list(source.std),
+        "crop_fraction": source.crop_fraction,
+        "class_names": list(source.class_names) if source.class_names else None,
+    }
+    with open(os.path.join(model_dir, PREPROCESSING_FILE), "w") as f:
+        json.dump(record, f, indent=2)
+
+
+def load_preprocessing(model_dir):
+    """The record written by `record_preprocessing`."""
+    path = os.path.join(model_dir, PREPROCESSING_FILE)
+    if not os.path.exists(path):
+        raise MissingCheckpointError(
+            f"{path} does not exist: train the model with `python -m saccader_tf.launch "
+            f"--model_dir={model_dir}` first."
+        )
     with open(path) as f:
         return json.load(f)
 

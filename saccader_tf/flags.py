@@ -3,10 +3,12 @@ knows about absl flags). Presets live in `launch/*.cfg` and are used with `--fla
 
 from absl import flags
 
-STAGES = ("1", "2", "3", "all")
+STAGES = ("1", "2", "3", "all", "eval", "export")
 
-flags.DEFINE_enum("stage", "all", STAGES, "Training stage to run: 1 (representation), 2 (location "
-                  "pretraining), 3 (policy gradient) or all (1→2→3, then an evaluation).")
+flags.DEFINE_enum("stage", "all", STAGES, "What to run: 1 (representation), 2 (location "
+                  "pretraining), 3 (policy gradient), all (1→2→3, a policy comparison and an export), "
+                  "eval (the full evaluation table and pictures of a trained --model_dir) or export "
+                  "(a SavedModel under --model_dir/export).")
 flags.DEFINE_string("dataset", "cluttered_mnist", "'cluttered_mnist' (offline default), "
                     "'folder:<path>' (an image folder <path>/train/<class>/*), or a TFDS dataset name.")
 flags.DEFINE_string("data_dir", None, "TFDS data directory.")
@@ -27,7 +29,8 @@ flags.DEFINE_float("weight_decay", 8e-5, "L2 weight decay λ of λ·Σ||w||²/2 
 flags.DEFINE_enum("optimizer", "adam", ["adam", "sgd"], "Optimizer (sgd = Nesterov momentum 0.9).")
 flags.DEFINE_string("model_dir", "runs/saccader", "Directory for checkpoints and TensorBoard logs.")
 flags.DEFINE_integer("seed", 0, "Seed of data generation, shuffling, initialisation and glimpse sampling.")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored"], "tf.distribute strategy.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"], "tf.distribute strategy: "
+                  "multi_worker = MultiWorkerMirroredStrategy from TF_CONFIG (see launch/multi_worker_local.py).")
 flags.DEFINE_list("devices", [], "Devices for --strategy=mirrored (default: all local GPUs).")
 flags.DEFINE_boolean("jit_compile", False, "XLA-compile the train step (faster on GPUs, slower on CPUs).")
 

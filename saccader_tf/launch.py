@@ -75,18 +75,23 @@ def _validate_flags():
         raise app.UsageError("--devices needs --strategy=mirrored.")
 
 
-def build(strategy):
-    """Data source and Saccader for the current flags (the model built in the strategy's scope)."""
+def _source():
     from saccader_tf.data import make_source
-    from saccader_tf.models import Saccader
 
     extra = {}
     if FLAGS.dataset == "cluttered_mnist":
         extra = {"num_train": FLAGS.train_examples}
         if FLAGS.num_clutter is not None:
             extra["num_clutter"] = FLAGS.num_clutter
-    source = make_source(FLAGS.dataset, image_size=FLAGS.image_size, batch_size=FLAGS.batch_size,
-                         seed=FLAGS.seed, data_dir=FLAGS.data_dir, **extra)
+    return make_source(FLAGS.dataset, image_size=FLAGS.image_size, batch_size=FLAGS.batch_size,
+                       seed=FLAGS.seed, data_dir=FLAGS.data_dir, **extra)
+
+
+def build(strategy):
+    """Data source and Saccader for the current flags (the model built in the strategy's scope)."""
+    from saccader_tf.models import Saccader
+
+    source = _source()
     with strategy.scope():
         saccader = Saccader(
             num_classes=source.num_classes, image_size=FLAGS.image_size, variant=FLAGS.model,
@@ -100,7 +105,7 @@ def run(stages):
     """Runs `stages` (a list of 1/2/3) and, when all three ran, the policy comparison."""
     import keras
 
-    from saccader_tf import checkpoints
+    from saccader_tf import checkpoints, multi_worker
     from saccader_tf.distribute import make_strategy
     from saccader_tf.evaluate import format_policy_table, policy_accuracies
     from saccader_tf.training.run_stage import train_stage
@@ -108,7 +113,11 @@ def run(stages):
     keras.utils.set_random_seed(FLAGS.seed)
     strategy = make_strategy(FLAGS.strategy, FLAGS.devices)
     source, saccader = build(strategy)
-    checkpoints.check_model_config(FLAGS.model_dir, saccader.get_config())
+    # Every file under model_dir is written by the chief only (other workers only read from it).
+    chief = multi_worker.is_chief(strategy)
+    if chief:
+        checkpoints.check_model_config(FLAGS.model_dir, saccader.get_config())
+        checkpoints.record_preprocessing(FLAGS.model_dir, source)
     if stages[0] > 1:
         path = checkpoints.restore_stage(saccader, FLAGS.model_dir, stages[0] - 1, _command_for(stages[0] - 1))
         print(f"restored {path}")
@@ -125,22 +134,66 @@ def run(stages):
         summaries.append(result["summary"])
         print(result["summary"], flush=True)
     print("\n".join(["", "summary:", *summaries]))
-    if stages == [1, 2, 3]:
+    if stages == [1, 2, 3] and chief:
         accuracies = policy_accuracies(saccader, source.eval, FLAGS.num_glimpses, seed=FLAGS.seed)
         print("\n" + format_policy_table(accuracies, FLAGS.num_glimpses))
         with open(os.path.join(FLAGS.model_dir, "policy_accuracy.json"), "w") as f:
             json.dump({"num_glimpses": FLAGS.num_glimpses, **accuracies}, f, indent=2)
+        export(saccader)
+
+
+def evaluate():
+    """`--stage=eval`: the full evaluation table and pictures of a trained model_dir."""
+    from saccader_tf import viz
+    from saccader_tf.evaluate import evaluate_model, format_table, write_results
+    from saccader_tf.export import load_trained_saccader
+    from saccader_tf.occlusion import black_value
+
+    saccader = load_trained_saccader(FLAGS.model_dir)
+    source = _source()
+    out_dir = os.path.join(FLAGS.model_dir, "evaluation")
+    result = evaluate_model(saccader, source, max_glimpses=12, seed=FLAGS.seed,
+                            max_batches=FLAGS.eval_steps, fill_value=black_value(source))
+    print("\n" + format_table(result))
+    paths = write_results(result, out_dir)
+    viz.plot_accuracy_vs_glimpses(result, os.path.join(out_dir, "accuracy_vs_glimpses.png"))
+    images, labels = next(iter(source.eval))[:2]
+    viz.plot_model_glimpses(saccader, images[:8], os.path.join(out_dir, "glimpses.png"),
+                            labels=labels[:8], num_glimpses=FLAGS.num_glimpses)
+    print(f"wrote {paths['json']}, {paths['csv']} and pictures in {out_dir}")
+
+
+def export(saccader=None):
+    """`--stage=export` (and the end of `--stage=all`): a SavedModel under model_dir/export."""
+    from saccader_tf import checkpoints
+    from saccader_tf.export import export_saccader, load_trained_saccader
+
+    saccader = saccader or load_trained_saccader(FLAGS.model_dir)
+    preprocessing = checkpoints.load_preprocessing(FLAGS.model_dir)
+    path = export_saccader(
+        saccader, os.path.join(FLAGS.model_dir, "export"), mean=preprocessing["mean"],
+        std=preprocessing["std"], crop_fraction=preprocessing["crop_fraction"],
+    )
+    print(f"exported SavedModel to {path} (load it with tf.saved_model.load)")
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     _validate_flags()
+    from absl import logging
+
+    # TensorFlow's INFO lines (collective all-reduce, SavedModel assets) would bury the progress.
+    logging.set_verbosity(logging.WARNING)
     from saccader_tf.checkpoints import MissingCheckpointError
 
-    stages = [1, 2, 3] if FLAGS.stage == "all" else [int(FLAGS.stage)]
     try:
-        run(stages)
+        if FLAGS.stage == "eval":
+            evaluate()
+        elif FLAGS.stage == "export":
+            export()
+        else:
+            run([1, 2, 3] if FLAGS.stage == "all" else [int(FLAGS.stage)])
     except MissingCheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -43,6 +43,7 @@ class LaunchTest(tf.test.TestCase):
             self.assertRegex(result.stdout, rf"\n{policy} +(\d+|all) +\d+\.\d\d%")
         self.assertTrue(os.path.exists(os.path.join(model_dir, "policy_accuracy.json")))
         self.assertTrue(os.listdir(os.path.join(model_dir, "logs", "stage3")))
+        self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "saved_model.pb")))
 
         # Stage 2 froze the representation: its checkpoint carries stage 1's BagNet unchanged.
         w1, rep1 = _cell_weight(stage_weights_path(model_dir, 1))
@@ -57,6 +58,13 @@ class LaunchTest(tf.test.TestCase):
         self.assertIn(f"restored {stage_weights_path(model_dir, 2)}", again.stdout)
         w3, _ = _cell_weight(stage_weights_path(model_dir, 3))
         self.assertAllEqual(w3, w2)
+
+        # --stage=eval on the trained directory writes the table and the pictures.
+        evaluation = _launch("--stage=eval", f"--model_dir={model_dir}", "--eval_steps=2")
+        self.assertEqual(evaluation.returncode, 0, evaluation.stderr[-3000:])
+        self.assertIn("occlusion check", evaluation.stdout)
+        for name in ("evaluation.json", "evaluation.csv", "glimpses.png", "accuracy_vs_glimpses.png"):
+            self.assertGreater(os.path.getsize(os.path.join(model_dir, "evaluation", name)), 0)
 
     def test_stage3_without_stage2_checkpoint_names_path_and_command(self):
         model_dir = os.path.join(self.get_temp_dir(), "empty")

@@ -6,7 +6,7 @@ import time
 import keras
 import tensorflow as tf
 
-from saccader_tf import checkpoints
+from saccader_tf import checkpoints, multi_worker
 from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.stage3 import PolicyGradientTrainer
@@ -60,13 +60,15 @@ def train_stage(
         jit_compile: XLA for the train step (slower on CPUs; for GPUs).
         verbose: Keras `fit` verbosity (1 = progress bar).
         strategy: a `tf.distribute.Strategy` (default: the current one).
-        write_checkpoint: only the chief writes checkpoints and logs.
+        write_checkpoint: only the chief writes checkpoints and logs (under a multi-worker strategy
+            the other workers never write, whatever this says).
 
     Returns:
         A dict summary: `stage`, `seconds`, `steps`, `train` and `eval` logs of the last epoch,
         `checkpoint` path (or `None`) and a one-line `summary`.
     """
     strategy = strategy or tf.distribute.get_strategy()
+    write_checkpoint = write_checkpoint and multi_worker.is_chief(strategy)
     train = source.train
     if steps_per_epoch:
         train = train.repeat()
@@ -80,10 +82,11 @@ def train_stage(
     if write_checkpoint:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(model_dir, "logs", f"stage{stage}")))
     start = time.time()
-    history = trainer.fit(
-        train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=source.eval,
-        validation_steps=eval_steps, callbacks=callbacks, verbose=verbose, shuffle=False,
-    )
+    with multi_worker.fit_compat(strategy):  # a no-op unless multi-worker on an affected Keras
+        history = trainer.fit(
+            train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=source.eval,
+            validation_steps=eval_steps, callbacks=callbacks, verbose=verbose, shuffle=False,
+        )
     seconds = time.time() - start
     path = checkpoints.save_stage(saccader, model_dir, stage) if write_checkpoint else None
     train_logs = {k: v[-1] for k, v in history.history.items() if not k.startswith("val_")}

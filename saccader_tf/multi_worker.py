@@ -1,0 +1,115 @@
+"""`MultiWorkerMirroredStrategy` support: chief detection and a version-gated `fit` shim (DESIGN §5).
+
+Keras 3.15's `model.fit` fails under `tf.distribute.MultiWorkerMirroredStrategy`
+(keras-team/keras#20585, tensorflow/tensorflow#72388), for two reasons, both in
+`keras/src/backend/tensorflow/trainer.py`:
+
+1. `TensorFlowTrainer._maybe_symbolic_build` takes the first distributed batch and calls
+   `strategy.reduce("MEAN", batch, axis=None)` on the whole `(images, labels)` tuple. The
+   multi-worker strategy's `reduce` does not accept a nest of `PerReplica` values: "ValueError:
+   Attempt to convert a value (PerReplica:{...}) with an unsupported type ... to a Tensor".
+   The batch only gives the symbolic build its shapes, so one local replica's batch does as well.
+2. `reduce_per_replica(..., reduction="mean")` calls `strategy.reduce("MEAN", v, axis=0)` on the
+   step's logs when the strategy is multi-worker; the logs are scalars, so: "ValueError: Invalid
+   reduction dimension 0 for input with 0 dimensions". Scalars are averaged across replicas
+   (`axis=None`) instead; tensors with a batch axis keep `axis=0`.
+
+`fit_compat(strategy)` applies both fixes for the duration of a `with` block, only for a
+multi-worker strategy and only on the Keras versions in `BROKEN_KERAS` (where the failure was
+reproduced); elsewhere it does nothing. `tests/test_multi_worker.py` checks that plain `fit` still
+fails on those versions: the day it stops failing, that test says to remove this shim.
+
+Deviation from DESIGN §8 (never import `keras.src`): this module is the one exception. The bug
+lives in private Keras trainer functions, so the workaround DESIGN §5 asks for has to patch them;
+it is confined here, applied only inside `fit_compat`, version-gated, and restored afterwards.
+
+Known and accepted: BatchNormalization moving statistics are per-replica (Keras creates them with
+`aggregation="none"`, as under `MirroredStrategy`); the chief's statistics are the ones it saves.
+"""
+
+import contextlib
+import re
+
+import keras
+import tensorflow as tf
+
+# Inclusive range of Keras versions on which `fit` fails under MultiWorkerMirroredStrategy.
+BROKEN_KERAS = ((3, 0, 0), (3, 15, 99))
+
+
+def _version_tuple(version):
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def needs_fit_shim(keras_version=None):
+    """Whether `keras_version` (default: the installed one) needs the multi-worker `fit` shim."""
+    version = _version_tuple(keras_version or keras.__version__)
+    return BROKEN_KERAS[0] <= version <= BROKEN_KERAS[1]
+
+
+def is_multi_worker(strategy):
+    """Whether `strategy` is a `MultiWorkerMirroredStrategy` spanning more than one worker."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._num_workers > 1)  # noqa: SLF001 (no public accessor)
+
+
+def task_info(strategy):
+    """`(task_type, task_id)` of this process (`(None, None)` outside a multi-worker cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return None, None
+    return resolver.task_type, resolver.task_id
+
+
+def is_chief(strategy):
+    """True unless this process is a non-chief worker: only the chief writes checkpoints and logs.
+
+    The chief is the task of type `chief`, or worker 0 when the cluster has no `chief` task.
+    """
+    task_type, task_id = task_info(strategy)
+    if task_type is None:
+        return True
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    if task_type == "chief":
+        return True
+    return "chief" not in cluster and task_type == "worker" and task_id == 0
+
+
+@contextlib.contextmanager
+def fit_compat(strategy):
+    """Makes `model.fit`/`evaluate` work under a multi-worker strategy within the block (see above)."""
+    if not (is_multi_worker(strategy) and needs_fit_shim()):
+        yield
+        return
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    original_reduce = tf_trainer.reduce_per_replica
+    original_build = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
+
+    def reduce_per_replica(values, strategy, reduction="auto"):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
+            def mean(value):
+                local = strategy.experimental_local_results(value)[0]
+                axis = 0 if getattr(local, "shape", tf.TensorShape([])).rank else None
+                return strategy.reduce("MEAN", value, axis=axis)
+
+            return tf.nest.map_structure(mean, values)
+        return original_reduce(values, strategy, reduction)
+
+    def maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self._distribute_strategy is None or iterator is None:
+            return original_build(self, iterator=iterator, data_batch=data_batch)
+        for _, _, it in iterator:
+            batch = next(it)
+            data_batch = tf.nest.map_structure(
+                lambda v: v if v is None else self.distribute_strategy.experimental_local_results(v)[0], batch)
+            break
+        return original_build(self, iterator=None, data_batch=data_batch)
+
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    try:
+        yield
+    finally:
+        tf_trainer.reduce_per_replica = original_reduce
+        tf_trainer.TensorFlowTrainer._maybe_symbolic_build = original_build
