@@ -43,6 +43,7 @@ class LaunchTest(tf.test.TestCase):
             self.assertRegex(result.stdout, rf"\n{policy} +(\d+|all) +\d+\.\d\d%")
         self.assertTrue(os.path.exists(os.path.join(model_dir, "policy_accuracy.json")))
         self.assertTrue(os.listdir(os.path.join(model_dir, "logs", "stage3")))
+        self.assertTrue(os.listdir(os.path.join(model_dir, "logs", "stage3", "glimpses")))
         self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "saved_model.pb")))
 
         # Stage 2 froze the representation: its checkpoint carries stage 1's BagNet unchanged.

@@ -10,6 +10,7 @@ from saccader_tf import checkpoints, multi_worker
 from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.stage3 import PolicyGradientTrainer
+from saccader_tf.viz import GlimpseImagesCallback
 
 STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradient"}
 # The metric that says how a stage is doing, reported in its summary line.
@@ -80,7 +81,11 @@ def train_stage(
         trainer.compile(optimizer=make_optimizer(optimizer, learning_rate, total_steps), jit_compile=jit_compile)
     callbacks = []
     if write_checkpoint:
-        callbacks.append(keras.callbacks.TensorBoard(os.path.join(model_dir, "logs", f"stage{stage}")))
+        log_dir = os.path.join(model_dir, "logs", f"stage{stage}")
+        callbacks.append(keras.callbacks.TensorBoard(log_dir))
+        if stage == 3:  # where the model looks, on 8 fixed validation images, after every epoch
+            images = next(iter(source.eval))[0][:8]
+            callbacks.append(GlimpseImagesCallback(images, os.path.join(log_dir, "glimpses"), saccader=saccader))
     start = time.time()
     with multi_worker.fit_compat(strategy):  # a no-op unless multi-worker on an affected Keras
         history = trainer.fit(
