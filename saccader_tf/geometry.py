@@ -71,14 +71,29 @@ def coverage(boxes, image_height, image_width):
     """
     _check_positive_int("image_height", image_height)
     _check_positive_int("image_width", image_width)
+    covered = union_mask(boxes, image_height, image_width)
+    return tf.reduce_mean(tf.cast(covered, tf.float32), axis=[1, 2])
+
+
+def union_mask(boxes, image_height, image_width):
+    """Pixels inside the union of the boxes (clipped to the image), without a `[B,T,H,W]` tensor.
+
+    Args:
+        boxes: `[B, T, 4]` boxes `(ymin, xmin, ymax, xmax)`, end-exclusive pixels (int or float).
+        image_height: H (a Python int or a scalar tensor).
+        image_width: W (a Python int or a scalar tensor).
+
+    Returns:
+        bool `[B, H, W]`: pixel (y, x) lies in some box t
+        (`ymin_t <= y < ymax_t` and `xmin_t <= x < xmax_t`).
+    """
     boxes = tf.cast(boxes, tf.float32)
     rows = tf.range(image_height, dtype=tf.float32)
     cols = tf.range(image_width, dtype=tf.float32)
     ymin, xmin, ymax, xmax = tf.unstack(boxes[..., None], axis=-2)  # each [B, T, 1]
     in_rows = tf.cast((rows >= ymin) & (rows < ymax), tf.float32)  # [B, T, H]
     in_cols = tf.cast((cols >= xmin) & (cols < xmax), tf.float32)  # [B, T, W]
-    counts = tf.einsum("bth,btw->bhw", in_rows, in_cols)  # boxes covering each pixel
-    return tf.reduce_mean(tf.cast(counts > 0.5, tf.float32), axis=[1, 2])
+    return tf.einsum("bth,btw->bhw", in_rows, in_cols) > 0.5  # boxes covering each pixel > 0
 
 
 def box_hits(boxes, object_boxes):

@@ -7,26 +7,7 @@ hurt the full-image BagNet more than blanking T random cells.
 import numpy as np
 import tensorflow as tf
 
-
-def box_mask(boxes, image_height, image_width):
-    """Pixels inside the union of boxes.
-
-    Args:
-        boxes: `[B, T, 4]` boxes `(ymin, xmin, ymax, xmax)`, end-exclusive pixels.
-        image_height: H.
-        image_width: W.
-
-    Returns:
-        bool `[B, H, W]`: pixel (y, x) lies in some box t
-        (`ymin_t <= y < ymax_t` and `xmin_t <= x < xmax_t`).
-    """
-    boxes = tf.cast(boxes, tf.float32)
-    rows = tf.range(image_height, dtype=tf.float32)
-    cols = tf.range(image_width, dtype=tf.float32)
-    ymin, xmin, ymax, xmax = tf.unstack(boxes[..., None], axis=-2)  # each [B, T, 1]
-    in_rows = tf.cast((rows >= ymin) & (rows < ymax), tf.float32)  # [B, T, H]
-    in_cols = tf.cast((cols >= xmin) & (cols < xmax), tf.float32)  # [B, T, W]
-    return tf.einsum("bth,btw->bhw", in_rows, in_cols) > 0.5
+from saccader_tf.geometry import union_mask
 
 
 def blank_boxes(images, boxes, fill_value=0.0):
@@ -42,7 +23,7 @@ def blank_boxes(images, boxes, fill_value=0.0):
         `[B, H, W, C]` images of the same dtype.
     """
     images = tf.convert_to_tensor(images)
-    mask = box_mask(boxes, tf.shape(images)[1], tf.shape(images)[2])[..., None]
+    mask = union_mask(boxes, tf.shape(images)[1], tf.shape(images)[2])[..., None]
     fill = tf.cast(tf.broadcast_to(fill_value, tf.shape(images)[-1:]), images.dtype)
     return tf.where(mask, fill, images)
 
