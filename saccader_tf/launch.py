@@ -186,6 +186,7 @@ def main(argv):
     # TensorFlow's INFO lines (collective all-reduce, SavedModel assets) would bury the progress.
     logging.set_verbosity(logging.WARNING)
     from saccader_tf.checkpoints import MissingCheckpointError
+    from saccader_tf.training.nan_guard import NonFiniteLossError
 
     try:
         if FLAGS.stage == "eval":
@@ -197,6 +198,9 @@ def main(argv):
     except MissingCheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except NonFiniteLossError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(3)
     except ValueError as error:  # configuration problems found before training: say what to change
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -9,6 +9,7 @@ import tensorflow as tf
 from saccader_tf import checkpoints, multi_worker
 from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
+from saccader_tf.training.nan_guard import NonFiniteLossGuard
 from saccader_tf.training.stage3 import PolicyGradientTrainer
 from saccader_tf.viz import GlimpseImagesCallback
 
@@ -67,6 +68,9 @@ def train_stage(
     Returns:
         A dict summary: `stage`, `seconds`, `steps`, `train` and `eval` logs of the last epoch,
         `checkpoint` path (or `None`) and a one-line `summary`.
+
+    Raises:
+        NonFiniteLossError: a loss term became NaN/Inf; the stage stops there, without a checkpoint.
     """
     strategy = strategy or tf.distribute.get_strategy()
     write_checkpoint = write_checkpoint and multi_worker.is_chief(strategy)
@@ -79,7 +83,8 @@ def train_stage(
     with strategy.scope():
         trainer = make_trainer(stage, saccader, weight_decay=weight_decay, num_targets=num_targets)
         trainer.compile(optimizer=make_optimizer(optimizer, learning_rate, total_steps), jit_compile=jit_compile)
-    callbacks = []
+    guard = NonFiniteLossGuard(stage)
+    callbacks = [guard]
     if write_checkpoint:
         log_dir = os.path.join(model_dir, "logs", f"stage{stage}")
         callbacks.append(keras.callbacks.TensorBoard(log_dir))
@@ -93,6 +98,7 @@ def train_stage(
             validation_steps=eval_steps, callbacks=callbacks, verbose=verbose, shuffle=False,
         )
     seconds = time.time() - start
+    guard.raise_if_failed()  # before any checkpoint: NaN weights never overwrite a good one
     path = checkpoints.save_stage(saccader, model_dir, stage) if write_checkpoint else None
     train_logs = {k: v[-1] for k, v in history.history.items() if not k.startswith("val_")}
     eval_logs = {k[4:]: v[-1] for k, v in history.history.items() if k.startswith("val_")}

@@ -1,0 +1,57 @@
+"""A poisoned batch stops the stage with a message, and the last good checkpoint survives."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from saccader_tf.checkpoints import stage_weights_path
+from saccader_tf.data.source import DataSource
+from saccader_tf.models import Saccader
+from saccader_tf.training.nan_guard import NonFiniteLossError
+from saccader_tf.training.run_stage import train_stage
+
+
+def _source(poison_batch=None):
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(32, 24, 24, 1)).astype("float32")
+    labels = rng.integers(0, 5, 32).astype("int32")
+    if poison_batch is not None:
+        images[8 * poison_batch + 3, 5, 5, 0] = np.nan
+    train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
+    return DataSource(train=train, eval=train.take(1), num_classes=5, image_size=24, channels=1,
+                      mean=(0.0,), std=(1.0,), name="poisoned" if poison_batch is not None else "clean")
+
+
+def _train(model, source, model_dir):
+    return train_stage(1, model, source, epochs=1, learning_rate=0.01, model_dir=model_dir, verbose=0)
+
+
+class NonFiniteLossGuardTest(tf.test.TestCase):
+    def test_poisoned_batch_stops_the_stage_and_keeps_the_good_checkpoint(self):
+        model_dir = self.get_temp_dir()
+        model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=0)
+        model.build()
+        _train(model, _source(), model_dir)  # a good stage-1 checkpoint
+        path = stage_weights_path(model_dir, 1)
+        with open(path, "rb") as f:
+            good_bytes = f.read()
+
+        with self.assertRaisesRegex(NonFiniteLossError, r"non-finite at its training step 3 \(batch 2 of its epoch\).*"
+                                    r"loss=nan.*patch_ce=nan.*checkpoint was not written"):
+            _train(model, _source(poison_batch=2), model_dir)  # the stage's 3rd step
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), good_bytes)
+        self.assertFalse(all(np.all(np.isfinite(w.numpy())) for w in model.weights))
+
+        restored = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1)
+        restored.build()
+        restored.load_weights(path)
+        self.assertTrue(all(np.all(np.isfinite(w.numpy())) for w in restored.weights))
+        self.assertFalse(os.path.exists(path[: -len(".weights.h5")] + ".partial.weights.h5"))
+
+    def test_clean_data_passes(self):
+        model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=0)
+        model.build()
+        result = _train(model, _source(), self.get_temp_dir())
+        self.assertTrue(np.isfinite(result["train"]["loss"]))
