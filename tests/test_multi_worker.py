@@ -41,6 +41,7 @@ import keras
 
 from saccader_tf import multi_worker
 from saccader_tf.distribute import make_strategy
+from saccader_tf.models.policies import LearnedPolicy
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.training import RepresentationTrainer
 from saccader_tf.training.run_stage import train_stage
@@ -52,24 +53,12 @@ task = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
 report = {"task": task, "replicas": strategy.num_replicas_in_sync, "chief": multi_worker.is_chief(strategy)}
 
 
-class GreedyLearned:
-    name = "greedy"
-    uses_glimpses = True
-
-    def __init__(self, cell):
-        self.cell = cell
-
-    def step(self, context, visited, training):
-        logits = self.cell.location_logits(context.mixed, visited)
-        return logits, tf.argmax(logits, axis=-1, output_type=tf.int32)
-
-
 def make_model(greedy=True):
     keras.utils.set_random_seed(0)
     model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=3)
     model.build()
     if greedy:
-        model.policy = GreedyLearned(model.cell)
+        model.policy = LearnedPolicy(model.cell, sample=False)
         for layer in model._flatten_layers():
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = False

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf.models.policies import LearnedPolicy
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.training import LocationPretrainer, PolicyGradientTrainer, RepresentationTrainer
 
@@ -20,20 +21,6 @@ TINY = {"num_classes": 5, "image_size": 24, "variant": "bagnet9_tiny", "input_ch
 CELLS = 16  # bagnet9_tiny at 24 px: a 4x4 grid
 LR = 0.1
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class GreedyLearned:
-    """The learned cell's location logits with an argmax choice: a deterministic stage-3 policy."""
-
-    name = "greedy"
-    uses_glimpses = True
-
-    def __init__(self, cell):
-        self.cell = cell
-
-    def step(self, context, visited, training):
-        logits = self.cell.location_logits(context.mixed, visited)
-        return logits, tf.argmax(logits, axis=-1, output_type=tf.int32)
 
 
 def _model(seed=0):
@@ -168,26 +155,15 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import keras
+from saccader_tf.models.policies import LearnedPolicy
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.training import LocationPretrainer, PolicyGradientTrainer, RepresentationTrainer
-
-
-class GreedyLearned:
-    name = "greedy"
-    uses_glimpses = True
-
-    def __init__(self, cell):
-        self.cell = cell
-
-    def step(self, context, visited, training):
-        logits = self.cell.location_logits(context.mixed, visited)
-        return logits, tf.argmax(logits, axis=-1, output_type=tf.int32)
 
 
 def make_model():
     model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=3)
     model.build()
-    model.policy = GreedyLearned(model.cell)
+    model.policy = LearnedPolicy(model.cell, sample=False)
     for layer in model._flatten_layers():
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False  # inference statistics: per-replica BN batches are not compared
@@ -269,7 +245,7 @@ class Stage3LossTest(tf.test.TestCase):
     def test_loss_matches_hand_computation(self):
         """loss = −mean_b A_b·Σ_t log π^t(l^t_b)/T + mean_b,t CE(y^t_b, y_b) + λ·Σ||w||²/2."""
         model, (images, _) = _model(seed=1), _data(seed=1)
-        model.policy = GreedyLearned(model.cell)  # deterministic: the outputs can be recomputed
+        model.policy = LearnedPolicy(model.cell, sample=False)  # deterministic: the outputs can be recomputed
         predictions = np.argmax(model(images, training=True)["logits"].numpy(), axis=-1)
         labels = _labels_with_three_correct(predictions)
         decay = 1e-3

@@ -47,16 +47,23 @@ class GlimpseContext:
 
 
 class LearnedPolicy:
-    """The Saccader cell: samples from Categorical(R) in training, argmax in inference."""
+    """The Saccader cell: samples from Categorical(R) in training, argmax in inference.
+
+    Args:
+        cell: the model's `SaccaderCell`.
+        sample: `False` takes the argmax in training too: a deterministic policy whose training
+            steps can be recomputed exactly (e.g. to compare distributed and single-device steps).
+    """
 
     name = "learned"
     uses_glimpses = True
 
-    def __init__(self, cell):
+    def __init__(self, cell, sample=True):
         self.cell = cell
+        self.sample = sample
 
     def step(self, context, visited, training):
-        out = self.cell(context.mixed, visited, training=training)
+        out = self.cell(context.mixed, visited, training=bool(training) and self.sample)
         return out["location_logits"], out["cell"]
 
 
