@@ -58,6 +58,25 @@ def _sparse_cross_entropy(labels, logits):
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
 
 
+def _mean_cross_entropy_over_positions(labels, logits, rank, name):
+    """Per-example mean over every non-batch position of CE(logits[b, ...], labels[b]).
+
+    Args:
+        labels: integer labels `[B]`.
+        logits: `[B, ..., K]` of rank `rank` (named `name` in errors).
+
+    Returns:
+        float32 `[B]`.
+    """
+    labels = tf.convert_to_tensor(labels)
+    logits = tf.convert_to_tensor(logits)
+    _check_rank(labels, 1, "labels")
+    _check_rank(logits, rank, name)
+    positions = (slice(None),) + (None,) * (rank - 2)
+    grid_labels = tf.broadcast_to(labels[positions], tf.shape(logits)[:-1])
+    return tf.reduce_mean(_sparse_cross_entropy(grid_labels, logits), axis=list(range(1, rank - 1)))
+
+
 def per_location_cross_entropy(labels, patch_logits):
     """Stage-1 loss: every patch must classify the image.
 
@@ -70,12 +89,7 @@ def per_location_cross_entropy(labels, patch_logits):
     Returns:
         Per-example loss, `float32` `[B]`.
     """
-    labels = tf.convert_to_tensor(labels)
-    patch_logits = tf.convert_to_tensor(patch_logits)
-    _check_rank(labels, 1, "labels")
-    _check_rank(patch_logits, 4, "patch_logits")
-    grid_labels = tf.broadcast_to(labels[:, None, None], tf.shape(patch_logits)[:3])
-    return tf.reduce_mean(_sparse_cross_entropy(grid_labels, patch_logits), axis=[1, 2])
+    return _mean_cross_entropy_over_positions(labels, patch_logits, 4, "patch_logits")
 
 
 def top_cells_targets(patch_logits, class_ids, k=12):
@@ -189,12 +203,7 @@ def glimpse_cross_entropy(labels, glimpse_logits):
     Returns:
         Per-example loss, `float32` `[B]`.
     """
-    labels = tf.convert_to_tensor(labels)
-    glimpse_logits = tf.convert_to_tensor(glimpse_logits)
-    _check_rank(labels, 1, "labels")
-    _check_rank(glimpse_logits, 3, "glimpse_logits")
-    step_labels = tf.broadcast_to(labels[:, None], tf.shape(glimpse_logits)[:2])
-    return tf.reduce_mean(_sparse_cross_entropy(step_labels, glimpse_logits), axis=1)
+    return _mean_cross_entropy_over_positions(labels, glimpse_logits, 3, "glimpse_logits")
 
 
 def _variable_name(variable):
