@@ -32,28 +32,12 @@ def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POL
         A dict `{policy: accuracy}` (floats in [0, 1]) and the example count under `"examples"`.
     """
     steps = num_glimpses or saccader.num_glimpses
-    objects = {name: make_policy(name, cell=saccader.cell, seed=seed) for name in policies}
-
-    @tf.function
-    def predict(images):
-        context, _ = saccader.context(images, training=False)
-        return {name: tf.argmax(saccader.unroll(context, steps, policy, training=False)["logits"], -1,
-                                output_type=tf.int32)
-                for name, policy in objects.items()}
-
-    correct = {name: 0 for name in policies}
-    total = 0
-    for batch in dataset:
-        images, labels = batch[0], batch[1]
-        predictions = predict(images)
-        labels = np.asarray(labels)
-        for name in policies:
-            correct[name] += int(np.sum(predictions[name].numpy() == labels))
-        total += len(labels)
-    if total == 0:
-        raise ValueError("The evaluation dataset is empty. Received: dataset with 0 examples")
-    result = {name: correct[name] / total for name in policies}
-    result["examples"] = total
+    _check_arguments(saccader, steps, policies)  # names; too many glimpses still raises in unroll
+    step = _make_batch_step(saccader, policies, seed, steps, (), tf.constant(0.0), has_boxes=False)
+    totals, examples = _run_batches(step, dataset, None, None, seed)
+    # Glimpse policies sum top-1 per T = 1..steps; `full` has one sum.
+    result = {name: float(np.asarray(totals[name]["top1"]).reshape(-1)[-1] / examples) for name in policies}
+    result["examples"] = examples
     return result
 
 
@@ -148,11 +132,14 @@ def _check_arguments(saccader, max_glimpses, policies):
     return min(max_glimpses, saccader.grid * saccader.grid)
 
 
-def _run_batches(step, source, max_batches, seed):
-    """Sums the per-batch results of `step` over `source.eval`; returns (sums, examples)."""
+def _run_batches(step, dataset, eval_boxes, max_batches, seed):
+    """Sums the per-batch results of `step` over `dataset`; returns (sums, examples).
+
+    `eval_boxes`: `None`, or object boxes `[N, 4]` aligned with the dataset's examples.
+    """
     totals, examples = None, 0
-    boxes = None if source.eval_boxes is None else np.asarray(source.eval_boxes, np.int32)
-    for index, batch in enumerate(source.eval):
+    boxes = None if eval_boxes is None else np.asarray(eval_boxes, np.int32)
+    for index, batch in enumerate(dataset):
         if max_batches is not None and index >= max_batches:
             break
         images, labels = batch[0], tf.cast(batch[1], tf.int32)
@@ -222,7 +209,7 @@ def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POL
         occlusion_steps = tuple(sorted({min(int(t), steps) for t in occlusion_glimpses}))
     step = _make_batch_step(saccader, policies, seed, steps, occlusion_steps,
                             tf.constant(fill_value, tf.float32), source.eval_boxes is not None)
-    totals, examples = _run_batches(step, source, max_batches, seed)
+    totals, examples = _run_batches(step, source.eval, source.eval_boxes, max_batches, seed)
     occlusion_rows = tuple(
         {"glimpses": t, **{key: float(value[i] / examples) for key, value in totals["occlusion"].items()}}
         for i, t in enumerate(occlusion_steps))
