@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.data.mnist_digits import load_mnist_digits
+from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.source import DataSource
 
 DIGIT_SIZE = 28
@@ -187,7 +188,8 @@ def cluttered_mnist_source(
     Returns:
         A `DataSource` named `"cluttered_mnist"`: `mean=(0.0,)`, `std=(1.0,)`, 10 classes,
         `eval_boxes` set. `train` yields float32 `[B, S, S, 1]`, int32 `[B]`, reshuffled each epoch
-        (reproducibly given `seed`); `eval` is in generation order, aligned with `eval_boxes`.
+        (reproducibly given `seed`); `train_epoch(e, skip)` gives epoch `e` on its own (order a
+        function of `seed` and `e`); `eval` is in generation order, aligned with `eval_boxes`.
 
     Example:
         >>> source = cluttered_mnist_source(image_size=60, batch_size=32, num_train=256)
@@ -219,11 +221,21 @@ def cluttered_mnist_source(
         .map(_to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+    def train_epoch(epoch, skip_batches=0):
+        order = epoch_order(num_train, batch_size, seed, epoch, skip_batches)
+        return (
+            tf.data.Dataset.from_tensor_slices((train_images[order], train_labels[order]))
+            .batch(batch_size, drop_remainder=True)
+            .map(_to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
     return DataSource(
         train=train, eval=evaluation, num_classes=10, image_size=image_size, channels=1,
         mean=(0.0,), std=(1.0,), name="cluttered_mnist", eval_boxes=eval_boxes,
         train_size=num_train, eval_size=int(eval_labels.shape[0]),
-        class_names=tuple(str(d) for d in range(10)), crop_fraction=1.0,
+        class_names=tuple(str(d) for d in range(10)), crop_fraction=1.0, train_epoch=train_epoch,
     )
 
 

@@ -1,5 +1,6 @@
 """Images in class folders, `<root>/train/<class>/*` and `<root>/val/<class>/*`, as a `DataSource`."""
 
+import numpy as np
 import tensorflow as tf
 
 from saccader_tf.data.image_decoding import decode_image_files
@@ -8,6 +9,7 @@ from saccader_tf.data.imagenet_pipeline import imagenet_eval_pipeline
 from saccader_tf.data.imagenet_pipeline import imagenet_train_pipeline
 from saccader_tf.data.imagenet_preprocessing import CROP_FRACTION
 from saccader_tf.data.normalization import default_normalization
+from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.source import DataSource
 from saccader_tf.data.source import check_positive_int
 
@@ -75,9 +77,17 @@ def image_folder_source(
     eval_files = tf.data.Dataset.from_tensor_slices(
         (list(listing.eval_paths) or tf.constant([], tf.string),
          tf.constant(listing.eval_labels, tf.int32)))
+    train_paths, train_labels = np.array(listing.train_paths), np.array(listing.train_labels, np.int32)
+
+    def train_epoch(epoch, skip_batches=0):
+        order = epoch_order(len(train_paths), batch_size, seed, epoch, skip_batches)
+        files = tf.data.Dataset.from_tensor_slices((train_paths[order], train_labels[order]))
+        return imagenet_train_pipeline(decode_image_files(files, **decode), seed=seed, epoch=epoch,
+                                       first_index=skip_batches * batch_size, **common)
+
     return DataSource(
         train=imagenet_train_pipeline(decode_image_files(train_files, **decode), seed=seed,
-                                      **common),
+                                      **common), train_epoch=train_epoch,
         eval=imagenet_eval_pipeline(decode_image_files(eval_files, **decode), **common),
         num_classes=len(listing.class_names), image_size=image_size, channels=channels,
         mean=mean, std=std, name=name or f"folder:{root}",

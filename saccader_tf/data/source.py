@@ -1,7 +1,7 @@
 """`DataSource`: the train / eval pipelines of one dataset plus what a model and an exporter need."""
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -38,6 +38,11 @@ class DataSource:
         crop_fraction: fraction of the shorter image side that evaluation centre-crops before resizing
             to `S` (`0.875` for the ImageNet recipe, `1.0` when images already are `S x S`); an
             exporter applies the same crop to raw images.
+        train_epoch: `None`, or a function `(epoch, skip_batches) -> tf.data.Dataset` giving the
+            batches of training epoch `epoch` (0-based) after its first `skip_batches`, with order
+            and augmentation a pure function of the seed and `epoch` (see
+            `saccader_tf.data.resumable_epochs`). Training uses it so that a resumed stage sees
+            exactly the batches an uninterrupted one would; all built-in sources set it.
     """
 
     train: tf.data.Dataset
@@ -53,6 +58,7 @@ class DataSource:
     eval_size: Optional[int] = None
     class_names: Optional[Tuple[str, ...]] = None
     crop_fraction: float = 1.0
+    train_epoch: Optional[Callable[[int, int], tf.data.Dataset]] = None
 
     def __post_init__(self):
         for field in ("num_classes", "image_size", "channels"):

@@ -9,6 +9,7 @@ from saccader_tf.data.imagenet_pipeline import imagenet_eval_pipeline
 from saccader_tf.data.imagenet_pipeline import imagenet_train_pipeline
 from saccader_tf.data.imagenet_preprocessing import CROP_FRACTION
 from saccader_tf.data.normalization import default_normalization
+from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.source import DataSource
 from saccader_tf.data.source import check_positive_int
 
@@ -77,8 +78,16 @@ def tfds_source(
             f"Received: batch_size={batch_size}"
         )
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
+
+    def train_epoch(epoch, skip_batches=0):
+        examples = _read_split(builder, train_split, keys, seed=epoch_seed(seed, epoch),
+                               shuffle_buffer=shuffle_buffer, reshuffle=False,
+                               skip=skip_batches * batch_size)
+        return imagenet_train_pipeline(examples, seed=seed, epoch=epoch,
+                                       first_index=skip_batches * batch_size, **common)
+
     return DataSource(
-        train=imagenet_train_pipeline(train, seed=seed, **common),
+        train=imagenet_train_pipeline(train, seed=seed, **common), train_epoch=train_epoch,
         eval=imagenet_eval_pipeline(evaluation, **common),
         num_classes=num_classes, image_size=image_size, channels=channels, mean=mean, std=std,
         name=name, train_size=train_size,
@@ -87,9 +96,10 @@ def tfds_source(
     )
 
 
-def _read_split(builder, split, keys, *, seed, shuffle_buffer):
+def _read_split(builder, split, keys, *, seed, shuffle_buffer, reshuffle=True, skip=0):
     """Decoded `(image uint8 [H, W, C], label)` examples of `split`, shuffled unless
-    `shuffle_buffer` is `None` (files and examples shuffled while still encoded)."""
+    `shuffle_buffer` is `None` (files and examples shuffled while still encoded; reshuffled on
+    every iteration if `reshuffle`), after the first `skip` (dropped before decoding)."""
     image_key, label_key = keys
     shuffle = shuffle_buffer is not None
     dataset = builder.as_dataset(
@@ -100,7 +110,9 @@ def _read_split(builder, split, keys, *, seed, shuffle_buffer):
     )
     dataset = dataset.map(lambda example: (example[image_key], example[label_key]))
     if shuffle:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle)
+    if skip:
+        dataset = dataset.skip(skip)
     decode = builder.info.features[image_key].decode_example
     return dataset.map(lambda image, label: (decode(image), label),
                        num_parallel_calls=tf.data.AUTOTUNE)

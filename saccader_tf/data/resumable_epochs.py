@@ -1,0 +1,98 @@
+"""Addressable training epochs, so that an interrupted run can continue with exactly the batches an
+uninterrupted run would have seen.
+
+A source's `train_epoch(epoch, skip_batches)` returns the batches of training epoch `epoch`
+(0-based) after its first `skip_batches`. The example order and the augmentation of an epoch are a
+pure function of `(seed, epoch)` (`epoch_seed`, `epoch_order`), never of how often a dataset was
+iterated before, and skipping happens on indices / encoded records, before any decoding.
+`training_batches(source, first_batch, num_batches)` stitches epochs into the endless sequence
+epoch 0, epoch 1, ... and cuts batches `[first_batch, first_batch + num_batches)` out of it: batch
+`g` of a stage is always the same batch, whether the stage ran in one go or was resumed at step `g`.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def epoch_seed(seed, epoch):
+    """A 31-bit integer seed for training epoch `epoch` of a run seeded with `seed`.
+
+    Args:
+        seed: the run's non-negative integer seed.
+        epoch: non-negative epoch index.
+
+    Returns:
+        A Python `int` in `[0, 2**31)`; different epochs get unrelated seeds.
+    """
+    state = np.random.SeedSequence([int(seed), int(epoch), 0x5ACC]).generate_state(1)[0]
+    return int(state) & 0x7FFFFFFF
+
+
+def epoch_order(num_examples, batch_size, seed, epoch, skip_batches=0):
+    """Example indices of training epoch `epoch`: a seeded permutation cut to full batches.
+
+    Args:
+        num_examples: number of training examples `N`.
+        batch_size: examples per batch `B` (the last partial batch is dropped).
+        seed: the run's seed.
+        epoch: epoch index.
+        skip_batches: leading batches of the epoch to leave out (`0 <= skip_batches <= N // B`).
+
+    Returns:
+        int64 numpy array `[(N // B - skip_batches) * B]`.
+    """
+    per_epoch = num_examples // batch_size
+    if not 0 <= skip_batches <= per_epoch:
+        raise ValueError(
+            f"`skip_batches` must lie in [0, {per_epoch}] (batches per epoch). "
+            f"Received: skip_batches={skip_batches}"
+        )
+    order = np.random.default_rng(epoch_seed(seed, epoch)).permutation(num_examples)
+    return order[skip_batches * batch_size: per_epoch * batch_size].astype(np.int64)
+
+
+def batches_per_epoch(source):
+    """Number of batches in one training epoch of `source`, or `None` when unknown.
+
+    The cardinality of `source.train`; unknown when, for example, undecodable files are filtered
+    out while reading (`skip_bad_files=True`).
+    """
+    count = int(source.train.cardinality())
+    return count if count > 0 else None
+
+
+def training_batches(source, first_batch, num_batches):
+    """Batches `[first_batch, first_batch + num_batches)` of the endless sequence of training epochs.
+
+    Exact and cheap to skip when the source has a `train_epoch` and a known epoch length. Otherwise
+    (a hand-made source with only `train`, or an epoch of unknown length) it falls back to
+    `source.train.repeat()` with `skip(first_batch)`: the right count of batches, but which
+    batches they are is only reproducible if `source.train` itself is.
+
+    Args:
+        source: a `DataSource` (or any object with a `train` dataset).
+        first_batch: global index of the first batch (e.g. the optimizer's step count).
+        num_batches: number of batches to return.
+
+    Returns:
+        A `tf.data.Dataset` of `num_batches` training batches.
+    """
+    if first_batch < 0 or num_batches < 1:
+        raise ValueError(
+            "`first_batch` must be >= 0 and `num_batches` >= 1. "
+            f"Received: first_batch={first_batch}, num_batches={num_batches}"
+        )
+    train_epoch, per_epoch = getattr(source, "train_epoch", None), batches_per_epoch(source)
+    if train_epoch is None or per_epoch is None:
+        return source.train.repeat().skip(first_batch).take(num_batches)
+    epoch, skip = divmod(first_batch, per_epoch)
+    pieces, remaining = [], num_batches
+    while remaining > 0:
+        take = min(per_epoch - skip, remaining)
+        pieces.append(train_epoch(epoch, skip).take(take))
+        remaining -= take
+        epoch, skip = epoch + 1, 0
+    stream = pieces[0]
+    for piece in pieces[1:]:
+        stream = stream.concatenate(piece)
+    return stream
