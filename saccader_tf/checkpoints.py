@@ -7,6 +7,8 @@ Layout under `model_dir`:
     model_dir/stage1/saccader.weights.h5 after stage 1 (representation trained)
     model_dir/stage2/saccader.weights.h5 after stage 2 (+ location network)
     model_dir/stage3/saccader.weights.h5 after stage 3 (the final model)
+    model_dir/stageN/progress/           while stage N runs: its resumable progress (deleted at
+                                         the end; see `saccader_tf.training.progress`)
     model_dir/logs/stageN/               TensorBoard logs
 """
 
@@ -32,6 +34,17 @@ class MissingCheckpointError(FileNotFoundError):
 def stage_weights_path(model_dir, stage):
     """Path of the weights file written at the end of `stage` (1, 2 or 3)."""
     return os.path.join(model_dir, f"stage{stage}", WEIGHTS_FILE)
+
+
+def progress_dir(model_dir, stage):
+    """Directory of the resumable progress of `stage` while it runs."""
+    return os.path.join(model_dir, f"stage{stage}", "progress")
+
+
+def stage_finished(model_dir, stage):
+    """Whether `stage` ran to its end in `model_dir`: its checkpoint exists and no progress is pending."""
+    return os.path.exists(stage_weights_path(model_dir, stage)) and not os.path.exists(
+        progress_dir(model_dir, stage))
 
 
 def save_stage(saccader, model_dir, stage):

@@ -28,6 +28,12 @@ flags.DEFINE_list("learning_rate", ["0.002"], "Peak learning rate, cosine-decaye
 flags.DEFINE_float("weight_decay", 8e-5, "L2 weight decay λ of λ·Σ||w||²/2 on kernels.")
 flags.DEFINE_enum("optimizer", "adam", ["adam", "sgd"], "Optimizer (sgd = Nesterov momentum 0.9).")
 flags.DEFINE_string("model_dir", "runs/saccader", "Directory for checkpoints and TensorBoard logs.")
+flags.DEFINE_integer("save_every_steps", 100, "Save the training progress every N steps (and after "
+                     "every epoch); a killed run re-started with the same command continues from the "
+                     "last save. 0 = only after every epoch.")
+flags.DEFINE_boolean("retrain", False, "Train the requested stages from scratch, even when model_dir "
+                     "holds them finished or holds saved progress (by default finished stages are "
+                     "skipped and interrupted ones resumed).")
 flags.DEFINE_integer("seed", 0, "Seed of data generation, shuffling, initialisation and glimpse sampling.")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"], "tf.distribute strategy: "
                   "multi_worker = MultiWorkerMirroredStrategy from TF_CONFIG (see launch/multi_worker_local.py).")

@@ -5,7 +5,9 @@
     python -m saccader_tf.launch --flagfile=launch/imagenet_bagnet77.cfg --stage=3
 
 Each stage writes `model_dir/stageN/saccader.weights.h5`; stages 2 and 3 start from the previous
-stage's checkpoint and stop with the command that creates it when it is missing.
+stage's checkpoint and stop with the command that creates it when it is missing. While a stage runs
+its progress is saved every `--save_every_steps` steps; re-running a killed command continues from
+the last save, and stages already finished in `model_dir` are skipped (`--retrain` trains them again).
 """
 
 import json
@@ -71,6 +73,9 @@ def _validate_flags():
             )
     _per_stage(FLAGS.epochs, "epochs", int)
     _per_stage(FLAGS.learning_rate, "learning_rate", float)
+    if FLAGS.save_every_steps < 0:
+        raise app.UsageError(
+            f"--save_every_steps must be >= 0. Received: --save_every_steps={FLAGS.save_every_steps}")
     if FLAGS.devices and FLAGS.strategy != "mirrored":
         raise app.UsageError("--devices needs --strategy=mirrored.")
 
@@ -108,7 +113,7 @@ def run(stages):
     from saccader_tf import checkpoints, multi_worker
     from saccader_tf.distribute import make_strategy
     from saccader_tf.evaluate import format_policy_table, policy_accuracies
-    from saccader_tf.training.run_stage import train_stage
+    from saccader_tf.training.run_stage import STAGE_NAMES, train_stage
 
     keras.utils.set_random_seed(FLAGS.seed)
     strategy = make_strategy(FLAGS.strategy, FLAGS.devices)
@@ -125,14 +130,20 @@ def run(stages):
     rates = _per_stage(FLAGS.learning_rate, "learning_rate", float)
     summaries = []
     for stage in stages:
-        result = train_stage(
-            stage, saccader, source, epochs=epochs[stage - 1], learning_rate=rates[stage - 1],
-            model_dir=FLAGS.model_dir, weight_decay=FLAGS.weight_decay, num_targets=FLAGS.num_targets,
-            steps_per_epoch=FLAGS.steps, eval_steps=FLAGS.eval_steps, optimizer=FLAGS.optimizer,
-            jit_compile=FLAGS.jit_compile, verbose=1 if sys.stdout.isatty() else 2, strategy=strategy,
-        )
-        summaries.append(result["summary"])
-        print(result["summary"], flush=True)
+        if not FLAGS.retrain and checkpoints.stage_finished(FLAGS.model_dir, stage):
+            path = checkpoints.restore_stage(saccader, FLAGS.model_dir, stage, _command_for(stage))
+            summary = (f"stage {stage} ({STAGE_NAMES[stage]}): already finished in {path}; skipped "
+                       "(--retrain trains it again)")
+        else:
+            summary = train_stage(
+                stage, saccader, source, epochs=epochs[stage - 1], learning_rate=rates[stage - 1],
+                model_dir=FLAGS.model_dir, weight_decay=FLAGS.weight_decay, num_targets=FLAGS.num_targets,
+                steps_per_epoch=FLAGS.steps, eval_steps=FLAGS.eval_steps, optimizer=FLAGS.optimizer,
+                jit_compile=FLAGS.jit_compile, verbose=1 if sys.stdout.isatty() else 2, strategy=strategy,
+                save_every_steps=FLAGS.save_every_steps, restart=FLAGS.retrain,
+            )["summary"]
+        summaries.append(summary)
+        print(summary, flush=True)
     print("\n".join(["", "summary:", *summaries]))
     if stages == [1, 2, 3] and chief:
         accuracies = policy_accuracies(saccader, source.eval, FLAGS.num_glimpses, seed=FLAGS.seed)
@@ -186,6 +197,7 @@ def main(argv):
     # TensorFlow's INFO lines (collective all-reduce, SavedModel assets) would bury the progress.
     logging.set_verbosity(logging.WARNING)
     from saccader_tf.checkpoints import MissingCheckpointError
+    import tensorflow as tf
     from saccader_tf.training.nan_guard import NonFiniteLossError
 
     try:
@@ -204,6 +216,17 @@ def main(argv):
     except ValueError as error:  # configuration problems found before training: say what to change
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except tf.errors.InvalidArgumentError as error:  # bad data met while training or evaluating
+        print(f"error: {_data_problem(error)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _data_problem(error):
+    """The line of a TensorFlow error that names a bad file or label (the whole message otherwise)."""
+    for line in error.message.splitlines():
+        if "Cannot read image file" in line or "Labels must lie in" in line:
+            return line.strip()
+    return error.message
 
 
 if __name__ == "__main__":

@@ -53,8 +53,17 @@ class LaunchTest(tf.test.TestCase):
             self.assertAllEqual(a, b)
         self.assertNotAllClose(w1, w2)  # ... and trained the cell
 
-        # A separate stage-3 run with learning rate 0 keeps the restored stage-2 cell weights.
-        again = _launch("--stage=3", f"--model_dir={model_dir}", "--learning_rate=0")
+        # Re-running a finished stage skips it and leaves its checkpoint as it was.
+        with open(stage_weights_path(model_dir, 3), "rb") as f:
+            stage3_bytes = f.read()
+        skipped = _launch("--stage=3", f"--model_dir={model_dir}")
+        self.assertEqual(skipped.returncode, 0, skipped.stderr[-3000:])
+        self.assertIn("stage 3 (policy gradient): already finished", skipped.stdout)
+        with open(stage_weights_path(model_dir, 3), "rb") as f:
+            self.assertEqual(f.read(), stage3_bytes)
+
+        # --retrain: a separate stage-3 run with learning rate 0 keeps the restored stage-2 cell weights.
+        again = _launch("--stage=3", f"--model_dir={model_dir}", "--learning_rate=0", "--retrain")
         self.assertEqual(again.returncode, 0, again.stderr[-3000:])
         self.assertIn(f"restored {stage_weights_path(model_dir, 2)}", again.stdout)
         w3, _ = _cell_weight(stage_weights_path(model_dir, 3))
@@ -85,3 +94,21 @@ class LaunchTest(tf.test.TestCase):
         self.assertIn("holds checkpoints of another model", result.stderr)
         self.assertIn("variant: 'bagnet33' there vs 'bagnet9_tiny' now", result.stderr)
         self.assertFalse(np.any([name.startswith("stage") for name in os.listdir(model_dir)]))
+
+    def test_undecodable_image_in_a_folder_dataset_is_named_without_a_traceback(self):
+        from PIL import Image
+
+        root = os.path.join(self.get_temp_dir(), "folder")
+        rng = np.random.default_rng(0)
+        for split, count in (("train", 16), ("val", 2)):
+            for i in range(count):
+                path = os.path.join(root, split, f"c{i % 2}", f"{i}.png")
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                Image.fromarray(rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)).save(path)
+        with open(os.path.join(root, "train", "c0", "0.png"), "r+b") as f:
+            f.truncate(60)  # a valid PNG signature, a cut-off body: found only when decoded
+        result = _launch("--stage=1", f"--dataset=folder:{root}", f"--model_dir={self.get_temp_dir()}/folder_run",
+                         "--steps=1", "--batch_size=16")
+        self.assertEqual(result.returncode, 2, result.stderr[-3000:])
+        self.assertRegex(result.stderr, r"error: .*Cannot read image file .*c0/0\.png")
+        self.assertNotIn("Traceback", result.stderr)

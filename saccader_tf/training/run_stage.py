@@ -7,9 +7,11 @@ import keras
 import tensorflow as tf
 
 from saccader_tf import checkpoints, multi_worker
+from saccader_tf.data.resumable_epochs import batches_per_epoch, training_batches
 from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
+from saccader_tf.training.progress import ProgressSaver, StageProgress
 from saccader_tf.training.stage3 import PolicyGradientTrainer
 from saccader_tf.viz import GlimpseImagesCallback
 
@@ -44,9 +46,15 @@ def make_optimizer(name, learning_rate, total_steps=None):
 def train_stage(
     stage, saccader, source, *, epochs, learning_rate, model_dir, weight_decay=0.0, num_targets=12,
     steps_per_epoch=None, eval_steps=None, optimizer="adam", jit_compile=False, verbose=1,
-    strategy=None, write_checkpoint=True,
+    strategy=None, write_checkpoint=True, save_every_steps=None, restart=False, callbacks=(),
 ):
     """Trains `saccader` for one stage and writes the stage checkpoint.
+
+    The stage runs one `fit` call per epoch, each on its own slice of the training stream
+    (`training_batches`), so that it can start in the middle of an epoch: with `save_every_steps`
+    set, the progress is saved (`StageProgress`) every that many steps and after each epoch, and a
+    later call with the same settings and `model_dir` continues from the newest save, with the same
+    batches, samples and learning rates as an uninterrupted run.
 
     Args:
         stage: 1, 2 or 3.
@@ -56,7 +64,8 @@ def train_stage(
         learning_rate: peak learning rate (cosine-decayed over the stage).
         model_dir: where checkpoints and TensorBoard logs go.
         weight_decay, num_targets: see the stage trainers.
-        steps_per_epoch: steps per epoch; `None` = one pass over `source.train`.
+        steps_per_epoch: steps per epoch; `None` = one pass over `source.train` (whose length must
+            then be known).
         eval_steps: evaluation batches per epoch; `None` = all of `source.eval`.
         optimizer: `"adam"` or `"sgd"`.
         jit_compile: XLA for the train step (slower on CPUs; for GPUs).
@@ -64,55 +73,118 @@ def train_stage(
         strategy: a `tf.distribute.Strategy` (default: the current one).
         write_checkpoint: only the chief writes checkpoints and logs (under a multi-worker strategy
             the other workers never write, whatever this says).
+        save_every_steps: `None` = no resumable progress; `0` = save it after every epoch; `N` =
+            also every `N` steps. Kept under `model_dir/stageN/progress` until the stage ends.
+        restart: ignore (and replace) saved progress instead of resuming from it.
+        callbacks: extra Keras callbacks, run after the stage's own (progress saving among them).
 
     Returns:
-        A dict summary: `stage`, `seconds`, `steps`, `train` and `eval` logs of the last epoch,
-        `checkpoint` path (or `None`) and a one-line `summary`.
+        A dict summary: `stage`, `seconds`, `steps`, `resumed_from` (step), `epochs_run` (indices of
+        the epochs this call trained), `train` and `eval` logs of the last epoch, `checkpoint` path (or `None`) and a one-line `summary`.
 
     Raises:
         NonFiniteLossError: a loss term became NaN/Inf; the stage stops there, without a checkpoint.
+        ValueError: the epoch length is unknown, or saved progress has other settings.
     """
     strategy = strategy or tf.distribute.get_strategy()
-    write_checkpoint = write_checkpoint and multi_worker.is_chief(strategy)
-    train = source.train
-    if steps_per_epoch:
-        train = train.repeat()
-        total_steps = steps_per_epoch * epochs
-    else:
-        total_steps = _steps_in(source) * epochs if _steps_in(source) else None
+    chief = multi_worker.is_chief(strategy)
+    steps_per_epoch = steps_per_epoch or batches_per_epoch(source)
+    if not steps_per_epoch:
+        raise ValueError("The training dataset's length is unknown: pass steps_per_epoch (--steps).")
     with strategy.scope():
         trainer = make_trainer(stage, saccader, weight_decay=weight_decay, num_targets=num_targets)
-        trainer.compile(optimizer=make_optimizer(optimizer, learning_rate, total_steps), jit_compile=jit_compile)
+        trainer.compile(optimizer=make_optimizer(optimizer, learning_rate, steps_per_epoch * epochs),
+                        jit_compile=jit_compile)
+        trainer.optimizer.build(trainer.trained_variables())  # slots exist before a restore
+    plan = dict(stage=stage, epochs=epochs, steps_per_epoch=steps_per_epoch, learning_rate=learning_rate,
+                optimizer=optimizer, weight_decay=weight_decay, num_targets=num_targets,
+                data=getattr(source, "name", None))
+    progress = None
+    if save_every_steps is not None and write_checkpoint:
+        progress = StageProgress(checkpoints.progress_dir(model_dir, stage), saccader, trainer.optimizer,
+                                 plan, writer=chief)
+    resumed_from = progress.start(resume=not restart) if progress else 0
+    if resumed_from and verbose:
+        print(f"stage {stage}: resuming at step {resumed_from} of {steps_per_epoch * epochs} from "
+              f"{progress.manager.latest_checkpoint}", flush=True)
     guard = NonFiniteLossGuard(stage)
-    callbacks = [guard]
-    if write_checkpoint:
-        log_dir = os.path.join(model_dir, "logs", f"stage{stage}")
-        callbacks.append(keras.callbacks.TensorBoard(log_dir))
-        if stage == 3:  # where the model looks, on 8 fixed validation images, after every epoch
-            images = next(iter(source.eval))[0][:8]
-            callbacks.append(GlimpseImagesCallback(images, os.path.join(log_dir, "glimpses"), saccader=saccader))
+    extra_callbacks, callbacks = list(callbacks), [guard, StageProgbar(epochs)]
+    if progress:
+        callbacks.append(ProgressSaver(progress, save_every_steps, guard))
+    write = write_checkpoint and chief
+    if write:
+        callbacks.extend(_logging_callbacks(stage, saccader, source, model_dir))
+    callbacks.extend(extra_callbacks)
     start = time.time()
-    with multi_worker.fit_compat(strategy):  # a no-op unless multi-worker on an affected Keras
-        history = trainer.fit(
-            train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=source.eval,
-            validation_steps=eval_steps, callbacks=callbacks, verbose=verbose, shuffle=False,
-        )
+    history = _fit_epochs(trainer, source, callbacks, guard, strategy, epochs=epochs,
+                          steps_per_epoch=steps_per_epoch, first_step=resumed_from, eval_steps=eval_steps,
+                          verbose=verbose)
     seconds = time.time() - start
-    guard.raise_if_failed()  # before any checkpoint: NaN weights never overwrite a good one
-    path = checkpoints.save_stage(saccader, model_dir, stage) if write_checkpoint else None
-    train_logs = {k: v[-1] for k, v in history.history.items() if not k.startswith("val_")}
-    eval_logs = {k[4:]: v[-1] for k, v in history.history.items() if k.startswith("val_")}
+    path = checkpoints.save_stage(saccader, model_dir, stage) if write else None
+    if progress:
+        progress.clear()
+    return _result(stage, trainer, history, seconds, epochs, resumed_from, path)
+
+
+def _fit_epochs(trainer, source, callbacks, guard, strategy, *, epochs, steps_per_epoch, first_step,
+                eval_steps, verbose):
+    """One `fit` per remaining epoch, starting at stage step `first_step`; returns the merged history
+    (with `"epoch"`: the indices of the epochs run)."""
+    history = {"epoch": []}
+    for epoch in range(first_step // steps_per_epoch, epochs):
+        first = max(first_step, epoch * steps_per_epoch)
+        steps = (epoch + 1) * steps_per_epoch - first
+        with multi_worker.fit_compat(strategy):  # a no-op unless multi-worker on an affected Keras
+            result = trainer.fit(
+                training_batches(source, first, steps), initial_epoch=epoch, epochs=epoch + 1,
+                steps_per_epoch=steps, validation_data=source.eval, validation_steps=eval_steps,
+                callbacks=callbacks, verbose=verbose, shuffle=False,
+            )
+        guard.raise_if_failed()  # before any checkpoint: NaN weights never overwrite a good one
+        history["epoch"].append(epoch)
+        for name, values in result.history.items():
+            history.setdefault(name, []).extend(values)
+    return history
+
+
+def _logging_callbacks(stage, saccader, source, model_dir):
+    """TensorBoard logs, and in stage 3 the glimpses on 8 fixed validation images after every epoch."""
+    log_dir = os.path.join(model_dir, "logs", f"stage{stage}")
+    callbacks = [keras.callbacks.TensorBoard(log_dir)]
+    if stage == 3:
+        images = next(iter(source.eval))[0][:8]
+        callbacks.append(GlimpseImagesCallback(images, os.path.join(log_dir, "glimpses"), saccader=saccader))
+    return callbacks
+
+
+def _result(stage, trainer, history, seconds, epochs, resumed_from, path):
+    epochs_run = history.pop("epoch")
+    train_logs = {k: v[-1] for k, v in history.items() if not k.startswith("val_")}
+    eval_logs = {k[4:]: v[-1] for k, v in history.items() if k.startswith("val_")}
     metric = HEADLINE_METRIC[stage]
+    steps = int(trainer.optimizer.iterations.numpy())
     summary = (
-        f"stage {stage} ({STAGE_NAMES[stage]}): {epochs} epoch(s) in {seconds:.0f} s; "
-        f"train {metric} {train_logs.get(metric, float('nan')):.4f}, "
+        f"stage {stage} ({STAGE_NAMES[stage]}): {epochs} epoch(s), {steps} steps"
+        + (f" (resumed at step {resumed_from})" if resumed_from else "")
+        + f" in {seconds:.0f} s; train {metric} {train_logs.get(metric, float('nan')):.4f}, "
         f"eval {metric} {eval_logs.get(metric, float('nan')):.4f}"
         + (f"; checkpoint {path}" if path else "")
     )
-    return {"stage": stage, "seconds": seconds, "steps": trainer.optimizer.iterations.numpy().item(),
+    return {"stage": stage, "seconds": seconds, "steps": steps, "resumed_from": resumed_from,
+            "epochs_run": epochs_run,
             "train": train_logs, "eval": eval_logs, "checkpoint": path, "summary": summary}
 
 
-def _steps_in(source):
-    cardinality = int(source.train.cardinality())
-    return cardinality if cardinality > 0 else None
+class StageProgbar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, numbering epochs out of the whole stage (`fit` runs one epoch at a time).
+
+    Args:
+        epochs: the stage's number of epochs.
+    """
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.stage_epochs = epochs
+
+    def set_params(self, params):
+        super().set_params(dict(params, epochs=self.stage_epochs))
