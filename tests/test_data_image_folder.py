@@ -121,10 +121,17 @@ class ImageFolderSourceTest(tf.test.TestCase):
         _write_bytes(f"{self.root}/train/dog/empty.png", b"")
         _write_bytes(f"{self.root}/train/dog/truncated.png", _truncated_png())
         _write_bytes(f"{self.root}/val/cat/truncated.png", _truncated_png())
-        source = image_folder_source(self.root, image_size=8, batch_size=1,
-                                     skip_bad_files=True)
+        with self.assertLogs("absl", level="WARNING") as listing_logs:
+            source = image_folder_source(self.root, image_size=8, batch_size=1,
+                                         skip_bad_files=True)
+        summary = [m for m in listing_logs.output if "Skipped" in m]
+        self.assertLen(summary, 1)  # one counted summary for train/ (nothing was left out of val/)
+        self.assertRegex(summary[0], r"Skipped 2 of 10 image files in .*train \(.*1 x the file is empty")
         self.assertEqual((source.train_size, source.eval_size), (8, 4))  # signature-checked
-        self.assertEqual(_count(source.train), 7)
+        with self.assertLogs("absl", level="WARNING") as decode_logs:
+            self.assertEqual(_count(source.train), 7)
+        self.assertRegex("\n".join(decode_logs.output),
+                         r"Skipping image file .*truncated.png: TensorFlow cannot decode it \(\d+ file")
         self.assertEqual(_count(source.eval), 3)
 
     def test_mismatched_classes(self):

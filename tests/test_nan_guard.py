@@ -5,7 +5,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.checkpoints import stage_weights_path
+from saccader_tf.checkpoints import progress_dir, stage_weights_path
 from saccader_tf.data.source import DataSource
 from saccader_tf.models import Saccader
 from saccader_tf.training.nan_guard import NonFiniteLossError
@@ -55,3 +55,29 @@ class NonFiniteLossGuardTest(tf.test.TestCase):
         model.build()
         result = _train(model, _source(), self.get_temp_dir())
         self.assertTrue(np.isfinite(result["train"]["loss"]))
+
+    def test_progress_saves_stop_before_the_poisoned_step(self):
+        model_dir = self.get_temp_dir()
+        model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=0)
+        model.build()
+        with self.assertRaises(NonFiniteLossError):
+            train_stage(1, model, _source(poison_batch=2), epochs=1, learning_rate=0.01, model_dir=model_dir,
+                        verbose=0, save_every_steps=1)
+        latest = tf.train.latest_checkpoint(progress_dir(model_dir, 1))
+        self.assertEqual(latest.rsplit("-", 1)[1], "2")  # steps 1 and 2 saved, not the NaN step 3
+        saved = [tf.train.load_variable(latest, name) for name, _ in tf.train.list_variables(latest)
+                 if name.startswith("model/")]
+        self.assertNotEmpty(saved)
+        self.assertTrue(all(np.all(np.isfinite(value)) for value in saved))
+
+    def test_label_outside_the_classes_is_named(self):
+        rng = np.random.default_rng(0)
+        images = rng.uniform(size=(16, 24, 24, 1)).astype("float32")
+        labels = np.array([0, 1, 2, 3, 4, 0, 1, 7] * 2, "int32")  # 7 >= num_classes
+        train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
+        source = DataSource(train=train, eval=train, num_classes=5, image_size=24, channels=1,
+                            mean=(0.0,), std=(1.0,), name="bad_labels")
+        model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=0)
+        model.build()
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"Labels must lie in \[0, num_classes=5\)"):
+            _train(model, source, self.get_temp_dir())

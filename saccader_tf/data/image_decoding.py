@@ -19,6 +19,7 @@ from absl import logging
 import tensorflow as tf
 
 _CYCLE_LENGTH = 16
+_skipped_while_decoding = []  # paths skipped by `skip_bad_files=True` pipelines, for the count
 
 
 def decode_image_file(path, channels):
@@ -69,7 +70,9 @@ def decode_image_files(dataset, *, channels=3, skip_bad_files=False):
 def _report_bad_file(path, skip):
     path = path.numpy().decode("utf-8", errors="replace")
     if skip.numpy():
-        logging.warning("Skipping image file %s: TensorFlow cannot decode it.", path)
+        _skipped_while_decoding.append(path)
+        logging.warning("Skipping image file %s: TensorFlow cannot decode it (%d file(s) skipped while "
+                        "decoding in this process).", path, len(_skipped_while_decoding))
         return
     raise ValueError(
         f"Cannot read image file {path}: TensorFlow cannot decode it (corrupt or truncated). "

@@ -1,5 +1,6 @@
 """Listing of an image folder `<root>/<split>/<class>/<images>` into paths and labels."""
 
+import collections
 import dataclasses
 import os
 from typing import Tuple
@@ -108,11 +109,12 @@ def _class_folders(split_dir):
 
 
 def _split_files(split_dir, class_names, *, require_images, check_files, skip_bad_files):
-    paths, labels = [], []
+    paths, labels, skipped = [], [], []
     for label, class_name in enumerate(class_names):
         class_paths = _image_files(os.path.join(split_dir, class_name))
         if check_files:
-            class_paths = _checked(class_paths, skip_bad_files)
+            class_paths, class_skipped = _checked(class_paths, skip_bad_files)
+            skipped.extend(class_skipped)
         if require_images and not class_paths:
             raise ValueError(
                 f"Class folder {os.path.join(split_dir, class_name)} has no readable images "
@@ -120,7 +122,17 @@ def _split_files(split_dir, class_names, *, require_images, check_files, skip_ba
             )
         paths.extend(class_paths)
         labels.extend([label] * len(class_paths))
+    if skipped:
+        _warn_skipped(split_dir, skipped, kept=len(paths))
     return tuple(paths), tuple(labels)
+
+
+def _warn_skipped(split_dir, skipped, kept):
+    """One counted summary of the files left out of a split, after the per-file warnings."""
+    counts = collections.Counter(problem.split(" (")[0] for _, problem in skipped)
+    reasons = ", ".join(f"{count} x {reason}" for reason, count in counts.most_common())
+    logging.warning("Skipped %d of %d image files in %s (%s); the warnings above name each one.",
+                    len(skipped), len(skipped) + kept, split_dir, reasons)
 
 
 def _image_files(class_dir):
@@ -132,16 +144,18 @@ def _image_files(class_dir):
 
 
 def _checked(paths, skip_bad_files):
-    good = []
+    """`(good paths, [(skipped path, problem), ...])`; raises on the first bad file unless skipping."""
+    good, skipped = [], []
     for path in paths:
         problem = image_file_problem(path)
         if problem is None:
             good.append(path)
         elif skip_bad_files:
             logging.warning("Skipping image file %s: %s.", path, problem)
+            skipped.append((path, problem))
         else:
             raise ValueError(
                 f"Cannot read image file {path}: {problem}. Remove it or pass "
                 "skip_bad_files=True."
             )
-    return good
+    return good, skipped

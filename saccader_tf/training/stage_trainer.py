@@ -66,7 +66,7 @@ class StageTrainer(keras.Model):
         return l2_penalty(decayed_variables(self.trained_variables()), self.weight_decay)
 
     def train_step(self, data):
-        images, labels = data[0], data[1]
+        images, labels = data[0], self.checked_labels(data[1])
         variables = self.trained_variables()
         with tf.GradientTape() as tape:
             loss, logs = self.compute_losses(images, labels, training=True)
@@ -76,7 +76,22 @@ class StageTrainer(keras.Model):
         return self._update_metrics(logs, tf.shape(labels)[0])
 
     def test_step(self, data):
-        return self._update_metrics(self.evaluate_batch(data[0], data[1]), tf.shape(data[1])[0])
+        labels = self.checked_labels(data[1])
+        return self._update_metrics(self.evaluate_batch(data[0], labels), tf.shape(labels)[0])
+
+    def checked_labels(self, labels):
+        """`labels` after checking that they lie in `[0, num_classes)`.
+
+        Out-of-range labels would give a cryptic kernel error on CPUs and silent NaNs on GPUs; this
+        stops with a message saying what is wrong instead (`tf.errors.InvalidArgumentError`).
+        """
+        num_classes = self.saccader.num_classes
+        message = (f"Labels must lie in [0, num_classes={num_classes}); a batch holds a label outside "
+                   "it. Check the dataset's labels against the model's number of classes.")
+        checks = [tf.debugging.assert_non_negative(labels, message=message),
+                  tf.debugging.assert_less(labels, tf.cast(num_classes, labels.dtype), message=message)]
+        with tf.control_dependencies(checks):
+            return tf.identity(labels)
 
     def _update_metrics(self, logs, batch_size):
         # Batch means weighted by the batch size: epoch values are exact means over examples,
