@@ -1,10 +1,11 @@
-"""The same seed on the same machine gives bit-identical stage-1 weights (CPU)."""
+"""The same seed on the same machine gives bit-identical stage-1 weights and evaluation tables (CPU)."""
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from saccader_tf.data import make_source
+from saccader_tf.evaluate import evaluate_model, format_table
 from saccader_tf.models import Saccader
 from saccader_tf.training.run_stage import train_stage
 
@@ -16,14 +17,17 @@ def _train(seed, model_dir):
     model.build()
     train_stage(1, model, source, epochs=1, learning_rate=0.01, model_dir=model_dir, steps_per_epoch=4,
                 eval_steps=1, verbose=0, write_checkpoint=False)
-    return [w.numpy() for w in model.weights]
+    table = format_table(evaluate_model(model, source, max_glimpses=3, seed=seed, max_batches=1))
+    return [w.numpy() for w in model.weights], table
 
 
 class ReproducibilityTest(tf.test.TestCase):
     def test_same_seed_same_weights_other_seed_other_weights(self):
-        first = _train(4, self.get_temp_dir())
-        second = _train(4, self.get_temp_dir())
-        other = _train(5, self.get_temp_dir())
+        first, first_table = _train(4, self.get_temp_dir())
+        second, second_table = _train(4, self.get_temp_dir())
+        other, _ = _train(5, self.get_temp_dir())
         for a, b in zip(first, second):
             self.assertAllEqual(a, b)
         self.assertFalse(all(np.array_equal(a, c) for a, c in zip(first, other)))
+        self.assertIn("random", first_table)  # every policy's rows, including the seeded random one
+        self.assertEqual(first_table, second_table)
