@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from saccader_tf.checkpoints import stage_weights_path
 from saccader_tf.models import Saccader
+from image_folder_fixture import write_random_image_folder
 
 TINY_FLAGS = [
     "--model=bagnet9_tiny", "--image_size=28", "--num_glimpses=3", "--num_targets=4",
@@ -96,15 +97,8 @@ class LaunchTest(tf.test.TestCase):
         self.assertFalse(np.any([name.startswith("stage") for name in os.listdir(model_dir)]))
 
     def test_undecodable_image_in_a_folder_dataset_is_named_without_a_traceback(self):
-        from PIL import Image
-
-        root = os.path.join(self.get_temp_dir(), "folder")
-        rng = np.random.default_rng(0)
-        for split, count in (("train", 16), ("val", 2)):
-            for i in range(count):
-                path = os.path.join(root, split, f"c{i % 2}", f"{i}.png")
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                Image.fromarray(rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)).save(path)
+        root = write_random_image_folder(os.path.join(self.get_temp_dir(), "folder"), train=16, val=2,
+                                         height=30, width=30)
         with open(os.path.join(root, "train", "c0", "0.png"), "r+b") as f:
             f.truncate(60)  # a valid PNG signature, a cut-off body: found only when decoded
         result = _launch("--stage=1", f"--dataset=folder:{root}", f"--model_dir={self.get_temp_dir()}/folder_run",

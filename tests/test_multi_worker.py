@@ -14,7 +14,6 @@ The worker script runs in 2 processes of a local `MultiWorkerMirroredStrategy` c
    the seed: they must differ).
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -25,12 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf import multi_worker
+from local_cluster import REPO_ROOT, multi_worker_local
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_spec = importlib.util.spec_from_file_location(
-    "multi_worker_local", os.path.join(REPO_ROOT, "launch", "multi_worker_local.py"))
-multi_worker_local = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(multi_worker_local)
 
 _WORKER_SCRIPT = r'''
 import json, os, sys, time, types

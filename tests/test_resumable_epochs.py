@@ -1,10 +1,8 @@
 """Addressable training epochs: batch g of a stage is the same batch however the run got there."""
 
-import os
 import types
 
 import numpy as np
-from PIL import Image
 import tensorflow as tf
 
 from saccader_tf.data import cluttered_mnist_source
@@ -13,8 +11,9 @@ from saccader_tf.data.resumable_epochs import batches_per_epoch
 from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.resumable_epochs import training_batches
-from test_data_tfds_source import _offline_mock
 from saccader_tf.data import tfds_source
+from image_folder_fixture import write_random_image_folder
+from test_data_tfds_source import _offline_mock
 
 
 def _arrays(dataset):
@@ -60,13 +59,7 @@ class TrainingBatchesTest(tf.test.TestCase):
         self.assertAllEqual(resumed_labels, labels[8:28])
 
     def test_image_folder_augmentation_is_position_stable(self):
-        root = self.create_tempdir().full_path
-        rng = np.random.default_rng(0)
-        for split, count in (("train", 10), ("val", 2)):
-            for i in range(count):
-                path = os.path.join(root, split, f"c{i % 2}", f"{i}.png")
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(path)
+        root = write_random_image_folder(self.create_tempdir().full_path, train=10, val=2, height=20, width=24)
         make = lambda: image_folder_source(root, image_size=12, batch_size=3, seed=5)  # noqa: E731
         images, labels = _arrays(training_batches(make(), 0, 6))  # 2 epochs of 3 batches
         resumed_images, resumed_labels = _arrays(training_batches(make(), 1, 4))

@@ -9,7 +9,6 @@ interrupted, without training any epoch twice. Stage 3 samples glimpses, so it a
 the sampler's random state is restored.
 """
 
-import importlib.util
 import json
 import os
 import signal
@@ -21,12 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf import checkpoints
+from local_cluster import REPO_ROOT, multi_worker_local
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_spec = importlib.util.spec_from_file_location(
-    "multi_worker_local", os.path.join(REPO_ROOT, "launch", "multi_worker_local.py"))
-multi_worker_local = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(multi_worker_local)
 
 _SCRIPT = r'''
 import json, os, signal, sys
