@@ -19,17 +19,22 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
 
     Args:
         stage: the stage number, for the message.
+        steps_per_epoch: the stage's steps per epoch, to name the batch within its epoch also when
+            `fit` started mid-epoch (a resumed stage); `None` = `fit`'s own batch index.
     """
 
-    def __init__(self, stage):
+    def __init__(self, stage, steps_per_epoch=None):
         super().__init__()
         self.stage = stage
+        self.steps_per_epoch = steps_per_epoch
         self.failure = None
 
     def on_train_batch_end(self, batch, logs=None):
         values = {name: float(value) for name, value in (logs or {}).items()}
         if self.failure is None and not all(math.isfinite(v) for v in values.values()):
             step = int(self.model.optimizer.iterations.numpy())
+            if self.steps_per_epoch:  # `batch` counts from where this `fit` started (maybe a resume)
+                batch = (step - 1) % self.steps_per_epoch
             self.failure = (step, batch, values)
             self.model.stop_training = True
 

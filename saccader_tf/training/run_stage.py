@@ -107,7 +107,7 @@ def train_stage(
     if resumed_from and verbose:
         print(f"stage {stage}: resuming at step {resumed_from} of {steps_per_epoch * epochs} from "
               f"{progress.manager.latest_checkpoint}", flush=True)
-    guard = NonFiniteLossGuard(stage)
+    guard = NonFiniteLossGuard(stage, steps_per_epoch)
     extra_callbacks, callbacks = list(callbacks), [guard, StageProgbar(epochs)]
     if progress:
         callbacks.append(ProgressSaver(progress, save_every_steps, guard))
