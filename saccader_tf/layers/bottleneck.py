@@ -3,6 +3,7 @@
 import keras
 
 from saccader_tf.layers.attention_modules import make_attention_module, validate_attention
+from saccader_tf.layers.fused_batch_norm import BatchNormalization
 
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
@@ -75,7 +76,7 @@ class BagNetBottleneck(keras.layers.Layer):
         )
 
     def _bn(self, name, gamma_initializer="ones"):
-        return keras.layers.BatchNormalization(
+        return BatchNormalization(
             momentum=BN_MOMENTUM, epsilon=BN_EPSILON, gamma_initializer=gamma_initializer,
             name=name, dtype=self.dtype_policy,
         )
@@ -114,8 +115,7 @@ class BagNetBottleneck(keras.layers.Layer):
         x = self.bn3(self.conv3(x), training=training)
         if self.attention_module is not None:
             x = self.attention_module(x, training=training)
-        crop = (self.kernel_size - 1) // 2
-        shortcut = inputs[:, crop:-crop, crop:-crop, :] if crop else inputs
+        shortcut = _center_crop(inputs, (self.kernel_size - 1) // 2)
         if self.has_projection:
             shortcut = self.shortcut_bn(self.shortcut_conv(shortcut), training=training)
         return keras.ops.relu(x + shortcut)
@@ -133,6 +133,15 @@ class BagNetBottleneck(keras.layers.Layer):
             attention=self.attention, attention_kwargs=self.attention_kwargs,
         )
         return config
+
+
+def _center_crop(x, crop):
+    """`x[:, crop:-crop, crop:-crop, :]` as a plain slice: its gradient is one `Pad`, several
+    times faster on a CPU than the `StridedSliceGrad` of the indexing expression."""
+    if not crop:
+        return x
+    shape = keras.ops.shape(x)
+    return keras.ops.slice(x, (0, crop, crop, 0), (shape[0], shape[1] - 2 * crop, shape[2] - 2 * crop, shape[3]))
 
 
 def _minus(n, k):

@@ -4,6 +4,7 @@ import keras
 
 from saccader_tf.layers.attention_modules import validate_attention
 from saccader_tf.layers.bottleneck import BN_EPSILON, BN_MOMENTUM, EXPANSION, BagNetBottleneck
+from saccader_tf.layers.fused_batch_norm import BatchNormalization
 from saccader_tf.models import receptive_field as rf_math
 from saccader_tf.models.bagnet_variants import VARIANTS
 
@@ -245,7 +246,7 @@ def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
                                    kernel_initializer="he_normal", name=name, dtype=dtype)
 
     def bn(name):
-        return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=dtype)
+        return BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=dtype)
 
     relu = lambda name: keras.layers.ReLU(name=name, dtype=dtype)  # noqa: E731
     width = arch["stem_width"]
