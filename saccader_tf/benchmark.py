@@ -1,0 +1,92 @@
+"""`python -m saccader_tf.benchmark`: training, input and serving speed, measured in one run.
+
+Prints a Markdown table (measurement | value | target | met) to stdout, progress to stderr, and
+writes the rows as JSON with `--output=path`. Measured (see `saccader_tf.benchmarks.rows` for the
+targets):
+
+- the peak FLOP/s of a large float32 `tf.matmul` (the reference for the FLOP/s rows);
+- images/s of each stage's compiled training step, with its analytic FLOPs per image, for the
+  embedded default model (`bagnet29_small`, 60 px, batch 64) and for `bagnet77_lowd` at 224 px
+  (small batch); the stage-3 / stage-1 step-time ratio; the stage-1 FLOP/s against the peak;
+- the embedded dataset's input pipeline against the stage-3 step's consumption;
+- SavedModel serving latency (batch 1 and 32) against the Keras model's compiled inference.
+
+Examples:
+
+    python -m saccader_tf.benchmark                          # full run, ~5 minutes on 2 CPU cores
+    python -m saccader_tf.benchmark --skip=bagnet77,serving  # leave out slow parts
+    python -m saccader_tf.benchmark --quick                  # seconds: checks that it works (CI)
+    python -m saccader_tf.benchmark --output=benchmark.json
+
+Run it on an otherwise idle machine: other jobs on the same cores lower every figure (the load
+average at start is printed in the header).
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+
+
+def parse_args(argv):
+    from saccader_tf.benchmarks.plan import PARTS
+
+    parser = argparse.ArgumentParser(prog="python -m saccader_tf.benchmark",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny models and few repeats: seconds, to check that the benchmark works")
+    parser.add_argument("--skip", default="", help=f"comma-separated parts to leave out: {', '.join(PARTS)}")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed training steps per stage of the default model (default 30; quick 2)")
+    parser.add_argument("--batch_size", type=int, default=None,
+                        help="batch of the default model's steps and pipeline (default 64; quick 4)")
+    parser.add_argument("--large_batch_size", type=int, default=8, help="batch of the bagnet77_lowd steps")
+    parser.add_argument("--large_steps", type=int, default=4, help="timed steps per stage of bagnet77_lowd")
+    parser.add_argument("--output", default=None, help="also write the rows as JSON to this path")
+    args = parser.parse_args(argv)
+    for name in ("steps", "batch_size", "large_batch_size", "large_steps"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1. Received: --{name}={value}")
+    return args
+
+
+def make_plan(args):
+    """The `Plan` for parsed command-line `args` (raises `ValueError` on an unknown `--skip` part)."""
+    from saccader_tf.benchmarks.plan import check_skip, full_plan, quick_plan
+
+    skip = check_skip([name.strip() for name in args.skip.split(",") if name.strip()])
+    sizes = {key: getattr(args, key) for key in ("steps", "batch_size") if getattr(args, key) is not None}
+    if args.quick:
+        return quick_plan(skip=skip, **sizes)
+    return full_plan(skip=skip, large_batch_size=args.large_batch_size, large_steps=args.large_steps, **sizes)
+
+
+def main(argv=None, stdout=None, stderr=None):
+    """Runs the benchmark; returns the rows. `argv` excludes the program name."""
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        plan = make_plan(args)
+    except ValueError as error:
+        print(f"error: {error}", file=stderr)
+        raise SystemExit(2)
+    from saccader_tf.benchmarks.machine import describe_machine, format_machine
+    from saccader_tf.benchmarks.report import format_table, rows_to_json
+    from saccader_tf.benchmarks.runner import Progress, run_benchmark
+
+    machine = describe_machine()
+    progress = Progress(lambda message: print(message, file=stderr, flush=True))
+    progress(format_machine(machine))
+    rows = run_benchmark(plan, progress)
+    command = "python -m saccader_tf.benchmark" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
+    print(f"{command}\n{format_machine(machine)}\n\n{format_table(rows)}", file=stdout, flush=True)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(rows_to_json(rows, {"command": command, "quick": args.quick, **machine}))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""What the benchmark runs: the models, batch sizes and repeat counts of a full or a quick run."""
+
+import dataclasses
+
+PARTS = ("default", "bagnet77", "pipeline", "serving")
+"""Parts that `--skip` can leave out (the peak matmul always runs: the FLOP/s rows need it)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSetup:
+    """A Saccader configuration whose three training steps are timed.
+
+    Attributes:
+        variant, image_size, num_classes, input_channels: the `Saccader` arguments.
+        batch_size: images per timed step.
+        steps: timed steps per stage (their median is reported).
+        warmup: untimed steps per stage first.
+        num_glimpses: stage 3's `T`; num_targets: stage 2's targets.
+    """
+
+    variant: str
+    image_size: int
+    num_classes: int
+    input_channels: int
+    batch_size: int
+    steps: int
+    warmup: int
+    num_glimpses: int = 6
+    num_targets: int = 12
+
+    @property
+    def label(self):
+        return f"{self.variant} {self.image_size} px, batch {self.batch_size}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Everything one benchmark run measures.
+
+    Attributes:
+        default: the embedded default job's model (the launcher's defaults).
+        large: the paper's model (`bagnet77_lowd` at 224 px) at a small batch.
+        matmul_size: side of the square float32 matmul that sets the peak FLOP/s.
+        pipeline_examples, pipeline_batches: cluttered-MNIST training images generated, and
+            batches timed, for the input-pipeline throughput (at `default`'s size and batch).
+        serving_batches: batch sizes of the serving latency; serving_repeats: timed calls.
+        skip: parts (of `PARTS`) not run.
+    """
+
+    default: ModelSetup
+    large: ModelSetup
+    matmul_size: int
+    pipeline_examples: int
+    pipeline_batches: int
+    serving_batches: tuple
+    serving_repeats: int
+    skip: frozenset = frozenset()
+
+
+def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, skip=()):
+    """The measured run: the default job's model and `bagnet77_lowd` at 224 px."""
+    return Plan(
+        default=ModelSetup("bagnet29_small", 60, 10, 1, batch_size=batch_size, steps=steps, warmup=3),
+        large=ModelSetup("bagnet77_lowd", 224, 1001, 3, batch_size=large_batch_size, steps=large_steps,
+                         warmup=1),
+        # 600 batches of 64: two passes over the 20,000 images, reshuffles included.
+        matmul_size=2048, pipeline_examples=20_000, pipeline_batches=600, serving_batches=(1, 32),
+        serving_repeats=50, skip=frozenset(skip),
+    )
+
+
+def quick_plan(*, batch_size=4, steps=2, skip=()):
+    """Seconds-long smoke run (CI, tests): tiny models, tiny batches, few repeats; every row printed."""
+    return Plan(
+        default=ModelSetup("bagnet9_tiny", 28, 10, 1, batch_size=batch_size, steps=steps, warmup=1),
+        large=ModelSetup("bagnet9_tiny", 56, 1001, 3, batch_size=2, steps=steps, warmup=1),
+        matmul_size=256, pipeline_examples=64, pipeline_batches=10, serving_batches=(1, 32),
+        serving_repeats=3, skip=frozenset(skip),
+    )
+
+
+def check_skip(names):
+    """Raises `ValueError` for names outside `PARTS`; returns them as a frozenset."""
+    unknown = sorted(set(names) - set(PARTS))
+    if unknown:
+        raise ValueError(f"`--skip` takes parts among {', '.join(PARTS)}. Received: skip={','.join(unknown)}")
+    return frozenset(names)

@@ -1,0 +1,82 @@
+"""Runs a benchmark `Plan` part by part and returns the table rows."""
+
+import time
+
+import keras
+
+from saccader_tf.benchmarks import rows as table
+from saccader_tf.benchmarks.input_pipeline import pipeline_images_per_second
+from saccader_tf.benchmarks.serving_latency import measure_serving_latency
+from saccader_tf.benchmarks.timing import matmul_peak_flops
+from saccader_tf.benchmarks.training_throughput import time_all_stages
+from saccader_tf.data import make_source
+from saccader_tf.models import Saccader
+
+
+class Progress:
+    """Prints `[benchmark +12s] message` lines through `write` (stderr in the command)."""
+
+    def __init__(self, write):
+        self.write = write
+        self.start = time.perf_counter()
+
+    def __call__(self, message):
+        self.write(f"[benchmark +{time.perf_counter() - self.start:.0f}s] {message}")
+
+
+def build_saccader(setup, seed=0):
+    """A built `Saccader` for a `plan.ModelSetup` (seeded weights)."""
+    keras.utils.set_random_seed(seed)
+    saccader = Saccader(
+        num_classes=setup.num_classes, image_size=setup.image_size, variant=setup.variant,
+        input_channels=setup.input_channels, num_glimpses=setup.num_glimpses, seed=seed,
+    )
+    saccader.build()
+    return saccader
+
+
+def run_benchmark(plan, progress):
+    """Measures everything in `plan` (skipping `plan.skip`) and returns the rows, in table order.
+
+    Args:
+        plan: a `plan.Plan`.
+        progress: a callable taking a message (e.g. a `Progress`).
+
+    Returns:
+        A list of `report.Row`.
+    """
+    progress(f"peak: tf.matmul {plan.matmul_size}x{plan.matmul_size}")
+    peak, _ = matmul_peak_flops(plan.matmul_size)
+    rows = [table.peak_row(peak, plan.matmul_size)]
+    timings = {}
+    for part, setup in (("default", plan.default), ("bagnet77", plan.large)):
+        timings[part] = None
+        if part not in plan.skip:
+            progress(f"{part}: {setup.label}")
+            timings[part] = time_all_stages(
+                build_saccader(setup), setup.batch_size, steps=setup.steps, warmup=setup.warmup,
+                num_targets=setup.num_targets, progress=lambda m, p=part: progress(f"{p}: {m}"))
+        rows += table.training_rows(part, setup, timings[part], peak)
+    rows.append(table.pipeline_row(plan.default, _pipeline(plan, progress),
+                                   timings["default"] and timings["default"][3]))
+    latencies = None
+    if "serving" not in plan.skip:
+        progress(f"serving: export {plan.default.variant} and time batch sizes {plan.serving_batches}")
+        channels = plan.default.input_channels  # cluttered MNIST's normalisation: mean 0, std 1
+        latencies = measure_serving_latency(build_saccader(plan.default), mean=(0.0,) * channels,
+                                            std=(1.0,) * channels, batch_sizes=plan.serving_batches,
+                                            repeats=plan.serving_repeats)
+    rows += table.serving_rows(plan.default, latencies, plan.serving_batches)
+    progress("done")
+    return rows
+
+
+def _pipeline(plan, progress):
+    """Images/s of the embedded dataset's training pipeline, or `None` when skipped."""
+    if "pipeline" in plan.skip:
+        return None
+    setup = plan.default
+    progress(f"pipeline: cluttered_mnist, {plan.pipeline_examples} images, batch {setup.batch_size}")
+    source = make_source("cluttered_mnist", image_size=setup.image_size, batch_size=setup.batch_size,
+                         seed=0, num_train=plan.pipeline_examples)
+    return pipeline_images_per_second(source.train, batches=plan.pipeline_batches)
