@@ -43,6 +43,10 @@ class DataSource:
             and augmentation a pure function of the seed and `epoch` (see
             `saccader_tf.data.resumable_epochs`). Training uses it so that a resumed stage sees
             exactly the batches an uninterrupted one would; all built-in sources set it.
+        settings: JSON-serialisable dict of every setting that decides which batches training
+            sees and how images are preprocessed (dataset, sizes, seed, recipe, channels, ...).
+            A resumed stage compares it with the one it started with, so a changed data setting
+            is refused instead of silently training on other batches. `{}` for hand-made sources.
     """
 
     train: tf.data.Dataset
@@ -59,6 +63,7 @@ class DataSource:
     class_names: Optional[Tuple[str, ...]] = None
     crop_fraction: float = 1.0
     train_epoch: Optional[Callable[[int, int], tf.data.Dataset]] = None
+    settings: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         for field in ("num_classes", "image_size", "channels"):
