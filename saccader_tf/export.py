@@ -10,6 +10,10 @@ Endpoints (also the SavedModel's signatures):
   `{"logits": float32 [N, K], "probabilities": float32 [N, K], "top_k_classes": int32 [N, k],
   "top_k_scores": float32 [N, k], "glimpse_boxes": float32 [N, T, 4], "glimpse_cells": int32 [N, T]}`
   with `T` the model's `num_glimpses` and `k = min(top_k, K)`.
+* `serve_float(images)`: the same for float32 `images` holding pixel values in `[0, 255]` (the
+  uint8 scale, not `[0, 1]`); a value outside that range, NaN or Inf fails with an
+  `InvalidArgumentError` saying so (NumPy float or int16 arrays given to the uint8 endpoints are
+  cast to uint8 by TensorFlow without any check: use this endpoint for them).
 * `serve_glimpses(images, num_glimpses)`: the same outputs for a scalar int32 `num_glimpses` in
   `[1, T_max]` (`T_max = min(max_glimpses, grid cells)`); `T` is dynamic in the output shapes. The
   glimpse loop is a Python loop (`T` must be static when tracing), so the graph holds one unrolled
@@ -17,10 +21,12 @@ Endpoints (also the SavedModel's signatures):
   outside the switch. Only exported when the model's policy takes glimpses (not for `"full"`).
 
 Preprocessing (inside the graph, as the evaluation pipeline does it): central square crop of side
-`round(crop_fraction * min(H, W))` (at least 1 pixel) at offset `((H - c) // 2, (W - c) // 2)`,
-bilinear resize (half-pixel centres, no antialiasing) to `S x S`, `(x / 255 - mean) / std`.
+`round(crop_fraction * min(H, W))` (at least 1 pixel) at offset `((H - c) // 2, (W - c) // 2)` (no
+crop when `crop_fraction` is `None`: the `none` and `light` recipes resize the whole image), bilinear
+resize (half-pixel centres, no antialiasing) to `S x S`, `(x / 255 - mean) / std`.
 Glimpse boxes `(ymin, xmin, ymax, xmax)`, end-exclusive, are returned in the input image's own pixel
-coordinates: `box_input = box_model * c / S + (top, left, top, left)` (not clipped to the image: a
+coordinates: `box_input = box_model * (h, w, h, w) / S + (top, left, top, left)` for the crop window
+`(top, left, h, w)` (not clipped to the image: a
 receptive field may extend past the border).
 """
 
@@ -50,6 +56,7 @@ def load_trained_saccader(model_dir):
 
     Raises:
         MissingCheckpointError: when the config or the stage-3 checkpoint does not exist.
+        CorruptCheckpointError: when one of them is damaged.
     """
     config = checkpoints.load_model_config(model_dir)
     path = checkpoints.stage_weights_path(model_dir, 3)
@@ -60,7 +67,9 @@ def load_trained_saccader(model_dir):
         )
     saccader = Saccader.from_config(config)
     _build(saccader)
-    saccader.load_weights(path)
+    checkpoints.load_stage_weights(
+        saccader, path, f"train stage 3 again (`python -m saccader_tf.launch --stage=3 --retrain "
+                        f"--model_dir={model_dir}` with the flags of that run)")
     return saccader
 
 
@@ -73,7 +82,8 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
         export_dir: directory of the SavedModel.
         mean: per-channel mean, `C` floats in `[0, 1]` units (`DataSource.mean`).
         std: per-channel standard deviation, `C` positive floats (`DataSource.std`).
-        crop_fraction: central-crop fraction of the shorter side, in `(0, 1]` (`DataSource.crop_fraction`).
+        crop_fraction: central-crop fraction of the shorter side, in `(0, 1]`, or `None` for a plain
+            resize of the whole image (`DataSource.crop_fraction`).
         top_k: number of top classes returned (`k = min(top_k, K)`).
         max_glimpses: largest `num_glimpses` of `serve_glimpses` (capped at the number of grid cells).
 
@@ -85,7 +95,8 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
         ("Can not cast TensorSpec(..., dtype=tf.float32 ...) to TensorSpec(shape=(None, None, None, C),
         dtype=tf.uint8 ...)"), as do a wrong rank or channel count, before the graph runs. A *NumPy*
         float array passed to the loaded function (or to its signature) is instead converted to uint8
-        by TensorFlow's argument binding (values truncated, no error): pass uint8 arrays or tensors.
+        by TensorFlow's argument binding (values truncated, no error): pass uint8 arrays or tensors,
+        or use `serve_float`, which checks the range.
     """
     _check_export_args(saccader, mean, std, crop_fraction, top_k, max_glimpses)
     mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
@@ -95,18 +106,25 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
     archive.track(saccader)
     images_spec = tf.TensorSpec([None, None, None, saccader.input_channels], tf.uint8, name="images")
 
-    def prepare(images, endpoint):
-        images = check_images(images, saccader.input_channels, endpoint)
+    def prepare(images, endpoint, dtype=tf.uint8):
+        images = check_images(images, saccader.input_channels, endpoint, dtype)
+        if dtype != tf.uint8:
+            images = check_pixel_range(images, endpoint)
         return preprocess_images(images, image_size=saccader.image_size, mean=mean, std=std,
                                  crop_fraction=crop_fraction)
 
-    def serving_default(images):
-        inputs, window = prepare(images, "serving_default")
+    def serving_default(images, endpoint="serving_default", dtype=tf.uint8):
+        inputs, window = prepare(images, endpoint, dtype)
         outputs = saccader(inputs, training=False)
         return serving_outputs(outputs["logits"], outputs["cells"], outputs["glimpse_boxes"],
                                window, saccader.image_size, k)
 
+    def serve_float(images):
+        return serving_default(images, "serve_float", tf.float32)
+
     archive.add_endpoint("serving_default", serving_default, input_signature=[images_spec])
+    archive.add_endpoint("serve_float", serve_float, input_signature=[
+        tf.TensorSpec([None, None, None, saccader.input_channels], tf.float32, name="images")])
     if saccader.policy.uses_glimpses:
         largest = max_served_glimpses(saccader, max_glimpses)
 
@@ -126,14 +144,14 @@ def max_served_glimpses(saccader, max_glimpses=DEFAULT_MAX_GLIMPSES):
     return min(max_glimpses, saccader.grid * saccader.grid)
 
 
-def check_images(images, channels, endpoint):
-    """Checks that `images` is a non-empty-sided uint8 `[N, H, W, channels]` tensor.
+def check_images(images, channels, endpoint, dtype=tf.uint8):
+    """Checks that `images` is a non-empty-sided `dtype` `[N, H, W, channels]` tensor.
 
     Static shape errors raise `ValueError` at trace time; the rank, channel count and `H, W >= 1`
     are also asserted at run time (`InvalidArgumentError`), each message naming what is expected.
     """
-    expected = f"{endpoint} expects uint8 images [N, H, W, {channels}] with H, W >= 1"
-    if images.dtype != tf.uint8:
+    expected = f"{endpoint} expects {dtype.name} images [N, H, W, {channels}] with H, W >= 1"
+    if images.dtype != dtype:
         raise TypeError(f"{expected}. Received: dtype={images.dtype.name}")
     rank, last = images.shape.rank, images.shape[-1] if images.shape.rank else None
     if (rank is not None and rank != 4) or (last is not None and last != channels):
@@ -148,50 +166,69 @@ def check_images(images, channels, endpoint):
         return tf.identity(images)
 
 
+def check_pixel_range(images, endpoint):
+    """Asserts (at run time) that float `images` hold finite pixel values in `[0, 255]`."""
+    message = (f"{endpoint} expects pixel values in [0, 255] (the uint8 scale, not [0, 1]); the images "
+               "hold a value outside that range, NaN or Inf")
+    check = tf.debugging.Assert(
+        tf.reduce_all((images >= 0.0) & (images <= 255.0)),
+        [message, "min:", tf.reduce_min(images), "max:", tf.reduce_max(images)])
+    with tf.control_dependencies([check]):
+        return tf.identity(images)
+
+
 def crop_window(height, width, crop_fraction):
-    """The central square crop of the evaluation pipeline.
+    """The crop of the evaluation pipeline, as a window of the input image.
 
     Args:
         height, width: int32 scalar tensors, the image size.
-        crop_fraction: Python float in `(0, 1]`.
+        crop_fraction: Python float in `(0, 1]` (central square crop), or `None` (no crop: the whole
+            image is resized to `S x S`, as the `none` and `light` recipes evaluate).
 
     Returns:
-        int32 scalars `(top, left, side)`: side `c = max(round(crop_fraction * min(H, W)), 1)`,
-        offsets `((H - c) // 2, (W - c) // 2)` (as `imagenet_preprocessing.center_crop`).
+        int32 scalars `(top, left, crop_height, crop_width)`: for a float, a square of side
+        `c = max(round(crop_fraction * min(H, W)), 1)` at `((H - c) // 2, (W - c) // 2)` (as
+        `imagenet_preprocessing.center_crop`); for `None`, `(0, 0, H, W)`.
     """
+    if crop_fraction is None:
+        return tf.constant(0, tf.int32), tf.constant(0, tf.int32), height, width
     shorter = tf.cast(tf.minimum(height, width), tf.float32)
     side = tf.maximum(tf.cast(tf.round(crop_fraction * shorter), tf.int32), 1)
-    return (height - side) // 2, (width - side) // 2, side
+    return (height - side) // 2, (width - side) // 2, side, side
 
 
 def preprocess_images(images, *, image_size, mean, std, crop_fraction=1.0):
-    """Central crop, bilinear resize to `S x S` (no antialiasing), normalisation.
+    """Crop (see `crop_window`), bilinear resize to `S x S` (no antialiasing), normalisation.
 
     Args:
         images: uint8 `[N, H, W, C]`.
         image_size: the model's side `S`.
         mean, std: per-channel tuples (`[0, 1]` units).
-        crop_fraction: fraction of the shorter side kept.
+        crop_fraction: fraction of the shorter side kept by a central square crop, or `None` for
+            no crop (resize only).
 
     Returns:
-        `(inputs, window)`: float32 `[N, S, S, C]` model inputs and int32 `(top, left, side)` of the crop.
+        `(inputs, window)`: float32 `[N, S, S, C]` model inputs and the int32
+        `(top, left, crop_height, crop_width)` window.
     """
     shape = tf.shape(images)
-    top, left, side = crop_window(shape[1], shape[2], crop_fraction)
-    crop = images[:, top:top + side, left:left + side, :]
+    top, left, crop_height, crop_width = crop_window(shape[1], shape[2], crop_fraction)
+    crop = images[:, top:top + crop_height, left:left + crop_width, :]
     resized = tf.image.resize(crop, [image_size, image_size], method="bilinear", antialias=False)
     inputs = normalize_images(resized, mean, std)
-    return tf.ensure_shape(inputs, [None, image_size, image_size, images.shape[-1]]), (top, left, side)
+    window = (top, left, crop_height, crop_width)
+    return tf.ensure_shape(inputs, [None, image_size, image_size, images.shape[-1]]), window
 
 
 def input_boxes(boxes, window, image_size):
     """Maps model-input boxes `[..., 4]` (int, `S x S` pixels) to float32 input-image pixels.
 
-    `box * side / S + (top, left, top, left)`, where `(top, left, side)` is the crop window.
+    `box * (h, w, h, w) / S + (top, left, top, left)`, where `(top, left, h, w)` is the crop window.
     """
-    top, left, side = (tf.cast(v, tf.float32) for v in window)
+    top, left, crop_height, crop_width = (tf.cast(v, tf.float32) for v in window)
     offset = tf.stack([top, left, top, left])
-    return tf.cast(boxes, tf.float32) * (side / float(image_size)) + offset
+    scale = tf.stack([crop_height, crop_width, crop_height, crop_width]) / float(image_size)
+    return tf.cast(boxes, tf.float32) * scale + offset
 
 
 def serving_outputs(logits, cells, boxes, window, image_size, k):
@@ -201,7 +238,7 @@ def serving_outputs(logits, cells, boxes, window, image_size, k):
         logits: `[N, K]` model logits.
         cells: int `[N, T]` glimpse cells.
         boxes: int `[N, T, 4]` glimpse boxes in model-input pixels.
-        window: int32 `(top, left, side)` crop window of `preprocess_images`.
+        window: int32 `(top, left, crop_height, crop_width)` window of `preprocess_images`.
         image_size: the model's side `S`.
         k: number of top classes.
 
@@ -255,8 +292,9 @@ def _check_export_args(saccader, mean, std, crop_fraction, top_k, max_glimpses):
             f"`mean` and `std` need one value per channel ({channels}) and `std` must be positive. "
             f"Received: mean={mean}, std={std}"
         )
-    if not 0.0 < crop_fraction <= 1.0:
-        raise ValueError(f"`crop_fraction` must be in (0, 1]. Received: crop_fraction={crop_fraction}")
+    if crop_fraction is not None and not 0.0 < crop_fraction <= 1.0:
+        raise ValueError(
+            f"`crop_fraction` must be in (0, 1] or None. Received: crop_fraction={crop_fraction}")
     for name, value in (("top_k", top_k), ("max_glimpses", max_glimpses)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")

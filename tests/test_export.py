@@ -18,7 +18,7 @@ from saccader_tf import checkpoints
 from saccader_tf.data import imagenet_preprocessing
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.export import (
-    crop_window, export_saccader, load_trained_saccader, max_served_glimpses, preprocess_images,
+    crop_window, export_saccader, input_boxes, load_trained_saccader, max_served_glimpses, preprocess_images,
 )
 from saccader_tf.models.saccader import Saccader
 
@@ -189,13 +189,26 @@ class PreprocessingTest(tf.test.TestCase):
         images = np.random.RandomState(1).randint(0, 256, (2, SIZE, SIZE, 1)).astype(np.uint8)
         inputs, window = preprocess_images(tf.constant(images), image_size=SIZE, mean=MEAN, std=STD)
         self.assertAllEqual(inputs, normalize_images(images, MEAN, STD))
-        self.assertAllEqual(window, (0, 0, SIZE))
+        self.assertAllEqual(window, (0, 0, SIZE, SIZE))
 
     def test_crop_window_hand_computed(self):
         # 40 x 30, 0.875: side round(26.25) = 26, top (40 - 26) // 2 = 7, left (30 - 26) // 2 = 2.
-        self.assertAllEqual(crop_window(tf.constant(40), tf.constant(30), 0.875), (7, 2, 26))
+        self.assertAllEqual(crop_window(tf.constant(40), tf.constant(30), 0.875), (7, 2, 26, 26))
         # 2 x 9 at 0.1: side max(round(0.2), 1) = 1.
-        self.assertAllEqual(crop_window(tf.constant(2), tf.constant(9), 0.1), (0, 4, 1))
+        self.assertAllEqual(crop_window(tf.constant(2), tf.constant(9), 0.1), (0, 4, 1, 1))
+        # No crop (the `none` and `light` recipes): the whole image.
+        self.assertAllEqual(crop_window(tf.constant(40), tf.constant(30), None), (0, 0, 40, 30))
+
+    def test_no_crop_is_a_plain_resize_and_boxes_scale_per_axis(self):
+        images = np.random.RandomState(3).randint(0, 256, (1, 40, 30, 1)).astype(np.uint8)
+        inputs, window = preprocess_images(tf.constant(images), image_size=SIZE, mean=MEAN, std=STD,
+                                           crop_fraction=None)
+        expected = normalize_images(tf.image.resize(images, [SIZE, SIZE]), MEAN, STD)
+        self.assertAllClose(inputs, expected, atol=1e-6, rtol=0)
+        # A box (ymin, xmin, ymax, xmax) = (3, 6, 9, 12) of the S x S input maps back with the
+        # scales 40 / S and 30 / S.
+        boxes = input_boxes(tf.constant([[3, 6, 9, 12]]), window, SIZE)
+        self.assertAllClose(boxes, [[3 * 40 / SIZE, 6 * 30 / SIZE, 9 * 40 / SIZE, 12 * 30 / SIZE]])
 
     def test_matches_the_evaluation_pipeline(self):
         images = np.random.RandomState(2).randint(0, 256, (2, 40, 30, 3)).astype(np.uint8)
