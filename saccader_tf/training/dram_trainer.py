@@ -1,0 +1,65 @@
+"""DRAM's one training stage: cross-entropy of the prediction + REINFORCE on the Gaussian policy."""
+
+import tensorflow as tf
+
+from saccader_tf.layers.gaussian_location_policy import gaussian_log_prob
+from saccader_tf.training.losses import correct_prediction_reward, global_batch_mean, reinforce_loss
+from saccader_tf.training.stage_trainer import StageTrainer
+
+DEFAULT_REINFORCE_WEIGHT = 0.1
+
+
+class DRAMTrainer(StageTrainer):
+    """Trains every weight of a `DRAM` with T sampled glimpses.
+
+    With l_t ~ clip(N(μ_t, σ²)) (the model samples in training), the prediction ŷ = logits_T,
+    reward `r = 1[argmax ŷ = y]`, baseline `b = mean of r over the GLOBAL batch` (the Saccader's,
+    `global_batch_mean`) and `A = stop_gradient(r − b)`:
+
+        loss = CE(ŷ, y)
+               − w · mean_b A_b · Σ_t log N(l_t; μ_t, σ²) / T     (w = `reinforce_weight`, 0.1)
+               + λ · Σ ||w||² / 2
+
+    The log-probability of each location sums its two coordinates (`gaussian_log_prob`). Per-example
+    terms are divided by the global batch and the decay by the replica count (`StageTrainer`), so
+    a MirroredStrategy step equals the single-device step of the same global batch.
+
+    Logs: `loss`, `cross_entropy`, `reinforce`, `accuracy` (of ŷ), `reward` (mean r).
+
+    Args:
+        dram: the `DRAM` to train (held as `self.saccader`, the attribute `StageTrainer` uses).
+        weight_decay: L2 coefficient λ.
+        reinforce_weight: w.
+    """
+
+    def __init__(self, dram, weight_decay=0.0, reinforce_weight=DEFAULT_REINFORCE_WEIGHT, **kwargs):
+        super().__init__(dram, weight_decay=weight_decay, **kwargs)
+        if reinforce_weight < 0:
+            raise ValueError(f"`reinforce_weight` must be >= 0. Received: reinforce_weight={reinforce_weight}")
+        self.reinforce_weight = reinforce_weight
+        self.make_trackers(["loss", "cross_entropy", "reinforce", "accuracy", "reward"])
+
+    def trained_variables(self):
+        return self.saccader.trainable_variables
+
+    def compute_losses(self, images, labels, training):
+        out = self.saccader(images, training=training)
+        rewards = correct_prediction_reward(out["logits"], labels)
+        log_probs = gaussian_log_prob(out["mean_locations"], out["locations"], self.saccader.stddev)
+        reinforce = reinforce_loss(log_probs, rewards, global_batch_mean(rewards))
+        cross_entropy = _cross_entropy(labels, out["logits"])
+        per_example = cross_entropy + self.reinforce_weight * reinforce
+        logs = {"cross_entropy": tf.reduce_mean(cross_entropy), "reinforce": tf.reduce_mean(reinforce),
+                "accuracy": tf.reduce_mean(rewards), "reward": tf.reduce_mean(rewards)}
+        return self.total_loss(per_example, logs), logs
+
+    def evaluate_batch(self, images, labels):
+        out = self.saccader(images, training=False)
+        correct = correct_prediction_reward(out["logits"], labels)
+        return {"accuracy": tf.reduce_mean(correct),
+                "cross_entropy": tf.reduce_mean(_cross_entropy(labels, out["logits"]))}
+
+
+def _cross_entropy(labels, logits):
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
