@@ -4,7 +4,8 @@ Layout under `model_dir`:
 
     model_dir/model_config.json          the Saccader's `get_config()` (one model per model_dir)
     model_dir/preprocessing.json         how raw images become model inputs (for export)
-    model_dir/stage1/saccader.weights.h5 after stage 1 (representation trained)
+    model_dir/stage1/saccader.weights.h5 after stage 1 (representation trained), with its SHA-256
+                                         in saccader.weights.h5.sha256 (checked on load)
     model_dir/stage2/saccader.weights.h5 after stage 2 (+ location network)
     model_dir/stage3/saccader.weights.h5 after stage 3 (the final model)
     model_dir/stageN/progress/           while stage N runs: its resumable progress (deleted at
@@ -12,10 +13,13 @@ Layout under `model_dir`:
     model_dir/logs/stageN/               TensorBoard logs
 """
 
+import hashlib
 import json
 import os
 
 import keras
+
+from saccader_tf.training.nan_guard import non_finite_variables
 
 CONFIG_FILE = "model_config.json"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -29,6 +33,10 @@ _ARCHITECTURE_KEYS = (
 
 class MissingCheckpointError(FileNotFoundError):
     """A stage needs the checkpoint of the stage before it, and it does not exist."""
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint or record file exists but cannot be used (truncated, garbled, non-finite)."""
 
 
 def stage_weights_path(model_dir, stage):
@@ -57,8 +65,43 @@ def save_stage(saccader, model_dir, stage):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path[: -len(".weights.h5")] + ".partial.weights.h5"
     saccader.save_weights(partial)
+    digest = _sha256(partial)
     os.replace(partial, path)
+    with open(path + ".sha256.partial", "w") as f:
+        f.write(digest + "\n")
+    os.replace(path + ".sha256.partial", path + ".sha256")
     return path
+
+
+def load_stage_weights(saccader, path, fix):
+    """Loads the stage checkpoint `path` into `saccader`, checking it first and after.
+
+    The file must match the SHA-256 written beside it (when there is one), load, and give finite
+    weights only.
+
+    Args:
+        saccader: a built Saccader of the same architecture.
+        path: a file written by `save_stage`.
+        fix: what to do about a bad file (quoted in the error).
+
+    Raises:
+        CorruptCheckpointError: naming `path`, what is wrong and `fix`.
+    """
+    def corrupt(problem):
+        return CorruptCheckpointError(f"{path} {problem}: {fix}. Received: path={path}")
+
+    if os.path.exists(path + ".sha256"):
+        with open(path + ".sha256") as f:
+            expected = f.read().strip()
+        if expected != _sha256(path):
+            raise corrupt("is damaged (its contents differ from the SHA-256 written with it)")
+    try:
+        saccader.load_weights(path)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        raise corrupt(f"cannot be read ({str(error).strip().splitlines()[0] if str(error) else type(error).__name__})") from None
+    bad = non_finite_variables(saccader.variables)
+    if bad:
+        raise corrupt(f"holds non-finite weights ({bad[0]}{f' and {len(bad) - 1} more' if len(bad) > 1 else ''})")
 
 
 def restore_stage(saccader, model_dir, stage, make_command):
@@ -72,6 +115,7 @@ def restore_stage(saccader, model_dir, stage, make_command):
 
     Raises:
         MissingCheckpointError: naming the missing path and the command that creates it.
+        CorruptCheckpointError: the file is damaged, naming it and that command.
     """
     path = stage_weights_path(model_dir, stage)
     if not os.path.exists(path):
@@ -79,7 +123,7 @@ def restore_stage(saccader, model_dir, stage, make_command):
             f"Stage {stage + 1} needs the stage-{stage} checkpoint {path}, which does not exist. "
             f"Create it first with:\n    {make_command}"
         )
-    saccader.load_weights(path)
+    load_stage_weights(saccader, path, f"train stage {stage} again with `{make_command} --retrain`")
     return path
 
 
@@ -91,10 +135,10 @@ def check_model_config(model_dir, config):
             differing settings and the fix.
     """
     path = os.path.join(model_dir, CONFIG_FILE)
-    config = json.loads(json.dumps(config, default=_jsonable))
+    config = config_record(config)
     if os.path.exists(path):
-        with open(path) as f:
-            recorded = json.load(f)
+        recorded = read_json_record(path, "delete it to record the current flags' model there, or use "
+                                          "a new --model_dir")
         differences = {
             key: (recorded.get(key), config.get(key))
             for key in _ARCHITECTURE_KEYS if recorded.get(key) != config.get(key)
@@ -116,15 +160,18 @@ def load_model_config(model_dir):
     path = os.path.join(model_dir, CONFIG_FILE)
     if not os.path.exists(path):
         raise MissingCheckpointError(f"{path} does not exist: {model_dir} holds no trained model.")
-    with open(path) as f:
-        return json.load(f)
+    return read_json_record(path, "restore it from a copy, or train the model again in a new --model_dir")
 
 
 def record_preprocessing(model_dir, source):
-    """Writes how the data source turns uint8 images into model inputs (mean, std, crop)."""
+    """Writes how the data source turns uint8 images into model inputs: the recipe, mean, std and
+    the evaluation crop (`crop_fraction`: a central-crop fraction, or `null` for a plain resize),
+    which the export applies to raw images."""
     os.makedirs(model_dir, exist_ok=True)
+    settings = getattr(source, "settings", None) or {}
     record = {
-        "dataset": source.name, "mean": list(source.mean), "std": list(source.std),
+        "dataset": source.name, "recipe": settings.get("augment"), "channels": source.channels,
+        "mean": list(source.mean), "std": list(source.std),
         "crop_fraction": source.crop_fraction,
         "class_names": list(source.class_names) if source.class_names else None,
     }
@@ -140,8 +187,39 @@ def load_preprocessing(model_dir):
             f"{path} does not exist: train the model with `python -m saccader_tf.launch "
             f"--model_dir={model_dir}` first."
         )
-    with open(path) as f:
-        return json.load(f)
+    return read_json_record(path, "delete it and re-run the training command (it is written at the start)")
+
+
+def read_json_record(path, fix):
+    """The JSON object stored at `path` (a dict).
+
+    Raises:
+        CorruptCheckpointError: the file is not valid JSON or not a JSON object, naming `path`
+            and `fix`.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CorruptCheckpointError(f"{path} is not valid JSON ({error}): {fix}. Received: path={path}") from None
+    if not isinstance(record, dict):
+        raise CorruptCheckpointError(
+            f"{path} holds a JSON {type(record).__name__}, not an object of settings: {fix}. Received: path={path}")
+    return record
+
+
+def config_record(config):
+    """`config` (a `get_config()` dict) as it reads back from JSON (tuples as lists, dtype policies
+    by name)."""
+    return json.loads(json.dumps(config, default=_jsonable))
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _jsonable(value):

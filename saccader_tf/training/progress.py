@@ -9,8 +9,14 @@
   position in the data: batch `g` of a stage is `training_batches(source, g, ...)` (see
   `saccader_tf.data.resumable_epochs`), so no iterator state needs saving;
 
-plus `plan.json`, the settings the stage started with (epochs, steps, learning rate, ...). Resuming
-under other settings would silently train a different schedule, so it is refused.
+plus `plan.json`, the settings the stage started with (epochs, steps, learning rate, the data
+source's settings, the model's config, ...). Resuming under other settings would silently train a
+different schedule, so it is refused.
+
+A resume starts from the newest *usable* save found on disk (`saves_on_disk`), not from what the
+`checkpoint` state file says: a missing or garbled state file, or a newest save that is truncated,
+has flipped bytes, lost its `.index` or holds a non-finite value (`save_problem`), never costs more
+than falling back to the next older save, and each save passed over is reported (`notes`).
 
 `ProgressSaver` is the Keras callback that saves every `every_steps` steps and after every epoch.
 Under a multi-worker strategy every worker saves (as `tf.train.Checkpoint` requires) but only the
@@ -20,13 +26,18 @@ worker restores from the chief's directory (`model_dir` must be on a shared file
 
 import json
 import os
+import re
 import shutil
 import tempfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from saccader_tf.checkpoints import read_json_record
+
 PLAN_FILE = "plan.json"
+_SAVE_NAME = re.compile(r"^ckpt-(\d+)\.(index|data-\d+-of-\d+)$")
 
 
 class StageProgress:
@@ -49,10 +60,14 @@ class StageProgress:
         # Flat variable lists, not the objects: `tf.train.Checkpoint`'s object-graph walk misses
         # Keras 3 sublayers kept in lists (the attention network's BatchNorm statistics), while
         # `variables` lists every weight, statistic and SeedGenerator state in a fixed order.
+        self.variables = list(saccader.variables) + list(optimizer.variables)
         self.checkpoint = tf.train.Checkpoint(model=list(saccader.variables),
                                               optimizer=list(optimizer.variables))
         self.optimizer = optimizer
-        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
+        self.max_to_keep = max_to_keep
+        self.manager = _manager(self.checkpoint, directory, max_to_keep)
+        self.restored_from = None
+        self.notes = []  # one line per save passed over at `start`, for the user
 
     @property
     def step(self):
@@ -60,23 +75,34 @@ class StageProgress:
         return int(self.optimizer.iterations.numpy())
 
     def start(self, resume=True):
-        """Starts the stage: from the newest save when `resume` and one exists, else from scratch
-        (discarding saved progress). Returns the step it starts at (0 from scratch).
+        """Starts the stage: from the newest usable save when `resume` and one exists, else from
+        scratch (discarding saved progress). Returns the step it starts at (0 from scratch).
+
+        Saves that cannot be used (see `save_problem`) are passed over, newest first, each with a
+        line in `notes`; `restored_from` is the path restored (or `None`).
 
         Raises:
             ValueError: the saved run had another plan, naming the differences and the fix.
         """
-        latest = self.manager.latest_checkpoint if resume else None
-        if latest is None:
-            if self.writer:
-                shutil.rmtree(self.directory, ignore_errors=True)
-                os.makedirs(self.directory)
-                with open(os.path.join(self.directory, PLAN_FILE), "w") as f:
-                    json.dump(self.plan, f, indent=2, sort_keys=True)
-            return 0
-        self._check_plan()
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
-        return self.step
+        saves = saves_on_disk(self.directory) if resume else []
+        if saves:
+            self._check_plan()  # before anything is read: refuse changed settings first
+        for path in saves:
+            problem = save_problem(path)
+            if problem is None:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+                self.restored_from = path
+                return self.step
+            self.notes.append(f"cannot resume from {path}: {problem}")
+        if saves:
+            self.notes.append(f"no usable save in {self.directory}: the stage starts again from step 0")
+        if self.writer:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            os.makedirs(self.directory)
+            with open(os.path.join(self.directory, PLAN_FILE), "w") as f:
+                json.dump(self.plan, f, indent=2, sort_keys=True)
+            self.manager = _manager(self.checkpoint, self.directory, self.max_to_keep)  # forget old records
+        return 0
 
     def save(self):
         """Saves the current state (every worker must call it; only the chief's is kept)."""
@@ -98,8 +124,8 @@ class StageProgress:
         path = os.path.join(self.directory, PLAN_FILE)
         saved = {}
         if os.path.exists(path):
-            with open(path) as f:
-                saved = json.load(f)
+            saved = read_json_record(path, f"delete the folder {self.directory} (launcher: --retrain) to "
+                                           "start the stage again")
         changed = sorted(k for k in set(saved) | set(self.plan) if saved.get(k) != self.plan.get(k))
         if changed:
             details = ", ".join(f"{k}: {saved.get(k)!r} -> {self.plan.get(k)!r}" for k in changed)
@@ -113,8 +139,9 @@ class StageProgress:
 class ProgressSaver(keras.callbacks.Callback):
     """Saves a `StageProgress` every `every_steps` training steps and at the end of every epoch.
 
-    Nothing is saved once `guard` (a `NonFiniteLossGuard`) has seen a non-finite loss, so the newest
-    save always holds finite weights.
+    Before each save `guard` (a `NonFiniteLossGuard`) checks the model's and the optimizer's
+    variables; nothing is saved once it has seen a non-finite loss or weight, so every save holds
+    finite values only.
 
     Args:
         progress: the `StageProgress`.
@@ -140,6 +167,50 @@ class ProgressSaver(keras.callbacks.Callback):
             self._save()
 
     def _save(self):
-        if self.guard.failure is None:
+        if self.guard.check_weights(self.progress.variables):  # never save a non-finite weight
             self.progress.save()
             self.last_saved = self.progress.step
+
+
+def saves_on_disk(directory):
+    """Prefixes `directory/ckpt-N` of the saves present on disk, newest (largest `N`) first.
+
+    Read from the file names, not from the `checkpoint` state file (which may be missing or
+    garbled); a save counts as present if its `.index` or one of its `.data` shards exists.
+    """
+    steps = set()
+    if os.path.isdir(directory):
+        for name in os.listdir(directory):
+            match = _SAVE_NAME.match(name)
+            if match:
+                steps.add(int(match.group(1)))
+    return [os.path.join(directory, f"ckpt-{step}") for step in sorted(steps, reverse=True)]
+
+
+def save_problem(path):
+    """Why the save with prefix `path` cannot be resumed from, or `None` when it can.
+
+    Every tensor is read back (the checkpoint reader verifies each one's checksum), and every
+    floating-point tensor must be finite: a truncated or deleted file, flipped bytes and NaN/Inf
+    weights are all found before anything is restored.
+    """
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for name, dtype in sorted(reader.get_variable_to_dtype_map().items()):
+            value = reader.get_tensor(name)
+            if dtype.is_floating and not np.all(np.isfinite(value)):
+                return f"{name} holds non-finite values"
+    except (tf.errors.OpError, ValueError, IndexError, OSError) as error:
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        return message.strip().splitlines()[0]
+    return None
+
+
+def _manager(checkpoint, directory, max_to_keep):
+    """A `CheckpointManager` on `directory`; a garbled `checkpoint` state file is set aside (the
+    saves themselves are found by `saves_on_disk`)."""
+    try:
+        return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
+    except (tf.errors.OpError, ValueError, UnicodeDecodeError):
+        os.replace(os.path.join(directory, "checkpoint"), os.path.join(directory, "checkpoint.garbled"))
+        return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)

@@ -1,6 +1,7 @@
 """Runs one training stage end to end: trainer, optimizer, fit, checkpoint, one-line summary."""
 
 import os
+import sys
 import time
 
 import keras
@@ -84,8 +85,10 @@ def train_stage(
 
     Raises:
         NonFiniteLossError: a loss term became NaN/Inf; the stage stops there, without a checkpoint.
-        ValueError: the epoch length is unknown, or saved progress has other settings.
+        ValueError: `epochs < 1` or `learning_rate <= 0` (nothing would be trained, or it would
+            climb the loss), the epoch length is unknown, or saved progress has other settings.
     """
+    _check_schedule(epochs, learning_rate)
     strategy = strategy or tf.distribute.get_strategy()
     chief = multi_worker.is_chief(strategy)
     steps_per_epoch = steps_per_epoch or batches_per_epoch(source)
@@ -96,17 +99,19 @@ def train_stage(
         trainer.compile(optimizer=make_optimizer(optimizer, learning_rate, steps_per_epoch * epochs),
                         jit_compile=jit_compile)
         trainer.optimizer.build(trainer.trained_variables())  # slots exist before a restore
-    plan = dict(stage=stage, epochs=epochs, steps_per_epoch=steps_per_epoch, learning_rate=learning_rate,
-                optimizer=optimizer, weight_decay=weight_decay, num_targets=num_targets,
-                data=getattr(source, "name", None))
+    plan = stage_plan(stage, saccader, source, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                      learning_rate=learning_rate, optimizer=optimizer, weight_decay=weight_decay,
+                      num_targets=num_targets)
     progress = None
     if save_every_steps is not None and write_checkpoint:
         progress = StageProgress(checkpoints.progress_dir(model_dir, stage), saccader, trainer.optimizer,
                                  plan, writer=chief)
     resumed_from = progress.start(resume=not restart) if progress else 0
+    for note in progress.notes if progress else ():
+        print(f"stage {stage}: {note}", file=sys.stderr, flush=True)
     if resumed_from and verbose:
         print(f"stage {stage}: resuming at step {resumed_from} of {steps_per_epoch * epochs} from "
-              f"{progress.manager.latest_checkpoint}", flush=True)
+              f"{progress.restored_from}", flush=True)
     guard = NonFiniteLossGuard(stage, steps_per_epoch)
     extra_callbacks, callbacks = list(callbacks), [guard, StageProgbar(epochs)]
     if progress:
@@ -120,10 +125,37 @@ def train_stage(
                           steps_per_epoch=steps_per_epoch, first_step=resumed_from, eval_steps=eval_steps,
                           verbose=verbose)
     seconds = time.time() - start
+    guard.check_weights(saccader.variables)  # the stage file never holds a non-finite weight
+    guard.raise_if_failed()
     path = checkpoints.save_stage(saccader, model_dir, stage) if write else None
     if progress:
         progress.clear()
     return _result(stage, trainer, history, seconds, epochs, resumed_from, path)
+
+
+def _check_schedule(epochs, learning_rate):
+    """A stage trains at least one epoch, downhill: no untrained stage file, no gradient ascent."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"`epochs` must be an integer >= 1. Received: epochs={epochs!r}")
+    if not 0 < learning_rate < float("inf"):
+        raise ValueError(f"`learning_rate` must be positive and finite. Received: learning_rate={learning_rate!r}")
+
+
+def stage_plan(stage, saccader, source, **settings):
+    """The settings a resumed stage must share with the run that saved its progress.
+
+    `settings` (epochs, learning rate, optimizer, ...) plus everything that decides which batches
+    the stage sees and what it trains: the data source's `settings` (dataset, image size, batch
+    size, seed, recipe, ...; `{}` for a hand-made source), the global batch size of its training
+    stream, and the model's whole config but its name (architecture, glimpses, seed).
+    """
+    config = checkpoints.config_record(saccader.get_config())
+    config.pop("name", None)
+    batch = getattr(getattr(source, "train", None), "element_spec", None)
+    batch_size = tf.nest.flatten(batch)[0].shape[0] if batch is not None else None
+    return dict(stage=stage, data=getattr(source, "name", None),
+                data_settings=dict(getattr(source, "settings", None) or {}), batch_size=batch_size,
+                model=config, **settings)
 
 
 def _fit_epochs(trainer, source, callbacks, guard, strategy, *, epochs, steps_per_epoch, first_step,
