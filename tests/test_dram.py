@@ -184,7 +184,7 @@ class DRAMModelTest(tf.test.TestCase):
 
 
 class DRAMTrainerTest(tf.test.TestCase):
-    def test_loss_matches_hand_computation_and_a_step_trains_both_networks(self):
+    def test_loss_matches_hand_computation_and_reaches_every_network(self):
         model, images = _tiny(seed=3), _images(batch=8, seed=3)
         model.policy = OffsetLocationPolicy(0.05)  # deterministic: the outputs can be recomputed
         labels = np.argmax(model(images, training=True)["logits"].numpy(), -1)
@@ -206,10 +206,91 @@ class DRAMTrainerTest(tf.test.TestCase):
         self.assertAllClose(logs["reinforce"], reinforce, rtol=1e-4)
         self.assertAllClose(total, ce.mean() + 0.1 * reinforce + penalty, rtol=1e-5)
 
+        with tf.GradientTape() as tape:  # eager; the graph-mode `fit` step is MirroredEquivalenceTest's
+            loss, _ = trainer.compute_losses(images, labels, training=True)
+        grads = tape.gradient(loss, trainer.trained_variables())
+        with_grad = {v.path for v, g in zip(trainer.trained_variables(), grads)
+                     if g is not None and np.any(g.numpy() != 0)}
+        for variable in (model.location_policy.trainable_variables + model.location_lstm.trainable_variables
+                         + model.classifier.trainable_variables):
+            self.assertIn(variable.path, with_grad)
+        self.assertIn(model.glimpse_network.backbone.get_layer("conv0").kernel.path, with_grad)
+
+
+# Runs in a fresh interpreter: the 2 logical CPUs must exist before TensorFlow initialises.
+_MIRRORED_SCRIPT = r'''
+import contextlib, json
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras
+from saccader_tf.models.dram import DRAM
+from saccader_tf.models.dram_policies import OffsetLocationPolicy
+from saccader_tf.training.dram_trainer import DRAMTrainer
+
+
+def make_model():
+    model = DRAM(num_classes=5, image_size=24, variant="dram_tiny", input_channels=1, num_glimpses=2, seed=3)
+    model.build()
+    model.policy = OffsetLocationPolicy(0.05)  # deterministic, with a non-zero REINFORCE gradient
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False  # per-replica batch statistics are not what is compared
+    return model
+
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+keras.utils.set_random_seed(0)
+with strategy.scope():
+    mirrored = make_model()
+single = make_model()
+initial = mirrored.get_weights()
+images = np.random.default_rng(0).normal(size=(8, 24, 24, 1)).astype("float32")
+single.set_weights(initial)
+labels = np.argmax(single(images, training=True)["logits"].numpy(), -1)
+labels[[1, 2, 3, 4, 7]] = (labels[[1, 2, 3, 4, 7]] + 1) % 5  # 3 of 8 right: baselines differ per replica
+results = []
+for model, scope in ((single, contextlib.nullcontext()), (mirrored, strategy.scope())):
+    model.set_weights(initial)
+    with scope:
+        trainer = DRAMTrainer(model, weight_decay=1e-2)
         trainer.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
-        before = [w.numpy().copy() for w in model.trainable_variables]
-        trainer.fit(images, labels, batch_size=8, epochs=1, verbose=0)
-        moved = {w.path for w, b in zip(model.trainable_variables, before) if not np.array_equal(w.numpy(), b)}
-        for variable in model.location_policy.trainable_variables + model.location_lstm.trainable_variables:
-            self.assertIn(variable.path, moved)
-        self.assertIn(model.classifier.kernel.path, moved)
+    logs = trainer.fit(images, labels.astype("int32"), batch_size=8, epochs=1, shuffle=False, verbose=0)
+    results.append([w.numpy() for w in model.weights])
+report = {
+    "replicas": strategy.num_replicas_in_sync,
+    "reward": float(logs.history["reward"][0]),
+    "max_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(*results)),
+    "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(results[0], initial)),
+}
+print("RESULT " + json.dumps(report))
+'''
+
+
+class MirroredEquivalenceTest(tf.test.TestCase):
+    """One DRAM step (graph mode, `fit`) on 2 logical CPUs equals one step on one device.
+
+    Global batch 8 with 3 correct predictions (so a per-replica baseline would differ from the
+    global one), SGD 0.1, weight decay 1e-2, BN frozen, a deterministic offset policy on both.
+    """
+
+    def test_two_replicas_match_one_device(self):
+        import json
+        import subprocess
+        import sys
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow",
+                   PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        proc = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], timeout=300, capture_output=True,
+                              text=True, cwd=root, env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-4000:])
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+        self.assertLen(lines, 1, proc.stdout[-2000:])
+        report = json.loads(lines[0][len("RESULT "):])
+        self.assertEqual(report["replicas"], 2)
+        self.assertGreater(report["max_update"], 1e-3)
+        self.assertLess(report["max_diff"], 1e-5, report)
