@@ -20,6 +20,11 @@ Endpoints (also the SavedModel's signatures):
   loop per `T` selected with `tf.switch_case`; the BagNet / attention network / mixer run once,
   outside the switch. Only exported when the model's policy takes glimpses (not for `"full"`).
 
+The served `logits` are the glimpse policy's (mean over the T glimpses); the BagNet's full-image
+logits are not served, except by a model built with `policy="full"`, whose `logits` then are the
+full-image logits of the weights exported: after stage 3 (`load_trained_saccader`) the BagNet as
+stage 3 left it, not stage 1's full-image classifier (see `Saccader`, "Which network").
+
 Preprocessing (inside the graph, as the evaluation pipeline does it): central square crop of side
 `round(crop_fraction * min(H, W))` (at least 1 pixel) at offset `((H - c) // 2, (W - c) // 2)` (no
 crop when `crop_fraction` is `None`: the `none` and `light` recipes resize the whole image), bilinear
@@ -37,7 +42,7 @@ import tensorflow as tf
 
 from saccader_tf import checkpoints
 from saccader_tf.data.normalization import normalize_images
-from saccader_tf.models.saccader import Saccader
+from saccader_tf.models.from_config import model_from_config
 
 DEFAULT_MAX_GLIMPSES = 12
 """Largest `num_glimpses` served by `serve_glimpses` (capped at the number of grid cells)."""
@@ -46,7 +51,7 @@ OUTPUT_KEYS = ("logits", "probabilities", "top_k_classes", "top_k_scores", "glim
 
 
 def load_trained_saccader(model_dir):
-    """Rebuilds the Saccader recorded in `model_dir` and loads its final (stage-3) weights.
+    """Rebuilds the Saccader (or DRAM) recorded in `model_dir` and loads its final (stage-3) weights.
 
     Args:
         model_dir: a run's directory (`model_config.json` + `stage3/saccader.weights.h5`).
@@ -65,7 +70,7 @@ def load_trained_saccader(model_dir):
             f"Export needs the final (stage-3) checkpoint {path}, which does not exist. Run all three "
             f"training stages with --model_dir={model_dir} first (stage 3 writes it)."
         )
-    saccader = Saccader.from_config(config)
+    saccader = model_from_config(config)  # a Saccader, or a DRAM (issue 13)
     _build(saccader)
     checkpoints.load_stage_weights(
         saccader, path, f"train stage 3 again (`python -m saccader_tf.launch --stage=3 --retrain "

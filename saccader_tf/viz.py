@@ -132,8 +132,9 @@ def plot_glimpses(images, boxes, path, probabilities=None, labels=None, predicti
 def plot_model_glimpses(saccader, images, path, labels=None, num_glimpses=None, columns=4):
     """Runs `saccader` (inference mode) on `images` and draws its glimpses with `plot_glimpses`.
 
-    The second panel per image is the location-probability map of the first glimpse; titles show
-    the label (when given) and the prediction.
+    The second panel per image is the location-probability map of the first glimpse (models without
+    a `"probabilities"` output, e.g. DRAM, get one panel); titles show the label (when given) and
+    the prediction.
 
     Args:
         saccader: a `Saccader`.
@@ -150,7 +151,8 @@ def plot_model_glimpses(saccader, images, path, labels=None, num_glimpses=None, 
     labels = None if labels is None else np.asarray(labels)
     return plot_glimpses(
         np.asarray(images), out["glimpse_boxes"].numpy(), path,
-        probabilities=out["probabilities"][:, 0].numpy(), labels=labels,
+        probabilities=out["probabilities"][:, 0].numpy() if "probabilities" in out else None,  # DRAM: none
+        labels=labels,
         predictions=np.argmax(out["logits"].numpy(), axis=-1), grid=(saccader.grid, saccader.grid),
         columns=columns,
     )

@@ -9,6 +9,8 @@ import tensorflow as tf
 
 from saccader_tf import checkpoints, multi_worker
 from saccader_tf.data.resumable_epochs import batches_per_epoch, training_batches
+from saccader_tf.models.dram import DRAM
+from saccader_tf.training.dram_trainer import DRAMTrainer
 from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
@@ -23,6 +25,8 @@ HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy"}
 
 def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12):
     """The `StageTrainer` of `stage` (1, 2 or 3) around `saccader`."""
+    if isinstance(saccader, DRAM):  # DRAM has one stage, run as stage 3 (its final stage)
+        return DRAMTrainer(saccader, weight_decay=weight_decay, name="dram")
     if stage == 1:
         return RepresentationTrainer(saccader, weight_decay=weight_decay, name="stage1")
     if stage == 2:
