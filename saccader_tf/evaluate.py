@@ -73,12 +73,33 @@ def correct_predictions(logits, labels):
     return tf.cast(top1, tf.float32), tf.cast(rank < 5, tf.float32)
 
 
-def _glimpse_sums(glimpses, labels, object_boxes, image_size):
-    """Per-T sums over the batch of one policy's unroll: top1, top5, coverage, hit_any; hit_first."""
+def mean_of_first_glimpses(glimpse_logits, t):
+    """The Saccader's prediction after t glimpses: the mean of the first t glimpses' logits."""
+    return tf.reduce_mean(glimpse_logits[:, :t], axis=1)
+
+
+def _prediction_rule(model):
+    """`(glimpse_logits, t) -> logits` of a model: its `logits_after_glimpses` (DRAM: step t's
+    logits) or, for the Saccader, `mean_of_first_glimpses`."""
+    return getattr(model, "logits_after_glimpses", mean_of_first_glimpses)
+
+
+def _policy(model, name, seed=None):
+    """Policy `name` of `model`: its own `policy_named` (DRAM) or the Saccader policy on its cell."""
+    if hasattr(model, "policy_named"):
+        return model.policy_named(name, seed=seed)
+    return make_policy(name, cell=model.cell, seed=seed)
+
+
+def _glimpse_sums(glimpses, labels, object_boxes, image_size, predict=mean_of_first_glimpses):
+    """Per-T sums over the batch of one policy's unroll: top1, top5, coverage, hit_any; hit_first.
+
+    `predict(glimpse_logits, t)` gives the prediction after t glimpses (`_prediction_rule`).
+    """
     sums = {"top1": [], "top5": [], "coverage": []}
     boxes = glimpses["glimpse_boxes"]
     for t in range(1, boxes.shape[1] + 1):
-        top1, top5 = correct_predictions(tf.reduce_mean(glimpses["glimpse_logits"][:, :t], axis=1), labels)
+        top1, top5 = correct_predictions(predict(glimpses["glimpse_logits"], t), labels)
         sums["top1"].append(tf.reduce_sum(top1))
         sums["top5"].append(tf.reduce_sum(top5))
         sums["coverage"].append(tf.reduce_sum(geometry.coverage(boxes[:, :t], image_size, image_size)))
@@ -92,7 +113,7 @@ def _glimpse_sums(glimpses, labels, object_boxes, image_size):
 
 def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_value, has_boxes):
     """A `tf.function` `(images, labels, object_boxes, seed) -> dict of per-batch sums`."""
-    objects = {name: make_policy(name, cell=saccader.cell, seed=seed) for name in policies}
+    objects = {name: _policy(saccader, name, seed=seed) for name in policies}
 
     @tf.function(reduce_retracing=True)
     def step(images, labels, object_boxes, seed):
@@ -105,7 +126,7 @@ def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_valu
                 continue
             glimpses = saccader.unroll(context, steps, policy, training=False)
             sums[name] = _glimpse_sums(glimpses, labels, object_boxes if has_boxes else None,
-                                       saccader.image_size)
+                                       saccader.image_size, _prediction_rule(saccader))
             if name == "learned" and occlusion_steps:
                 sums["occlusion"] = _occlusion_sums(
                     saccader, images, labels, glimpses["cells"], occlusion_steps, fill_value, seed)
@@ -128,7 +149,7 @@ def _check_arguments(saccader, max_glimpses, policies):
     if isinstance(max_glimpses, bool) or not isinstance(max_glimpses, int) or max_glimpses < 1:
         raise ValueError(f"`max_glimpses` must be a positive int. Received: max_glimpses={max_glimpses!r}")
     for name in policies:
-        make_policy(name, cell=saccader.cell)  # validates the name
+        _policy(saccader, name)  # validates the name
     return min(max_glimpses, saccader.grid * saccader.grid)
 
 
