@@ -73,6 +73,9 @@ def _validate_flags():
             )
     _per_stage(FLAGS.epochs, "epochs", int)
     _per_stage(FLAGS.learning_rate, "learning_rate", float)
+    if not FLAGS.full_image_loss_weight >= 0:
+        raise app.UsageError("--full_image_loss_weight must be >= 0. "
+                             f"Received: --full_image_loss_weight={FLAGS.full_image_loss_weight}")
     if FLAGS.save_every_steps < 0:
         raise app.UsageError(
             f"--save_every_steps must be >= 0. Received: --save_every_steps={FLAGS.save_every_steps}")
@@ -138,6 +141,7 @@ def run(stages):
             summary = train_stage(
                 stage, saccader, source, epochs=epochs[stage - 1], learning_rate=rates[stage - 1],
                 model_dir=FLAGS.model_dir, weight_decay=FLAGS.weight_decay, num_targets=FLAGS.num_targets,
+                full_image_loss_weight=FLAGS.full_image_loss_weight,
                 steps_per_epoch=FLAGS.steps, eval_steps=FLAGS.eval_steps, optimizer=FLAGS.optimizer,
                 jit_compile=FLAGS.jit_compile, verbose=1 if sys.stdout.isatty() else 2, strategy=strategy,
                 save_every_steps=FLAGS.save_every_steps, restart=FLAGS.retrain,
@@ -146,7 +150,8 @@ def run(stages):
         print(summary, flush=True)
     print("\n".join(["", "summary:", *summaries]))
     if stages == [1, 2, 3] and chief:
-        accuracies = policy_accuracies(saccader, source.eval, FLAGS.num_glimpses, seed=FLAGS.seed)
+        accuracies = policy_accuracies(saccader, source.eval, FLAGS.num_glimpses, seed=FLAGS.seed,
+                                       stage1=_stage1_network(saccader))
         print("\n" + format_policy_table(accuracies, FLAGS.num_glimpses))
         with open(os.path.join(FLAGS.model_dir, "policy_accuracy.json"), "w") as f:
             json.dump({"num_glimpses": FLAGS.num_glimpses, **accuracies}, f, indent=2)
@@ -164,6 +169,7 @@ def evaluate():
     source = _source()
     out_dir = os.path.join(FLAGS.model_dir, "evaluation")
     result = evaluate_model(saccader, source, max_glimpses=12, seed=FLAGS.seed,
+                            stage1=_stage1_network(saccader),
                             max_batches=FLAGS.eval_steps, fill_value=black_value(source))
     print("\n" + format_table(result))
     paths = write_results(result, out_dir)
@@ -172,6 +178,18 @@ def evaluate():
     viz.plot_model_glimpses(saccader, images[:8], os.path.join(out_dir, "glimpses.png"),
                             labels=labels[:8], num_glimpses=FLAGS.num_glimpses)
     print(f"wrote {paths['json']}, {paths['csv']} and pictures in {out_dir}")
+
+
+def _stage1_network(saccader):
+    """The stage-1 network of --model_dir for the baselines and the occlusion check (or None, said)."""
+    from saccader_tf.checkpoints import stage_weights_path
+    from saccader_tf.stage1_network import load_stage1_network
+
+    network = load_stage1_network(saccader, FLAGS.model_dir)
+    if network is None:
+        print(f"note: {stage_weights_path(FLAGS.model_dir, 1)} is missing: the baselines are measured "
+              "on the final model only, which also judges the occlusion check.", file=sys.stderr)
+    return network
 
 
 def export(saccader=None):

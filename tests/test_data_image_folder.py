@@ -102,37 +102,56 @@ class ImageFolderSourceTest(tf.test.TestCase):
         corrupt = _write_bytes(f"{self.root}/train/cat/corrupt.jpg",
                                b"\x00\x01random bytes, not a jpeg" * 4)
         with self.assertRaisesRegex(ValueError, "Cannot read image file .*corrupt.jpg.*"
-                                    "skip_bad_files=True"):
+                                    "--skip_bad_files"):
             image_folder_source(self.root, image_size=8, batch_size=2)
         os.remove(corrupt)
         _write_bytes(f"{self.root}/val/dog/empty.png", b"")
         with self.assertRaisesRegex(ValueError, "empty.png: the file is empty"):
             image_folder_source(self.root, image_size=8, batch_size=2)
 
-    def test_undecodable_file_is_named_in_the_pipeline(self):
+    def test_undecodable_file_is_named(self):
         _write_bytes(f"{self.root}/val/dog/truncated.png", _truncated_png())
         self.assertIsNone(image_file_problem(f"{self.root}/val/dog/truncated.png"))
-        source = image_folder_source(self.root, image_size=8, batch_size=4)
+        # Streamed: when the pipeline reaches it; decoded once: when the source is made.
+        source = image_folder_source(self.root, image_size=8, batch_size=4, cache="stream")
         with self.assertRaisesRegex(tf.errors.OpError, "Cannot read image file .*truncated.png"):
             _count(source.eval)
+        with self.assertRaisesRegex(ValueError, "Cannot read image file .*truncated.png.*--skip_bad"):
+            image_folder_source(self.root, image_size=8, batch_size=4, cache="memory")
 
     def test_skip_bad_files(self):
         _write_bytes(f"{self.root}/train/cat/corrupt.jpg", b"\x00garbage" * 10)
         _write_bytes(f"{self.root}/train/dog/empty.png", b"")
         _write_bytes(f"{self.root}/train/dog/truncated.png", _truncated_png())
         _write_bytes(f"{self.root}/val/cat/truncated.png", _truncated_png())
-        with self.assertLogs("absl", level="WARNING") as listing_logs:
-            source = image_folder_source(self.root, image_size=8, batch_size=1,
-                                         skip_bad_files=True)
-        summary = [m for m in listing_logs.output if "Skipped" in m]
-        self.assertLen(summary, 1)  # one counted summary for train/ (nothing was left out of val/)
-        self.assertRegex(summary[0], r"Skipped 2 of 10 image files in .*train \(.*1 x the file is empty")
-        self.assertEqual((source.train_size, source.eval_size), (8, 4))  # signature-checked
-        with self.assertLogs("absl", level="WARNING") as decode_logs:
-            self.assertEqual(_count(source.train), 7)
-        self.assertRegex("\n".join(decode_logs.output),
-                         r"Skipping image file .*truncated.png: TensorFlow cannot decode it \(\d+ file")
-        self.assertEqual(_count(source.eval), 3)
+        for cache in ("memory", "stream"):
+            with self.assertLogs("absl", level="WARNING") as logs:
+                source = image_folder_source(self.root, image_size=8, batch_size=1,
+                                             skip_bad_files=True, cache=cache)
+                # The epoch keeps floor(8 listed files / 1) batches: the truncated file's slot is
+                # filled by the next file of the listing; evaluation drops its truncated file.
+                self.assertEqual(_count(source.train), 8)
+                self.assertEqual(_count(source.eval), 3)
+            summary = [m for m in logs.output if "Skipped" in m]
+            self.assertLen(summary, 1)  # one counted summary for train/ (nothing was left out of val/)
+            self.assertRegex(summary[0], r"Skipped 2 of 10 image files in .*train \(.*1 x the file is empty")
+            self.assertEqual((source.train_size, source.eval_size), (8, 4))  # signature-checked
+            if cache == "memory":  # the warnings are given once per file and process
+                self.assertRegex("\n".join(logs.output),
+                                 r"Skipping image file .*truncated.png: TensorFlow and Pillow cannot "
+                                 r"decode it; its slot is filled by .*")
+
+    def test_a_corrupt_file_keeps_the_epoch_full_and_resumable(self):
+        """Epoch length floor(files / batch) with a corrupt file, and a resumed epoch (which skips
+        slots before decoding) sees exactly the uninterrupted epoch's later batches."""
+        _write_bytes(f"{self.root}/train/cat/truncated.png", _truncated_png())  # 8 files listed
+        for cache in ("memory", "stream"):
+            source = image_folder_source(self.root, image_size=8, batch_size=3, seed=4,
+                                         skip_bad_files=True, cache=cache)
+            full = [x.numpy() for x, _ in source.train_epoch(1)]
+            self.assertLen(full, 8 // 3)
+            resumed = [x.numpy() for x, _ in source.train_epoch(1, 1)]
+            self.assertAllEqual(np.stack(full[1:]), np.stack(resumed))
 
     def test_mismatched_classes(self):
         _write(f"{self.root}/val/bird/q.png", Image.fromarray(_rgb(8, 8)))

@@ -38,7 +38,7 @@ class TfdsSourceTest(tf.test.TestCase):
     def test_imagenette_shapes_and_normalisation(self):
         with _offline_mock(num_examples=12) as attempts:
             source = tfds_source("imagenette", image_size=24, batch_size=4, seed=1,
-                                 data_dir=self.get_temp_dir())
+                                 data_dir=self.get_temp_dir(), augment="imagenet")
             images, labels = _first_batch(source.train)
             eval_batches = [(i.numpy(), l.numpy()) for i, l in source.eval]
         self.assertEqual(attempts, [])
@@ -54,6 +54,16 @@ class TfdsSourceTest(tf.test.TestCase):
         self.assertTrue(np.all(images >= low - 1e-5) and np.all(images <= high + 1e-5))
         self.assertLess(images.min(), 0.0)  # really normalised, not [0, 1]
         self.assertEqual(sum(b[0].shape[0] for b in eval_batches), 12)  # eval keeps every example
+
+    def test_default_recipe_is_light_and_channels_convert(self):
+        with _offline_mock(num_examples=8):
+            source = tfds_source("imagenette", image_size=16, batch_size=4, seed=1,
+                                 data_dir=self.get_temp_dir(), channels=1)
+            images, _ = _first_batch(source.train)
+        self.assertIsNone(source.crop_fraction)  # evaluation resizes the whole image
+        self.assertEqual(source.settings["augment"], "light")
+        self.assertFalse(source.settings["flip"])
+        self.assertEqual((source.channels, images.shape), (1, (4, 16, 16, 1)))
 
     def test_reproducible_with_seed(self):
         kwargs = dict(image_size=16, batch_size=4, data_dir=self.get_temp_dir())

@@ -50,7 +50,12 @@ class KillAt(keras.callbacks.Callback):
 strategy = make_strategy(strategy_name)
 task = json.loads(os.environ.get("TF_CONFIG", '{"task": {"index": 0}}'))["task"]["index"]
 keras.utils.set_random_seed(0)
-source = cluttered_mnist_source(image_size=28, batch_size=8, num_train=48, num_eval=8, seed=1)
+if os.environ.get("SOURCE_FOLDER"):  # an image folder of 48 training images (tests/test_folder_resume.py)
+    from saccader_tf.data import image_folder_source
+    source = image_folder_source(os.environ["SOURCE_FOLDER"], image_size=28, batch_size=8, seed=1,
+                                 cache=os.environ.get("SOURCE_CACHE", "auto"))
+else:
+    source = cluttered_mnist_source(image_size=28, batch_size=8, num_train=48, num_eval=8, seed=1)
 with strategy.scope():
     model = Saccader(num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1,
                      num_glimpses=2, seed=3)
@@ -70,8 +75,8 @@ print("RESULT " + json.dumps(report), flush=True)
 '''
 
 
-def _run(model_dir, kill_at=None, strategy="default", stages="1,3"):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+def _run(model_dir, kill_at=None, strategy="default", stages="1,3", **source_env):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **source_env)
     env.pop("KILL_AT", None)
     if kill_at:
         env["KILL_AT"] = kill_at

@@ -236,6 +236,11 @@ def cluttered_mnist_source(
         mean=(0.0,), std=(1.0,), name="cluttered_mnist", eval_boxes=eval_boxes,
         train_size=num_train, eval_size=int(eval_labels.shape[0]),
         class_names=tuple(str(d) for d in range(10)), crop_fraction=1.0, train_epoch=train_epoch,
+        batch_size=batch_size,
+        settings=dict(dataset="cluttered_mnist", image_size=image_size, batch_size=batch_size,
+                      seed=seed, num_clutter=default_num_clutter(image_size) if num_clutter is None
+                      else num_clutter, num_train=num_train, num_eval=int(eval_labels.shape[0]),
+                      digits=digits, augment="none"),
     )
 
 

@@ -1,29 +1,42 @@
-"""Decoding image files in tf.data so that a file that fails to decode is *named*.
+"""Decoding the image files of a listing by *slot*, naming files that fail and keeping epochs full.
 
-TensorFlow ops cannot catch errors, and an error raised by a decode op in `Dataset.map` does not say
-which file it came from. So each file is decoded in its own one-element dataset,
-`from_tensors(path).map(decode).ignore_errors()`, followed by a placeholder marked "bad" and
-`take(1)`: a good file yields its image, a bad one the placeholder. The per-file datasets are
-interleaved in order (`deterministic=True`), keeping the path next to the result. Then, for a bad file:
+`ImageFiles(paths, labels)` gives `examples(indices)`: the decoded `(image, label)` of listing
+entries `indices`, in order. Each entry ("slot") is decoded in its own small dataset,
+`from_tensors(path).map(decode).ignore_errors()`, followed by a placeholder and `take(1)`, so a file
+that fails yields the placeholder instead of stopping the pipeline, and the slots are interleaved
+in order (`deterministic=True`). TensorFlow's decoder is tried first; when it fails (e.g. 1-bit BMP
+files) Pillow is tried on that file only. Then, for a slot whose file cannot be read:
 
-- `skip_bad_files=False`: a `tf.py_function`, run only on this error path, raises
-  `ValueError("Cannot read image file <path>: ...")`; tf.data reports it as an `InvalidArgumentError`
-  whose message contains that text.
-- `skip_bad_files=True`: the same error path logs a warning naming the file, and the example is
-  filtered out.
+- `skip_bad_files=False`: the pipeline stops with an `InvalidArgumentError` whose message contains
+  `Cannot read image file <path>`.
+- `skip_bad_files=True`: the slot is filled by the next readable file of the listing (cyclically,
+  at most `MAX_SUBSTITUTES` files on), with that file's label, and a warning names the skipped file.
+  The listing is sorted by class, so the substitute is nearly always of the same class. A slot's
+  content is a function of the slot alone, so an epoch keeps its stated `floor(files / batch)`
+  full batches, and a run resumed in the middle of an epoch (which skips slots before decoding)
+  sees exactly the batches an uninterrupted run sees.
 
-The per-file dataset costs a fraction of a millisecond per image, small next to decoding a photo.
+File names are handled as bytes (`os.fsencode`), so names that are not valid UTF-8 still open and
+are named in messages (with `os.fsdecode`'s escapes).
 """
 
+import os
+
 from absl import logging
+import numpy as np
+from PIL import Image
 import tensorflow as tf
 
+from saccader_tf.data.image_file_check import display_path
+
+MAX_SUBSTITUTES = 16
+"""How many following files are tried for a slot whose file cannot be read (`skip_bad_files`)."""
 _CYCLE_LENGTH = 16
-_skipped_while_decoding = []  # paths skipped by `skip_bad_files=True` pipelines, for the count
+_skipped_while_decoding = set()  # files skipped in this process, for the running count
 
 
 def decode_image_file(path, channels):
-    """Reads and decodes one image file (JPEG, PNG, BMP or the first frame of a GIF).
+    """Reads and decodes one image file (JPEG, PNG, BMP or the first frame of a GIF) with TensorFlow.
 
     Args:
         path: string scalar tensor.
@@ -33,67 +46,182 @@ def decode_image_file(path, channels):
         uint8 tensor `[H, W, channels]`.
     """
     image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    return _to_channels(image, channels)
+
+
+def _to_channels(image, channels):
     if channels == 1:
         image = tf.image.rgb_to_grayscale(image)
     return tf.ensure_shape(image, [None, None, channels])
 
 
-def decode_image_files(dataset, *, channels=3, skip_bad_files=False):
-    """Maps `(path, label)` to `(image uint8 [H, W, C], label)`, naming files that fail to decode.
+def _pillow_rgb(path):
+    """Pillow's decoding of `path` as uint8 RGB `[H, W, 3]` (the fall-back for formats TensorFlow
+    cannot decode, such as 1-bit BMP)."""
+    with Image.open(os.fsdecode(path.numpy() if hasattr(path, "numpy") else path)) as image:
+        return np.asarray(image.convert("RGB"), np.uint8)
+
+
+def decode_with_fallback(path, channels):
+    """One-element dataset `(image uint8 [H, W, channels],)` of `path`, or an empty dataset when
+    neither TensorFlow nor Pillow can decode it."""
+    with_tf = tf.data.Dataset.from_tensors(path).map(
+        lambda p: decode_image_file(p, channels)).ignore_errors()
+
+    def pillow(p):
+        image = tf.py_function(_pillow_rgb, [p], tf.uint8)
+        return _to_channels(tf.ensure_shape(image, [None, None, 3]), channels)
+
+    with_pillow = tf.data.Dataset.from_tensors(path).map(pillow).ignore_errors()
+    return with_tf.concatenate(with_pillow).take(1)
+
+
+class ImageFiles:
+    """The files of a listing, decoded on demand by slot (see the module docstring).
 
     Args:
-        dataset: `tf.data.Dataset` of `(path string scalar, label)`.
+        paths: sequence of `N` file paths (`str` or `bytes`).
+        labels: sequence of `N` int labels.
         channels: 1 or 3.
-        skip_bad_files: drop undecodable files with a warning instead of raising.
-
-    Returns:
-        `tf.data.Dataset` of `(image uint8 [H, W, channels], label)`, in input order.
+        skip_bad_files: skip unreadable files with a warning instead of stopping.
+        fill_bad_slots: with `skip_bad_files`, fill the slot of an unreadable file with the next
+            readable one (training: epochs keep their length and stay addressable) instead of
+            dropping it (evaluation: no image counted twice).
     """
-    if channels not in (1, 3):
-        raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
 
-    def try_decode(path, label):
-        decoded = tf.data.Dataset.from_tensors((path, label)).map(
-            lambda p, l: (p, decode_image_file(p, channels), l, True)).ignore_errors()
-        placeholder = tf.data.Dataset.from_tensors(
-            (path, tf.zeros([1, 1, channels], tf.uint8), label, False))
-        return decoded.concatenate(placeholder).take(1)
+    def __init__(self, paths, labels, *, channels=3, skip_bad_files=False, fill_bad_slots=True):
+        if channels not in (1, 3):
+            raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
+        if len(paths) != len(labels) or not len(paths):
+            raise ValueError(
+                "`paths` and `labels` must be non-empty and of the same length. "
+                f"Received: {len(paths)} paths, {len(labels)} labels"
+            )
+        self.paths = tuple(os.fsencode(p) for p in paths)
+        self.labels = np.asarray(labels, np.int32)
+        self.channels = channels
+        self.skip_bad_files = skip_bad_files
+        self.fill_bad_slots = fill_bad_slots
+        self._paths = tf.constant(np.array(self.paths, dtype=object), tf.string)
+        self._labels = tf.constant(self.labels)
+        # One graph call per file for `decode_eagerly` (eager op-by-op dispatch costs more than
+        # decoding a small PNG).
+        self._decode_one = tf.function(lambda path: decode_image_file(path, channels),
+                                       input_signature=[tf.TensorSpec([], tf.string)])
 
-    dataset = dataset.interleave(
-        try_decode, cycle_length=_CYCLE_LENGTH, block_length=1,
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if skip_bad_files:
-        return dataset.filter(_warn_if_bad).map(lambda path, image, label, ok: (image, label))
-    return dataset.map(_raise_if_bad)
+    def __len__(self):
+        return len(self.paths)
 
+    @property
+    def _attempts(self):
+        return MAX_SUBSTITUTES if self.skip_bad_files and self.fill_bad_slots else 1
 
-def _report_bad_file(path, skip):
-    path = path.numpy().decode("utf-8", errors="replace")
-    if skip.numpy():
-        _skipped_while_decoding.append(path)
-        logging.warning("Skipping image file %s: TensorFlow cannot decode it (%d file(s) skipped while "
-                        "decoding in this process).", path, len(_skipped_while_decoding))
-        return
-    raise ValueError(
-        f"Cannot read image file {path}: TensorFlow cannot decode it (corrupt or truncated). "
-        "Remove it or pass skip_bad_files=True."
-    )
+    @property
+    def drops_bad_files(self):
+        """Whether an unreadable file's slot is left out (rather than filled, or an error)."""
+        return self.skip_bad_files and not self.fill_bad_slots
 
+    def decode_eagerly(self, index):
+        """Listing entry `index` decoded as `examples` would (TensorFlow, then Pillow): a uint8
+        numpy array `[H, W, C]`, or `None` when neither can read it. Runs eagerly, outside tf.data
+        (the decode-once cache calls it from several threads)."""
+        path = self.paths[index]
+        try:
+            image = self._decode_one(tf.constant(path))
+        except (tf.errors.OpError, ValueError):
+            try:
+                rgb = _pillow_rgb(path)
+            except (OSError, ValueError, SyntaxError):
+                return None
+            image = _to_channels(tf.constant(rgb), self.channels)
+        return image.numpy()
 
-def _on_error_path(path, ok, skip):
-    """`ok`, after calling `_report_bad_file` when `ok` is False."""
+    def substitute(self, slot, readable):
+        """The listing index whose image fills `slot`, given `readable(index) -> bool`: the slot
+        itself, else (with `skip_bad_files` and `fill_bad_slots`) the next readable one at most
+        `MAX_SUBSTITUTES - 1` files on, else `-1`."""
+        attempts = min(self._attempts, len(self.paths))
+        for k in range(attempts):
+            index = (slot + k) % len(self.paths)
+            if readable(index):
+                return index
+        return -1
 
-    def report():
-        with tf.control_dependencies([tf.py_function(_report_bad_file, [path, skip], [])]):
-            return tf.identity(ok)
+    def raw_examples(self, indices):
+        """`(slot, used, image)` per index: `used` is the listing index decoded into the slot (the
+        slot itself, a substitute, or `-1` when nothing readable was found); `image` uint8
+        `[H, W, C]` (`[1, 1, C]` zeros when `used == -1`)."""
+        indices = np.asarray(indices, np.int64)
+        return tf.data.Dataset.from_tensor_slices(indices).interleave(
+            self._slot, cycle_length=_CYCLE_LENGTH, block_length=1,
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
-    return tf.cond(ok, lambda: ok, report)
+    def examples(self, indices):
+        """`tf.data.Dataset` of `(image uint8 [H, W, C], label int32)` for listing entries `indices`."""
+        examples = self.raw_examples(indices)
+        if self.drops_bad_files:
+            examples = examples.filter(self._keep)
+        return examples.map(self._finish, num_parallel_calls=tf.data.AUTOTUNE)
 
+    def describe_failure(self, slot):
+        """The error message for a slot whose file (and substitutes) could not be read."""
+        path = display_path(self.paths[slot])
+        if self._attempts > 1:
+            return (f"Cannot read image file {path} nor the {MAX_SUBSTITUTES - 1} files after it in "
+                    "the listing: TensorFlow and Pillow cannot decode them. Remove the unreadable files.")
+        return (f"Cannot read image file {path}: TensorFlow and Pillow cannot decode it (corrupt or "
+                "truncated). Remove it, or pass --skip_bad_files (skip_bad_files=True).")
 
-def _warn_if_bad(path, image, label, ok):
-    return _on_error_path(path, ok, tf.constant(True))
+    def report_substitutes(self, slot, used):
+        """Logs a warning for every file skipped between `slot` and its substitute `used`."""
+        n = len(self.paths)
+        end = slot + 1 if used < 0 else slot + (used - slot) % n
+        for index in range(slot, end):
+            path = display_path(self.paths[index % n])
+            if path in _skipped_while_decoding:
+                continue
+            _skipped_while_decoding.add(path)
+            filled = f"its slot is filled by {display_path(self.paths[used])}" if used >= 0 else "left out"
+            logging.warning("Skipping image file %s: TensorFlow and Pillow cannot decode it; %s "
+                            "(%d file(s) skipped while decoding in this process).", path, filled,
+                            len(_skipped_while_decoding))
 
+    def _slot(self, slot):
+        n = len(self.paths)
+        first = tf.data.Dataset.from_tensors(self._paths[slot]).map(
+            lambda p: decode_image_file(p, self.channels)).ignore_errors()
+        first = first.map(lambda image: (slot, image))
+        # Only iterated when TensorFlow cannot decode the slot's file: Pillow, then substitutes.
+        candidates = tf.data.Dataset.range(min(self._attempts, n)).map(lambda k: (slot + k) % n)
+        rest = candidates.flat_map(lambda j: decode_with_fallback(self._paths[j], self.channels)
+                                   .map(lambda image: (j, image)))
+        nothing = tf.data.Dataset.from_tensors(
+            (tf.constant(-1, tf.int64), tf.zeros([1, 1, self.channels], tf.uint8)))
+        return first.concatenate(rest).concatenate(nothing).take(1).map(
+            lambda used, image: (slot, used, image))
 
-def _raise_if_bad(path, image, label, ok):
-    with tf.control_dependencies([_on_error_path(path, ok, tf.constant(False))]):
-        return tf.identity(image), label
+    def _finish(self, slot, used, image):
+        def fail():  # only on the error path: the message names the file
+            message = tf.py_function(lambda s: self.describe_failure(int(s)), [slot], tf.string)
+            with tf.control_dependencies([tf.debugging.Assert(False, [message], summarize=1)]):
+                return tf.constant(False)
+
+        def substituted():
+            return tf.cond(tf.equal(used, slot), lambda: tf.constant(True),
+                           lambda: self._report(slot, used))
+
+        checked = tf.cond(used >= 0, substituted, fail)
+        with tf.control_dependencies([checked]):
+            return tf.identity(image), tf.gather(self._labels, tf.maximum(used, 0))
+
+    def _keep(self, slot, used, image):
+        def drop():
+            with tf.control_dependencies([self._report(slot, used)]):
+                return tf.constant(False)
+
+        return tf.cond(used >= 0, lambda: tf.constant(True), drop)
+
+    def _report(self, slot, used):
+        done = tf.py_function(lambda s, u: self.report_substitutes(int(s), int(u)) or True,
+                              [slot, used], tf.bool)
+        return tf.ensure_shape(done, [])

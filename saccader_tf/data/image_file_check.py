@@ -6,6 +6,8 @@ catches empty files, truncated-to-nothing downloads and non-image files named li
 a valid signature but a corrupt body are caught later, when they are decoded.
 """
 
+import os
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 """File extensions read as images (case-insensitive); other files are ignored."""
 
@@ -49,3 +51,9 @@ def image_file_problem(path):
         f"its first bytes {header!r} are not a {'/'.join(_SIGNATURES)} signature "
         "(not an image, or a corrupt download)"
     )
+
+
+def display_path(path):
+    """`path` (str or bytes) printable in any terminal: bytes that are not UTF-8 (a latin-1 file
+    name, say) are shown as `\\xNN` escapes instead of making printing fail."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")

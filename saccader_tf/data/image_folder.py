@@ -1,17 +1,19 @@
 """Images in class folders, `<root>/train/<class>/*` and `<root>/val/<class>/*`, as a `DataSource`."""
 
+from absl import logging
 import numpy as np
-import tensorflow as tf
 
-from saccader_tf.data.image_decoding import decode_image_files
+from saccader_tf.data.decoded_cache import DEFAULT_BUDGET_BYTES, DecodedCache, should_cache
+from saccader_tf.data.image_decoding import ImageFiles
 from saccader_tf.data.image_folder_listing import list_image_folder
-from saccader_tf.data.imagenet_pipeline import imagenet_eval_pipeline
-from saccader_tf.data.imagenet_pipeline import imagenet_train_pipeline
-from saccader_tf.data.imagenet_preprocessing import CROP_FRACTION
+from saccader_tf.data.image_survey import survey_images
 from saccader_tf.data.normalization import default_normalization
+from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
+from saccader_tf.data.recipes import Recipe
 from saccader_tf.data.resumable_epochs import epoch_order
-from saccader_tf.data.source import DataSource
-from saccader_tf.data.source import check_positive_int
+from saccader_tf.data.source import DataSource, check_positive_int
+
+CHANNEL_CHOICES = ("auto", 1, 3)
 
 
 def image_folder_source(
@@ -20,77 +22,108 @@ def image_folder_source(
     image_size,
     batch_size,
     seed=0,
-    channels=3,
+    augment="light",
+    flip=None,
+    channels="auto",
+    cache="auto",
+    cache_budget_bytes=DEFAULT_BUDGET_BYTES,
     skip_bad_files=False,
     check_files=True,
     name=None,
 ):
-    """An image folder with the ImageNet recipe.
+    """An image folder, preprocessed with the recipe `augment`.
 
     Layout: `<root>/train/<class>/<image>` and `<root>/val/<class>/<image>` (`validation/` or
     `test/` are used when `val/` is missing). Images are `.jpg/.jpeg/.png/.bmp/.gif` (any case), found
-    recursively in each class folder; other files are ignored. Class names are the sorted sub-folder
-    names of `train/` (hidden folders skipped); the evaluation split must have the same ones.
+    recursively in each class folder (see `list_image_folder`, also for symbolic links). Class names
+    are the sorted sub-folder names of `train/`; the evaluation split must have the same ones.
 
-    Unreadable files are handled in two places (see `list_image_folder` and `decode_image_files`):
-    1. when listing, every file's size and signature are checked (one 8-byte read each; turn it off
-       with `check_files=False` for very large folders on slow disks): empty files and non-images
-       raise `ValueError("Cannot read image file <path>: ...")` at once;
-    2. files with a valid signature but a corrupt body fail when decoded in the pipeline; the error
-       (a `tf.errors.InvalidArgumentError`) names the file too.
-    With `skip_bad_files=True` both kinds are logged and left out instead. `train_size` and
-    `eval_size` count the files that passed step 1.
+    Epochs: epoch `e` is a seeded permutation of the training files (`epoch_order`) cut to
+    `floor(files / batch_size)` full batches; its order and augmentation depend only on `(seed, e)`,
+    so `train_epoch(e, skip)` resumes exactly. With `cache="auto"` the decoded images are kept in
+    memory (uint8) when the estimate fits `cache_budget_bytes` (they are decoded once, with a
+    progress bar, when the source is made), and streamed from disk (decoded every epoch) otherwise;
+    both give identical batches.
+
+    Unreadable files: empty files and non-images are found while listing (one 8-byte read per file;
+    `check_files=False` turns it off), corrupt bodies when decoded (Pillow is tried when TensorFlow
+    cannot decode a file). Either raises an error naming the file, or, with `skip_bad_files=True`,
+    is logged and left out: at listing time the file is dropped; at decode time a training file's
+    slot is filled by the next readable file (see `saccader_tf.data.image_decoding`), so epochs
+    keep their `floor(train_size / batch_size)` batches and stay addressable, and an evaluation
+    file is dropped.
 
     Args:
         root: the folder holding `train/` and `val/`.
         image_size: output side `S`.
         batch_size: examples per batch; at most the number of training images.
-        seed: integer seed of the file shuffle (reshuffled every epoch) and the augmentation.
-        channels: 3 (default; grayscale and RGBA images are converted) or 1.
+        seed: integer seed of the epoch order and the augmentation.
+        augment: preprocessing recipe, `"light"` (default: small shifts, no scale change, no flips),
+            `"imagenet"` or `"none"` (see `saccader_tf.data.recipes`).
+        flip: random horizontal flips in training; `None` = the recipe's default.
+        channels: `"auto"` (1 when the sampled training images are all grayscale, else 3; see
+            `saccader_tf.data.image_survey`), 1 or 3.
+        cache: `"auto"`, `"memory"` (always decode once) or `"stream"` (never).
+        cache_budget_bytes: memory budget of `cache="auto"` (train and eval together).
         skip_bad_files: skip unreadable files with a warning instead of raising.
         check_files: check the signature of every file while listing.
         name: `DataSource.name`; `None` = `"folder:<root>"`.
 
     Returns:
         A `DataSource` yielding `(float32 [B, S, S, C], int32 [B])`, normalised with the ImageNet
-        mean/std (3 channels) or `0.5`/`0.5` (1 channel), with `class_names` set.
+        mean/std (3 channels) or `0.5`/`0.5` (1 channel), with `class_names`, `train_epoch` and
+        `settings` set; `train` is epoch 0.
 
     Example:
-        >>> source = image_folder_source("/data/flowers", image_size=224, batch_size=32)
+        >>> source = image_folder_source("/data/flowers", image_size=224, batch_size=32,
+        ...                              augment="imagenet")
     """
     check_positive_int("image_size", image_size)
     check_positive_int("batch_size", batch_size)
+    recipe = Recipe(augment, flip)
     listing = list_image_folder(root, check_files=check_files, skip_bad_files=skip_bad_files)
-    if batch_size > len(listing.train_paths):
+    num_train, num_eval = len(listing.train_paths), len(listing.eval_paths)
+    if batch_size > num_train:
         raise ValueError(
             "`batch_size` is larger than the number of training images, so the training pipeline "
-            "(which drops the last partial batch) would be empty. Received: "
-            f"batch_size={batch_size}, training images={len(listing.train_paths)}"
+            f"(which drops the last partial batch) would be empty. Received: "
+            f"batch_size={batch_size}, training images={num_train}"
         )
+    survey = survey_images(listing.train_paths)
+    channels = _resolve_channels(channels, survey)
     mean, std = default_normalization(channels)
+    files = dict(channels=channels, skip_bad_files=skip_bad_files)
+    train_store = ImageFiles(listing.train_paths, listing.train_labels, **files)
+    eval_store = ImageFiles(listing.eval_paths, listing.eval_labels, fill_bad_slots=False, **files)
+    if should_cache(cache, survey.estimated_bytes(num_train + num_eval, channels), cache_budget_bytes):
+        train_store = DecodedCache.build(train_store, "training images")
+        eval_store = DecodedCache.build(eval_store, "evaluation images")
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
-    decode = dict(channels=channels, skip_bad_files=skip_bad_files)
-
-    train_files = tf.data.Dataset.from_tensor_slices(
-        (list(listing.train_paths), tf.constant(listing.train_labels, tf.int32))
-    ).shuffle(len(listing.train_paths), seed=seed, reshuffle_each_iteration=True)
-    eval_files = tf.data.Dataset.from_tensor_slices(
-        (list(listing.eval_paths) or tf.constant([], tf.string),
-         tf.constant(listing.eval_labels, tf.int32)))
-    train_paths, train_labels = np.array(listing.train_paths), np.array(listing.train_labels, np.int32)
 
     def train_epoch(epoch, skip_batches=0):
-        order = epoch_order(len(train_paths), batch_size, seed, epoch, skip_batches)
-        files = tf.data.Dataset.from_tensor_slices((train_paths[order], train_labels[order]))
-        return imagenet_train_pipeline(decode_image_files(files, **decode), seed=seed, epoch=epoch,
-                                       first_index=skip_batches * batch_size, **common)
+        order = epoch_order(num_train, batch_size, seed, epoch, skip_batches)
+        return train_batches(train_store.examples(order), recipe, seed=seed, epoch=epoch,
+                             first_index=skip_batches * batch_size, **common)
 
+    name = name or f"folder:{root}"
+    settings = dict(dataset=name, image_size=image_size, batch_size=batch_size, seed=seed,
+                    channels=channels, train_files=num_train, eval_files=num_eval,
+                    skip_bad_files=skip_bad_files, **recipe.settings())
     return DataSource(
-        train=imagenet_train_pipeline(decode_image_files(train_files, **decode), seed=seed,
-                                      **common), train_epoch=train_epoch,
-        eval=imagenet_eval_pipeline(decode_image_files(eval_files, **decode), **common),
+        train=train_epoch(0), train_epoch=train_epoch,
+        eval=eval_batches(eval_store.examples(np.arange(len(eval_store))), recipe, **common),
         num_classes=len(listing.class_names), image_size=image_size, channels=channels,
-        mean=mean, std=std, name=name or f"folder:{root}",
-        train_size=len(listing.train_paths), eval_size=len(listing.eval_paths),
-        class_names=listing.class_names, crop_fraction=CROP_FRACTION,
+        mean=mean, std=std, name=name, train_size=num_train, eval_size=num_eval,
+        class_names=listing.class_names, crop_fraction=recipe.crop_fraction,
+        batch_size=batch_size, settings=settings,
     )
+
+
+def _resolve_channels(channels, survey):
+    if channels not in CHANNEL_CHOICES:
+        raise ValueError(f"`channels` must be 'auto', 1 or 3. Received: channels={channels!r}")
+    if channels != "auto":
+        return channels
+    logging.info("channels=auto: %d of %d sampled training images are grayscale, so %d channel(s).",
+                 survey.grayscale, survey.sampled, survey.auto_channels)
+    return survey.auto_channels

@@ -8,6 +8,7 @@ from typing import Tuple
 from absl import logging
 
 from saccader_tf.data.image_file_check import IMAGE_EXTENSIONS
+from saccader_tf.data.image_file_check import display_path
 from saccader_tf.data.image_file_check import has_image_extension
 from saccader_tf.data.image_file_check import image_file_problem
 
@@ -41,6 +42,10 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
 
     Class folders are the sub-folders of `train` not starting with `.`, sorted; images are found
     recursively below each class folder by extension (`IMAGE_EXTENSIONS`, case-insensitive).
+    Symbolic links are followed, but every real directory is read at most once per split, and
+    never from inside another class: a link back to the folder itself, to a parent, or to another
+    class's folder is skipped with a warning (so a loop cannot repeat files, give them the wrong
+    label, or make the listing run forever); links to folders outside the tree are read normally.
 
     Args:
         root: folder holding the split folders.
@@ -85,8 +90,13 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
         )
     files = dict(check_files=check_files, skip_bad_files=skip_bad_files)
     train_paths, train_labels = _split_files(train_dir, class_names, require_images=True, **files)
-    eval_paths, eval_labels = _split_files(os.path.join(root, eval_split), class_names,
-                                           require_images=False, **files)
+    eval_dir = os.path.join(root, eval_split)
+    eval_paths, eval_labels = _split_files(eval_dir, class_names, require_images=False, **files)
+    if not eval_paths:
+        raise ValueError(
+            f"{eval_dir} holds no readable images (its class folders are empty), so nothing could "
+            f"be evaluated: put held-out images in {eval_dir}/<class>/. Received: root={root!r}"
+        )
     return ImageFolderListing(class_names, train_paths, train_labels, eval_paths, eval_labels,
                               eval_split)
 
@@ -110,14 +120,20 @@ def _class_folders(split_dir):
 
 def _split_files(split_dir, class_names, *, require_images, check_files, skip_bad_files):
     paths, labels, skipped = [], [], []
-    for label, class_name in enumerate(class_names):
-        class_paths = _image_files(os.path.join(split_dir, class_name))
+    # Directories no class walk may enter: the tree's own folders (a link to one is a loop or
+    # would relabel another class's images). Each class walk adds what it reads.
+    class_dirs = [os.path.join(split_dir, name) for name in class_names]
+    root = os.path.dirname(split_dir)
+    splits = [entry.path for entry in os.scandir(root) if entry.is_dir()]  # train/, val/, ...
+    fenced = {os.path.realpath(d) for d in [root, *splits, *class_dirs]}
+    for label, class_dir in enumerate(class_dirs):
+        class_paths = _image_files(class_dir, fenced)
         if check_files:
             class_paths, class_skipped = _checked(class_paths, skip_bad_files)
             skipped.extend(class_skipped)
         if require_images and not class_paths:
             raise ValueError(
-                f"Class folder {os.path.join(split_dir, class_name)} has no readable images "
+                f"Class folder {display_path(class_dir)} has no readable images "
                 f"(extensions {IMAGE_EXTENSIONS}). Add images or remove the folder."
             )
         paths.extend(class_paths)
@@ -135,10 +151,23 @@ def _warn_skipped(split_dir, skipped, kept):
                     len(skipped), len(skipped) + kept, split_dir, reasons)
 
 
-def _image_files(class_dir):
+def _image_files(class_dir, fenced):
+    """Image files below `class_dir`, sorted, reading each real directory once (`fenced`: real
+    paths already read or not to be entered; updated in place)."""
     found = []
     for folder, subfolders, filenames in os.walk(class_dir, followlinks=True):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        entered = []
+        for name in sorted(d for d in subfolders if not d.startswith(".")):
+            path = os.path.join(folder, name)
+            real = os.path.realpath(path)
+            if real in fenced:
+                logging.warning("Skipping %s: it leads to %s, a folder that is already read or "
+                                "belongs to another class (a symbolic-link loop?).",
+                                display_path(path), display_path(real))
+                continue
+            fenced.add(real)
+            entered.append(name)
+        subfolders[:] = entered
         found.extend(os.path.join(folder, f) for f in sorted(filenames) if has_image_extension(f))
     return found
 
@@ -151,11 +180,11 @@ def _checked(paths, skip_bad_files):
         if problem is None:
             good.append(path)
         elif skip_bad_files:
-            logging.warning("Skipping image file %s: %s.", path, problem)
+            logging.warning("Skipping image file %s: %s.", display_path(path), problem)
             skipped.append((path, problem))
         else:
             raise ValueError(
-                f"Cannot read image file {path}: {problem}. Remove it or pass "
-                "skip_bad_files=True."
+                f"Cannot read image file {display_path(path)}: {problem}. Remove it, or pass "
+                "--skip_bad_files (skip_bad_files=True)."
             )
     return good, skipped

@@ -10,6 +10,7 @@ epoch 0, epoch 1, ... and cuts batches `[first_batch, first_batch + num_batches)
 `g` of a stage is always the same batch, whether the stage ran in one go or was resumed at step `g`.
 """
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -54,9 +55,12 @@ def epoch_order(num_examples, batch_size, seed, epoch, skip_batches=0):
 def batches_per_epoch(source):
     """Number of batches in one training epoch of `source`, or `None` when unknown.
 
-    The cardinality of `source.train`; unknown when, for example, undecodable files are filtered
-    out while reading (`skip_bad_files=True`).
+    `train_size // batch_size` when the source states both (every built-in source does: the file
+    count of a folder, the split size of a TFDS dataset), else the cardinality of `source.train`.
     """
+    train_size, batch_size = getattr(source, "train_size", None), getattr(source, "batch_size", None)
+    if train_size and batch_size:
+        return train_size // batch_size
     count = int(source.train.cardinality())
     return count if count > 0 else None
 
@@ -64,10 +68,11 @@ def batches_per_epoch(source):
 def training_batches(source, first_batch, num_batches):
     """Batches `[first_batch, first_batch + num_batches)` of the endless sequence of training epochs.
 
-    Exact and cheap to skip when the source has a `train_epoch` and a known epoch length. Otherwise
-    (a hand-made source with only `train`, or an epoch of unknown length) it falls back to
-    `source.train.repeat()` with `skip(first_batch)`: the right count of batches, but which
-    batches they are is only reproducible if `source.train` itself is.
+    Exact and cheap to skip when the source has a `train_epoch` and a known epoch length (every
+    built-in source). Otherwise (a hand-made source with only `train`, or an epoch of unknown
+    length) it falls back to `source.train.repeat()` with `skip(first_batch)`, with a warning:
+    the right count of batches, but which batches they are is only reproducible if `source.train`
+    itself is, so a resumed run may not see the batches an uninterrupted one would.
 
     Args:
         source: a `DataSource` (or any object with a `train` dataset).
@@ -84,6 +89,11 @@ def training_batches(source, first_batch, num_batches):
         )
     train_epoch, per_epoch = getattr(source, "train_epoch", None), batches_per_epoch(source)
     if train_epoch is None or per_epoch is None:
+        logging.warning(
+            "Data source %r has no addressable epochs (train_epoch and a known epoch length), so "
+            "training reads source.train.repeat()%s: a resumed run sees the same number of batches, "
+            "but the same batches only if source.train always yields the same order.",
+            getattr(source, "name", None), f".skip({first_batch})" if first_batch else "")
         return source.train.repeat().skip(first_batch).take(num_batches)
     epoch, skip = divmod(first_batch, per_epoch)
     pieces, remaining = [], num_batches

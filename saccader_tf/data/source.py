@@ -36,8 +36,9 @@ class DataSource:
         eval_size: number of evaluation examples, or `None` when unknown.
         class_names: tuple of `K` class names, or `None` when the dataset has none.
         crop_fraction: fraction of the shorter image side that evaluation centre-crops before resizing
-            to `S` (`0.875` for the ImageNet recipe, `1.0` when images already are `S x S`); an
-            exporter applies the same crop to raw images.
+            to `S` (`0.875` for the `imagenet` recipe, `1.0` when images already are `S x S`), or
+            `None` when evaluation resizes the whole image (the `light` and `none` recipes); an
+            exporter applies the same to raw images.
         train_epoch: `None`, or a function `(epoch, skip_batches) -> tf.data.Dataset` giving the
             batches of training epoch `epoch` (0-based) after its first `skip_batches`, with order
             and augmentation a pure function of the seed and `epoch` (see
@@ -47,6 +48,8 @@ class DataSource:
             sees and how images are preprocessed (dataset, sizes, seed, recipe, channels, ...).
             A resumed stage compares it with the one it started with, so a changed data setting
             is refused instead of silently training on other batches. `{}` for hand-made sources.
+        batch_size: examples per training batch; with `train_size` it gives the epoch length
+            `train_size // batch_size` (`None` for hand-made sources: the length of `train` is used).
     """
 
     train: tf.data.Dataset
@@ -61,9 +64,10 @@ class DataSource:
     train_size: Optional[int] = None
     eval_size: Optional[int] = None
     class_names: Optional[Tuple[str, ...]] = None
-    crop_fraction: float = 1.0
+    crop_fraction: Optional[float] = 1.0
     train_epoch: Optional[Callable[[int, int], tf.data.Dataset]] = None
     settings: dict = dataclasses.field(default_factory=dict)
+    batch_size: Optional[int] = None
 
     def __post_init__(self):
         for field in ("num_classes", "image_size", "channels"):

@@ -1,14 +1,13 @@
-"""Any TFDS image-classification dataset (`imagenet2012`, `imagenette`, `cifar10`, ...) with the
-ImageNet recipe, as a `DataSource`."""
+"""Any TFDS image-classification dataset (`imagenet2012`, `imagenette`, `cifar10`, ...), preprocessed
+with a recipe (`saccader_tf.data.recipes`), as a `DataSource`."""
 
 from absl import logging
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from saccader_tf.data.imagenet_pipeline import imagenet_eval_pipeline
-from saccader_tf.data.imagenet_pipeline import imagenet_train_pipeline
-from saccader_tf.data.imagenet_preprocessing import CROP_FRACTION
 from saccader_tf.data.normalization import default_normalization
+from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
+from saccader_tf.data.recipes import Recipe
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.source import DataSource
 from saccader_tf.data.source import check_positive_int
@@ -28,14 +27,19 @@ def tfds_source(
     eval_split=None,
     download=True,
     shuffle_buffer=DEFAULT_SHUFFLE_BUFFER,
+    augment="light",
+    flip=None,
+    channels="auto",
 ):
-    """A TFDS image-classification dataset with the ImageNet recipe.
+    """A TFDS image-classification dataset, preprocessed with the recipe `augment`.
 
-    Train: files shuffled with `tfds.ReadConfig(shuffle_seed=seed)`, examples shuffled (still
-    JPEG/PNG-encoded, so the buffer is cheap) with `seed`, Inception-style random crop + horizontal
-    flip with stateless per-image seeds, resized to `S`. Eval: centre crop of 0.875 of the shorter
-    side, resized to `S`, in the split's order. Both are normalised with the ImageNet mean/std for
-    3 channels and `0.5`/`0.5` otherwise (grayscale data keeps its single channel).
+    Train: epoch `e` reads the split with its files shuffled by `tfds.ReadConfig(shuffle_seed=s_e)`
+    and its examples shuffled (still JPEG/PNG-encoded, so the buffer is cheap) with `s_e =
+    epoch_seed(seed, e)`, skips the leading examples of a resumed epoch before decoding, and applies
+    the recipe's training half with stateless per-image seeds; `floor(split size / batch_size)`
+    batches. Eval: the recipe's evaluation half (centre crop 0.875 for `imagenet`, a plain resize
+    otherwise), in the split's order. Both are normalised with the ImageNet mean/std for 3 channels
+    and `0.5`/`0.5` for 1.
 
     Args:
         name: TFDS dataset name, optionally with config/version (`"imagenette/320px-v2"`).
@@ -48,27 +52,33 @@ def tfds_source(
         download: call `builder.download_and_prepare()` first (a no-op when already prepared;
             `imagenet2012` needs its manual download in `<data_dir>/downloads/manual`).
         shuffle_buffer: example shuffle buffer size.
+        augment: preprocessing recipe: `"light"` (default), `"imagenet"` or `"none"`.
+        flip: random horizontal flips in training; `None` = the recipe's default.
+        channels: `"auto"` (the dataset's own channel count), 1 or 3 (converted).
 
     Returns:
         A `DataSource` yielding `(float32 [B, S, S, C], int32 [B])`.
 
     Example:
-        >>> source = tfds_source("imagenette", image_size=224, batch_size=64)
+        >>> source = tfds_source("imagenette", image_size=224, batch_size=64, augment="imagenet")
     """
     check_positive_int("image_size", image_size)
     check_positive_int("batch_size", batch_size)
     check_positive_int("shuffle_buffer", shuffle_buffer)
+    recipe = Recipe(augment, flip)
+    if channels not in ("auto", 1, 3):
+        raise ValueError(f"`channels` must be 'auto', 1 or 3. Received: channels={channels!r}")
     builder = tfds.builder(name, data_dir=data_dir)
     if download:
         builder.download_and_prepare()
     info = builder.info
     image_key, label_key = _supervised_keys(info, name)
-    channels = _image_channels(info, name, image_key)
+    stored_channels = _image_channels(info, name, image_key)
+    channels = stored_channels if channels == "auto" else channels
     num_classes = _num_classes(info, name, label_key)
     eval_split = eval_split or _default_eval_split(info, name)
     mean, std = default_normalization(channels)
-    keys = (image_key, label_key)
-    train = _read_split(builder, train_split, keys, seed=seed, shuffle_buffer=shuffle_buffer)
+    keys = (image_key, label_key, channels)
     evaluation = _read_split(builder, eval_split, keys, seed=seed, shuffle_buffer=None)
     train_size = _split_size(info, train_split)
     if train_size is not None and batch_size > train_size:
@@ -81,26 +91,29 @@ def tfds_source(
 
     def train_epoch(epoch, skip_batches=0):
         examples = _read_split(builder, train_split, keys, seed=epoch_seed(seed, epoch),
-                               shuffle_buffer=shuffle_buffer, reshuffle=False,
-                               skip=skip_batches * batch_size)
-        return imagenet_train_pipeline(examples, seed=seed, epoch=epoch,
-                                       first_index=skip_batches * batch_size, **common)
+                               shuffle_buffer=shuffle_buffer, skip=skip_batches * batch_size)
+        return train_batches(examples, recipe, seed=seed, epoch=epoch,
+                             first_index=skip_batches * batch_size, **common)
 
+    settings = dict(dataset=name, image_size=image_size, batch_size=batch_size, seed=seed,
+                    channels=channels, train_split=train_split, eval_split=eval_split,
+                    shuffle_buffer=shuffle_buffer, **recipe.settings())
     return DataSource(
-        train=imagenet_train_pipeline(train, seed=seed, **common), train_epoch=train_epoch,
-        eval=imagenet_eval_pipeline(evaluation, **common),
+        train=train_epoch(0), train_epoch=train_epoch,
+        eval=eval_batches(evaluation, recipe, **common),
         num_classes=num_classes, image_size=image_size, channels=channels, mean=mean, std=std,
         name=name, train_size=train_size,
         eval_size=_split_size(info, eval_split),
-        class_names=tuple(info.features[label_key].names), crop_fraction=CROP_FRACTION,
+        class_names=tuple(info.features[label_key].names), crop_fraction=recipe.crop_fraction,
+        batch_size=batch_size, settings=settings,
     )
 
 
-def _read_split(builder, split, keys, *, seed, shuffle_buffer, reshuffle=True, skip=0):
-    """Decoded `(image uint8 [H, W, C], label)` examples of `split`, shuffled unless
-    `shuffle_buffer` is `None` (files and examples shuffled while still encoded; reshuffled on
-    every iteration if `reshuffle`), after the first `skip` (dropped before decoding)."""
-    image_key, label_key = keys
+def _read_split(builder, split, keys, *, seed, shuffle_buffer, skip=0):
+    """Decoded `(image uint8 [H, W, C], label)` examples of `split` with `C` channels, shuffled
+    unless `shuffle_buffer` is `None` (files and examples shuffled while still encoded, the same
+    order on every iteration), after the first `skip` (dropped before decoding)."""
+    image_key, label_key, channels = keys
     shuffle = shuffle_buffer is not None
     dataset = builder.as_dataset(
         split=split,
@@ -110,12 +123,22 @@ def _read_split(builder, split, keys, *, seed, shuffle_buffer, reshuffle=True, s
     )
     dataset = dataset.map(lambda example: (example[image_key], example[label_key]))
     if shuffle:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle)
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
     if skip:
         dataset = dataset.skip(skip)
     decode = builder.info.features[image_key].decode_example
-    return dataset.map(lambda image, label: (decode(image), label),
+    return dataset.map(lambda image, label: (_with_channels(decode(image), channels), label),
                        num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _with_channels(image, channels):
+    """uint8 `[H, W, c]` → `[H, W, channels]` (RGB ↔ grayscale; RGBA loses alpha)."""
+    have = image.shape[-1]
+    if have == channels:
+        return image
+    if channels == 1:
+        return tf.image.rgb_to_grayscale(image[..., :3])
+    return tf.image.grayscale_to_rgb(image) if have == 1 else image[..., :3]
 
 
 def _supervised_keys(info, name):
