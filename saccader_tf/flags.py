@@ -14,6 +14,8 @@ flags.DEFINE_string("dataset", "cluttered_mnist", "'cluttered_mnist' (offline de
 flags.DEFINE_string("data_dir", None, "TFDS data directory.")
 flags.DEFINE_integer("num_clutter", None, "cluttered_mnist: clutter pieces per image (default 4 at 60 px, 8 at 100 px).")
 flags.DEFINE_integer("train_examples", 20000, "cluttered_mnist: number of training images generated.")
+flags.DEFINE_boolean("skip_bad_files", False, "Image folders and TFDS datasets: leave out unreadable "
+                     "image files with a counted warning instead of stopping with an error naming the file.")
 flags.DEFINE_string("model", "bagnet29_small", "BagNet variant: bagnet9, bagnet17, bagnet33, "
                     "bagnet77_lowd, bagnet29_small, bagnet9_tiny.")
 flags.DEFINE_integer("image_size", 60, "Side of the square input images, in pixels.")

@@ -10,6 +10,7 @@ its progress is saved every `--save_every_steps` steps; re-running a killed comm
 the last save, and stages already finished in `model_dir` are skipped (`--retrain` trains them again).
 """
 
+import errno
 import json
 import os
 import shlex
@@ -73,6 +74,7 @@ def _validate_flags():
             )
     _per_stage(FLAGS.epochs, "epochs", int)
     _per_stage(FLAGS.learning_rate, "learning_rate", float)
+    _validate_ranges()
     if not FLAGS.full_image_loss_weight >= 0:
         raise app.UsageError("--full_image_loss_weight must be >= 0. "
                              f"Received: --full_image_loss_weight={FLAGS.full_image_loss_weight}")
@@ -83,16 +85,51 @@ def _validate_flags():
         raise app.UsageError("--devices needs --strategy=mirrored.")
 
 
+def _validate_ranges():
+    """Flags whose values cannot work (a negative count, an empty path, ...), named with the fix."""
+    at_least = {"steps": 1, "eval_steps": 1, "train_examples": 1, "seed": 0, "num_clutter": 0}
+    for name, minimum in at_least.items():
+        value = getattr(FLAGS, name)
+        if value is not None and value < minimum:
+            unset = " (or leave it unset)" if FLAGS[name].default is None else ""
+            raise app.UsageError(f"--{name} must be >= {minimum}{unset}. Received: --{name}={value}")
+    if min(_per_stage(FLAGS.epochs, "epochs", int)) < 1:
+        raise app.UsageError("--epochs must be >= 1 for every stage (a stage of 0 epochs would leave an "
+                             f"untrained checkpoint). Received: --epochs={','.join(FLAGS.epochs)}")
+    if not all(0 < rate < float("inf") for rate in _per_stage(FLAGS.learning_rate, "learning_rate", float)):
+        raise app.UsageError("--learning_rate must be positive and finite for every stage (<= 0 would not "
+                             f"train, or climb the loss). Received: --learning_rate={','.join(FLAGS.learning_rate)}")
+    if not FLAGS.model_dir or not FLAGS.model_dir.strip():
+        raise app.UsageError("--model_dir must name a directory, e.g. --model_dir=runs/a. Received: --model_dir=")
+    if os.path.exists(FLAGS.model_dir) and not os.path.isdir(FLAGS.model_dir):
+        raise app.UsageError(f"--model_dir={FLAGS.model_dir} is a file, not a directory: choose a directory "
+                             f"path. Received: --model_dir={FLAGS.model_dir}")
+    if FLAGS.skip_bad_files and FLAGS.dataset == "cluttered_mnist":
+        raise app.UsageError("--skip_bad_files applies to image folders and TFDS datasets; cluttered_mnist "
+                             "is generated and has no files.")
+
+
 def _source():
+    import contextlib
+
     from saccader_tf.data import make_source
+    from saccader_tf.tfds_download import explained_download
 
     extra = {}
     if FLAGS.dataset == "cluttered_mnist":
         extra = {"num_train": FLAGS.train_examples}
         if FLAGS.num_clutter is not None:
             extra["num_clutter"] = FLAGS.num_clutter
-    return make_source(FLAGS.dataset, image_size=FLAGS.image_size, batch_size=FLAGS.batch_size,
-                       seed=FLAGS.seed, data_dir=FLAGS.data_dir, **extra)
+    if FLAGS.dataset == "cluttered_mnist":
+        return make_source(FLAGS.dataset, image_size=FLAGS.image_size, batch_size=FLAGS.batch_size,
+                           seed=FLAGS.seed, data_dir=FLAGS.data_dir, **extra)
+    # Folders and TFDS datasets read files (TFDS: `skip_bad_files` passed only when asked for).
+    if FLAGS.dataset.startswith("folder:") or FLAGS.skip_bad_files:
+        extra["skip_bad_files"] = FLAGS.skip_bad_files
+    tfds_name = None if FLAGS.dataset.startswith("folder:") else FLAGS.dataset
+    with explained_download(tfds_name, FLAGS.data_dir) if tfds_name else contextlib.nullcontext():
+        return make_source(FLAGS.dataset, image_size=FLAGS.image_size, batch_size=FLAGS.batch_size,
+                           seed=FLAGS.seed, data_dir=FLAGS.data_dir, **extra)
 
 
 def build(strategy):
@@ -115,11 +152,14 @@ def run(stages):
 
     from saccader_tf import checkpoints, multi_worker
     from saccader_tf.distribute import make_strategy
+    from saccader_tf.model_dir_lock import ModelDirLock
     from saccader_tf.evaluate import format_policy_table, policy_accuracies
     from saccader_tf.training.run_stage import STAGE_NAMES, train_stage
 
     keras.utils.set_random_seed(FLAGS.seed)
     strategy = make_strategy(FLAGS.strategy, FLAGS.devices)
+    if multi_worker.is_chief(strategy):  # one launcher per model_dir, held until this process ends
+        _LOCKS.append(ModelDirLock(FLAGS.model_dir).__enter__())
     source, saccader = build(strategy)
     # Every file under model_dir is written by the chief only (other workers only read from it).
     chief = multi_worker.is_chief(strategy)
@@ -206,37 +246,59 @@ def export(saccader=None):
     print(f"exported SavedModel to {path} (load it with tf.saved_model.load)")
 
 
+_LOCKS = []  # the model_dir lock of this process (released by the OS when it exits)
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    _validate_flags()
     from absl import logging
 
     # TensorFlow's INFO lines (collective all-reduce, SavedModel assets) would bury the progress.
     logging.set_verbosity(logging.WARNING)
-    from saccader_tf.checkpoints import MissingCheckpointError
-    import tensorflow as tf
-    from saccader_tf.training.nan_guard import NonFiniteLossError
-
     try:
+        _validate_flags()
         if FLAGS.stage == "eval":
             evaluate()
         elif FLAGS.stage == "export":
             export()
         else:
             run([1, 2, 3] if FLAGS.stage == "all" else [int(FLAGS.stage)])
-    except MissingCheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except NonFiniteLossError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(3)
-    except ValueError as error:  # configuration problems found before training: say what to change
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except tf.errors.InvalidArgumentError as error:  # bad data met while training or evaluating
-        print(f"error: {_data_problem(error)}", file=sys.stderr)
-        sys.exit(2)
+    except Exception as error:  # noqa: BLE001 (known problems end in one line; others re-raise)
+        report = _error_report(error)
+        if report is None:
+            raise
+        print(f"error: {report[1]}", file=sys.stderr)
+        sys.exit(report[0])
+
+
+def _error_report(error):
+    """`(exit code, message)` for a problem the user can fix, or `None` for a bug (a traceback).
+
+    Exit code 2: the flags, the files in model_dir, the data or the machine (disk, network, another
+    launcher); 3: training diverged (a non-finite loss or weight).
+    """
+    import tensorflow as tf
+
+    from saccader_tf.model_dir_lock import ModelDirBusyError
+    from saccader_tf.training.nan_guard import NonFiniteLossError
+
+    if isinstance(error, NonFiniteLossError):
+        return 3, str(error)
+    if isinstance(error, (app.UsageError, ValueError, ModelDirBusyError, FileNotFoundError)) and not (
+            isinstance(error, OSError) and error.errno == errno.ENOSPC):
+        return 2, str(error)  # FileNotFoundError: MissingCheckpointError, a missing folder
+    if isinstance(error, tf.errors.InvalidArgumentError):  # bad data met while training or evaluating
+        return 2, _data_problem(error)
+    full = isinstance(error, OSError) and error.errno == errno.ENOSPC
+    if full or (isinstance(error, tf.errors.OpError) and "No space left on device" in error.message):
+        where = getattr(error, "filename", None) or FLAGS.model_dir
+        return 2, (f"no space left on the disk of {where}: free some space (saved progress is kept, so "
+                   f"re-running the same command continues) or use a --model_dir on another disk.")
+    if isinstance(error, OSError):
+        return 2, (f"{error.strerror or error}: {error.filename or FLAGS.model_dir}. Check that path "
+                   "(permissions, a file where a directory is expected) or use another --model_dir.")
+    return None
 
 
 def _data_problem(error):

@@ -93,6 +93,10 @@ def train_stage(
             climb the loss), the epoch length is unknown, or saved progress has other settings.
     """
     _check_schedule(epochs, learning_rate)
+    if getattr(source, "eval_size", None) == 0:
+        raise ValueError(f"The evaluation split of dataset {source.name!r} holds no examples, so every "
+                         "evaluation would report NaN: give it images (an image folder: val/<class>/...). "
+                         f"Received: eval_size=0")
     strategy = strategy or tf.distribute.get_strategy()
     chief = multi_worker.is_chief(strategy)
     steps_per_epoch = steps_per_epoch or batches_per_epoch(source)

@@ -1,0 +1,95 @@
+"""One training launcher per `model_dir` at a time: an exclusive lock on `model_dir/launcher.lock`.
+
+Two launchers on one `model_dir` would share its progress saves, stage files and logs, and both
+claim the result. `ModelDirLock` takes an exclusive `fcntl.flock` on the lock file and writes who
+holds it (pid, host, start time, command). A second launcher finds the lock taken and is refused
+with `ModelDirBusyError` naming that process. The kernel releases the lock when its holder exits or
+is killed (also by `kill -9`), so a lock left by a dead process never blocks: the file stays, but
+nobody holds it.
+
+Under `--strategy=multi_worker` only the chief takes the lock (the other workers write nothing
+under `model_dir`). On a network filesystem `flock` is forwarded to the server by Linux's NFS
+client; on filesystems without locks, taking it fails with a message saying so.
+"""
+
+import datetime
+import errno
+import fcntl
+import json
+import os
+import shlex
+import socket
+import sys
+import time
+
+LOCK_FILE = "launcher.lock"
+
+
+class ModelDirBusyError(RuntimeError):
+    """Another live process holds the lock on the `model_dir`."""
+
+
+class ModelDirLock:
+    """Context manager holding the exclusive lock on `model_dir` (created if needed).
+
+    Args:
+        model_dir: the run's directory.
+        command: the holder's command line, written into the lock file (default: `sys.argv`).
+
+    Raises:
+        ModelDirBusyError: on entering, when another process holds the lock; the message names its
+            pid, host, start time and command.
+
+    Example:
+        >>> with ModelDirLock("runs/a"):
+        ...     train()
+    """
+
+    def __init__(self, model_dir, command=None):
+        self.path = os.path.join(model_dir, LOCK_FILE)
+        self.command = command if command is not None else shlex.join([sys.executable, *sys.argv])
+        self._fd = None
+
+    def __enter__(self):
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            os.close(fd)
+            if error.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                raise
+            raise ModelDirBusyError(self._busy_message()) from None
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
+                  "started": datetime.datetime.now().isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.write(fd, (json.dumps(holder) + "\n").encode())
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        return False
+
+    def holder(self):
+        """The record of the process that holds (or last held) the lock, or `{}` if unreadable."""
+        for _ in range(20):  # the holder writes its record right after locking: wait briefly for it
+            try:
+                with open(self.path) as f:
+                    return json.loads(f.read())
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        return {}
+
+    def _busy_message(self):
+        holder = self.holder()
+        who = (f"process {holder.get('pid', '?')} on host {holder.get('host', '?')} (started "
+               f"{holder.get('started', '?')}: {holder.get('command', '?')})")
+        model_dir = os.path.dirname(self.path)
+        return (f"{model_dir} is in use by another launcher, {who}. Wait for it to finish or stop "
+                f"it (kill {holder.get('pid', '<pid>')}), or use another --model_dir. "
+                f"Received: model_dir={model_dir}")

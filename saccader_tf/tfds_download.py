@@ -1,0 +1,74 @@
+"""A TFDS dataset that is not on disk yet: say that it is downloaded, and fail fast without network.
+
+`tfds_source` prepares a dataset with `builder.download_and_prepare()`, which on a machine without
+network retries silently for minutes (first against the TFDS bucket, then the dataset's own URLs)
+before a connection error. `explained_download(name, data_dir)` wraps the building of a TFDS
+source: when the dataset is not prepared in `data_dir` it says that TFDS is about to download it,
+checks that the download host can be reached (a few seconds at most), and turns a missing network
+(or a connection error raised later by the download) into `NoNetworkError`, whose message says how
+to prepare the data on another machine and bring it here.
+"""
+
+import contextlib
+import socket
+import sys
+
+import requests
+import tensorflow_datasets as tfds
+
+# Where TFDS looks first (its prepared-data bucket); the dataset's own URLs come after it.
+PROBE_HOST = ("storage.googleapis.com", 443)
+
+
+class NoNetworkError(ValueError):
+    """A TFDS dataset must be downloaded and the network cannot be reached."""
+
+
+def network_reachable(host=PROBE_HOST, timeout=5.0):
+    """Whether a TCP connection to `host` (`(name, port)`) opens within `timeout` seconds."""
+    try:
+        socket.create_connection(host, timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def offline_message(name, data_dir):
+    """The fix for a TFDS dataset that cannot be downloaded here."""
+    target = data_dir or "~/tensorflow_datasets"
+    return (
+        f"TFDS needs to download {name!r}, but there is no network. Prepare it offline: on a machine "
+        f"with network run `tfds build {name} --data_dir=DIR` (or `python -c \"import tensorflow_datasets "
+        f"as tfds; tfds.builder('{name}', data_dir='DIR').download_and_prepare()\"`), copy DIR here and "
+        f"pass --data_dir=DIR (now: {target}); or use --dataset=cluttered_mnist (built in, offline) or "
+        f"--dataset=folder:PATH. Received: dataset={name}"
+    )
+
+
+@contextlib.contextmanager
+def explained_download(name, data_dir=None, reachable=None):
+    """Context for building the TFDS source `name` (see the module docstring).
+
+    Args:
+        name: a TFDS dataset name (unknown names are left to the source builder to report).
+        data_dir: the TFDS data directory (`None` = the TFDS default).
+        reachable: the network check, a function of no argument returning a bool (default:
+            `network_reachable`).
+
+    Raises:
+        NoNetworkError: the dataset is not prepared and the network cannot be reached, or the
+            download failed to connect.
+    """
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception:  # noqa: BLE001 (unknown or misspelled names: the source builder explains them)
+        builder = None
+    if builder is not None and not builder.is_prepared():
+        print(f"TFDS is downloading and preparing {name!r} into {builder.data_dir} (needs the network; "
+              "done once)", file=sys.stderr, flush=True)
+        if not (reachable or network_reachable)():
+            raise NoNetworkError(offline_message(name, data_dir))
+    try:
+        yield
+    except requests.exceptions.ConnectionError as error:
+        raise NoNetworkError(f"{offline_message(name, data_dir)} ({type(error).__name__})") from None
