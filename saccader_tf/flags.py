@@ -18,6 +18,11 @@ flags.DEFINE_boolean("skip_bad_files", False, "Image folders and TFDS datasets: 
                      "image files with a counted warning instead of stopping with an error naming the file.")
 flags.DEFINE_string("model", "bagnet29_small", "BagNet variant: bagnet9, bagnet17, bagnet33, "
                     "bagnet77_lowd, bagnet29_small, bagnet9_tiny.")
+flags.DEFINE_enum("architecture", "saccader", ["saccader", "dram"], "Model: saccader (BagNet + "
+                  "Saccader cell, 3 stages) or dram (the paper's recurrent baseline, one training stage "
+                  "stored as stage 3; --epochs and --learning_rate then take their first value).")
+flags.DEFINE_string("dram_model", "dram_small", "DRAM variant (--architecture=dram): dram_small (60 px "
+                    "data, 29 px glimpses), dram_resnet50v2 (the paper's, 224 px, 77 px glimpses), dram_tiny.")
 flags.DEFINE_integer("image_size", 60, "Side of the square input images, in pixels.")
 flags.DEFINE_integer("num_glimpses", 6, "Glimpses T per image (stage 3 and evaluation).")
 flags.DEFINE_integer("num_targets", 12, "Stage 2: number of target cells.")

@@ -57,6 +57,8 @@ def _validate_flags():
     for name in ("batch_size", "num_glimpses", "num_targets", "image_size"):
         if getattr(FLAGS, name) < 1:
             raise app.UsageError(f"--{name} must be >= 1. Received: --{name}={getattr(FLAGS, name)}")
+    if FLAGS.architecture == "dram":
+        _validate_dram_flags()
     stack = variant_conv_stack(FLAGS.model)
     rf = receptive_field.receptive_field(stack)[0]
     grid = receptive_field.output_size(FLAGS.image_size, stack)
@@ -109,6 +111,22 @@ def _validate_ranges():
                              "is generated and has no files.")
 
 
+def _validate_dram_flags():
+    """--architecture=dram: a known variant whose glimpse fits the image, and one training stage."""
+    from saccader_tf.models.dram import DRAM_VARIANTS
+
+    if FLAGS.dram_model not in DRAM_VARIANTS:
+        raise app.UsageError(f"--dram_model must be one of {sorted(DRAM_VARIANTS)}. "
+                             f"Received: --dram_model={FLAGS.dram_model}")
+    glimpse = DRAM_VARIANTS[FLAGS.dram_model]["glimpse_size"]
+    if FLAGS.image_size < glimpse:
+        raise app.UsageError(f"--image_size={FLAGS.image_size} is smaller than the {glimpse} px glimpses of "
+                             f"{FLAGS.dram_model}: use --image_size>={glimpse} or another --dram_model.")
+    if FLAGS.stage in ("1", "2"):
+        raise app.UsageError("--architecture=dram has one training stage: use --stage=all (train, compare "
+                             f"policies, export), 3 (train only), eval or export. Received: --stage={FLAGS.stage}")
+
+
 def _source():
     import contextlib
 
@@ -133,10 +151,12 @@ def _source():
 
 
 def build(strategy):
-    """Data source and Saccader for the current flags (the model built in the strategy's scope)."""
+    """Data source and Saccader (or DRAM) for the current flags (the model built in the strategy's scope)."""
     from saccader_tf.models import Saccader
 
     source = _source()
+    if FLAGS.architecture == "dram":
+        return source, _build_dram(strategy, source)
     with strategy.scope():
         saccader = Saccader(
             num_classes=source.num_classes, image_size=FLAGS.image_size, variant=FLAGS.model,
@@ -146,8 +166,58 @@ def build(strategy):
     return source, saccader
 
 
+def _build_dram(strategy, source):
+    from saccader_tf.models.dram import DRAM
+
+    with strategy.scope():
+        dram = DRAM(num_classes=source.num_classes, image_size=FLAGS.image_size, variant=FLAGS.dram_model,
+                    input_channels=source.channels, num_glimpses=FLAGS.num_glimpses, seed=FLAGS.seed)
+        dram.build()
+    return dram
+
+
+def _run_dram(compare_and_export):
+    """--architecture=dram: its one training stage (stored as stage 3), then with --stage=all the
+    policy comparison (learned, random, center) and the export."""
+    import keras
+
+    from saccader_tf import checkpoints, multi_worker
+    from saccader_tf.distribute import make_strategy
+    from saccader_tf.evaluate import format_policy_table, policy_accuracies
+    from saccader_tf.models.dram import DRAM_POLICIES
+    from saccader_tf.training.run_stage import train_stage
+
+    keras.utils.set_random_seed(FLAGS.seed)
+    strategy = make_strategy(FLAGS.strategy, FLAGS.devices)
+    source, dram = build(strategy)
+    chief = multi_worker.is_chief(strategy)
+    if chief:
+        checkpoints.check_model_config(FLAGS.model_dir, dram.get_config())
+        checkpoints.record_preprocessing(FLAGS.model_dir, source)
+    if not FLAGS.retrain and checkpoints.stage_finished(FLAGS.model_dir, 3):
+        path = checkpoints.restore_stage(dram, FLAGS.model_dir, 3, _command_for(3))
+        print(f"DRAM: already trained in {path}; skipped (--retrain trains it again)", flush=True)
+    else:
+        print(train_stage(
+            3, dram, source, epochs=int(FLAGS.epochs[0]), learning_rate=float(FLAGS.learning_rate[0]),
+            model_dir=FLAGS.model_dir, weight_decay=FLAGS.weight_decay, steps_per_epoch=FLAGS.steps,
+            eval_steps=FLAGS.eval_steps, optimizer=FLAGS.optimizer, jit_compile=FLAGS.jit_compile,
+            verbose=1 if sys.stdout.isatty() else 2, strategy=strategy,
+            save_every_steps=FLAGS.save_every_steps, restart=FLAGS.retrain,
+        )["summary"].replace("stage 3 (policy gradient)", "DRAM (one stage)"), flush=True)
+    if compare_and_export and chief:
+        accuracies = policy_accuracies(dram, source.eval, FLAGS.num_glimpses, policies=DRAM_POLICIES,
+                                       seed=FLAGS.seed)
+        print("\n" + format_policy_table(accuracies, FLAGS.num_glimpses))
+        with open(os.path.join(FLAGS.model_dir, "policy_accuracy.json"), "w") as f:
+            json.dump({"num_glimpses": FLAGS.num_glimpses, **accuracies}, f, indent=2)
+        export(dram)
+
+
 def run(stages):
     """Runs `stages` (a list of 1/2/3) and, when all three ran, the policy comparison."""
+    if FLAGS.architecture == "dram":
+        return _run_dram(compare_and_export=stages == [1, 2, 3])
     import keras
 
     from saccader_tf import checkpoints, multi_worker
@@ -208,14 +278,34 @@ def evaluate():
     saccader = load_trained_saccader(FLAGS.model_dir)
     source = _source()
     out_dir = os.path.join(FLAGS.model_dir, "evaluation")
+    if _is_dram(saccader):  # DRAM's own policies; no BagNet to judge an occlusion check
+        from saccader_tf.models.dram import DRAM_POLICIES
+
+        result = evaluate_model(saccader, source, max_glimpses=12, policies=DRAM_POLICIES, seed=FLAGS.seed,
+                                max_batches=FLAGS.eval_steps, occlusion_glimpses=())
+        return _write_evaluation(saccader, result, source, out_dir)
     result = evaluate_model(saccader, source, max_glimpses=12, seed=FLAGS.seed,
                             stage1=_stage1_network(saccader),
                             max_batches=FLAGS.eval_steps, fill_value=black_value(source))
+    _write_evaluation(saccader, result, source, out_dir)
+
+
+def _is_dram(model):
+    from saccader_tf.models.dram import DRAM
+
+    return isinstance(model, DRAM)
+
+
+def _write_evaluation(model, result, source, out_dir):
+    """Prints the table; writes its JSON/CSV, the accuracy-vs-T plot and glimpse pictures."""
+    from saccader_tf import viz
+    from saccader_tf.evaluate import format_table, write_results
+
     print("\n" + format_table(result))
     paths = write_results(result, out_dir)
     viz.plot_accuracy_vs_glimpses(result, os.path.join(out_dir, "accuracy_vs_glimpses.png"))
     images, labels = next(iter(source.eval))[:2]
-    viz.plot_model_glimpses(saccader, images[:8], os.path.join(out_dir, "glimpses.png"),
+    viz.plot_model_glimpses(model, images[:8], os.path.join(out_dir, "glimpses.png"),
                             labels=labels[:8], num_glimpses=FLAGS.num_glimpses)
     print(f"wrote {paths['json']}, {paths['csv']} and pictures in {out_dir}")
 
