@@ -136,3 +136,25 @@ class LaunchErrorsTest(tf.test.TestCase):
         with mock.patch.object(tfds_download, "network_reachable", return_value=True), \
                 mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare", side_effect=refused):
             self._assert_one_line_error(pattern, dataset="mnist", data_dir=data_dir)
+
+    def test_image_folder_with_empty_val_classes_is_named(self):
+        from image_folder_fixture import write_random_image_folder
+
+        root = write_random_image_folder(os.path.join(self.get_temp_dir(), "no_val"), train=8, val=0,
+                                         height=30, width=30)
+        for name in ("c0", "c1"):
+            os.makedirs(os.path.join(root, "val", name))  # the class folders exist, all empty
+        self._assert_one_line_error(r".*val.*(empty|no readable images)", stage="1", dataset=f"folder:{root}",
+                                    batch_size=4, train_examples=None)
+
+    def test_empty_evaluation_split_is_refused_before_training(self):
+        from saccader_tf.data.source import DataSource
+        from saccader_tf.training.run_stage import train_stage
+
+        train = tf.data.Dataset.from_tensor_slices((np.zeros((8, 28, 28, 1), "float32"), np.zeros(8, "int32")))
+        source = DataSource(train=train.batch(4), eval=train.take(0).batch(4), num_classes=10, image_size=28,
+                            channels=1, mean=(0.0,), std=(1.0,), name="no_val", eval_size=0)
+        model = Saccader(num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1)
+        model.build()
+        with self.assertRaisesRegex(ValueError, r"evaluation split of dataset 'no_val' holds no examples"):
+            train_stage(1, model, source, epochs=1, learning_rate=0.01, model_dir=self.get_temp_dir(), verbose=0)
