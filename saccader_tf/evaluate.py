@@ -5,6 +5,10 @@ policy then unrolls its glimpse loop (`Saccader.unroll`) once with the largest T
 T reads a prefix of it. That is exact: the learned policy in inference mode, `ordered_logits` and
 `center` do not depend on T, and a prefix of a uniform draw without replacement (`random`) is itself
 a uniform draw.
+
+Given the stage-1 network (`saccader_tf.stage1_network`), the `full` and `ordered_logits` baselines
+are also measured on it, in the same pass, and the occlusion check is judged by it; every result
+row names its network (`"final"` or `"stage1"`).
 """
 
 import numpy as np
@@ -13,43 +17,61 @@ import tensorflow as tf
 from saccader_tf import geometry, occlusion
 from saccader_tf.evaluation_results import EvaluationResult, format_table, write_results  # noqa: F401
 from saccader_tf.models.policies import make_policy
+from saccader_tf.stage1_network import FINAL, NETWORK_LEGEND, STAGE1, STAGE1_POLICIES, check_stage1_network
 
 DEFAULT_POLICIES = ("learned", "full", "ordered_logits", "random")
 EVALUATION_POLICIES = ("learned", "ordered_logits", "random", "full")
 
 
-def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POLICIES, seed=0):
-    """Top-1 accuracy of each policy with `num_glimpses` glimpses.
+def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POLICIES, seed=0,
+                      stage1=None, stage1_policies=STAGE1_POLICIES):
+    """Top-1 accuracy of each policy with `num_glimpses` glimpses, per network.
 
     Args:
-        saccader: a trained `Saccader`.
+        saccader: a trained `Saccader` (the `"final"` network).
         dataset: batches of `(images, labels)` (extra elements are ignored).
         num_glimpses: T; default the model's.
-        policies: names from `saccader_tf.models.POLICIES`.
+        policies: names from `saccader_tf.models.POLICIES`, measured on `saccader`.
         seed: seed of the `random` policy.
+        stage1: optional stage-1 network (`saccader_tf.stage1_network.load_stage1_network`).
+        stage1_policies: the policies also measured on `stage1` (not `"learned"`).
 
     Returns:
-        A dict `{policy: accuracy}` (floats in [0, 1]) and the example count under `"examples"`.
+        `{"examples": n, "final": {policy: accuracy}}` plus `"stage1": {policy: accuracy}` when
+        `stage1` is given (accuracies are floats in [0, 1]).
     """
     steps = num_glimpses or saccader.num_glimpses
     _check_arguments(saccader, steps, policies)  # names; too many glimpses still raises in unroll
-    step = _make_batch_step(saccader, policies, seed, steps, (), tf.constant(0.0), has_boxes=False)
+    stage1_policies = _check_stage1(saccader, stage1, stage1_policies)
+    step = _make_batch_step(saccader, policies, seed, steps, (), tf.constant(0.0), has_boxes=False,
+                            stage1=stage1, stage1_policies=stage1_policies)
     totals, examples = _run_batches(step, dataset, None, None, seed)
-    # Glimpse policies sum top-1 per T = 1..steps; `full` has one sum.
-    result = {name: float(np.asarray(totals[name]["top1"]).reshape(-1)[-1] / examples) for name in policies}
-    result["examples"] = examples
+
+    def last_top1(sums):  # glimpse policies sum top-1 per T = 1..steps; `full` has one sum
+        return {name: float(np.asarray(value["top1"]).reshape(-1)[-1] / examples)
+                for name, value in sums.items()}
+
+    result = {"examples": examples, FINAL: last_top1({name: totals[name] for name in policies})}
+    if stage1_policies:
+        result[STAGE1] = last_top1(totals[STAGE1])
     return result
 
 
 def format_policy_table(accuracies, num_glimpses):
-    """A small text table of `policy_accuracies` output: accuracy and error per policy."""
-    lines = [f"{'policy':<16}{'glimpses':>9}{'accuracy':>10}{'error':>8}"]
-    for name, accuracy in accuracies.items():
-        if name == "examples":
-            continue
+    """A small text table of `policy_accuracies` output: accuracy and error per policy and network.
+
+    A policy measured on both networks gets its `stage1` row first, then its `final` row.
+    """
+    lines = [f"{'policy':<16}{'network':<9}{'glimpses':>9}{'accuracy':>10}{'error':>8}"]
+    final, stage1 = accuracies[FINAL], accuracies.get(STAGE1, {})
+    rows = [(name, network, values[name]) for name in dict.fromkeys([*final, *stage1])
+            for network, values in ((STAGE1, stage1), (FINAL, final)) if name in values]
+    for name, network, accuracy in rows:
         glimpses = "all" if name == "full" else str(num_glimpses)
-        lines.append(f"{name:<16}{glimpses:>9}{100 * accuracy:>9.2f}%{100 * (1 - accuracy):>7.2f}%")
+        lines.append(f"{name:<16}{network:<9}{glimpses:>9}{100 * accuracy:>9.2f}%"
+                     f"{100 * (1 - accuracy):>7.2f}%")
     lines.append(f"({accuracies['examples']} test images)")
+    lines.append(NETWORK_LEGEND)
     return "\n".join(lines)
 
 
@@ -111,32 +133,50 @@ def _glimpse_sums(glimpses, labels, object_boxes, image_size, predict=mean_of_fi
     return sums
 
 
-def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_value, has_boxes):
-    """A `tf.function` `(images, labels, object_boxes, seed) -> dict of per-batch sums`."""
+def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_value, has_boxes, stage1=None,
+                     stage1_policies=()):
+    """A `tf.function` `(images, labels, object_boxes, seed) -> dict of per-batch sums`.
+
+    The sums of `saccader`'s policies are under their names, those of `stage1`'s under
+    `sums["stage1"][name]`, the occlusion check (judged by `stage1` when given) under "occlusion".
+    """
     objects = {name: _policy(saccader, name, seed=seed) for name in policies}
+    stage1_objects = {name: make_policy(name, cell=stage1.cell, seed=seed) for name in stage1_policies}
+    judge = getattr(stage1 or saccader, "representation", None)  # a DRAM has none (no occlusion check)
 
     @tf.function(reduce_retracing=True)
     def step(images, labels, object_boxes, seed):
-        context, _ = saccader.context(images, training=False)
-        sums = {}
-        for name, policy in objects.items():
-            if not policy.uses_glimpses:
-                top1, top5 = correct_predictions(tf.cast(context.full_logits, tf.float32), labels)
-                sums[name] = {"top1": tf.reduce_sum(top1), "top5": tf.reduce_sum(top5)}
-                continue
-            glimpses = saccader.unroll(context, steps, policy, training=False)
-            sums[name] = _glimpse_sums(glimpses, labels, object_boxes if has_boxes else None,
-                                       saccader.image_size, _prediction_rule(saccader))
-            if name == "learned" and occlusion_steps:
-                sums["occlusion"] = _occlusion_sums(
-                    saccader, images, labels, glimpses["cells"], occlusion_steps, fill_value, seed)
+        boxes = object_boxes if has_boxes else None
+        sums, cells = _network_sums(saccader, images, objects, steps, labels, boxes)
+        if stage1_objects:
+            sums[STAGE1] = _network_sums(stage1, images, stage1_objects, steps, labels, boxes)[0]
+        if "learned" in cells and occlusion_steps:
+            sums["occlusion"] = _occlusion_sums(
+                saccader, judge, images, labels, cells["learned"], occlusion_steps, fill_value, seed)
         return sums
 
     return step
 
 
-def _occlusion_sums(saccader, images, labels, cells, occlusion_steps, fill_value, seed):
-    logits = occlusion.occlusion_logits(saccader, images, cells, occlusion_steps, fill_value, seed)
+def _network_sums(saccader, images, policies, steps, labels, object_boxes):
+    """Per-policy sums of one network on one batch, and the cells each glimpse policy chose."""
+    context, _ = saccader.context(images, training=False)
+    sums, cells = {}, {}
+    for name, policy in policies.items():
+        if not policy.uses_glimpses:
+            top1, top5 = correct_predictions(tf.cast(context.full_logits, tf.float32), labels)
+            sums[name] = {"top1": tf.reduce_sum(top1), "top5": tf.reduce_sum(top5)}
+            continue
+        glimpses = saccader.unroll(context, steps, policy, training=False)
+        sums[name] = _glimpse_sums(glimpses, labels, object_boxes, saccader.image_size,
+                                   _prediction_rule(saccader))
+        cells[name] = glimpses["cells"]
+    return sums, cells
+
+
+def _occlusion_sums(saccader, judge, images, labels, cells, occlusion_steps, fill_value, seed):
+    logits = occlusion.occlusion_logits(saccader, images, cells, occlusion_steps, fill_value, seed,
+                                        judge=judge)
     sums = {}
     for kind, per_step in logits.items():
         hits = [correct_predictions(step_logits, labels) for step_logits in per_step]
@@ -151,6 +191,16 @@ def _check_arguments(saccader, max_glimpses, policies):
     for name in policies:
         _policy(saccader, name)  # validates the name
     return min(max_glimpses, saccader.grid * saccader.grid)
+
+
+def _check_stage1(saccader, stage1, stage1_policies):
+    """The policies to measure on `stage1` (`()` without it), validated."""
+    if stage1 is None:
+        return ()
+    for name in stage1_policies:
+        make_policy(name, cell=stage1.cell)  # validates the name
+    check_stage1_network(saccader, stage1, stage1_policies)
+    return tuple(stage1_policies)
 
 
 def _run_batches(step, dataset, eval_boxes, max_batches, seed):
@@ -178,25 +228,26 @@ def _run_batches(step, dataset, eval_boxes, max_batches, seed):
     return totals, examples
 
 
-def _full_row(saccader, sums, examples):
+def _full_row(saccader, sums, examples, network):
     """The `full` row; its coverage is that of the union of all N receptive fields."""
     size = saccader.image_size
     cover = geometry.coverage(saccader.boxes(tf.range(saccader.grid * saccader.grid)[None]), size, size)
-    return {"policy": "full", "glimpses": None, "top1": sums["top1"] / examples,
+    return {"policy": "full", "network": network, "glimpses": None, "top1": sums["top1"] / examples,
             "top5": sums["top5"] / examples, "coverage": float(cover[0]), "hit_first": None,
             "hit_any": None}
 
 
-def _rows(saccader, policies, totals, examples, steps):
+def _rows(saccader, policies, totals, examples, steps, network=FINAL):
     rows = []
     for name in policies:
         sums = totals[name]
         if name == "full":
-            rows.append(_full_row(saccader, sums, examples))
+            rows.append(_full_row(saccader, sums, examples, network))
             continue
         hits = "hit_first" in sums
         for t in range(steps):
-            rows.append({"policy": name, "glimpses": t + 1, "top1": sums["top1"][t] / examples,
+            rows.append({"policy": name, "network": network, "glimpses": t + 1,
+                         "top1": sums["top1"][t] / examples,
                          "top5": sums["top5"][t] / examples, "coverage": sums["coverage"][t] / examples,
                          "hit_first": sums["hit_first"] / examples if hits else None,
                          "hit_any": sums["hit_any"][t] / examples if hits else None})
@@ -205,11 +256,12 @@ def _rows(saccader, policies, totals, examples, steps):
 
 
 def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POLICIES, seed=0,
-                   max_batches=None, occlusion_glimpses=(1, 3, 6), fill_value=0.0):
+                   max_batches=None, occlusion_glimpses=(1, 3, 6), fill_value=0.0, stage1=None,
+                   stage1_policies=STAGE1_POLICIES):
     """Top-1/top-5, coverage, hit rates for T = 1..max_glimpses per policy, and the occlusion check.
 
     Args:
-        saccader: a trained `Saccader`.
+        saccader: a trained `Saccader` (rows with `network="final"`).
         source: a `DataSource`; its `eval` batches `(images, labels)` are used, and `eval_boxes`
             (aligned with them) when not `None` for the hit rates (every glimpse policy gets them).
         max_glimpses: largest T, capped at the number of grid cells.
@@ -220,6 +272,10 @@ def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POL
             `learned` policy; `()` skips it).
         fill_value: value of blanked pixels, a scalar or `[C]`: the normalised black
             (`occlusion.black_value(source)`; 0 for cluttered MNIST).
+        stage1: optional stage-1 network (`saccader_tf.stage1_network.load_stage1_network`): then
+            `stage1_policies` are also measured on it (rows with `network="stage1"`) and it judges
+            the occlusion check (otherwise `saccader`'s own BagNet does; the result says which).
+        stage1_policies: the policies measured on `stage1` (not `"learned"`).
 
     Returns:
         An `EvaluationResult` (see `format_table`, `write_results`).
@@ -228,14 +284,19 @@ def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POL
     occlusion_steps = ()
     if "learned" in policies:
         occlusion_steps = tuple(sorted({min(int(t), steps) for t in occlusion_glimpses}))
+    stage1_policies = _check_stage1(saccader, stage1, stage1_policies)
     step = _make_batch_step(saccader, policies, seed, steps, occlusion_steps,
-                            tf.constant(fill_value, tf.float32), source.eval_boxes is not None)
+                            tf.constant(fill_value, tf.float32), source.eval_boxes is not None,
+                            stage1=stage1, stage1_policies=stage1_policies)
     totals, examples = _run_batches(step, source.eval, source.eval_boxes, max_batches, seed)
+    rows = _rows(saccader, policies, totals, examples, steps)
+    if stage1_policies:
+        rows += _rows(stage1, stage1_policies, totals[STAGE1], examples, steps, network=STAGE1)
     occlusion_rows = tuple(
         {"glimpses": t, **{key: float(value[i] / examples) for key, value in totals["occlusion"].items()}}
         for i, t in enumerate(occlusion_steps))
     return EvaluationResult(
         examples=examples, max_glimpses=steps, num_cells=saccader.grid * saccader.grid,
-        rows=_rows(saccader, policies, totals, examples, steps), occlusion=occlusion_rows,
-        fill_value=np.asarray(fill_value).tolist(),
+        rows=rows, occlusion=occlusion_rows, fill_value=np.asarray(fill_value).tolist(),
+        occlusion_network=STAGE1 if stage1 is not None else FINAL,
     )

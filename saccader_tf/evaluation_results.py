@@ -6,7 +6,9 @@ import json
 import os
 from typing import Optional, Tuple
 
-ROW_COLUMNS = ("policy", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any")
+from saccader_tf.stage1_network import FINAL, NETWORK_LEGEND, STAGE1
+
+ROW_COLUMNS = ("policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any")
 OCCLUSION_COLUMNS = ("glimpses", "chosen_top1", "chosen_top5", "random_top1", "random_top5")
 
 
@@ -18,12 +20,15 @@ class EvaluationResult:
         examples: number of evaluated images.
         max_glimpses: the largest T evaluated (capped at the number of grid cells).
         num_cells: N, the number of grid cells.
-        rows: one dict per (policy, T) with the keys of `ROW_COLUMNS`; accuracies and rates are
-            fractions in [0, 1]. The `full` row has `glimpses=None` (the whole image); `hit_first` /
-            `hit_any` are `None` without object boxes and for `full`.
+        rows: one dict per (policy, network, T) with the keys of `ROW_COLUMNS`; accuracies and
+            rates are fractions in [0, 1]. `network` is `"final"` (the evaluated model) or
+            `"stage1"` (the stage-1 BagNet, for the `full` / `ordered_logits` baselines). The `full`
+            row has `glimpses=None` (the whole image); `hit_first` / `hit_any` are `None` without
+            object boxes and for `full`.
         occlusion: one dict per T with the keys of `OCCLUSION_COLUMNS`: accuracy of the full-image
             BagNet with the learned policy's first T cells blanked vs. T random cells blanked.
         fill_value: the value blanked pixels were set to.
+        occlusion_network: the BagNet that judged the occlusion check, `"stage1"` or `"final"`.
     """
 
     examples: int
@@ -32,20 +37,22 @@ class EvaluationResult:
     rows: Tuple[dict, ...]
     occlusion: Tuple[dict, ...] = ()
     fill_value: Optional[object] = 0.0
+    occlusion_network: str = FINAL
 
-    def row(self, policy, glimpses=None):
-        """The row of `policy` with `glimpses` T (`None` for `full`)."""
+    def row(self, policy, glimpses=None, network=FINAL):
+        """The row of `policy` with `glimpses` T (`None` for `full`) measured on `network`."""
         for row in self.rows:
-            if row["policy"] == policy and (policy == "full" or row["glimpses"] == glimpses):
+            if (row["policy"] == policy and row.get("network", FINAL) == network
+                    and (policy == "full" or row["glimpses"] == glimpses)):
                 return row
-        raise KeyError(f"No row for policy={policy!r}, glimpses={glimpses!r}")
+        raise KeyError(f"No row for policy={policy!r}, glimpses={glimpses!r}, network={network!r}")
 
     def as_dict(self):
         """A JSON-serialisable dict of every field."""
         return {
             "examples": self.examples, "max_glimpses": self.max_glimpses, "num_cells": self.num_cells,
             "fill_value": _plain(self.fill_value), "rows": [dict(r) for r in self.rows],
-            "occlusion": [dict(r) for r in self.occlusion],
+            "occlusion": [dict(r) for r in self.occlusion], "occlusion_network": self.occlusion_network,
         }
 
 
@@ -69,21 +76,24 @@ def format_table(result):
     Returns:
         A multi-line string.
     """
-    lines = [f"{'policy':<16}{'glimpses':>9}{'top1':>9}{'top5':>9}{'coverage':>10}"
+    lines = [f"{'policy':<16}{'network':<9}{'glimpses':>9}{'top1':>9}{'top5':>9}{'coverage':>10}"
              f"{'hit_first':>10}{'hit_any':>9}"]
     for row in result.rows:
         glimpses = "all" if row["glimpses"] is None else str(row["glimpses"])
         lines.append(
-            f"{row['policy']:<16}{glimpses:>9}{_percent(row['top1']):>9}{_percent(row['top5']):>9}"
-            f"{_percent(row['coverage']):>10}{_percent(row['hit_first']):>10}{_percent(row['hit_any']):>9}"
+            f"{row['policy']:<16}{row.get('network', FINAL):<9}{glimpses:>9}{_percent(row['top1']):>9}"
+            f"{_percent(row['top5']):>9}{_percent(row['coverage']):>10}{_percent(row['hit_first']):>10}"
+            f"{_percent(row['hit_any']):>9}"
         )
     if result.occlusion:
-        lines += ["", "occlusion check: full-image BagNet top-1 with T cells blanked",
+        judge = "stage-1 BagNet" if result.occlusion_network == STAGE1 else "final model's BagNet"
+        lines += ["", f"occlusion check: full-image top-1 of the {judge} with T cells blanked",
                   f"{'glimpses':>9}{'learned cells':>15}{'random cells':>14}"]
         for row in result.occlusion:
             lines.append(f"{row['glimpses']:>9}{_percent(row['chosen_top1']):>15}"
                          f"{_percent(row['random_top1']):>14}")
     lines.append(f"({result.examples} test images)")
+    lines.append(NETWORK_LEGEND)
     return "\n".join(lines)
 
 
@@ -108,7 +118,7 @@ def write_results(result, directory):
         writer = csv.DictWriter(f, fieldnames=ROW_COLUMNS)
         writer.writeheader()
         for row in result.rows:
-            cells = {key: ("" if row[key] is None else row[key]) for key in ROW_COLUMNS}
+            cells = {key: ("" if row.get(key) is None else row[key]) for key in ROW_COLUMNS}
             if row["glimpses"] is None:
                 cells["glimpses"] = "all"
             writer.writerow(cells)

@@ -317,8 +317,9 @@ def _stage1_network(saccader):
 
     network = load_stage1_network(saccader, FLAGS.model_dir)
     if network is None:
-        print(f"note: {stage_weights_path(FLAGS.model_dir, 1)} is missing: the baselines are measured "
-              "on the final model only, which also judges the occlusion check.", file=sys.stderr)
+        print(f"note: no stage-1 network ({stage_weights_path(FLAGS.model_dir, 1)} is missing, or the "
+              "model has no stage 1): the baselines are measured on the final model only, which also "
+              "judges the occlusion check.", file=sys.stderr)
     return network
 
 

@@ -1,7 +1,9 @@
 """Occlusion check of DESIGN §7: blank image boxes, or as many random grid cells, for the BagNet.
 
 If the learned policy looks where the evidence is, blanking its T chosen receptive fields should
-hurt the full-image BagNet more than blanking T random cells.
+hurt the full-image BagNet more than blanking T random cells. The judge is the stage-1 BagNet when
+evaluation has it (`evaluate_model(stage1=...)`): stage 3 trained the final BagNet together with
+the very policy under test, so judging with it would be circular.
 """
 
 import numpy as np
@@ -52,26 +54,29 @@ def black_value(source):
     return np.asarray(source.normalize(tf.zeros([source.channels], tf.uint8)), np.float32)
 
 
-def occlusion_logits(saccader, images, cells, steps, fill_value, seed):
+def occlusion_logits(saccader, images, cells, steps, fill_value, seed, judge=None):
     """Full-image BagNet logits with the chosen cells, or as many random cells, blanked.
 
     Args:
-        saccader: the `Saccader`.
+        saccader: the `Saccader` whose cells (grid and boxes) are blanked.
         images: `[B, S, S, C]`.
         cells: int32 `[B, T]` cells chosen by the policy, in order (`T >= max(steps)`).
         steps: tuple of glimpse counts t; the first t chosen cells (resp. t random cells) are blanked.
         fill_value: value of blanked pixels.
         seed: int32 `[2]` seed of the random cells.
+        judge: the BagNet that classifies the blanked images (e.g. the stage-1 network's
+            `representation`); default `saccader.representation`.
 
     Returns:
         A dict `{"chosen": [...], "random": [...]}`, each a list (one per t) of float32 `[B, K]`.
     """
+    judge = judge or saccader.representation
     num_cells = saccader.grid * saccader.grid
     random = random_cells(tf.shape(images)[0], num_cells, max(steps), seed)
     logits = {"chosen": [], "random": []}
     for t in steps:
         for kind, chosen in (("chosen", cells), ("random", random)):
             blanked = blank_boxes(images, saccader.boxes(chosen[:, :t]), fill_value)
-            out = saccader.representation(blanked, training=False)["logits"]
+            out = judge(blanked, training=False)["logits"]
             logits[kind].append(tf.cast(out, tf.float32))
     return logits

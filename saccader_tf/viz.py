@@ -193,10 +193,13 @@ def plot_accuracy_vs_glimpses(result, path, metric="top1"):
     figure, axis = plt.subplots(figsize=(6, 4))
     series = {}
     for row in _result_rows(result):
+        # Rows measured on the stage-1 BagNet (issue 17) are told apart from the final model's.
+        name = row["policy"] + (" (stage-1 BagNet)" if row.get("network") == "stage1" else "")
         if row["glimpses"] is None:
-            axis.axhline(100 * row[metric], color="black", linestyle="--", label=f"{row['policy']} image")
+            style = ":" if row.get("network") == "stage1" else "--"
+            axis.axhline(100 * row[metric], color="black", linestyle=style, label=f"{name} image")
         else:
-            series.setdefault(row["policy"], []).append((row["glimpses"], 100 * row[metric]))
+            series.setdefault(name, []).append((row["glimpses"], 100 * row[metric]))
     for policy, points in series.items():
         steps, values = zip(*sorted(points))
         axis.plot(steps, values, marker="o", label=policy)

@@ -19,11 +19,12 @@ class PolicyAccuraciesTest(tf.test.TestCase):
         dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
         result = policy_accuracies(model, dataset, num_glimpses=2, policies=("learned", "full", "random"))
         self.assertEqual(result["examples"], 10)
-        self.assertAllClose(result["learned"], 0.6)
+        self.assertNotIn("stage1", result)  # no stage-1 network given
+        self.assertAllClose(result["final"]["learned"], 0.6)
         full = np.mean(out["full_logits"].numpy().argmax(-1) == labels)
-        self.assertAllClose(result["full"], full)
+        self.assertAllClose(result["final"]["full"], full)
         table = format_policy_table(result, 2)
-        self.assertIn("learned                 2    60.00%  40.00%", table)
+        self.assertIn("learned         final            2    60.00%  40.00%", table)
         self.assertIn("(10 test images)", table)
 
     def test_empty_dataset_is_an_error(self):
@@ -117,8 +118,10 @@ class EvaluateModelTest(tf.test.TestCase):
                 rows = list(csv.DictReader(f))
             with open(paths["json"]) as f:
                 data = json.load(f)
-        self.assertEqual(list(rows[0]),
-                         ["policy", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any"])
+        self.assertEqual(list(rows[0]), ["policy", "network", "glimpses", "top1", "top5", "coverage",
+                                         "hit_first", "hit_any"])
+        self.assertEqual({r["network"] for r in rows}, {"final"})
+        self.assertEqual(data["occlusion_network"], "final")  # no stage-1 network given
         self.assertLen(rows, 10)
         self.assertEqual({r["policy"] for r in rows}, {"learned", "ordered_logits", "random", "full"})
         full = [r for r in rows if r["policy"] == "full"][0]

@@ -19,6 +19,7 @@ CASES = [
     ({"learning_rate": ["fast"]}, r"--learning_rate takes numbers"),
     ({"devices": ["/gpu:0"]}, r"--devices needs --strategy=mirrored"),
     ({"batch_size": 0}, r"--batch_size must be >= 1"),
+    ({"full_image_loss_weight": -0.5}, r"--full_image_loss_weight must be >= 0.*=-0.5"),
 ]
 
 

@@ -23,8 +23,8 @@ STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradie
 HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy"}
 
 
-def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12):
-    """The `StageTrainer` of `stage` (1, 2 or 3) around `saccader`."""
+def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12, full_image_loss_weight=0.0):
+    """The `StageTrainer` of `stage` (1, 2 or 3) around `saccader` (`full_image_loss_weight`: stage 3)."""
     if isinstance(saccader, DRAM):  # DRAM has one stage, run as stage 3 (its final stage)
         return DRAMTrainer(saccader, weight_decay=weight_decay, name="dram")
     if stage == 1:
@@ -32,7 +32,8 @@ def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12):
     if stage == 2:
         return LocationPretrainer(saccader, num_targets=num_targets, weight_decay=weight_decay, name="stage2")
     if stage == 3:
-        return PolicyGradientTrainer(saccader, weight_decay=weight_decay, name="stage3")
+        return PolicyGradientTrainer(saccader, weight_decay=weight_decay,
+                                     full_image_loss_weight=full_image_loss_weight, name="stage3")
     raise ValueError(f"`stage` must be 1, 2 or 3. Received: stage={stage!r}")
 
 
@@ -50,6 +51,7 @@ def make_optimizer(name, learning_rate, total_steps=None):
 
 def train_stage(
     stage, saccader, source, *, epochs, learning_rate, model_dir, weight_decay=0.0, num_targets=12,
+    full_image_loss_weight=0.0,
     steps_per_epoch=None, eval_steps=None, optimizer="adam", jit_compile=False, verbose=1,
     strategy=None, write_checkpoint=True, save_every_steps=None, restart=False, callbacks=(),
 ):
@@ -68,7 +70,8 @@ def train_stage(
         epochs: passes over the training data (or of `steps_per_epoch` steps).
         learning_rate: peak learning rate (cosine-decayed over the stage).
         model_dir: where checkpoints and TensorBoard logs go.
-        weight_decay, num_targets: see the stage trainers.
+        weight_decay, num_targets, full_image_loss_weight: see the stage trainers (the last one
+            is stage 3's, ignored by stages 1 and 2).
         steps_per_epoch: steps per epoch; `None` = one pass over `source.train` (whose length must
             then be known).
         eval_steps: evaluation batches per epoch; `None` = all of `source.eval`.
@@ -103,13 +106,15 @@ def train_stage(
     if not steps_per_epoch:
         raise ValueError("The training dataset's length is unknown: pass steps_per_epoch (--steps).")
     with strategy.scope():
-        trainer = make_trainer(stage, saccader, weight_decay=weight_decay, num_targets=num_targets)
+        trainer = make_trainer(stage, saccader, weight_decay=weight_decay, num_targets=num_targets,
+                               full_image_loss_weight=full_image_loss_weight)
         trainer.compile(optimizer=make_optimizer(optimizer, learning_rate, steps_per_epoch * epochs),
                         jit_compile=jit_compile)
         trainer.optimizer.build(trainer.trained_variables())  # slots exist before a restore
     plan = stage_plan(stage, saccader, source, epochs=epochs, steps_per_epoch=steps_per_epoch,
                       learning_rate=learning_rate, optimizer=optimizer, weight_decay=weight_decay,
-                      num_targets=num_targets)
+                      num_targets=num_targets,
+                      **({"full_image_loss_weight": full_image_loss_weight} if stage == 3 else {}))
     progress = None
     if save_every_steps is not None and write_checkpoint:
         progress = StageProgress(checkpoints.progress_dir(model_dir, stage), saccader, trainer.optimizer,

@@ -3,7 +3,8 @@
 import tensorflow as tf
 
 from saccader_tf.training.losses import (
-    correct_prediction_reward, glimpse_cross_entropy, global_batch_mean, policy_log_probs, reinforce_loss,
+    correct_prediction_reward, glimpse_cross_entropy, global_batch_mean, per_location_cross_entropy,
+    policy_log_probs, reinforce_loss,
 )
 from saccader_tf.training.stage_trainer import StageTrainer
 
@@ -17,21 +18,38 @@ class PolicyGradientTrainer(StageTrainer):
 
         loss = −mean_b Σ_t A_b · log π^t(l^t_b) / T   (REINFORCE, log-probs from tfp)
                + mean_t CE(y^t, y)                      (supervised term on the sampled glimpses)
+               + μ · mean_ij CE(Z_ij, y)                (optional: stage 1's full-image loss)
                + λ · Σ ||w||² / 2
 
-    Logs: `loss`, `reinforce`, `glimpse_ce`, `accuracy` (of ŷ), `reward` (mean r, equal to the
-    accuracy of the sampled glimpses), `full_accuracy` (the BagNet's own full-image accuracy).
+    Without the third term (μ = 0, the paper's recipe) the BagNet learns only through the T sampled
+    cells: its per-location logits stay good where the policy looks and decay elsewhere, so its
+    full-image logits (`full_logits`, the `full` and `ordered_logits` baselines on this model) get
+    worse than after stage 1. μ > 0 keeps the stage-1 per-location cross-entropy on every cell
+    (`per_location_cross_entropy`, each cell's Z against the label), so the network stays a
+    full-image classifier. With μ = 0 the term is not computed and a step is exactly the paper's.
+
+    Logs: `loss`, `reinforce`, `glimpse_ce`, `full_image_ce` (the stage-1 loss, logged whatever μ),
+    `accuracy` (of ŷ), `reward` (mean r, equal to the accuracy of the sampled glimpses),
+    `full_accuracy` (the BagNet's own full-image accuracy).
 
     Args:
         saccader: the `Saccader` to train (all trainable weights).
         weight_decay: L2 coefficient.
         reinforce_weight: scale of the REINFORCE term (1 in the paper).
+        full_image_loss_weight: μ >= 0, the weight of the full-image term (0 in the paper; the
+            launcher's `--full_image_loss_weight` chooses the default, see README).
     """
 
-    def __init__(self, saccader, weight_decay=0.0, reinforce_weight=1.0, **kwargs):
+    def __init__(self, saccader, weight_decay=0.0, reinforce_weight=1.0, full_image_loss_weight=0.0,
+                 **kwargs):
         super().__init__(saccader, weight_decay=weight_decay, **kwargs)
+        if not full_image_loss_weight >= 0:
+            raise ValueError("`full_image_loss_weight` must be >= 0. "
+                             f"Received: full_image_loss_weight={full_image_loss_weight}")
         self.reinforce_weight = reinforce_weight
-        self.make_trackers(["loss", "reinforce", "glimpse_ce", "accuracy", "reward", "full_accuracy"])
+        self.full_image_loss_weight = full_image_loss_weight
+        self.make_trackers(["loss", "reinforce", "glimpse_ce", "full_image_ce", "accuracy", "reward",
+                            "full_accuracy"])
 
     def trained_variables(self):
         return self.saccader.trainable_variables
@@ -44,15 +62,22 @@ class PolicyGradientTrainer(StageTrainer):
         reinforce = reinforce_loss(log_probs, rewards, baseline)
         supervised = glimpse_cross_entropy(labels, out["glimpse_logits"])
         per_example = self.reinforce_weight * reinforce + supervised
+        patch_logits = out["patch_logits"]
+        if not self.full_image_loss_weight:
+            patch_logits = tf.stop_gradient(patch_logits)  # logged only: the paper's step
+        full_image = per_location_cross_entropy(labels, patch_logits)
+        if self.full_image_loss_weight:
+            per_example = per_example + self.full_image_loss_weight * full_image
         logs = _metrics(out, labels)
         logs.update(reward=tf.reduce_mean(rewards), reinforce=tf.reduce_mean(reinforce),
-                    glimpse_ce=tf.reduce_mean(supervised))
+                    glimpse_ce=tf.reduce_mean(supervised), full_image_ce=tf.reduce_mean(full_image))
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
         out = self.saccader(images, training=False)
         logs = _metrics(out, labels)
         logs["glimpse_ce"] = tf.reduce_mean(glimpse_cross_entropy(labels, out["glimpse_logits"]))
+        logs["full_image_ce"] = tf.reduce_mean(per_location_cross_entropy(labels, out["patch_logits"]))
         return logs
 
 
