@@ -16,6 +16,19 @@ flags.DEFINE_integer("num_clutter", None, "cluttered_mnist: clutter pieces per i
 flags.DEFINE_integer("train_examples", 20000, "cluttered_mnist: number of training images generated.")
 flags.DEFINE_boolean("skip_bad_files", False, "Image folders and TFDS datasets: leave out unreadable "
                      "image files with a counted warning instead of stopping with an error naming the file.")
+flags.DEFINE_enum("augment", None, ["imagenet", "light", "none"], "Preprocessing recipe of image "
+                  "folders and TFDS datasets: light (default: small random shifts, no scale change, no "
+                  "flips; evaluation resizes), imagenet (Inception random crops and flips; evaluation "
+                  "centre-crops 0.875: for natural photos at ImageNet scale) or none (resize only). "
+                  "The built-in cluttered_mnist is used as generated.")
+flags.DEFINE_boolean("flip", None, "Random horizontal flips in training (default: on for "
+                     "--augment=imagenet only; a flip changes the class of digits and text).")
+flags.DEFINE_enum("channels", "auto", ["auto", "1", "3"], "Image channels of folder and TFDS data: "
+                  "auto = 1 when the (sampled) training images are all grayscale, else 3.")
+flags.DEFINE_enum("cache", "auto", ["auto", "memory", "stream"], "Image folders: keep the decoded "
+                  "images in memory (decoded once) or decode them every epoch (stream); auto = "
+                  "memory when they fit --cache_budget_mb.")
+flags.DEFINE_integer("cache_budget_mb", 1024, "Memory budget of --cache=auto, in MiB.")
 flags.DEFINE_string("model", "bagnet29_small", "BagNet variant: bagnet9, bagnet17, bagnet33, "
                     "bagnet77_lowd, bagnet29_small, bagnet9_tiny.")
 flags.DEFINE_enum("architecture", "saccader", ["saccader", "dram"], "Model: saccader (BagNet + "

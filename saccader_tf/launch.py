@@ -85,6 +85,25 @@ def _validate_flags():
             f"--save_every_steps must be >= 0. Received: --save_every_steps={FLAGS.save_every_steps}")
     if FLAGS.devices and FLAGS.strategy != "mirrored":
         raise app.UsageError("--devices needs --strategy=mirrored.")
+    _validate_data_flags()
+
+
+def _validate_data_flags():
+    """Data flags that do not apply to the chosen dataset are refused, not ignored."""
+    folder, builtin = FLAGS.dataset.startswith("folder:"), FLAGS.dataset == "cluttered_mnist"
+    given = [f"--{name}" for name, default in (("augment", None), ("flip", None), ("channels", "auto"))
+             if getattr(FLAGS, name) != default]
+    if builtin and given:
+        raise app.UsageError(
+            f"{', '.join(given)} apply to image folders and TFDS datasets; the built-in "
+            "cluttered_mnist is used as generated (one channel, no augmentation). Drop the flag(s) "
+            "or choose another --dataset.")
+    if not folder and FLAGS.cache != "auto":
+        raise app.UsageError(
+            f"--cache applies to image folders (--dataset=folder:PATH). Received: --cache={FLAGS.cache}")
+    if FLAGS.cache_budget_mb < 0:
+        raise app.UsageError(
+            f"--cache_budget_mb must be >= 0. Received: --cache_budget_mb={FLAGS.cache_budget_mb}")
 
 
 def _validate_ranges():
@@ -138,6 +157,11 @@ def _source():
         extra = {"num_train": FLAGS.train_examples}
         if FLAGS.num_clutter is not None:
             extra["num_clutter"] = FLAGS.num_clutter
+    else:
+        extra = dict(augment=FLAGS.augment or "light", flip=FLAGS.flip,
+                     channels=FLAGS.channels if FLAGS.channels == "auto" else int(FLAGS.channels))
+        if FLAGS.dataset.startswith("folder:"):
+            extra.update(cache=FLAGS.cache, cache_budget_bytes=FLAGS.cache_budget_mb << 20)
     if FLAGS.dataset == "cluttered_mnist":
         return make_source(FLAGS.dataset, image_size=FLAGS.image_size, batch_size=FLAGS.batch_size,
                            seed=FLAGS.seed, data_dir=FLAGS.data_dir, **extra)
