@@ -294,3 +294,24 @@ class MirroredEquivalenceTest(tf.test.TestCase):
         self.assertEqual(report["replicas"], 2)
         self.assertGreater(report["max_update"], 1e-3)
         self.assertLess(report["max_diff"], 1e-5, report)
+
+
+class DRAMExportTest(tf.test.TestCase):
+    def test_savedmodel_serves_the_saccader_signature(self):
+        from saccader_tf.export import export_saccader
+
+        model = _tiny(seed=4, num_glimpses=2)  # few glimpses: the export traces one unroll per served T
+        directory = os.path.join(tempfile.mkdtemp(), "export")
+        export_saccader(model, directory, mean=(0.5,), std=(0.25,), crop_fraction=1.0, top_k=3, max_glimpses=2)
+        served = tf.saved_model.load(directory)
+        pixels = np.random.default_rng(4).integers(0, 256, size=(2, 24, 24, 1)).astype(np.uint8)
+        out = served.serving_default(tf.constant(pixels))
+        expected = model((pixels.astype(np.float32) / 255.0 - 0.5) / 0.25)
+        self.assertEqual(set(out), {"logits", "probabilities", "top_k_classes", "top_k_scores",
+                                    "glimpse_boxes", "glimpse_cells"})
+        self.assertAllClose(out["logits"], expected["logits"], atol=1e-4)
+        self.assertAllEqual(out["glimpse_cells"], expected["cells"])
+        self.assertAllClose(out["glimpse_boxes"], tf.cast(expected["glimpse_boxes"], tf.float32))
+        one = served.serve_glimpses(tf.constant(pixels), tf.constant(1))
+        self.assertAllEqual(one["glimpse_cells"], expected["cells"][:, :1])
+        self.assertAllClose(one["logits"], expected["glimpse_logits"][:, 0], atol=1e-4)
