@@ -98,10 +98,12 @@ def load_stage_weights(saccader, path, fix):
     try:
         saccader.load_weights(path)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-        raise corrupt(f"cannot be read ({str(error).strip().splitlines()[0] if str(error) else type(error).__name__})") from None
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise corrupt(f"cannot be read ({reason})") from None
     bad = non_finite_variables(saccader.variables)
     if bad:
-        raise corrupt(f"holds non-finite weights ({bad[0]}{f' and {len(bad) - 1} more' if len(bad) > 1 else ''})")
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise corrupt(f"holds non-finite weights ({bad[0]}{more})")
 
 
 def restore_stage(saccader, model_dir, stage, make_command):

@@ -10,7 +10,6 @@ its progress is saved every `--save_every_steps` steps; re-running a killed comm
 the last save, and stages already finished in `model_dir` are skipped (`--retrain` trains them again).
 """
 
-import errno
 import json
 import os
 import shlex
@@ -380,48 +379,13 @@ def main(argv):
         else:
             run([1, 2, 3] if FLAGS.stage == "all" else [int(FLAGS.stage)])
     except Exception as error:  # noqa: BLE001 (known problems end in one line; others re-raise)
-        report = _error_report(error)
+        from saccader_tf.error_report import error_report
+
+        report = error_report(error, FLAGS.model_dir)
         if report is None:
             raise
         print(f"error: {report[1]}", file=sys.stderr)
         sys.exit(report[0])
-
-
-def _error_report(error):
-    """`(exit code, message)` for a problem the user can fix, or `None` for a bug (a traceback).
-
-    Exit code 2: the flags, the files in model_dir, the data or the machine (disk, network, another
-    launcher); 3: training diverged (a non-finite loss or weight).
-    """
-    import tensorflow as tf
-
-    from saccader_tf.model_dir_lock import ModelDirBusyError
-    from saccader_tf.training.nan_guard import NonFiniteLossError
-
-    if isinstance(error, NonFiniteLossError):
-        return 3, str(error)
-    if isinstance(error, (app.UsageError, ValueError, ModelDirBusyError, FileNotFoundError)) and not (
-            isinstance(error, OSError) and error.errno == errno.ENOSPC):
-        return 2, str(error)  # FileNotFoundError: MissingCheckpointError, a missing folder
-    if isinstance(error, tf.errors.InvalidArgumentError):  # bad data met while training or evaluating
-        return 2, _data_problem(error)
-    full = isinstance(error, OSError) and error.errno == errno.ENOSPC
-    if full or (isinstance(error, tf.errors.OpError) and "No space left on device" in error.message):
-        where = getattr(error, "filename", None) or FLAGS.model_dir
-        return 2, (f"no space left on the disk of {where}: free some space (saved progress is kept, so "
-                   f"re-running the same command continues) or use a --model_dir on another disk.")
-    if isinstance(error, OSError):
-        return 2, (f"{error.strerror or error}: {error.filename or FLAGS.model_dir}. Check that path "
-                   "(permissions, a file where a directory is expected) or use another --model_dir.")
-    return None
-
-
-def _data_problem(error):
-    """The line of a TensorFlow error that names a bad file or label (the whole message otherwise)."""
-    for line in error.message.splitlines():
-        if "Cannot read image file" in line or "Labels must lie in" in line:
-            return line.strip()
-    return error.message
 
 
 if __name__ == "__main__":
