@@ -372,6 +372,10 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     try:
         _validate_flags()
+        if FLAGS.stage in ("eval", "export") and os.path.isdir(FLAGS.model_dir):
+            from saccader_tf.model_dir_lock import ModelDirLock
+
+            _LOCKS.append(ModelDirLock(FLAGS.model_dir).__enter__())  # training takes it in run()
         if FLAGS.stage == "eval":
             evaluate()
         elif FLAGS.stage == "export":

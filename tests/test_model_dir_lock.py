@@ -38,11 +38,11 @@ class ModelDirLockTest(tf.test.TestCase):
         self.assertEqual(holder.stdout.readline().strip(), "locked")
         return holder
 
-    def _main(self, model_dir):
+    def _main(self, model_dir, stage="2"):
         """The launcher in process (`--stage=2` with no stage-1 file: it stops right after locking)."""
         stderr = io.StringIO()
         flags = dict(model="bagnet9_tiny", image_size=28, num_glimpses=3, num_targets=4, batch_size=16,
-                     train_examples=32, stage="2", model_dir=model_dir)
+                     train_examples=32, stage=stage, model_dir=model_dir)
         try:
             with flagsaver.flagsaver(**flags), contextlib.redirect_stderr(stderr):
                 with self.assertRaises(SystemExit) as exit_info:
@@ -80,3 +80,11 @@ class ModelDirLockTest(tf.test.TestCase):
             code, line = self._main(model_dir)  # a non-chief worker writes nothing: no lock needed
         self.assertEqual(code, 2)
         self.assertRegex(line, r"(?m)^error: Stage 2 needs the stage-1 checkpoint")
+
+    def test_evaluation_and_export_are_refused_too(self):
+        model_dir = os.path.join(self.get_temp_dir(), "busy_export")
+        holder = self._hold(model_dir)
+        for stage in ("eval", "export"):
+            code, stderr = self._main(model_dir, stage=stage)
+            self.assertEqual(code, 2)
+            self.assertRegex(stderr, rf"(?m)^error: {model_dir} is in use by another launcher, process {holder.pid} ")
