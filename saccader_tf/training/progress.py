@@ -65,7 +65,8 @@ class StageProgress:
                                               optimizer=list(optimizer.variables))
         self.optimizer = optimizer
         self.max_to_keep = max_to_keep
-        self.manager = _manager(self.checkpoint, directory, max_to_keep)
+        # Only the chief writes (and may set a garbled state file aside); other workers just read.
+        self.manager = _manager(self.checkpoint, directory, max_to_keep) if writer else None
         self.restored_from = None
         self.notes = []  # one line per save passed over at `start`, for the user
 
