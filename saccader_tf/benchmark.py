@@ -9,6 +9,8 @@ targets):
   embedded default model (`bagnet29_small`, 60 px, batch 64) and for `bagnet77_lowd` at 224 px
   (small batch); the stage-3 / stage-1 step-time ratio; the stage-1 FLOP/s against the peak;
 - the embedded dataset's input pipeline against the stage-3 step's consumption;
+- stage-1 steps with their input from an image folder (decode-once cache; streamed) against the
+  built-in source, on the same images;
 - SavedModel serving latency (batch 1 and 32) against the Keras model's compiled inference.
 
 Examples:
@@ -27,6 +29,10 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+# TensorFlow 2.21's oneDNN kernels can corrupt memory in BagNet training steps on CPUs where they
+# are on by default (seen on AMD EPYC with AVX-512 BF16: segfault / "double free" in a stage-1
+# step of bagnet9_tiny at 56 px); they stay off unless the user sets TF_ENABLE_ONEDNN_OPTS=1.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 def parse_args(argv):

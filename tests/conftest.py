@@ -3,6 +3,10 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow 2.21's oneDNN kernels corrupt memory (segfault / "double free") in a BagNet stage-1
+# step on some CPUs (AMD EPYC with AVX-512 BF16, where TensorFlow turns them on by default):
+# the suite runs without them, as the launcher and the benchmark do unless the user opts in.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from absl import flags  # noqa: E402
