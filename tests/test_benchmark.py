@@ -21,7 +21,8 @@ ROW_KEYS = [
     "default/stage1_peak_fraction",
     "bagnet77/stage1", "bagnet77/stage2", "bagnet77/stage3", "bagnet77/stage3_over_stage1",
     "bagnet77/stage1_peak_fraction",
-    "input_pipeline", "serving/batch1", "serving/batch32",
+    "input_pipeline", "folder/folder_cached", "folder/folder_streamed", "serving/batch1",
+    "serving/batch32",
 ]
 
 
@@ -64,7 +65,7 @@ class QuickBenchmarkTest(tf.test.TestCase):
         self.assertTrue(self.report["header"]["quick"])
         self.assertEqual(self.report["header"]["cpu_cores"], os.cpu_count())
         targeted = [row for row in self.report["rows"] if row["target"]]
-        self.assertLen(targeted, 7)  # 2 ratios, 2 peak fractions, the pipeline, 2 serving rows
+        self.assertLen(targeted, 8)  # 2 ratios, 2 peak fractions, the pipeline, folder, 2 serving
         for row in targeted:
             self.assertIn(row["met"], (True, False), msg=row["key"])
 
@@ -78,16 +79,20 @@ class QuickBenchmarkTest(tf.test.TestCase):
         for key in ("serving/batch1", "serving/batch32"):
             self.assertTrue(rows[key]["same_cells"])
             self.assertLess(rows[key]["max_logit_difference"], 1e-4)
+        for key in ("folder/folder_cached", "folder/folder_streamed"):
+            self.assertAllClose(rows[key]["ratio"],
+                                rows[key]["seconds_per_step"] / rows[key]["builtin_seconds_per_step"])
 
     def test_progress_goes_to_stderr(self):
-        for part in ("peak:", "default: stage 3", "bagnet77: stage 1", "pipeline:", "serving:", "done"):
+        for part in ("peak:", "default: stage 3", "bagnet77: stage 1", "pipeline:", "folder: round 2",
+                     "serving:", "done"):
             self.assertIn(part, self.stderr)
 
 
 class SkipTest(tf.test.TestCase):
 
     def test_skipped_parts_still_print_their_rows(self):
-        stdout, _ = _run(["--quick", "--skip=default,bagnet77,pipeline,serving"])
+        stdout, _ = _run(["--quick", "--skip=default,bagnet77,pipeline,folder,serving"])
         lines = _table_lines(stdout)
         self.assertLen(lines, len(ROW_KEYS))
         self.assertLen([line for line in lines if "| skipped |" in line], len(ROW_KEYS) - 1)

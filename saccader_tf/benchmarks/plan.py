@@ -2,7 +2,7 @@
 
 import dataclasses
 
-PARTS = ("default", "bagnet77", "pipeline", "serving")
+PARTS = ("default", "bagnet77", "pipeline", "folder", "serving")
 """Parts that `--skip` can leave out (the peak matmul always runs: the FLOP/s rows need it)."""
 
 
@@ -43,6 +43,8 @@ class Plan:
         matmul_size: side of the square float32 matmul that sets the peak FLOP/s.
         pipeline_examples, pipeline_batches: cluttered-MNIST training images generated, and
             batches timed, for the input-pipeline throughput (at `default`'s size and batch).
+        folder_examples, folder_steps: images written as a folder, and timed stage-1 steps per
+            source and round, for the image-folder against built-in source rows.
         serving_batches: batch sizes of the serving latency; serving_repeats: timed calls.
         skip: parts (of `PARTS`) not run.
     """
@@ -52,6 +54,8 @@ class Plan:
     matmul_size: int
     pipeline_examples: int
     pipeline_batches: int
+    folder_examples: int
+    folder_steps: int
     serving_batches: tuple
     serving_repeats: int
     skip: frozenset = frozenset()
@@ -64,7 +68,8 @@ def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, ski
         large=ModelSetup("bagnet77_lowd", 224, 1001, 3, batch_size=large_batch_size, steps=large_steps,
                          warmup=1),
         # 600 batches of 64: two passes over the 20,000 images, reshuffles included.
-        matmul_size=2048, pipeline_examples=20_000, pipeline_batches=600, serving_batches=(1, 32),
+        matmul_size=2048, pipeline_examples=20_000, pipeline_batches=600,
+        folder_examples=4_000, folder_steps=25, serving_batches=(1, 32),
         serving_repeats=50, skip=frozenset(skip),
     )
 
@@ -74,7 +79,8 @@ def quick_plan(*, batch_size=4, steps=2, skip=()):
     return Plan(
         default=ModelSetup("bagnet9_tiny", 28, 10, 1, batch_size=batch_size, steps=steps, warmup=1),
         large=ModelSetup("bagnet9_tiny", 56, 1001, 3, batch_size=2, steps=steps, warmup=1),
-        matmul_size=256, pipeline_examples=64, pipeline_batches=10, serving_batches=(1, 32),
+        matmul_size=256, pipeline_examples=64, pipeline_batches=10, folder_examples=16,
+        folder_steps=2, serving_batches=(1, 32),
         serving_repeats=3, skip=frozenset(skip),
     )
 

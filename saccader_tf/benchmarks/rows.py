@@ -4,6 +4,7 @@ Targets:
 - stage-3 / stage-1 step time ≤ (stage-3 / stage-1 analytic FLOPs) × 1.15;
 - achieved FLOP/s of the stage-1 step ≥ 0.5 × the peak FLOP/s of a large `tf.matmul`;
 - input pipeline images/s ≥ 3 × the stage-3 step's images/s (the pipeline never limits training);
+- stage-1 step time with its input, image folder (decode-once cache) / built-in source ≤ 1.10;
 - SavedModel serving latency ≤ 1.10 × the compiled Keras inference's latency (batch 1 and 32).
 """
 
@@ -13,6 +14,7 @@ STAGE_RATIO_SLACK = 1.15
 PEAK_FRACTION_TARGET = 0.5
 PIPELINE_FACTOR_TARGET = 3.0
 SERVING_RATIO_TARGET = 1.10
+FOLDER_RATIO_TARGET = 1.10
 _G = 1e9
 
 
@@ -85,6 +87,35 @@ def pipeline_row(setup, images_per_second, stage3):
         numbers={"factor": factor, "images_per_second": images_per_second,
                  "stage3_images_per_second": stage3.images_per_second},
     )
+
+
+def folder_rows(setup, timings):
+    """Image folder (cached, streamed) against the built-in source: stage-1 step time with input.
+
+    Args:
+        setup: the default `plan.ModelSetup`.
+        timings: a `folder_source.SourceTimings`, or `None` when skipped.
+    """
+    label = f"{setup.variant} {setup.image_size} px, batch {setup.batch_size}"
+    kinds = (("folder_cached", "decode-once cache", f"≤ {FOLDER_RATIO_TARGET:.2f}×"),
+             ("folder_streamed", "streamed, decoded every epoch", ""))
+    rows = []
+    for name, how, target in kinds:
+        measurement = (f"{label}: stage-1 step with its input, image folder ({how}) / built-in "
+                       "source, same images")
+        if timings is None:
+            rows.append(skipped_row(f"folder/{name}", measurement, target))
+            continue
+        ratio = timings.ratio(name)
+        rows.append(Row(
+            key=f"folder/{name}", measurement=measurement, target=target,
+            value=(f"{ratio:.2f}× ({timings.seconds[name] * 1000:.0f} vs. "
+                   f"{timings.seconds['builtin'] * 1000:.0f} ms/step, {timings.examples} images)"),
+            met=(ratio <= FOLDER_RATIO_TARGET) if target else None,
+            numbers={"ratio": ratio, "seconds_per_step": timings.seconds[name],
+                     "builtin_seconds_per_step": timings.seconds["builtin"], "examples": timings.examples},
+        ))
+    return rows
 
 
 def serving_rows(setup, latencies, batch_sizes):

@@ -5,6 +5,7 @@ import time
 import keras
 
 from saccader_tf.benchmarks import rows as table
+from saccader_tf.benchmarks.folder_source import time_folder_against_builtin
 from saccader_tf.benchmarks.input_pipeline import pipeline_images_per_second
 from saccader_tf.benchmarks.serving_latency import measure_serving_latency
 from saccader_tf.benchmarks.timing import matmul_peak_flops
@@ -60,6 +61,11 @@ def run_benchmark(plan, progress):
         rows += table.training_rows(part, setup, timings[part], peak)
     rows.append(table.pipeline_row(plan.default, _pipeline(plan, progress),
                                    timings["default"] and timings["default"][3]))
+    folder = None
+    if "folder" not in plan.skip:
+        folder = time_folder_against_builtin(plan.default, build_saccader, examples=plan.folder_examples,
+                                             steps=plan.folder_steps, progress=progress)
+    rows += table.folder_rows(plan.default, folder)
     latencies = None
     if "serving" not in plan.skip:
         progress(f"serving: export {plan.default.variant} and time batch sizes {plan.serving_batches}")
