@@ -315,3 +315,26 @@ class DRAMExportTest(tf.test.TestCase):
         one = served.serve_glimpses(tf.constant(pixels), tf.constant(1))
         self.assertAllEqual(one["glimpse_cells"], expected["cells"][:, :1])
         self.assertAllClose(one["logits"], expected["glimpse_logits"][:, 0], atol=1e-4)
+
+
+class DRAMEvaluationTest(tf.test.TestCase):
+    def test_shared_evaluation_and_pictures_accept_a_dram(self):
+        import types
+
+        from saccader_tf import viz
+        from saccader_tf.evaluate import evaluate_model
+        from saccader_tf.models.dram import DRAM_POLICIES
+
+        model, images = _tiny(seed=5), _images(batch=4, seed=5)
+        labels = np.argmax(model(images, num_glimpses=3)["glimpse_logits"].numpy(), -1)  # [4, 3]
+        source = types.SimpleNamespace(
+            eval=tf.data.Dataset.from_tensors((images, labels[:, 1].astype("int32"))), eval_boxes=None)
+        result = evaluate_model(model, source, max_glimpses=3, policies=DRAM_POLICIES, occlusion_glimpses=())
+        learned = {row["glimpses"]: row["top1"] for row in result.rows if row["policy"] == "learned"}
+        # The labels are the predictions after 2 glimpses: T = 2 is exactly right (step 2's logits).
+        self.assertEqual(learned[2], 1.0)
+        expected = [np.mean(labels[:, t] == labels[:, 1]) for t in range(3)]
+        self.assertAllClose([learned[t] for t in (1, 2, 3)], expected)
+        self.assertEqual({row["policy"] for row in result.rows}, set(DRAM_POLICIES))
+        path = viz.plot_model_glimpses(model, images, os.path.join(tempfile.mkdtemp(), "g.png"), num_glimpses=3)
+        self.assertGreater(os.path.getsize(path), 1000)
