@@ -46,9 +46,10 @@ flags.DEFINE_integer("steps", None, "Steps per epoch (default: one pass over the
 flags.DEFINE_integer("eval_steps", None, "Evaluation batches per epoch (default: the whole eval split).")
 flags.DEFINE_list("learning_rate", ["0.002"], "Peak learning rate, cosine-decayed: one value or one per stage.")
 flags.DEFINE_float("weight_decay", 8e-5, "L2 weight decay λ of λ·Σ||w||²/2 on kernels.")
-flags.DEFINE_float("full_image_loss_weight", 0.0, "Stage 3: weight μ of stage 1's per-location "
+flags.DEFINE_float("full_image_loss_weight", 1.0, "Stage 3: weight μ of stage 1's per-location "
                    "cross-entropy kept as an extra loss term, so the BagNet stays a full-image "
-                   "classifier (0 = the paper's stage 3, which trains it only through the glimpses).")
+                   "classifier (0 = the paper's stage 3, which trains it only through the glimpses "
+                   "and lets its full-image accuracy fall; README: 'Keeping the full-image loss').")
 flags.DEFINE_enum("optimizer", "adam", ["adam", "sgd"], "Optimizer (sgd = Nesterov momentum 0.9).")
 flags.DEFINE_string("model_dir", "runs/saccader", "Directory for checkpoints and TensorBoard logs.")
 flags.DEFINE_integer("save_every_steps", 100, "Save the training progress every N steps (and after "

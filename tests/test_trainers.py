@@ -249,7 +249,7 @@ class Stage3LossTest(tf.test.TestCase):
         predictions = np.argmax(model(images, training=True)["logits"].numpy(), axis=-1)
         labels = _labels_with_three_correct(predictions)
         decay = 1e-3
-        trainer = PolicyGradientTrainer(model, weight_decay=decay)
+        trainer = PolicyGradientTrainer(model, weight_decay=decay, full_image_loss_weight=0.0)  # paper
         total, logs = trainer.compute_losses(images, labels, training=True)
         # Training-mode BN uses batch statistics, so a second call gives the same outputs.
         out = {k: v.numpy().astype("float64") for k, v in model(images, training=True).items()}

@@ -15,7 +15,7 @@ from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
 from saccader_tf.training.progress import ProgressSaver, StageProgress
-from saccader_tf.training.stage3 import PolicyGradientTrainer
+from saccader_tf.training.stage3 import DEFAULT_FULL_IMAGE_LOSS_WEIGHT, PolicyGradientTrainer
 from saccader_tf.viz import GlimpseImagesCallback
 
 STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradient"}
@@ -23,7 +23,8 @@ STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradie
 HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy"}
 
 
-def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12, full_image_loss_weight=0.0):
+def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12,
+                 full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT):
     """The `StageTrainer` of `stage` (1, 2 or 3) around `saccader` (`full_image_loss_weight`: stage 3)."""
     if isinstance(saccader, DRAM):  # DRAM has one stage, run as stage 3 (its final stage)
         return DRAMTrainer(saccader, weight_decay=weight_decay, name="dram")
@@ -51,7 +52,7 @@ def make_optimizer(name, learning_rate, total_steps=None):
 
 def train_stage(
     stage, saccader, source, *, epochs, learning_rate, model_dir, weight_decay=0.0, num_targets=12,
-    full_image_loss_weight=0.0,
+    full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT,
     steps_per_epoch=None, eval_steps=None, optimizer="adam", jit_compile=False, verbose=1,
     strategy=None, write_checkpoint=True, save_every_steps=None, restart=False, callbacks=(),
 ):
