@@ -20,6 +20,9 @@ CASES = [
     ({"devices": ["/gpu:0"]}, r"--devices needs --strategy=mirrored"),
     ({"batch_size": 0}, r"--batch_size must be >= 1"),
     ({"full_image_loss_weight": -0.5}, r"--full_image_loss_weight must be >= 0.*=-0.5"),
+    ({"augment": "light"}, r"--augment apply to image folders and TFDS datasets"),
+    ({"channels": "3", "flip": True}, r"--flip, --channels apply to image folders"),
+    ({"dataset": "imagenette", "cache": "memory"}, r"--cache applies to image folders"),
 ]
 
 
@@ -36,6 +39,19 @@ class FlagValidationTest(tf.test.TestCase):
             launch._validate_flags()
         with flagsaver.flagsaver(num_glimpses=64, num_targets=64):
             launch._validate_flags()
+
+    def test_every_preset_in_launch_parses_and_validates(self):
+        presets = os.path.join(os.path.dirname(__file__), "..", "launch")
+        names = sorted(n for n in os.listdir(presets) if n.endswith(".cfg"))
+        self.assertIn("image_folder.cfg", names)
+        for name in names:
+            with self.subTest(preset=name), flagsaver.flagsaver():
+                # image_folder.cfg needs the user's folder (the comment in it says so).
+                extra = ["--dataset=folder:/data/images"] if name == "image_folder.cfg" else []
+                launch.FLAGS(["launch", f"--flagfile={os.path.join(presets, name)}", *extra])
+                launch._validate_flags()
+                if "imagenet" in name:
+                    self.assertEqual(launch.FLAGS.augment, "imagenet")
 
     def test_the_command_exits_non_zero_before_creating_anything(self):
         model_dir = os.path.join(self.get_temp_dir(), "never")
