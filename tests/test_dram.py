@@ -302,7 +302,7 @@ class DRAMExportTest(tf.test.TestCase):
 
         model = _tiny(seed=4, num_glimpses=2)  # few glimpses: the export traces one unroll per served T
         directory = os.path.join(tempfile.mkdtemp(), "export")
-        export_saccader(model, directory, mean=(0.5,), std=(0.25,), crop_fraction=1.0, top_k=3, max_glimpses=2)
+        export_saccader(model, directory, mean=(0.5,), std=(0.25,), crop_fraction=1.0, top_k=3, max_glimpses=1)
         served = tf.saved_model.load(directory)
         pixels = np.random.default_rng(4).integers(0, 256, size=(2, 24, 24, 1)).astype(np.uint8)
         out = served.serving_default(tf.constant(pixels))
