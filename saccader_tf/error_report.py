@@ -44,6 +44,7 @@ def error_report(error, model_dir):
 def data_problem(error):
     """The line of a TensorFlow error that names a bad file or label (the whole message otherwise)."""
     for line in error.message.splitlines():
-        if "Cannot read image file" in line or "Labels must lie in" in line:
-            return line.strip()
+        for marker in ("Cannot read image file", "Labels must lie in"):
+            if marker in line:  # drop tf.data's "Error in user-defined function ...: [" around it
+                return line[line.index(marker):].strip().rstrip("]").strip()
     return error.message

@@ -69,11 +69,21 @@ def decode_with_fallback(path, channels):
         lambda p: decode_image_file(p, channels)).ignore_errors()
 
     def pillow(p):
-        image = tf.py_function(_pillow_rgb, [p], tf.uint8)
+        image = tf.py_function(_pillow_rgb_or_empty, [p], tf.uint8)
         return _to_channels(tf.ensure_shape(image, [None, None, 3]), channels)
 
-    with_pillow = tf.data.Dataset.from_tensors(path).map(pillow).ignore_errors()
+    # Pillow's failure is an empty image, not an exception: an exception raised inside a
+    # `py_function` would print its traceback to stderr even though the error is handled.
+    with_pillow = tf.data.Dataset.from_tensors(path).map(pillow).filter(
+        lambda image: tf.size(image) > 0)
     return with_tf.concatenate(with_pillow).take(1)
+
+
+def _pillow_rgb_or_empty(path):
+    try:
+        return _pillow_rgb(path)
+    except Exception:  # noqa: BLE001 - any failure means "Pillow cannot read it either"
+        return np.zeros([0, 0, 3], np.uint8)
 
 
 class ImageFiles:
