@@ -24,7 +24,8 @@ flags.DEFINE_enum("augment", None, ["imagenet", "light", "none"], "Preprocessing
 flags.DEFINE_boolean("flip", None, "Random horizontal flips in training (default: on for "
                      "--augment=imagenet only; a flip changes the class of digits and text).")
 flags.DEFINE_enum("channels", "auto", ["auto", "1", "3"], "Image channels of folder and TFDS data: "
-                  "auto = 1 when the (sampled) training images are all grayscale, else 3.")
+                  "auto = for a folder 1 when the sampled training images are all grayscale, else 3; "
+                  "for TFDS the dataset's own. 1 or 3 converts.")
 flags.DEFINE_enum("cache", "auto", ["auto", "memory", "stream"], "Image folders: keep the decoded "
                   "images in memory (decoded once) or decode them every epoch (stream); auto = "
                   "memory when they fit --cache_budget_mb.")
