@@ -70,15 +70,14 @@ class Stage1BaselinesTest(tf.test.TestCase):
     def test_evaluate_model_labels_rows_and_judges_occlusion_with_stage1(self):
         source = DataSource(train=self.dataset, eval=self.dataset, num_classes=3, image_size=24, channels=1,
                             mean=(0.0,), std=(1.0,), name="test")
-        result = evaluate_model(self.final, source, max_glimpses=2, occlusion_glimpses=(1, 2),
-                                stage1=self.stage1)
+        result = evaluate_model(self.final, source, max_glimpses=2, policies=("learned", "full"),
+                                occlusion_glimpses=(1, 2), stage1=self.stage1)
         hand = self._stage1_by_hand()
         self.assertAllClose(result.row("full", network="stage1")["top1"], hand["full"])
         self.assertAllClose(result.row("ordered_logits", 2, network="stage1")["top1"], hand["ordered_logits"])
         self.assertEqual(result.row("full")["top1"], 1.0)  # network="final" by default
-        self.assertEqual({r["network"] for r in result.rows if r["policy"] in ("learned", "random")},
-                         {"final"})
-        self.assertLen(result.rows, 3 * 2 + 1 + 2 + 1)
+        self.assertEqual({r["network"] for r in result.rows if r["policy"] == "learned"}, {"final"})
+        self.assertLen(result.rows, 2 + 1 + 1 + 2)  # learned T=1,2; full; stage1: full, ordered T=1,2
         self.assertEqual(result.occlusion_network, "stage1")
         self.assertIn("occlusion check: full-image top-1 of the stage-1 BagNet", format_table(result))
         cells = self.final(self.images, num_glimpses=2)["cells"]  # the learned policy's cells ...
