@@ -29,7 +29,7 @@ class PolicyGradientTrainer(StageTrainer):
     full-image logits (`full_logits`, the `full` and `ordered_logits` baselines on this model) get
     worse than after stage 1. μ > 0 keeps the stage-1 per-location cross-entropy on every cell
     (`per_location_cross_entropy`, each cell's Z against the label), so the network stays a
-    full-image classifier. With μ = 0 the term is not computed and a step is exactly the paper's.
+    full-image classifier. With μ = 0 the term is only logged (no gradient): a step is exactly the paper's.
 
     Default μ = 1 (ours), chosen from README's measured table ("Keeping the full-image loss in
     stage 3"; same stage-1/2 weights, stage 3 run with μ = 0 and μ = 1): with μ = 0 the final
