@@ -158,3 +158,15 @@ class LaunchErrorsTest(tf.test.TestCase):
         model.build()
         with self.assertRaisesRegex(ValueError, r"evaluation split of dataset 'no_val' holds no examples"):
             train_stage(1, model, source, epochs=1, learning_rate=0.01, model_dir=self.get_temp_dir(), verbose=0)
+
+    def test_skip_bad_files_flag_reaches_the_folder_source(self):
+        from image_folder_fixture import write_random_image_folder
+
+        root = write_random_image_folder(os.path.join(self.get_temp_dir(), "bad_file"), train=8, val=2,
+                                         height=30, width=30)
+        open(os.path.join(root, "train", "c0", "0.png"), "w").close()  # empty: found while listing
+        with flagsaver.flagsaver(**{**TINY, "dataset": f"folder:{root}", "batch_size": 4}):
+            with self.assertRaisesRegex(ValueError, r"c0/0\.png"):
+                launch._source()
+            with flagsaver.flagsaver(skip_bad_files=True):
+                self.assertEqual(launch._source().train_size, 7)
