@@ -12,7 +12,13 @@ visited mask `C [B,N]` — to location logits `R [B,N]` (visited cells pushed do
 | `random`         | 0 − V·C (uniform over unvisited cells)        | always sampled (seeded)   |
 | `ordered_logits` | Z[:, n, ĉ] − V·C, ĉ = argmax of full logits    | argmax                    |
 | `center`         | −(squared distance to the grid centre) − V·C  | argmax (ties: lower index)|
+| `sobel_mean`     | mean Sobel edge magnitude in the cell's box − V·C | argmax (`sobel_policies`) |
+| `sobel_var`      | its variance in the cell's box − V·C          | argmax (`sobel_policies`) |
+| `random_tf1`     | log P(cell) of a snapped uniform location     | sampled, may revisit (`tf1_policies`) |
+| `center_tf1`     | 0 at the centre cell, −V elsewhere            | centre cell T times (`tf1_policies`) |
 
+`random` and `center` are ours (distinct cells); `random_tf1` and `center_tf1` are the 2019 TF1
+code's definitions, which may revisit a cell (see `saccader_tf.models.tf1_policies`).
 `full` is not a glimpse policy: the model then answers with the BagNet's full-image logits.
 """
 
@@ -26,7 +32,10 @@ import tensorflow_probability as tfp
 from saccader_tf.layers.replica_seed import replica_seed
 from saccader_tf.layers.saccader_cell import VISITED_PENALTY
 
-POLICIES = ("learned", "random", "ordered_logits", "center", "full")
+POLICIES = (
+    "learned", "random", "ordered_logits", "center", "full", "sobel_mean", "sobel_var", "random_tf1",
+    "center_tf1",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,12 +47,16 @@ class GlimpseContext:
         patch_logits: per-location logits Z, `[B, N, K]`.
         full_logits: BagNet image logits, `[B, K]`.
         grid: `(h, w)` with `N = h * w`.
+        images: the model's input images `[B, S, S, C]` (read by the `sobel_*` policies), or None.
+        cell_boxes: int32 `[N, 4]` receptive-field boxes of all cells (`Saccader.boxes`), or None.
     """
 
     mixed: tf.Tensor
     patch_logits: tf.Tensor
     full_logits: tf.Tensor
     grid: tuple
+    images: tf.Tensor = None
+    cell_boxes: tf.Tensor = None
 
 
 class LearnedPolicy:
@@ -133,10 +146,13 @@ def make_policy(name, cell=None, seed=None):
     """Builds the policy called `name` (one of `POLICIES`).
 
     Args:
-        name: `"learned"`, `"random"`, `"ordered_logits"`, `"center"` or `"full"`.
+        name: one of `POLICIES`: `"learned"`, `"random"`, `"ordered_logits"`, `"center"`,
+            `"full"`, `"sobel_mean"`, `"sobel_var"`, `"random_tf1"` or `"center_tf1"`.
         cell: the `SaccaderCell`, needed by `"learned"`.
-        seed: seed of the `"random"` policy's sampler.
+        seed: seed of the `"random"` and `"random_tf1"` policies' samplers.
     """
+    from saccader_tf.models import sobel_policies, tf1_policies  # they build on this module
+
     if name not in POLICIES:
         raise ValueError(f"`policy` must be one of {POLICIES}. Received: policy={name!r}")
     if name == "learned":
@@ -145,4 +161,8 @@ def make_policy(name, cell=None, seed=None):
         return LearnedPolicy(cell)
     if name == "random":
         return RandomPolicy(seed)
-    return {"ordered_logits": OrderedLogitsPolicy, "center": CenterPolicy, "full": FullImagePolicy}[name]()
+    if name == "random_tf1":
+        return tf1_policies.RandomTF1Policy(seed)
+    return {"ordered_logits": OrderedLogitsPolicy, "center": CenterPolicy, "full": FullImagePolicy,
+            "sobel_mean": sobel_policies.SobelMeanPolicy, "sobel_var": sobel_policies.SobelVarPolicy,
+            "center_tf1": tf1_policies.CenterTF1Policy}[name]()

@@ -9,6 +9,7 @@ from saccader_tf.layers.saccader_cell import SaccaderCell
 from saccader_tf.layers.what_where_mixer import WhatWhereMixer
 from saccader_tf.models.bagnet import BagNet
 from saccader_tf.models.policies import GlimpseContext, make_policy
+from saccader_tf.models.readouts import make_readout
 
 OUTPUT_KEYS = (
     "logits", "glimpse_logits", "cells", "location_logits", "probabilities", "glimpse_boxes",
@@ -23,8 +24,8 @@ class Saccader(keras.Model):
     images → BagNet → features P `[B,h,w,F]`, "what" Q `[B,h,w,D_q]`, per-location logits Z
     `[B,h,w,K]`; where G = AttentionNetwork(P); mixed M = Conv1x1(concat[G, Q]) `[B,h,w,D]`.
     For t = 1..T a policy (the learned `SaccaderCell` by default) picks an unvisited cell `l^t`
-    from M and the visited mask; the glimpse's logits are `y^t = Z[l^t]` and the prediction is
-    `ŷ = mean_t y^t`. The glimpse box of `l^t` is the exact receptive field of that cell. In
+    from M and the visited mask; the glimpse's logits are `y^t = Z[l^t]` (hard readout; or
+    `y^t = Σ_n π^t_n Z_n` with `readout="soft"`) and the prediction is `ŷ = mean_t y^t`. The glimpse box of `l^t` is the exact receptive field of that cell. In
     inference mode the learned policy is deterministic and has no memory besides the visited mask,
     so the first k glimpses do not depend on T.
 
@@ -34,14 +35,19 @@ class Saccader(keras.Model):
         variant: BagNet variant (see `saccader_tf.models.bagnet_variants.VARIANTS`).
         input_channels: channels `C` of the images.
         num_glimpses: default number of glimpses `T` (change it per call with `num_glimpses=`).
-        policy: `"learned"`, `"random"`, `"ordered_logits"`, `"center"` or `"full"`; chosen here
-            (evaluation can also pass a policy object to `unroll`).
+        policy: a name from `saccader_tf.models.POLICIES` (`"learned"`, `"random"`,
+            `"ordered_logits"`, `"center"`, `"full"`, `"sobel_mean"`, `"sobel_var"`,
+            `"random_tf1"`, `"center_tf1"`); chosen here (evaluation can also pass a policy object
+            to `unroll`).
         attention_widths: the attention network's four widths; default from F (F/2, F/2, F/4, F/4).
         mixing_width: width `D` of M; default: the width of Q.
         attention: optional `"cbam"`/`"adcm"` module at the end of the attention network.
         bagnet_attention: optional `"cbam"`/`"adcm"` inside the BagNet blocks (non-local BagNet).
         bagnet_kwargs: extra `BagNet` arguments (architecture overrides).
         seed: seed of the glimpse sampler (and of the `random` policy).
+        readout: `"hard"` (default: y^t = Z at the chosen cell) or `"soft"` (the TF1 code's
+            soft-attention ablation: y^t = Σ_n π^t_n Z_n with π^t = softmax(R^t), the step's
+            location probabilities; ŷ = mean over the T steps). See `saccader_tf.models.readouts`.
         **kwargs: `name`, `dtype` and other base-model arguments.
 
     Call arguments:
@@ -82,7 +88,7 @@ class Saccader(keras.Model):
     def __init__(
         self, num_classes, image_size, variant="bagnet77_lowd", input_channels=3, num_glimpses=6,
         policy="learned", attention_widths=None, mixing_width=None, attention=None,
-        bagnet_attention=None, bagnet_kwargs=None, seed=None, **kwargs,
+        bagnet_attention=None, bagnet_kwargs=None, seed=None, readout="hard", **kwargs,
     ):
         super().__init__(**kwargs)
         self.representation = BagNet(
@@ -101,6 +107,8 @@ class Saccader(keras.Model):
         )
         self.cell = SaccaderCell(seed=seed, dtype=self.dtype_policy, name="cell")
         self.policy = make_policy(policy, cell=self.cell, seed=seed)
+        self.readout_fn = make_readout(readout)
+        self.readout = readout
         self.num_classes = num_classes
         self.image_size = image_size
         self.variant = variant
@@ -146,6 +154,8 @@ class Saccader(keras.Model):
             patch_logits=tf.reshape(rep["patch_logits"], [-1, n, self.num_classes]),
             full_logits=rep["logits"],
             grid=(self.grid, self.grid),
+            images=images,
+            cell_boxes=self.boxes(tf.range(n)),
         )
         return context, rep
 
@@ -170,13 +180,14 @@ class Saccader(keras.Model):
             cells.append(cell)
         cells = tf.stack(cells, axis=1)
         location_logits = tf.stack(logits_steps, axis=1)
-        glimpse_logits = tf.cast(tf.gather(context.patch_logits, cells, axis=1, batch_dims=1), tf.float32)
+        probabilities = tf.nn.softmax(location_logits, axis=-1)
+        glimpse_logits = self.readout_fn(context.patch_logits, cells, probabilities)
         return {
             "logits": tf.reduce_mean(glimpse_logits, axis=1),
             "glimpse_logits": glimpse_logits,
             "cells": cells,
             "location_logits": location_logits,
-            "probabilities": tf.nn.softmax(location_logits, axis=-1),
+            "probabilities": probabilities,
             "glimpse_boxes": self.boxes(cells),
         }
 
@@ -241,6 +252,7 @@ class Saccader(keras.Model):
             policy=self.policy_name, attention_widths=self.attention_widths,
             mixing_width=self.mixing_width, attention=self.attention,
             bagnet_attention=self.bagnet_attention, bagnet_kwargs=self.bagnet_kwargs, seed=self.seed,
+            readout=self.readout,
         )
         return config
 
