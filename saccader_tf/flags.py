@@ -40,6 +40,17 @@ flags.DEFINE_string("dram_model", "dram_small", "DRAM variant (--architecture=dr
 flags.DEFINE_integer("image_size", 60, "Side of the square input images, in pixels.")
 flags.DEFINE_integer("num_glimpses", 6, "Glimpses T per image (stage 3 and evaluation).")
 flags.DEFINE_integer("num_targets", 12, "Stage 2: number of target cells.")
+flags.DEFINE_enum("readout", "hard", ["hard", "soft"], "Saccader readout of each glimpse step: hard "
+                  "(the logits Z at the chosen cell) or soft (the TF1 code's soft-attention ablation: "
+                  "Σ_cells π·Z with the step's location probabilities π; logits averaged over the "
+                  "steps). Recorded in --model_dir: --stage=eval/export use the recorded one.")
+flags.DEFINE_list("eval_policies", ["learned", "ordered_logits", "random", "full", "center", "random_tf1",
+                                    "center_tf1", "sobel_mean", "sobel_var"],
+                  "Saccader glimpse policies of the --stage=eval table (rows for T = 1..12), and of the "
+                  "policy comparison at the end of --stage=all when given (its default there: learned, "
+                  "full, ordered_logits, random). random/center are ours (distinct cells), random_tf1/"
+                  "center_tf1 the TF1 code's (revisits allowed), sobel_mean/sobel_var rank cells by "
+                  "the mean/variance of the Sobel edge magnitude in their box.")
 flags.DEFINE_integer("batch_size", 64, "GLOBAL batch size (split across replicas).")
 flags.DEFINE_list("epochs", ["3", "1", "1"], "Epochs per stage: one value for every stage, or three "
                   "values for stages 1, 2, 3.")

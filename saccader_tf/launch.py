@@ -62,6 +62,7 @@ def _validate_flags():
             raise app.UsageError(f"--{name} must be >= 1. Received: --{name}={getattr(FLAGS, name)}")
     if FLAGS.architecture == "dram":
         _validate_dram_flags()
+    _validate_policy_flags()
     stack = variant_conv_stack(FLAGS.model)
     rf = receptive_field.receptive_field(stack)[0]
     grid = receptive_field.output_size(FLAGS.image_size, stack)
@@ -89,6 +90,19 @@ def _validate_flags():
     if FLAGS.devices and FLAGS.strategy != "mirrored":
         raise app.UsageError("--devices needs --strategy=mirrored.")
     _validate_data_flags()
+
+
+def _validate_policy_flags():
+    """--eval_policies names Saccader policies; --readout=soft is a Saccader option."""
+    from saccader_tf.models.policies import POLICIES
+
+    unknown = [name for name in FLAGS.eval_policies if name not in POLICIES]
+    if unknown or not FLAGS.eval_policies:
+        raise app.UsageError(f"--eval_policies takes names from {', '.join(POLICIES)}. "
+                             f"Received: --eval_policies={','.join(FLAGS.eval_policies)}")
+    if FLAGS.architecture == "dram" and FLAGS.readout != "hard":
+        raise app.UsageError("--readout applies to the Saccader; DRAM classifies its glimpses with its own "
+                             f"network. Received: --readout={FLAGS.readout} --architecture=dram")
 
 
 def _validate_data_flags():
@@ -201,6 +215,7 @@ def build(strategy):
         saccader = Saccader(
             num_classes=source.num_classes, image_size=FLAGS.image_size, variant=FLAGS.model,
             input_channels=source.channels, num_glimpses=FLAGS.num_glimpses, seed=FLAGS.seed,
+            readout=FLAGS.readout,
         )
         saccader.build()
     return source, saccader
@@ -300,8 +315,9 @@ def run(stages):
         print(summary, flush=True)
     print("\n".join(["", "summary:", *summaries]))
     if stages == [1, 2, 3] and chief:
+        chosen = {"policies": tuple(FLAGS.eval_policies)} if FLAGS["eval_policies"].present else {}
         accuracies = policy_accuracies(saccader, source.eval, FLAGS.num_glimpses, seed=FLAGS.seed,
-                                       stage1=_stage1_network(saccader))
+                                       stage1=_stage1_network(saccader), **chosen)
         print("\n" + format_policy_table(accuracies, FLAGS.num_glimpses))
         with open(os.path.join(FLAGS.model_dir, "policy_accuracy.json"), "w") as f:
             json.dump({"num_glimpses": FLAGS.num_glimpses, **accuracies}, f, indent=2)
@@ -325,7 +341,7 @@ def evaluate():
                                 max_batches=FLAGS.eval_steps, occlusion_glimpses=())
         return _write_evaluation(saccader, result, source, out_dir)
     result = evaluate_model(saccader, source, max_glimpses=12, seed=FLAGS.seed,
-                            stage1=_stage1_network(saccader),
+                            policies=tuple(FLAGS.eval_policies), stage1=_stage1_network(saccader),
                             max_batches=FLAGS.eval_steps, fill_value=black_value(source))
     _write_evaluation(saccader, result, source, out_dir)
 
