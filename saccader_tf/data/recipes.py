@@ -105,8 +105,16 @@ def light_max_shift(image_size):
 
 
 def resize(image, image_size):
-    """Bilinear resize of the whole image to `[S, S, C]`, float32 in the input's value range."""
-    return tf.image.resize(image, [image_size, image_size], method="bilinear")
+    """Bilinear resize of the whole image to `[S, S, C]`, float32 in the input's value range.
+
+    An image that already is `S x S` is only cast (a same-size bilinear resize samples every
+    pixel at its own centre: the same values, without the work).
+    """
+    shape = tf.shape(image)
+    same = tf.logical_and(tf.equal(shape[0], image_size), tf.equal(shape[1], image_size))
+    resized = tf.cond(same, lambda: tf.cast(image, tf.float32),
+                      lambda: tf.image.resize(image, [image_size, image_size], method="bilinear"))
+    return tf.ensure_shape(resized, [image_size, image_size, image.shape[-1]])
 
 
 def random_shift(image, seed, max_shift):
