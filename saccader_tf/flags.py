@@ -43,7 +43,8 @@ flags.DEFINE_integer("num_targets", 12, "Stage 2: number of target cells.")
 flags.DEFINE_enum("readout", "hard", ["hard", "soft"], "Saccader readout of each glimpse step: hard "
                   "(the logits Z at the chosen cell) or soft (the TF1 code's soft-attention ablation: "
                   "Σ_cells π·Z with the step's location probabilities π; logits averaged over the "
-                  "steps). Recorded in --model_dir: --stage=eval/export use the recorded one.")
+                  "steps). Recorded in --model_dir (training refuses another one there); --stage=export "
+                  "uses the recorded one, --stage=eval too unless --readout is given.")
 flags.DEFINE_list("eval_policies", ["learned", "ordered_logits", "random", "full", "center", "random_tf1",
                                     "center_tf1", "sobel_mean", "sobel_var"],
                   "Saccader glimpse policies of the --stage=eval table (rows for T = 1..12), and of the "

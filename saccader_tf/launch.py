@@ -290,6 +290,7 @@ def run(stages):
     chief = multi_worker.is_chief(strategy)
     if chief:
         checkpoints.check_model_config(FLAGS.model_dir, saccader.get_config())
+        _check_recorded_readout(checkpoints.load_model_config(FLAGS.model_dir))
         checkpoints.record_preprocessing(FLAGS.model_dir, source)
     if stages[0] > 1:
         path = checkpoints.restore_stage(saccader, FLAGS.model_dir, stages[0] - 1, _command_for(stages[0] - 1))
@@ -331,7 +332,7 @@ def evaluate():
     from saccader_tf.export import load_trained_saccader
     from saccader_tf.occlusion import black_value
 
-    saccader = load_trained_saccader(FLAGS.model_dir)
+    saccader = _with_readout_flag(load_trained_saccader(FLAGS.model_dir))
     source = _source()
     out_dir = os.path.join(FLAGS.model_dir, "evaluation")
     if _is_dram(saccader):  # DRAM's own policies; no BagNet to judge an occlusion check
@@ -344,6 +345,27 @@ def evaluate():
                             policies=tuple(FLAGS.eval_policies), stage1=_stage1_network(saccader),
                             max_batches=FLAGS.eval_steps, fill_value=black_value(source))
     _write_evaluation(saccader, result, source, out_dir)
+
+
+def _check_recorded_readout(recorded):
+    """Training continues a model_dir only with the readout it was started with (`recorded`: its config)."""
+    readout = recorded.get("readout", "hard")  # model_dirs from before the option are hard
+    if readout != FLAGS.readout:
+        raise ValueError(f"{FLAGS.model_dir} holds a model trained with --readout={readout}: use it again, "
+                         f"or a new --model_dir. Received: --readout={FLAGS.readout}")
+
+
+def _with_readout_flag(model):
+    """--stage=eval with an explicit --readout: the trained weights read out that way (an ablation);
+    otherwise the model as recorded in model_dir."""
+    if not FLAGS["readout"].present or _is_dram(model) or model.readout == FLAGS.readout:
+        return model
+    other = type(model).from_config({**model.get_config(), "readout": FLAGS.readout})
+    other.build()
+    other.set_weights(model.get_weights())
+    print(f"note: evaluating with --readout={FLAGS.readout} (trained with --readout={model.readout})",
+          file=sys.stderr)
+    return other
 
 
 def _is_dram(model):

@@ -38,4 +38,16 @@ class LaunchPoliciesReadoutTest(tf.test.TestCase):
             rows = json.load(f)["rows"]
         self.assertEqual({row["policy"] for row in rows}, set(policies))
         self.assertLen(rows, 12 * len(policies))  # T = 1..12 for each glimpse policy
-        self.assertEqual(checkpoints.load_model_config(model_dir)["readout"], "soft")
+        recorded = checkpoints.load_model_config(model_dir)
+        self.assertEqual(recorded["readout"], "soft")
+        with flagsaver.flagsaver(model_dir=model_dir, readout="soft", **TINY):
+            launch._check_recorded_readout(recorded)  # the same readout continues
+            with flagsaver.as_parsed(readout="hard"):
+                with self.assertRaisesRegex(ValueError, r"trained with --readout=soft.*Received: --readout=hard"):
+                    launch._check_recorded_readout(recorded)
+                # --stage=eval with an explicit --readout reads the same weights out the hard way.
+                hard = launch._with_readout_flag(saccader)
+            self.assertIs(launch._with_readout_flag(saccader), saccader)  # not given: as recorded
+        self.assertEqual((hard.readout, saccader.readout), ("hard", "soft"))
+        for a, b in zip(hard.weights, saccader.weights):
+            self.assertAllEqual(a, b)
