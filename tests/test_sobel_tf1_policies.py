@@ -88,6 +88,24 @@ class SobelPolicyTest(tf.test.TestCase):
         self.assertEqual(set(cells[2:]), {1, 5})  # equal variances (the picture is symmetric there)
         self.assertEqual(cells[0], 6)
 
+    def test_scores_are_reused_only_within_one_graph(self):
+        # The export unrolls one `tf.switch_case` branch per T on one context: a branch must not
+        # read scores cached in another branch's graph.
+        model = Saccader(**TINY28)
+        policy = make_policy("sobel_mean")
+        images = np.random.default_rng(2).normal(size=(2, 28, 28, 1)).astype(np.float32)
+
+        @tf.function
+        def cells_for(steps_index):
+            context, _ = model.context(images)
+            branches = [lambda t=t: tf.pad(model.unroll(context, t, policy)["cells"], [[0, 0], [0, 3 - t]])
+                        for t in (1, 2, 3)]
+            return tf.switch_case(steps_index, branches)
+
+        eager = model.unroll(model.context(images)[0], 3, policy)["cells"].numpy()
+        self.assertAllEqual(cells_for(tf.constant(2)), eager)
+        self.assertAllEqual(cells_for(tf.constant(0))[:, 0], eager[:, 0])
+
     def test_sobel_policy_without_images_is_a_clear_error(self):
         context = GlimpseContext(mixed=tf.zeros([1, 4, 1]), patch_logits=tf.zeros([1, 4, 1]),
                                  full_logits=tf.zeros([1, 1]), grid=(2, 2))

@@ -16,7 +16,7 @@ extends past the border is averaged over its pixels inside the image only. The v
 population variance (divisor |A_n|; the TF1 code's n/(n−1) factor is the same for every cell of
 equal area and does not change the order); it is computed after subtracting the image mean of E,
 which leaves it unchanged and keeps the float32 cancellation small. The scores are computed once
-per image batch (per `GlimpseContext`) and reused by every glimpse step.
+per image batch (per `GlimpseContext` and graph) and reused by every glimpse step.
 """
 
 import tensorflow as tf
@@ -72,7 +72,7 @@ class _SobelPolicy(_FixedScorePolicy):
     statistic_index = 0  # 0: mean, 1: variance
 
     def __init__(self):
-        self._cached = (None, None)  # (context, scores): one image batch's scores, for all steps
+        self._cached = (None, None, None)  # (context, graph, scores): one batch's scores, all steps
 
     def scores(self, context):
         if context.images is None or context.cell_boxes is None:
@@ -81,10 +81,13 @@ class _SobelPolicy(_FixedScorePolicy):
                 "(`Saccader.context` provides them). "
                 f"Received: images={context.images!r}, cell_boxes={context.cell_boxes!r}"
             )
-        if self._cached[0] is not context:
+        # Reused only in the graph that computed them (eager, one tf.function, or one branch of a
+        # `tf.switch_case`, whose branches may not share tensors).
+        graph = tf.compat.v1.get_default_graph()
+        if self._cached[0] is not context or self._cached[1] is not graph:
             statistics = box_statistics(sobel_magnitude(context.images), context.cell_boxes)
-            self._cached = (context, statistics[self.statistic_index])
-        return self._cached[1]
+            self._cached = (context, graph, statistics[self.statistic_index])
+        return self._cached[2]
 
 
 class SobelMeanPolicy(_SobelPolicy):
