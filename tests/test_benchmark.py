@@ -84,7 +84,7 @@ class QuickBenchmarkTest(tf.test.TestCase):
                                 rows[key]["seconds_per_step"] / rows[key]["builtin_seconds_per_step"])
 
     def test_progress_goes_to_stderr(self):
-        for part in ("peak:", "default: stage 3", "bagnet77: stage 1", "pipeline:", "folder: round 2",
+        for part in ("peak:", "default: stage 3", "bagnet77: stage 1", "pipeline:", "folder: round 1/1",
                      "serving:", "done"):
             self.assertIn(part, self.stderr)
 

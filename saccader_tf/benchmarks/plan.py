@@ -43,8 +43,9 @@ class Plan:
         matmul_size: side of the square float32 matmul that sets the peak FLOP/s.
         pipeline_examples, pipeline_batches: cluttered-MNIST training images generated, and
             batches timed, for the input-pipeline throughput (at `default`'s size and batch).
-        folder_examples, folder_steps: images written as a folder, and timed stage-1 steps per
-            source and round, for the image-folder against built-in source rows.
+        folder_examples, folder_steps, folder_rounds: images written as a folder, timed stage-1
+            steps per source and round, and rounds (the fastest is kept), for the image-folder
+            against built-in source rows.
         serving_batches: batch sizes of the serving latency; serving_repeats: timed calls.
         skip: parts (of `PARTS`) not run.
     """
@@ -56,6 +57,7 @@ class Plan:
     pipeline_batches: int
     folder_examples: int
     folder_steps: int
+    folder_rounds: int
     serving_batches: tuple
     serving_repeats: int
     skip: frozenset = frozenset()
@@ -69,7 +71,7 @@ def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, ski
                          warmup=1),
         # 600 batches of 64: two passes over the 20,000 images, reshuffles included.
         matmul_size=2048, pipeline_examples=20_000, pipeline_batches=600,
-        folder_examples=4_000, folder_steps=25, serving_batches=(1, 32),
+        folder_examples=4_000, folder_steps=25, folder_rounds=3, serving_batches=(1, 32),
         serving_repeats=50, skip=frozenset(skip),
     )
 
@@ -80,7 +82,7 @@ def quick_plan(*, batch_size=4, steps=2, skip=()):
         default=ModelSetup("bagnet9_tiny", 28, 10, 1, batch_size=batch_size, steps=steps, warmup=1),
         large=ModelSetup("bagnet9_tiny", 56, 1001, 3, batch_size=2, steps=steps, warmup=1),
         matmul_size=256, pipeline_examples=64, pipeline_batches=10, folder_examples=16,
-        folder_steps=2, serving_batches=(1, 32),
+        folder_steps=2, folder_rounds=1, serving_batches=(1, 32),
         serving_repeats=3, skip=frozenset(skip),
     )
 

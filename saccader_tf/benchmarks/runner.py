@@ -64,7 +64,8 @@ def run_benchmark(plan, progress):
     folder = None
     if "folder" not in plan.skip:
         folder = time_folder_against_builtin(plan.default, build_saccader, examples=plan.folder_examples,
-                                             steps=plan.folder_steps, progress=progress)
+                                             steps=plan.folder_steps, rounds=plan.folder_rounds,
+                                             progress=progress)
     rows += table.folder_rows(plan.default, folder)
     latencies = None
     if "serving" not in plan.skip:
