@@ -112,7 +112,8 @@ def _validate_data_flags():
              if getattr(FLAGS, name) != default]
     if builtin and given:
         raise app.UsageError(
-            f"{', '.join(given)} apply to image folders and TFDS datasets; the built-in "
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to image folders and "
+            "TFDS datasets; the built-in "
             "cluttered_mnist is used as generated (one channel, no augmentation). Drop the flag(s) "
             "or choose another --dataset.")
     if not folder and FLAGS.cache != "auto":

@@ -20,7 +20,7 @@ CASES = [
     ({"devices": ["/gpu:0"]}, r"--devices needs --strategy=mirrored"),
     ({"batch_size": 0}, r"--batch_size must be >= 1"),
     ({"full_image_loss_weight": -0.5}, r"--full_image_loss_weight must be >= 0.*=-0.5"),
-    ({"augment": "light"}, r"--augment apply to image folders and TFDS datasets"),
+    ({"augment": "light"}, r"--augment applies to image folders and TFDS datasets"),
     ({"channels": "3", "flip": True}, r"--flip, --channels apply to image folders"),
     ({"dataset": "imagenette", "cache": "memory"}, r"--cache applies to image folders"),
 ]
