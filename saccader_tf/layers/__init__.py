@@ -8,3 +8,4 @@ from saccader_tf.layers.saccader_cell import VISITED_PENALTY, SaccaderCell
 from saccader_tf.layers.what_where_mixer import WhatWhereMixer
 from saccader_tf.layers.adcm import ADCM
 from saccader_tf.layers.cbam import CBAM
+from saccader_tf.layers.glimpse_extraction import GlimpseExtraction

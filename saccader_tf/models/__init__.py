@@ -5,3 +5,4 @@ from saccader_tf.models.bagnet_variants import VARIANTS
 from saccader_tf.models.dram import DRAM, DRAM_VARIANTS
 from saccader_tf.models.policies import POLICIES, GlimpseContext, make_policy
 from saccader_tf.models.saccader import Saccader
+from saccader_tf.models.saccader_classnet import SaccaderClassNet
