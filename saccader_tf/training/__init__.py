@@ -4,3 +4,4 @@ from saccader_tf.training.dram_trainer import DRAMTrainer
 from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.stage3 import PolicyGradientTrainer
+from saccader_tf.training.stage4 import ClassNetTrainer
