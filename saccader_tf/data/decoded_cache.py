@@ -35,7 +35,8 @@ class DecodedCache:
     """
 
     def __init__(self, buffer, offsets, shapes, labels):
-        self.buffer, self.offsets, self.shapes, self.labels = buffer, offsets, shapes, labels
+        # Held once, as tensors (the pipeline reads them); the numpy arrays are not kept, so the
+        # cache costs its pixels once and not twice.
         self._tensors = tuple(tf.constant(a) for a in (buffer, offsets, shapes, labels))
 
     @classmethod
@@ -74,12 +75,7 @@ class DecodedCache:
         return cls(buffer, offsets, shapes, files.labels[np.array(used)])
 
     def __len__(self):
-        return int(self.labels.shape[0])
-
-    @property
-    def nbytes(self):
-        """Bytes of decoded pixels held."""
-        return int(self.buffer.nbytes)
+        return int(self._tensors[3].shape[0])
 
     def examples(self, indices):
         """`tf.data.Dataset` of `(image uint8 [H, W, C], label int32)` for listing entries `indices`."""

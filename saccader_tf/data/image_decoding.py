@@ -17,7 +17,7 @@ files) Pillow is tried on that file only. Then, for a slot whose file cannot be 
   sees exactly the batches an uninterrupted run sees.
 
 File names are handled as bytes (`os.fsencode`), so names that are not valid UTF-8 still open and
-are named in messages (with `os.fsdecode`'s escapes).
+are named in messages (with `\\xNN` escapes, `display_path`).
 """
 
 import os
@@ -55,11 +55,16 @@ def _to_channels(image, channels):
     return tf.ensure_shape(image, [None, None, channels])
 
 
-def _pillow_rgb(path):
-    """Pillow's decoding of `path` as uint8 RGB `[H, W, 3]` (the fall-back for formats TensorFlow
-    cannot decode, such as 1-bit BMP)."""
-    with Image.open(os.fsdecode(path.numpy() if hasattr(path, "numpy") else path)) as image:
-        return np.asarray(image.convert("RGB"), np.uint8)
+def pillow_rgb(path):
+    """Pillow's decoding of `path` (bytes, str or a string scalar tensor) as uint8 RGB
+    `[H, W, 3]`, or `None` when Pillow cannot read it either: the fall-back for formats TensorFlow
+    cannot decode, such as 1-bit BMP. One definition serves the streamed pipeline and the
+    decode-once cache, so both accept and refuse the same files."""
+    try:
+        with Image.open(os.fsdecode(path.numpy() if hasattr(path, "numpy") else path)) as image:
+            return np.asarray(image.convert("RGB"), np.uint8)
+    except Exception:  # noqa: BLE001 - any failure (OSError, struct.error, ...) means "unreadable"
+        return None
 
 
 def decode_with_fallback(path, channels):
@@ -80,10 +85,8 @@ def decode_with_fallback(path, channels):
 
 
 def _pillow_rgb_or_empty(path):
-    try:
-        return _pillow_rgb(path)
-    except Exception:  # noqa: BLE001 - any failure means "Pillow cannot read it either"
-        return np.zeros([0, 0, 3], np.uint8)
+    rgb = pillow_rgb(path)
+    return np.zeros([0, 0, 3], np.uint8) if rgb is None else rgb
 
 
 class ImageFiles:
@@ -139,9 +142,8 @@ class ImageFiles:
         try:
             image = self._decode_one(tf.constant(path))
         except (tf.errors.OpError, ValueError):
-            try:
-                rgb = _pillow_rgb(path)
-            except (OSError, ValueError, SyntaxError):
+            rgb = pillow_rgb(path)
+            if rgb is None:
                 return None
             image = _to_channels(tf.constant(rgb), self.channels)
         return image.numpy()
@@ -198,13 +200,11 @@ class ImageFiles:
 
     def _slot(self, slot):
         n = len(self.paths)
-        first = tf.data.Dataset.from_tensors(self._paths[slot]).map(
-            lambda p: decode_image_file(p, self.channels)).ignore_errors()
-        first = first.map(lambda image: (slot, image))
-        # Only iterated when TensorFlow cannot decode the slot's file: Pillow, then substitutes.
-        candidates = tf.data.Dataset.range(min(self._attempts, n)).map(lambda k: (slot + k) % n)
-        rest = candidates.flat_map(lambda j: decode_with_fallback(self._paths[j], self.channels)
-                                   .map(lambda image: (j, image)))
+        first = decode_with_fallback(self._paths[slot], self.channels).map(lambda image: (slot, image))
+        # Only iterated when neither TensorFlow nor Pillow can read the slot's file.
+        substitutes = tf.data.Dataset.range(1, min(self._attempts, n)).map(lambda k: (slot + k) % n)
+        rest = substitutes.flat_map(lambda j: decode_with_fallback(self._paths[j], self.channels)
+                                    .map(lambda image: (j, image)))
         nothing = tf.data.Dataset.from_tensors(
             (tf.constant(-1, tf.int64), tf.zeros([1, 1, self.channels], tf.uint8)))
         return first.concatenate(rest).concatenate(nothing).take(1).map(

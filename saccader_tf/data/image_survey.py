@@ -62,7 +62,7 @@ def survey_images(paths, sample_size=SAMPLE_SIZE):
             with Image.open(os.fsdecode(paths[index])) as image:
                 gray += is_grayscale(image)
                 pixels.append(image.size[0] * image.size[1])
-        except (OSError, ValueError, SyntaxError):
+        except Exception:  # noqa: BLE001 - as the decoder's Pillow fall-back: any failure skips it
             continue
     return ImageSurvey(len(pixels), gray, float(np.mean(pixels)) if pixels else 0.0)
 
