@@ -183,26 +183,23 @@ def _source():
     from saccader_tf.data import make_source
     from saccader_tf.tfds_download import explained_download
 
-    extra = {}
+    common = dict(image_size=FLAGS.image_size, batch_size=FLAGS.batch_size, seed=FLAGS.seed,
+                  data_dir=FLAGS.data_dir)
     if FLAGS.dataset == "cluttered_mnist":
         extra = {"num_train": FLAGS.train_examples}
         if FLAGS.num_clutter is not None:
             extra["num_clutter"] = FLAGS.num_clutter
-    else:
-        extra = dict(augment=FLAGS.augment or "light", flip=FLAGS.flip,
-                     channels=FLAGS.channels if FLAGS.channels == "auto" else int(FLAGS.channels))
-        if FLAGS.dataset.startswith("folder:"):
-            extra.update(cache=FLAGS.cache, cache_budget_bytes=FLAGS.cache_budget_mb << 20)
-    if FLAGS.dataset == "cluttered_mnist":
-        return make_source(FLAGS.dataset, image_size=FLAGS.image_size, batch_size=FLAGS.batch_size,
-                           seed=FLAGS.seed, data_dir=FLAGS.data_dir, **extra)
+        return make_source(FLAGS.dataset, **common, **extra)
+    folder = FLAGS.dataset.startswith("folder:")
+    extra = dict(augment=FLAGS.augment or "light", flip=FLAGS.flip,
+                 channels=FLAGS.channels if FLAGS.channels == "auto" else int(FLAGS.channels))
+    if folder:
+        extra.update(cache=FLAGS.cache, cache_budget_bytes=FLAGS.cache_budget_mb << 20)
     # Folders and TFDS datasets read files (TFDS: `skip_bad_files` passed only when asked for).
-    if FLAGS.dataset.startswith("folder:") or FLAGS.skip_bad_files:
+    if folder or FLAGS.skip_bad_files:
         extra["skip_bad_files"] = FLAGS.skip_bad_files
-    tfds_name = None if FLAGS.dataset.startswith("folder:") else FLAGS.dataset
-    with explained_download(tfds_name, FLAGS.data_dir) if tfds_name else contextlib.nullcontext():
-        return make_source(FLAGS.dataset, image_size=FLAGS.image_size, batch_size=FLAGS.batch_size,
-                           seed=FLAGS.seed, data_dir=FLAGS.data_dir, **extra)
+    with contextlib.nullcontext() if folder else explained_download(FLAGS.dataset, FLAGS.data_dir):
+        return make_source(FLAGS.dataset, **common, **extra)
 
 
 def build(strategy):

@@ -11,10 +11,7 @@ from saccader_tf.data.normalization import default_normalization
 from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
 from saccader_tf.data.recipes import Recipe
 from saccader_tf.data.resumable_epochs import epoch_order
-from saccader_tf.data.source import DataSource, check_positive_int
-
-CHANNEL_CHOICES = ("auto", 1, 3)
-
+from saccader_tf.data.source import DataSource, check_channels, check_positive_int
 
 def image_folder_source(
     root,
@@ -120,8 +117,7 @@ def image_folder_source(
 
 
 def _resolve_channels(channels, survey):
-    if channels not in CHANNEL_CHOICES:
-        raise ValueError(f"`channels` must be 'auto', 1 or 3. Received: channels={channels!r}")
+    check_channels(channels)
     if channels != "auto":
         return channels
     logging.info("channels=auto: %d of %d sampled training images are grayscale, so %d channel(s).",

@@ -99,3 +99,13 @@ def check_positive_int(name, value):
     """Raises `ValueError` unless `value` is a positive integer (shared argument check of sources)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+CHANNEL_CHOICES = ("auto", 1, 3)
+"""What a folder or TFDS source accepts as `channels`."""
+
+
+def check_channels(channels):
+    """Raises `ValueError` unless `channels` is one of `CHANNEL_CHOICES` (folder and TFDS sources)."""
+    if channels not in CHANNEL_CHOICES:
+        raise ValueError(f"`channels` must be 'auto', 1 or 3. Received: channels={channels!r}")

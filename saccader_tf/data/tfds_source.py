@@ -10,6 +10,7 @@ from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
 from saccader_tf.data.recipes import Recipe
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.source import DataSource
+from saccader_tf.data.source import check_channels
 from saccader_tf.data.source import check_positive_int
 
 DEFAULT_SHUFFLE_BUFFER = 10_000
@@ -66,8 +67,7 @@ def tfds_source(
     check_positive_int("batch_size", batch_size)
     check_positive_int("shuffle_buffer", shuffle_buffer)
     recipe = Recipe(augment, flip)
-    if channels not in ("auto", 1, 3):
-        raise ValueError(f"`channels` must be 'auto', 1 or 3. Received: channels={channels!r}")
+    check_channels(channels)
     builder = tfds.builder(name, data_dir=data_dir)
     if download:
         builder.download_and_prepare()
@@ -78,8 +78,8 @@ def tfds_source(
     num_classes = _num_classes(info, name, label_key)
     eval_split = eval_split or _default_eval_split(info, name)
     mean, std = default_normalization(channels)
-    keys = (image_key, label_key, channels)
-    evaluation = _read_split(builder, eval_split, keys, seed=seed, shuffle_buffer=None)
+    keys = (image_key, label_key)
+    evaluation = _read_split(builder, eval_split, keys, channels, seed=seed, shuffle_buffer=None)
     train_size = _split_size(info, train_split)
     if train_size is not None and batch_size > train_size:
         raise ValueError(
@@ -90,7 +90,7 @@ def tfds_source(
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
 
     def train_epoch(epoch, skip_batches=0):
-        examples = _read_split(builder, train_split, keys, seed=epoch_seed(seed, epoch),
+        examples = _read_split(builder, train_split, keys, channels, seed=epoch_seed(seed, epoch),
                                shuffle_buffer=shuffle_buffer, skip=skip_batches * batch_size)
         return train_batches(examples, recipe, seed=seed, epoch=epoch,
                              first_index=skip_batches * batch_size, **common)
@@ -109,11 +109,11 @@ def tfds_source(
     )
 
 
-def _read_split(builder, split, keys, *, seed, shuffle_buffer, skip=0):
+def _read_split(builder, split, keys, channels, *, seed, shuffle_buffer, skip=0):
     """Decoded `(image uint8 [H, W, C], label)` examples of `split` with `C` channels, shuffled
     unless `shuffle_buffer` is `None` (files and examples shuffled while still encoded, the same
     order on every iteration), after the first `skip` (dropped before decoding)."""
-    image_key, label_key, channels = keys
+    image_key, label_key = keys
     shuffle = shuffle_buffer is not None
     dataset = builder.as_dataset(
         split=split,
