@@ -40,7 +40,7 @@ import os
 import keras
 import tensorflow as tf
 
-from saccader_tf import checkpoints
+from saccader_tf.training import checkpoints
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.models.from_config import model_from_config
 

@@ -181,7 +181,7 @@ def _source():
     import contextlib
 
     from saccader_tf.data import make_source
-    from saccader_tf.tfds_download import explained_download
+    from saccader_tf.data.tfds_download import explained_download
 
     common = dict(image_size=FLAGS.image_size, batch_size=FLAGS.batch_size, seed=FLAGS.seed,
                   data_dir=FLAGS.data_dir)
@@ -234,9 +234,10 @@ def _run_dram(compare_and_export):
     policy comparison (learned, random, center) and the export."""
     import keras
 
-    from saccader_tf import checkpoints, multi_worker
-    from saccader_tf.distribute import make_strategy
-    from saccader_tf.evaluate import format_policy_table, policy_accuracies
+    from saccader_tf.training import checkpoints
+    from saccader_tf.training import multi_worker
+    from saccader_tf.training.distribute import make_strategy
+    from saccader_tf.evaluation.evaluate import format_policy_table, policy_accuracies
     from saccader_tf.models.dram import DRAM_POLICIES
     from saccader_tf.training.run_stage import train_stage
 
@@ -273,10 +274,11 @@ def run(stages):
         return _run_dram(compare_and_export=stages == [1, 2, 3])
     import keras
 
-    from saccader_tf import checkpoints, multi_worker
-    from saccader_tf.distribute import make_strategy
-    from saccader_tf.model_dir_lock import ModelDirLock
-    from saccader_tf.evaluate import format_policy_table, policy_accuracies
+    from saccader_tf.training import checkpoints
+    from saccader_tf.training import multi_worker
+    from saccader_tf.training.distribute import make_strategy
+    from saccader_tf.training.model_dir_lock import ModelDirLock
+    from saccader_tf.evaluation.evaluate import format_policy_table, policy_accuracies
     from saccader_tf.training.run_stage import STAGE_NAMES, train_stage
 
     keras.utils.set_random_seed(FLAGS.seed)
@@ -325,10 +327,10 @@ def run(stages):
 
 def evaluate():
     """`--stage=eval`: the full evaluation table and pictures of a trained model_dir."""
-    from saccader_tf import viz
-    from saccader_tf.evaluate import evaluate_model, format_table, write_results
+    from saccader_tf.evaluation import pictures
+    from saccader_tf.evaluation.evaluate import evaluate_model, format_table, write_results
     from saccader_tf.export import load_trained_saccader
-    from saccader_tf.occlusion import black_value
+    from saccader_tf.evaluation.occlusion import black_value
 
     saccader = _with_readout_flag(load_trained_saccader(FLAGS.model_dir))
     source = _source()
@@ -374,22 +376,22 @@ def _is_dram(model):
 
 def _write_evaluation(model, result, source, out_dir):
     """Prints the table; writes its JSON/CSV, the accuracy-vs-T plot and glimpse pictures."""
-    from saccader_tf import viz
-    from saccader_tf.evaluate import format_table, write_results
+    from saccader_tf.evaluation import pictures
+    from saccader_tf.evaluation.evaluate import format_table, write_results
 
     print("\n" + format_table(result))
     paths = write_results(result, out_dir)
-    viz.plot_accuracy_vs_glimpses(result, os.path.join(out_dir, "accuracy_vs_glimpses.png"))
+    pictures.plot_accuracy_vs_glimpses(result, os.path.join(out_dir, "accuracy_vs_glimpses.png"))
     images, labels = next(iter(source.eval))[:2]
-    viz.plot_model_glimpses(model, images[:8], os.path.join(out_dir, "glimpses.png"),
+    pictures.plot_model_glimpses(model, images[:8], os.path.join(out_dir, "glimpses.png"),
                             labels=labels[:8], num_glimpses=FLAGS.num_glimpses)
     print(f"wrote {paths['json']}, {paths['csv']} and pictures in {out_dir}")
 
 
 def _stage1_network(saccader):
     """The stage-1 network of --model_dir for the baselines and the occlusion check (or None, said)."""
-    from saccader_tf.checkpoints import stage_weights_path
-    from saccader_tf.stage1_network import load_stage1_network
+    from saccader_tf.training.checkpoints import stage_weights_path
+    from saccader_tf.evaluation.stage1_network import load_stage1_network
 
     network = load_stage1_network(saccader, FLAGS.model_dir)
     if network is None:
@@ -401,7 +403,7 @@ def _stage1_network(saccader):
 
 def export(saccader=None):
     """`--stage=export` (and the end of `--stage=all`): a SavedModel under model_dir/export."""
-    from saccader_tf import checkpoints
+    from saccader_tf.training import checkpoints
     from saccader_tf.export import export_saccader, load_trained_saccader
 
     saccader = saccader or load_trained_saccader(FLAGS.model_dir)
@@ -426,7 +428,7 @@ def main(argv):
     try:
         _validate_flags()
         if FLAGS.stage in ("eval", "export") and os.path.isdir(FLAGS.model_dir):
-            from saccader_tf.model_dir_lock import ModelDirLock
+            from saccader_tf.training.model_dir_lock import ModelDirLock
 
             _LOCKS.append(ModelDirLock(FLAGS.model_dir).__enter__())  # training takes it in run()
         if FLAGS.stage == "eval":
@@ -436,7 +438,7 @@ def main(argv):
         else:
             run([1, 2, 3] if FLAGS.stage == "all" else [int(FLAGS.stage)])
     except Exception as error:  # noqa: BLE001 (known problems end in one line; others re-raise)
-        from saccader_tf.error_report import error_report
+        from saccader_tf.training.error_report import error_report
 
         report = error_report(error, FLAGS.model_dir)
         if report is None:

@@ -1,4 +1,4 @@
-"""`python -m saccader_tf.benchmark`: the quick mode prints every row; FLOP counts by hand; targets."""
+"""`python -m saccader_tf.benchmarks`: the quick mode prints every row; FLOP counts by hand; targets."""
 
 import io
 import json
@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf import benchmark
+from saccader_tf.benchmarks import cli as benchmark
 from saccader_tf.benchmarks import rows as table
 from saccader_tf.benchmarks.flop_count import conv_flops, forward_flops, stage_flops
 from saccader_tf.benchmarks.serving_latency import ServingLatency

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf import geometry
+from saccader_tf.models import geometry
 from saccader_tf.layers.glimpse_extraction import GlimpseExtraction, scaled_glimpse_size
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.models.saccader_classnet import OUTPUT_KEYS, SaccaderClassNet

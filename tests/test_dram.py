@@ -321,8 +321,8 @@ class DRAMEvaluationTest(tf.test.TestCase):
     def test_shared_evaluation_and_pictures_accept_a_dram(self):
         import types
 
-        from saccader_tf import viz
-        from saccader_tf.evaluate import evaluate_model
+        from saccader_tf.evaluation import pictures
+        from saccader_tf.evaluation.evaluate import evaluate_model
         from saccader_tf.models.dram import DRAM_POLICIES
 
         model, images = _tiny(seed=5), _images(batch=4, seed=5)
@@ -336,5 +336,5 @@ class DRAMEvaluationTest(tf.test.TestCase):
         expected = [np.mean(labels[:, t] == labels[:, 1]) for t in range(3)]
         self.assertAllClose([learned[t] for t in (1, 2, 3)], expected)
         self.assertEqual({row["policy"] for row in result.rows}, set(DRAM_POLICIES))
-        path = viz.plot_model_glimpses(model, images, os.path.join(tempfile.mkdtemp(), "g.png"), num_glimpses=3)
+        path = pictures.plot_model_glimpses(model, images, os.path.join(tempfile.mkdtemp(), "g.png"), num_glimpses=3)
         self.assertGreater(os.path.getsize(path), 1000)

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.evaluate import format_policy_table, policy_accuracies
+from saccader_tf.evaluation.evaluate import format_policy_table, policy_accuracies
 from saccader_tf.models import Saccader
 
 
@@ -40,10 +40,10 @@ import csv  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
 
-from saccader_tf import evaluate as evaluate_lib  # noqa: E402
-from saccader_tf import occlusion  # noqa: E402
+from saccader_tf.evaluation import evaluate as evaluate_lib  # noqa: E402
+from saccader_tf.evaluation import occlusion  # noqa: E402
 from saccader_tf.data.source import DataSource  # noqa: E402
-from saccader_tf.evaluate import evaluate_model, format_table, write_results  # noqa: E402
+from saccader_tf.evaluation.evaluate import evaluate_model, format_table, write_results  # noqa: E402
 
 
 def _source(images, labels, eval_boxes=None, batch=4):

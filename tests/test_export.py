@@ -14,7 +14,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf import checkpoints
+from saccader_tf.training import checkpoints
 from saccader_tf.data import imagenet_preprocessing
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.export import (

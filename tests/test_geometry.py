@@ -1,9 +1,9 @@
-"""Tests of saccader_tf.geometry: receptive-field boxes, coverage and object hits."""
+"""Tests of saccader_tf.models.geometry: receptive-field boxes, coverage and object hits."""
 
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf import geometry
+from saccader_tf.models import geometry
 
 
 class CellBoxesTest(tf.test.TestCase):

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.checkpoints import stage_weights_path
+from saccader_tf.training.checkpoints import stage_weights_path
 from saccader_tf.models import Saccader
 from image_folder_fixture import write_random_image_folder
 

@@ -18,7 +18,9 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl.testing import flagsaver
 
-from saccader_tf import checkpoints, launch, tfds_download
+from saccader_tf import launch
+from saccader_tf.training import checkpoints
+from saccader_tf.data import tfds_download
 from saccader_tf.models import Saccader
 
 TINY = dict(model="bagnet9_tiny", image_size=28, num_glimpses=3, num_targets=4, batch_size=16,

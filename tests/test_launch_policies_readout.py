@@ -7,7 +7,8 @@ import tensorflow as tf
 from absl import app
 from absl.testing import flagsaver
 
-from saccader_tf import checkpoints, launch
+from saccader_tf import launch
+from saccader_tf.training import checkpoints
 
 TINY = dict(model="bagnet9_tiny", image_size=28, num_glimpses=3, batch_size=8, train_examples=16, seed=1)
 

@@ -16,8 +16,10 @@ from unittest import mock
 import tensorflow as tf
 from absl.testing import flagsaver
 
-from saccader_tf import launch, model_dir_lock, multi_worker
-from saccader_tf.model_dir_lock import ModelDirBusyError, ModelDirLock
+from saccader_tf import launch
+from saccader_tf.training import model_dir_lock
+from saccader_tf.training import multi_worker
+from saccader_tf.training.model_dir_lock import ModelDirBusyError, ModelDirLock
 
 _HOLDER = r'''
 import importlib.util, sys, time

@@ -23,7 +23,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf import multi_worker
+from saccader_tf.training import multi_worker
 from local_cluster import REPO_ROOT, multi_worker_local
 
 
@@ -34,8 +34,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from saccader_tf import multi_worker
-from saccader_tf.distribute import make_strategy
+from saccader_tf.training import multi_worker
+from saccader_tf.training.distribute import make_strategy
 from saccader_tf.models.policies import LearnedPolicy
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.training import RepresentationTrainer
@@ -178,7 +178,7 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertFalse(np.array_equal(cells[0], cells[1]), "both workers sampled the same cells")
 
     def test_plain_fit_still_fails_on_gated_keras(self):
-        """When this fails, upstream fixed `fit`: drop `saccader_tf.multi_worker.fit_compat`."""
+        """When this fails, upstream fixed `fit`: drop `saccader_tf.training.multi_worker.fit_compat`."""
         reports = self._reports()
         if not multi_worker.needs_fit_shim():
             self.skipTest(f"the shim is not applied on Keras {multi_worker.keras.__version__}")
@@ -186,7 +186,7 @@ class MultiWorkerTest(tf.test.TestCase):
             self.assertNotEqual(report["plain_fit"], "ok", "plain fit now works under "
                                 "MultiWorkerMirroredStrategy: remove the shim (or narrow BROKEN_KERAS)")
             self.assertIn("PerReplica", report["plain_fit"],
-                          "plain fit fails differently now: revisit saccader_tf.multi_worker")
+                          "plain fit fails differently now: revisit saccader_tf.training.multi_worker")
 
 
 class VersionGateTest(tf.test.TestCase):

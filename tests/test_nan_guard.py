@@ -5,7 +5,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.checkpoints import progress_dir, stage_weights_path
+from saccader_tf.training.checkpoints import progress_dir, stage_weights_path
 from saccader_tf.data.source import DataSource
 from saccader_tf.models import Saccader
 from saccader_tf.training.nan_guard import NonFiniteLossError

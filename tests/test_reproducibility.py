@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.data import make_source
-from saccader_tf.evaluate import evaluate_model, format_table
+from saccader_tf.evaluation.evaluate import evaluate_model, format_table
 from saccader_tf.models import Saccader
 from saccader_tf.training.run_stage import train_stage
 

@@ -19,7 +19,7 @@ import types
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf import checkpoints
+from saccader_tf.training import checkpoints
 from local_cluster import REPO_ROOT, multi_worker_local
 
 
@@ -27,9 +27,9 @@ _SCRIPT = r'''
 import json, os, signal, sys
 import keras
 import numpy as np
-from saccader_tf import checkpoints
+from saccader_tf.training import checkpoints
 from saccader_tf.data import cluttered_mnist_source
-from saccader_tf.distribute import make_strategy
+from saccader_tf.training.distribute import make_strategy
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.training.run_stage import train_stage
 

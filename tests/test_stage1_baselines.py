@@ -6,13 +6,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf import checkpoints, occlusion
+from saccader_tf.training import checkpoints
+from saccader_tf.evaluation import occlusion
 from saccader_tf.data.source import DataSource
-from saccader_tf.evaluate import evaluate_model, format_policy_table, policy_accuracies
-from saccader_tf.evaluation_results import format_table
+from saccader_tf.evaluation.evaluate import evaluate_model, format_policy_table, policy_accuracies
+from saccader_tf.evaluation.results import format_table
 from saccader_tf.models import Saccader
 from saccader_tf.models.policies import make_policy
-from saccader_tf.stage1_network import load_stage1_network
+from saccader_tf.evaluation.stage1_network import load_stage1_network
 
 TINY = dict(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, num_glimpses=2)
 

@@ -8,8 +8,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from saccader_tf import viz
-from saccader_tf.evaluation_results import EvaluationResult
+from saccader_tf.evaluation import pictures
+from saccader_tf.training.callbacks import GlimpseImagesCallback
+from saccader_tf.evaluation.results import EvaluationResult
 
 
 def _result():
@@ -33,10 +34,10 @@ class GlimpseSummaryImageTest(tf.test.TestCase):
         images = np.zeros((2, 10, 12, 1), "float32")
         images[:, 0, 0] = 1.0  # min-max scaling: background 0, one white pixel
         boxes = np.array([[[2, 3, 6, 8], [0, 0, 1, 1]], [[5, 5, 10, 12], [5, 5, 10, 12]]])
-        out = viz.glimpse_summary_image(images, boxes)
+        out = pictures.glimpse_summary_image(images, boxes)
         self.assertEqual(out.shape, (2, 10, 12, 3))
         self.assertEqual(out.dtype, np.uint8)
-        first, second = viz.PALETTE[0], viz.PALETTE[1]
+        first, second = pictures.PALETTE[0], pictures.PALETTE[1]
         outline = np.zeros((10, 12), bool)
         outline[2, 3:8] = outline[5, 3:8] = outline[2:6, 3] = outline[2:6, 7] = True
         self.assertAllEqual(out[0][outline], np.tile(first, [outline.sum(), 1]))
@@ -55,17 +56,17 @@ class PlotTest(tf.test.TestCase):
         boxes = np.array([[[0, 0, 9, 9], [4, 4, 13, 13]]] * 3)
         probabilities = rng.dirichlet(np.ones(16), size=3)
         with tempfile.TemporaryDirectory() as directory:
-            path = viz.plot_glimpses(images, boxes, os.path.join(directory, "a", "glimpses.png"),
+            path = pictures.plot_glimpses(images, boxes, os.path.join(directory, "a", "glimpses.png"),
                                      probabilities=probabilities, labels=[0, 1, 2], predictions=[0, 2, 2],
                                      columns=2)
             _assert_png(self, path)
-            _assert_png(self, viz.plot_glimpses(images[:1], boxes[:1], os.path.join(directory, "b.png")))
+            _assert_png(self, pictures.plot_glimpses(images[:1], boxes[:1], os.path.join(directory, "b.png")))
 
     def test_plot_accuracy_vs_glimpses(self):
         with tempfile.TemporaryDirectory() as directory:
-            _assert_png(self, viz.plot_accuracy_vs_glimpses(_result(), os.path.join(directory, "acc.png")))
+            _assert_png(self, pictures.plot_accuracy_vs_glimpses(_result(), os.path.join(directory, "acc.png")))
             as_dict = _result().as_dict()
-            _assert_png(self, viz.plot_accuracy_vs_glimpses(as_dict, os.path.join(directory, "acc5.png"),
+            _assert_png(self, pictures.plot_accuracy_vs_glimpses(as_dict, os.path.join(directory, "acc5.png"),
                                                             metric="top5"))
 
 
@@ -76,13 +77,13 @@ class GlimpseImagesCallbackTest(tf.test.TestCase):
         model = Saccader(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=1)
         images = np.random.default_rng(0).normal(size=(2, 24, 24, 1)).astype("float32")
         with tempfile.TemporaryDirectory() as directory:
-            callback = viz.GlimpseImagesCallback(images, directory, saccader=model, num_glimpses=3)
+            callback = GlimpseImagesCallback(images, directory, saccader=model, num_glimpses=3)
             callback.on_epoch_end(0)
             callback.on_train_end()
             events = glob.glob(os.path.join(directory, "events.out.tfevents.*"))
             self.assertLen(events, 1)
             self.assertGreater(os.path.getsize(events[0]), 0)
-            _assert_png(self, viz.plot_model_glimpses(model, images, os.path.join(directory, "m.png"),
+            _assert_png(self, pictures.plot_model_glimpses(model, images, os.path.join(directory, "m.png"),
                                                       labels=[0, 1], num_glimpses=2))
             tags = [value.tag for event in tf.compat.v1.train.summary_iterator(events[0])
                     for value in event.summary.value]

@@ -1,4 +1,4 @@
-"""The library behind `python -m saccader_tf.benchmark` (see `saccader_tf/benchmark.py`).
+"""The library behind `python -m saccader_tf.benchmarks` (see `saccader_tf/benchmarks/cli.py`).
 
 - `flop_count`: analytic FLOPs per image of the forward pass and of each stage's training step;
 - `timing`: timing of blocking calls and the peak FLOP/s of a large `tf.matmul`;

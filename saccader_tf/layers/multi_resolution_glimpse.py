@@ -1,7 +1,7 @@
 """DRAM's retina: position channels, glimpse placement and multi-resolution crops (no weights).
 
 Conventions (pixel k spans [k, k+1); boxes `(ymin, xmin, ymax, xmax)` are end-exclusive, as in
-`saccader_tf.geometry`):
+`saccader_tf.models.geometry`):
 
 - A location `l = (l_y, l_x)` in `[-1, 1]²` places the high-resolution glimpse of side g on an
   S x S image with its top-left pixel at `round((S - g)/2 · (1 + l))`: `l = -1` is the top/left

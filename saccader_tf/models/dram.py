@@ -7,7 +7,7 @@ import numbers
 import keras
 import tensorflow as tf
 
-from saccader_tf import geometry
+from saccader_tf.models import geometry
 from saccader_tf.layers import multi_resolution_glimpse as retina
 from saccader_tf.layers.gaussian_location_policy import GaussianLocationPolicy
 from saccader_tf.layers.glimpse_network import GlimpseNetwork

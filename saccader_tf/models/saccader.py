@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from saccader_tf import geometry
+from saccader_tf.models import geometry
 from saccader_tf.layers.attention_network import AttentionNetwork
 from saccader_tf.layers.saccader_cell import SaccaderCell
 from saccader_tf.layers.what_where_mixer import WhatWhereMixer
@@ -71,7 +71,7 @@ class Saccader(keras.Model):
         after stage 3); with 0 (the paper's stage 3) trained only through the sampled glimpses,
         so the cells away from them decay and it is a worse full-image classifier (93.4% → 90.6%
         at 60 px, 74.1% → 31.4% at 100 px). The stage-1 classifier stays in
-        `model_dir/stage1/saccader.weights.h5` (`saccader_tf.stage1_network`).
+        `model_dir/stage1/saccader.weights.h5` (`saccader_tf.evaluation.stage1_network`).
 
     Example:
 

@@ -7,7 +7,8 @@ import time
 import keras
 import tensorflow as tf
 
-from saccader_tf import checkpoints, multi_worker
+from saccader_tf.training import checkpoints
+from saccader_tf.training import multi_worker
 from saccader_tf.data.resumable_epochs import batches_per_epoch, training_batches
 from saccader_tf.models.dram import DRAM
 from saccader_tf.training.dram_trainer import DRAMTrainer
@@ -16,7 +17,7 @@ from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
 from saccader_tf.training.progress import ProgressSaver, StageProgress
 from saccader_tf.training.stage3 import DEFAULT_FULL_IMAGE_LOSS_WEIGHT, PolicyGradientTrainer
-from saccader_tf.viz import GlimpseImagesCallback
+from saccader_tf.training.callbacks import GlimpseImagesCallback
 
 STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradient"}
 # The metric that says how a stage is doing, reported in its summary line.

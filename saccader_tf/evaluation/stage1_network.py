@@ -14,7 +14,7 @@ import os
 
 import tensorflow as tf
 
-from saccader_tf import checkpoints
+from saccader_tf.training import checkpoints
 from saccader_tf.models.saccader import Saccader
 
 FINAL = "final"

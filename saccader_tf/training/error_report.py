@@ -12,7 +12,7 @@ import errno
 import tensorflow as tf
 from absl import app
 
-from saccader_tf.model_dir_lock import ModelDirBusyError
+from saccader_tf.training.model_dir_lock import ModelDirBusyError
 from saccader_tf.training.nan_guard import NonFiniteLossError
 
 

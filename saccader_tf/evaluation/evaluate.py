@@ -6,7 +6,7 @@ T reads a prefix of it. That is exact: the learned policy in inference mode, `or
 `center` do not depend on T, and a prefix of a uniform draw without replacement (`random`) is itself
 a uniform draw.
 
-Given the stage-1 network (`saccader_tf.stage1_network`), the `full` and `ordered_logits` baselines
+Given the stage-1 network (`saccader_tf.evaluation.stage1_network`), the `full` and `ordered_logits` baselines
 are also measured on it, in the same pass, and the occlusion check is judged by it; every result
 row names its network (`"final"` or `"stage1"`).
 """
@@ -14,10 +14,11 @@ row names its network (`"final"` or `"stage1"`).
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf import geometry, occlusion
-from saccader_tf.evaluation_results import EvaluationResult, format_table, write_results  # noqa: F401
+from saccader_tf.models import geometry
+from saccader_tf.evaluation import occlusion
+from saccader_tf.evaluation.results import EvaluationResult, format_table, write_results  # noqa: F401
 from saccader_tf.models.policies import make_policy
-from saccader_tf.stage1_network import FINAL, NETWORK_LEGEND, STAGE1, STAGE1_POLICIES, check_stage1_network
+from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1, STAGE1_POLICIES, check_stage1_network
 
 DEFAULT_POLICIES = ("learned", "full", "ordered_logits", "random")
 EVALUATION_POLICIES = ("learned", "ordered_logits", "random", "full")
@@ -33,7 +34,7 @@ def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POL
         num_glimpses: T; default the model's.
         policies: names from `saccader_tf.models.POLICIES`, measured on `saccader`.
         seed: seed of the `random` policy.
-        stage1: optional stage-1 network (`saccader_tf.stage1_network.load_stage1_network`).
+        stage1: optional stage-1 network (`saccader_tf.evaluation.stage1_network.load_stage1_network`).
         stage1_policies: the policies also measured on `stage1` (not `"learned"`).
 
     Returns:
@@ -272,7 +273,7 @@ def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POL
             `learned` policy; `()` skips it).
         fill_value: value of blanked pixels, a scalar or `[C]`: the normalised black
             (`occlusion.black_value(source)`; 0 for cluttered MNIST).
-        stage1: optional stage-1 network (`saccader_tf.stage1_network.load_stage1_network`): then
+        stage1: optional stage-1 network (`saccader_tf.evaluation.stage1_network.load_stage1_network`): then
             `stage1_policies` are also measured on it (rows with `network="stage1"`) and it judges
             the occlusion check (otherwise `saccader`'s own BagNet does; the result says which).
         stage1_policies: the policies measured on `stage1` (not `"learned"`).

@@ -1,4 +1,4 @@
-"""`python -m saccader_tf.benchmark`: training, input and serving speed, measured in one run.
+"""`python -m saccader_tf.benchmarks`: training, input and serving speed, measured in one run.
 
 Prints a Markdown table (measurement | value | target | met) to stdout, progress to stderr, and
 writes the rows as JSON with `--output=path`. Measured (see `saccader_tf.benchmarks.rows` for the
@@ -15,10 +15,10 @@ targets):
 
 Examples:
 
-    python -m saccader_tf.benchmark                          # full run, ~5 minutes on 2 CPU cores
-    python -m saccader_tf.benchmark --skip=bagnet77,serving  # leave out slow parts
-    python -m saccader_tf.benchmark --quick                  # seconds: checks that it works (CI)
-    python -m saccader_tf.benchmark --output=benchmark.json
+    python -m saccader_tf.benchmarks                          # full run, ~5 minutes on 2 CPU cores
+    python -m saccader_tf.benchmarks --skip=bagnet77,serving  # leave out slow parts
+    python -m saccader_tf.benchmarks --quick                  # seconds: checks that it works (CI)
+    python -m saccader_tf.benchmarks --output=benchmark.json
 
 Run it on an otherwise idle machine: other jobs on the same cores lower every figure (the load
 average at start is printed in the header).
@@ -38,7 +38,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 def parse_args(argv):
     from saccader_tf.benchmarks.plan import PARTS
 
-    parser = argparse.ArgumentParser(prog="python -m saccader_tf.benchmark",
+    parser = argparse.ArgumentParser(prog="python -m saccader_tf.benchmarks",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="tiny models and few repeats: seconds, to check that the benchmark works")
@@ -86,7 +86,7 @@ def main(argv=None, stdout=None, stderr=None):
     progress = Progress(lambda message: print(message, file=stderr, flush=True))
     progress(format_machine(machine))
     rows = run_benchmark(plan, progress)
-    command = "python -m saccader_tf.benchmark" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
+    command = "python -m saccader_tf.benchmarks" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
     print(f"{command}\n{format_machine(machine)}\n\n{format_table(rows)}", file=stdout, flush=True)
     if args.output:
         with open(args.output, "w") as f:

@@ -9,7 +9,7 @@ the very policy under test, so judging with it would be circular.
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.geometry import union_mask
+from saccader_tf.models.geometry import union_mask
 
 
 def blank_boxes(images, boxes, fill_value=0.0):

@@ -18,7 +18,7 @@ def make_strategy(name="default", devices=None):
         A `tf.distribute.Strategy`. Build the model, optimizer and metrics in its `scope()`; the
         batch size flag is the global batch. Under `"multi_worker"`, train with
         `saccader_tf.training.run_stage.train_stage`, which works around Keras `fit` gaps
-        (`saccader_tf.multi_worker`) and lets only the chief write.
+        (`saccader_tf.training.multi_worker`) and lets only the chief write.
     """
     if devices and name != "mirrored":
         raise ValueError(f"`devices` only applies to the mirrored strategy. Received: devices={devices}")

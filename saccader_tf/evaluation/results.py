@@ -6,7 +6,7 @@ import json
 import os
 from typing import Optional, Tuple
 
-from saccader_tf.stage1_network import FINAL, NETWORK_LEGEND, STAGE1
+from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1
 
 ROW_COLUMNS = ("policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any")
 OCCLUSION_COLUMNS = ("glimpses", "chosen_top1", "chosen_top5", "random_top1", "random_top5")
