@@ -32,6 +32,7 @@ setup(
         "matplotlib>=3.8",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3"],
+        # ruff: the linter tests/test_code_style.py runs (settings in ruff.toml).
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6,<1"],
     },
 )
