@@ -1,5 +1,6 @@
 """Saccader-ClassNet (issue 12): glimpse extraction, weight count, logits by hand, config and `.keras`."""
 
+import json
 import os
 import tempfile
 import time
@@ -10,6 +11,7 @@ import tensorflow as tf
 
 from saccader_tf.models import geometry
 from saccader_tf.layers.glimpse_extraction import GlimpseExtraction, scaled_glimpse_size
+from saccader_tf.models.from_config import is_classnet_config, model_from_config
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.models.saccader_classnet import OUTPUT_KEYS, SaccaderClassNet
 
@@ -149,6 +151,18 @@ class SaccaderClassNetTest(tf.test.TestCase):
         clone.build()
         clone.set_weights(net.get_weights())
         self.assertAllClose(clone(images)["logits"], reference["logits"], atol=1e-5)
+        # As a model_dir records it (JSON: tuples become lists): `model_from_config` rebuilds it.
+        record = lambda c: json.loads(json.dumps(c, default=lambda v: getattr(v, "name", v)))  # noqa: E731
+        recorded = record(config)
+        self.assertTrue(is_classnet_config(recorded))
+        self.assertFalse(is_classnet_config(recorded["saccader"]["config"]))
+        rebuilt = model_from_config(recorded)
+        self.assertIsInstance(rebuilt, SaccaderClassNet)
+        self.assertEqual(record(rebuilt.get_config()), recorded)
+        rebuilt.build()
+        rebuilt.set_weights(net.get_weights())
+        self.assertAllClose(rebuilt(images)["logits"], reference["logits"], atol=1e-5)
+        self.assertIsInstance(model_from_config(recorded["saccader"]["config"]), Saccader)
         path = os.path.join(tempfile.mkdtemp(), "classnet.keras")
         net.save(path)
         reloaded = keras.saving.load_model(path)

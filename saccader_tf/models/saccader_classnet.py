@@ -108,6 +108,7 @@ class SaccaderClassNet(keras.Model):
         self.small_cnn_widths = small_cnn_widths
         self.interpolation = interpolation
         self.num_classes = saccader.num_classes
+        self.input_channels = saccader.input_channels
         self.image_size = classifier_image_size
 
     def build(self, input_shape=None):
@@ -116,11 +117,17 @@ class SaccaderClassNet(keras.Model):
             self.saccader.build((None, size, size, self.saccader.input_channels))
         self.built = True
 
+    def saccader_inputs(self, images):
+        """`images` `[N, S_cls, S_cls, C]` as the Saccader sees them: `[N, S_sac, S_sac, C]`
+        (unchanged when the sizes agree, else `tf.image.resize`, bilinear with antialiasing)."""
+        size = self.saccader.image_size
+        if size == self.classifier_image_size:
+            return images
+        return tf.image.resize(tf.cast(images, tf.float32), [size, size], method="bilinear", antialias=True)
+
     def call(self, images, training=None, num_glimpses=None, saccader_images=None):
         if saccader_images is None:
-            size = self.saccader.image_size
-            saccader_images = images if size == self.classifier_image_size else tf.image.resize(
-                tf.cast(images, tf.float32), [size, size], method="bilinear", antialias=True)
+            saccader_images = self.saccader_inputs(images)
         chosen = self.saccader(saccader_images, training=False, num_glimpses=num_glimpses)
         boxes = tf.stop_gradient(chosen["glimpse_boxes"])
         glimpses = self.extraction(tf.stop_gradient(images), boxes)  # [N, T, s, s, C]
