@@ -152,7 +152,9 @@ class SaccaderClassNetTest(tf.test.TestCase):
         clone.set_weights(net.get_weights())
         self.assertAllClose(clone(images)["logits"], reference["logits"], atol=1e-5)
         # As a model_dir records it (JSON: tuples become lists): `model_from_config` rebuilds it.
-        record = lambda c: json.loads(json.dumps(c, default=lambda v: getattr(v, "name", v)))  # noqa: E731
+        def record(c):
+            return json.loads(json.dumps(c, default=lambda v: getattr(v, "name", v)))
+
         recorded = record(config)
         self.assertTrue(is_classnet_config(recorded))
         self.assertFalse(is_classnet_config(recorded["saccader"]["config"]))

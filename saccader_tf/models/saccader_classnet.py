@@ -123,7 +123,8 @@ class SaccaderClassNet(keras.Model):
         size = self.saccader.image_size
         if size == self.classifier_image_size:
             return images
-        return tf.image.resize(tf.cast(images, tf.float32), [size, size], method="bilinear", antialias=True)
+        return tf.image.resize(tf.cast(images, tf.float32), [size, size], method="bilinear",
+                               antialias=True)
 
     def call(self, images, training=None, num_glimpses=None, saccader_images=None):
         if saccader_images is None:
