@@ -15,6 +15,20 @@ CROP_FRACTION = 0.875
 AREA_RANGE = (0.08, 1.0)
 ASPECT_RATIO_RANGE = (3.0 / 4.0, 4.0 / 3.0)
 MAX_CROP_ATTEMPTS = 10
+TF1_MAX_CROP_ATTEMPTS = 100
+"""Attempts of the official TF1 code's Inception crop (the `imagenet_tf1` recipe)."""
+
+
+def tf1_crop_fraction(image_size):
+    """The official TF1 code's evaluation crop for side `S`: `S / (S + floor(S / 10))`.
+
+    224 / (224 + 22) = 224 / 246 ≈ 0.911 (a padding of about a tenth of the side, where the
+    `imagenet` recipe keeps 0.875 = 224 / 256 at every size).
+    """
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(
+            f"`image_size` must be a positive int. Received: image_size={image_size!r}")
+    return image_size / (image_size + image_size // 10)
 
 
 def center_crop(images, crop_fraction=CROP_FRACTION):
@@ -42,15 +56,18 @@ def center_crop(images, crop_fraction=CROP_FRACTION):
     return images[..., top:top + side, left:left + side, :]
 
 
-def random_crop(image, seed):
+def random_crop(image, seed, *, max_attempts=MAX_CROP_ATTEMPTS, fallback_fraction=CROP_FRACTION):
     """Inception-style random crop: area in `[0.08, 1]` of the image, aspect ratio in `[3/4, 4/3]`.
 
     Uses `tf.image.stateless_sample_distorted_bounding_box` with the whole image as the object box
-    (`min_object_covered=0.1`, 10 attempts); when no attempt fits it falls back to `center_crop`.
+    (`min_object_covered=0.1`, `max_attempts` attempts); when no attempt fits it falls back to
+    `center_crop(image, fallback_fraction)`.
 
     Args:
         image: tensor `[H, W, C]`.
         seed: int32/int64 tensor `[2]`.
+        max_attempts: crop attempts (10 here; the TF1 code's `imagenet_tf1` recipe uses 100).
+        fallback_fraction: the centre crop used when every attempt fails.
 
     Returns:
         tensor `[h, w, C]` of the input dtype.
@@ -63,14 +80,14 @@ def random_crop(image, seed):
         min_object_covered=0.1,
         aspect_ratio_range=ASPECT_RATIO_RANGE,
         area_range=AREA_RANGE,
-        max_attempts=MAX_CROP_ATTEMPTS,
+        max_attempts=max_attempts,
         use_image_if_no_bounding_boxes=True,
     )
     # The op returns the whole image when every attempt failed.
     failed = tf.reduce_all(tf.equal(size[:2], shape[:2]))
     return tf.cond(
         failed,
-        lambda: center_crop(image),
+        lambda: center_crop(image, fallback_fraction),
         lambda: tf.slice(image, begin, size),
     )
 

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from saccader_tf.layers.gaussian_location_policy import gaussian_log_prob
 from saccader_tf.training.losses import correct_prediction_reward, global_batch_mean, reinforce_loss
+from saccader_tf.training.rewards import REWARDS
 from saccader_tf.training.stage_trainer import StageTrainer
 
 DEFAULT_REINFORCE_WEIGHT = 0.1
@@ -30,13 +31,21 @@ class DRAMTrainer(StageTrainer):
         dram: the `DRAM` to train (held as `self.saccader`, the attribute `StageTrainer` uses).
         weight_decay: L2 coefficient λ.
         reinforce_weight: w.
+        reward: `"binary"` (default, r ∈ {0, 1}) or `"punishment"` (r ∈ {−1, 1}; see
+            `saccader_tf.training.rewards`).
+        **kwargs: `StageTrainer` arguments (`l2`, `location_weight_decay`, `name`, ...).
     """
 
-    def __init__(self, dram, weight_decay=0.0, reinforce_weight=DEFAULT_REINFORCE_WEIGHT, **kwargs):
+    def __init__(self, dram, weight_decay=0.0, reinforce_weight=DEFAULT_REINFORCE_WEIGHT,
+                 reward="binary", **kwargs):
         super().__init__(dram, weight_decay=weight_decay, **kwargs)
         if reinforce_weight < 0:
             raise ValueError(f"`reinforce_weight` must be >= 0. Received: reinforce_weight={reinforce_weight}")
+        if reward not in REWARDS:
+            raise ValueError(
+                f"`reward` must be one of {tuple(REWARDS)}. Received: reward={reward!r}")
         self.reinforce_weight = reinforce_weight
+        self.reward = reward
         self.make_trackers(["loss", "cross_entropy", "reinforce", "accuracy", "reward"])
 
     def trained_variables(self):
@@ -44,13 +53,14 @@ class DRAMTrainer(StageTrainer):
 
     def compute_losses(self, images, labels, training):
         out = self.saccader(images, training=training)
-        rewards = correct_prediction_reward(out["logits"], labels)
+        rewards = correct_prediction_reward(out["logits"], labels, self.reward)
+        correct = correct_prediction_reward(out["logits"], labels)
         log_probs = gaussian_log_prob(out["mean_locations"], out["locations"], self.saccader.stddev)
         reinforce = reinforce_loss(log_probs, rewards, global_batch_mean(rewards))
         cross_entropy = _cross_entropy(labels, out["logits"])
         per_example = cross_entropy + self.reinforce_weight * reinforce
         logs = {"cross_entropy": tf.reduce_mean(cross_entropy), "reinforce": tf.reduce_mean(reinforce),
-                "accuracy": tf.reduce_mean(rewards), "reward": tf.reduce_mean(rewards)}
+                "accuracy": tf.reduce_mean(correct), "reward": tf.reduce_mean(rewards)}
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):

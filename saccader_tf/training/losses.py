@@ -14,6 +14,8 @@ divides them by `num_replicas_in_sync` (`tf.nn.scale_regularization_loss` does e
 - Stage 2: `top_cells_targets` then `location_pretraining_loss` (teacher-forced, DESIGN §3.6 (ours)).
 - Stage 3: `policy_log_probs`, `correct_prediction_reward`, `global_batch_mean` (the baseline),
   `reinforce_loss`, `glimpse_cross_entropy` (+ `l2_penalty`).
+- Weight decay of every stage: `weight_decay_penalty` (`l2="standard"`: `l2_penalty`;
+  `l2="normalized"`: `normalized_l2_penalty`, the official TF1 code's form).
 
 Reward and baseline live in `saccader_tf.training.rewards` and are re-exported here.
 """
@@ -35,6 +37,9 @@ __all__ = [
     "reinforce_loss",
     "glimpse_cross_entropy",
     "l2_penalty",
+    "normalized_l2_penalty",
+    "weight_decay_penalty",
+    "L2_MODES",
     "decayed_variables",
     "DECAYED_VECTOR_NAMES",
 ]
@@ -42,6 +47,10 @@ __all__ = [
 # Rank-1 variables that ARE decayed, by the last component of their path: a "kernel" of any rank and
 # the SaccaderCell's vector `w` (the TF1 code decayed every weight but biases and normalisation).
 DECAYED_VECTOR_NAMES = ("kernel", "w")
+
+L2_MODES = ("standard", "normalized")
+"""`weight_decay_penalty` forms: `standard` = `λ · Σ_w ||w||² / 2` (default), `normalized` =
+`λ · Σ_w mean(w²)` (the official TF1 code's; a reproduction switch)."""
 
 
 def _check_rank(tensor, rank, name):
@@ -255,3 +264,63 @@ def l2_penalty(variables, weight_decay):
     if not terms:
         return tf.constant(0.0, tf.float32)
     return tf.cast(weight_decay, tf.float32) * tf.add_n(terms)
+
+
+def normalized_l2_penalty(variables, weight_decay):
+    """L2 term as the official TF1 code computes it: weight_decay · Σ_w mean(w²) over `variables`.
+
+    Each variable contributes the MEAN of its squared entries (not the sum, and no 1/2), so a
+    large kernel weighs as much as a small one. Like `l2_penalty`, a once-per-global-step scalar
+    that this function does not divide by the replica count.
+
+    Args:
+        variables: an iterable of variables or tensors (normally `decayed_variables(...)`).
+        weight_decay: non-negative float.
+
+    Returns:
+        A `float32` scalar (0 when `variables` is empty).
+    """
+    if isinstance(weight_decay, numbers.Real) and weight_decay < 0:
+        raise ValueError(f"`weight_decay` must be >= 0. Received: weight_decay={weight_decay}")
+    terms = [tf.reduce_mean(tf.square(tf.cast(v, tf.float32))) for v in variables]
+    if not terms:
+        return tf.constant(0.0, tf.float32)
+    return tf.cast(weight_decay, tf.float32) * tf.add_n(terms)
+
+
+def weight_decay_penalty(variables, weight_decay, *, location_variables=(),
+                         location_weight_decay=None, l2="standard"):
+    """The weight-decay term of a stage: the decayed kernels among `variables`, with their own
+    coefficient for the location network.
+
+        penalty = λ_cls · f(classification-path kernels) + λ_loc · f(location kernels)
+
+    with `f = l2_penalty` (`l2="standard"`: Σ||w||²/2) or `normalized_l2_penalty`
+    (`l2="normalized"`: Σ mean(w²), the official TF1 code's form). A variable is on the location
+    side when it is one of `location_variables` (the attention network, mixer and cell of a
+    Saccader, the location path of DRAM), on the classification side otherwise. With
+    `location_weight_decay=None` (default) λ_loc = λ_cls, so `l2="standard"` gives exactly
+    `l2_penalty(decayed_variables(variables), weight_decay)`.
+
+    Args:
+        variables: the variables a stage trains.
+        weight_decay: λ_cls >= 0.
+        location_variables: the model's location-network variables (any superset is fine).
+        location_weight_decay: λ_loc >= 0, or `None` for λ_cls.
+        l2: one of `L2_MODES`.
+
+    Returns:
+        A `float32` scalar.
+    """
+    if l2 not in L2_MODES:
+        raise ValueError(f"`l2` must be one of {L2_MODES}. Received: l2={l2!r}")
+    if location_weight_decay is None:
+        location_weight_decay = weight_decay
+    penalty = l2_penalty if l2 == "standard" else normalized_l2_penalty
+    decayed = decayed_variables(variables)
+    location_ids = {id(v) for v in location_variables}
+    location = [v for v in decayed if id(v) in location_ids]
+    classification = [v for v in decayed if id(v) not in location_ids]
+    if location_weight_decay == weight_decay:  # one sum, in the input order (today's arithmetic)
+        return penalty(decayed, weight_decay)
+    return penalty(classification, weight_decay) + penalty(location, location_weight_decay)

@@ -1,5 +1,10 @@
 """Stage-3 reward and its baseline: the correctness reward and a global-batch mean.
 
+Rewards (`REWARDS`): `binary` (default) r ∈ {0, 1}; `punishment` (a reproduction switch: the
+official TF1 code's) r ∈ {−1, 1}, i.e. 2·binary − 1. With the batch-mean baseline the advantage of
+`punishment` is exactly twice the `binary` one, so it doubles the REINFORCE term and changes
+nothing else.
+
 The REINFORCE baseline of Saccader is the mean reward over the batch. Under `tf.distribute` the batch
 is split over replicas (and workers), so "the batch" means the GLOBAL batch: `global_batch_mean`
 all-reduces the local sum and the local count, so every replica uses the same baseline, and replicas
@@ -8,25 +13,35 @@ whose local batch is smaller (the last partial batch) get their proper weight.
 
 import tensorflow as tf
 
+REWARDS = {"binary": 0.0, "punishment": -1.0}
+"""Reward kinds and the reward of a wrong prediction (a right one earns 1)."""
 
-def correct_prediction_reward(logits, labels):
-    """Reward r = 1 when the prediction is right, else 0.
 
-        r_b = 1[argmax_k logits_bk == y_b]
+def correct_prediction_reward(logits, labels, kind="binary"):
+    """Reward r = 1 when the prediction is right, else 0 (`binary`) or −1 (`punishment`).
+
+        r_b = 1[argmax_k logits_bk == y_b]                 (binary)
+        r_b = 2 · 1[argmax_k logits_bk == y_b] − 1         (punishment)
 
     Ties in `logits` go to the lowest class index (`tf.argmax`).
 
     Args:
         logits: final class logits ŷ, `[B, K]`.
         labels: integer class labels y, `[B]`.
+        kind: one of `REWARDS` (`"binary"` by default).
 
     Returns:
         `float32` rewards, `[B]`, with no gradient (argmax is not differentiable).
     """
+    if kind not in REWARDS:
+        raise ValueError(f"`kind` must be one of {tuple(REWARDS)}. Received: kind={kind!r}")
     labels = tf.convert_to_tensor(labels)
     predictions = tf.argmax(tf.cast(logits, tf.float32), axis=-1, output_type=tf.int64)
-    correct = tf.equal(predictions, tf.cast(labels, tf.int64))
-    return tf.stop_gradient(tf.cast(correct, tf.float32))
+    correct = tf.cast(tf.equal(predictions, tf.cast(labels, tf.int64)), tf.float32)
+    wrong = REWARDS[kind]
+    if wrong:
+        correct = correct * (1.0 - wrong) + wrong
+    return tf.stop_gradient(correct)
 
 
 def global_batch_mean(values):

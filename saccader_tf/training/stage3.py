@@ -6,6 +6,7 @@ from saccader_tf.training.losses import (
     correct_prediction_reward, glimpse_cross_entropy, global_batch_mean, per_location_cross_entropy,
     policy_log_probs, reinforce_loss,
 )
+from saccader_tf.training.rewards import REWARDS
 from saccader_tf.training.stage_trainer import StageTrainer
 
 DEFAULT_FULL_IMAGE_LOSS_WEIGHT = 1.0
@@ -50,16 +51,24 @@ class PolicyGradientTrainer(StageTrainer):
         weight_decay: L2 coefficient.
         reinforce_weight: scale of the REINFORCE term (1 in the paper).
         full_image_loss_weight: μ >= 0, the weight of the full-image term (0 = the paper's stage 3).
+        reward: `"binary"` (default, r ∈ {0, 1}) or `"punishment"` (reproduction switch, the TF1
+            code's r ∈ {−1, 1}: the advantage, hence the REINFORCE term, doubles; the `reward` log
+            then is the mean of r ∈ {−1, 1}); see `saccader_tf.training.rewards`.
+        **kwargs: `StageTrainer` arguments (`l2`, `location_weight_decay`, `name`, ...).
     """
 
     def __init__(self, saccader, weight_decay=0.0, reinforce_weight=1.0,
-                 full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT, **kwargs):
+                 full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT, reward="binary", **kwargs):
         super().__init__(saccader, weight_decay=weight_decay, **kwargs)
         if not full_image_loss_weight >= 0:
             raise ValueError("`full_image_loss_weight` must be >= 0. "
                              f"Received: full_image_loss_weight={full_image_loss_weight}")
+        if reward not in REWARDS:
+            raise ValueError(
+                f"`reward` must be one of {tuple(REWARDS)}. Received: reward={reward!r}")
         self.reinforce_weight = reinforce_weight
         self.full_image_loss_weight = full_image_loss_weight
+        self.reward = reward
         self.make_trackers(["loss", "reinforce", "glimpse_ce", "full_image_ce", "accuracy", "reward",
                             "full_accuracy"])
 
@@ -68,7 +77,7 @@ class PolicyGradientTrainer(StageTrainer):
 
     def compute_losses(self, images, labels, training):
         out = self.saccader(images, training=training)
-        rewards = correct_prediction_reward(out["logits"], labels)
+        rewards = correct_prediction_reward(out["logits"], labels, self.reward)
         baseline = global_batch_mean(rewards)
         log_probs = policy_log_probs(out["location_logits"], out["cells"])
         reinforce = reinforce_loss(log_probs, rewards, baseline)

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from saccader_tf.training.losses import decayed_variables, l2_penalty
+from saccader_tf.training.losses import L2_MODES, weight_decay_penalty
 
 
 class StageTrainer(keras.Model):
@@ -21,17 +21,29 @@ class StageTrainer(keras.Model):
     Args:
         saccader: the `saccader_tf.models.Saccader` to train.
         weight_decay: L2 coefficient λ of `λ · Σ ||w||² / 2` over kernels (DESIGN §3.6).
+        l2: `"standard"` (default, the formula above) or `"normalized"` (reproduction switch:
+            `λ · Σ mean(w²)`, the official TF1 code's form); see `losses.weight_decay_penalty`.
+        location_weight_decay: λ of the location network's kernels (`saccader.location_variables`
+            when the model has them); `None` (default) = `weight_decay`.
         **kwargs: base-model arguments (`name`, ...).
     """
 
-    def __init__(self, saccader, weight_decay=0.0, **kwargs):
+    def __init__(self, saccader, weight_decay=0.0, l2="standard", location_weight_decay=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if weight_decay < 0:
             raise ValueError(f"`weight_decay` must be >= 0. Received: weight_decay={weight_decay}")
+        if location_weight_decay is not None and not location_weight_decay >= 0:
+            raise ValueError("`location_weight_decay` must be >= 0 or None. "
+                             f"Received: location_weight_decay={location_weight_decay}")
+        if l2 not in L2_MODES:
+            raise ValueError(f"`l2` must be one of {L2_MODES}. Received: l2={l2!r}")
         if not saccader.built:
             saccader.build()  # every variable group must exist before the first step
         self.saccader = saccader
         self.weight_decay = weight_decay
+        self.l2 = l2
+        self.location_weight_decay = location_weight_decay
 
     def trained_variables(self):
         """The variables this stage updates."""
@@ -60,10 +72,16 @@ class StageTrainer(keras.Model):
         return tf.nn.compute_average_loss(per_example) + tf.nn.scale_regularization_loss(penalty)
 
     def weight_decay_penalty(self):
-        """`λ · Σ ||w||² / 2` over the decayed kernels among `trained_variables()`."""
-        if not self.weight_decay:
+        """`λ · Σ ||w||² / 2` over the decayed kernels among `trained_variables()` (by default; see
+        `l2` and `location_weight_decay`)."""
+        location_decay = (self.weight_decay if self.location_weight_decay is None
+                          else self.location_weight_decay)
+        if not self.weight_decay and not location_decay:
             return tf.constant(0.0)
-        return l2_penalty(decayed_variables(self.trained_variables()), self.weight_decay)
+        return weight_decay_penalty(
+            self.trained_variables(), self.weight_decay, l2=self.l2,
+            location_variables=getattr(self.saccader, "location_variables", ()),
+            location_weight_decay=self.location_weight_decay)
 
     def train_step(self, data):
         images, labels = data[0], self.checked_labels(data[1])
