@@ -152,7 +152,7 @@ class ClutteredMnistSourceTest(tf.test.TestCase):
         self.assertEqual((source.mean, source.std), ((0.0,), (1.0,)))
         self.assertEqual((source.train_size, source.eval_size), (100, 70))
         self.assertEqual(source.eval_boxes.shape, (70, 4))
-        train = list(source.train)
+        train = list(source.train_epoch(0))
         self.assertLen(train, 3)  # 100 // 32, last partial batch dropped
         images, labels = train[0]
         self.assertEqual(images.shape, (32, 60, 60, 1))
@@ -169,20 +169,20 @@ class ClutteredMnistSourceTest(tf.test.TestCase):
         self.assertAllClose(images, expected / 255.0)
         self.assertAllEqual(eval_labels, labels)
         np.testing.assert_array_equal(source.eval_boxes, boxes)
-        epoch1 = np.concatenate([l.numpy() for _, l in source.train])
-        epoch2 = np.concatenate([l.numpy() for _, l in source.train])
+        epoch1 = np.concatenate([l.numpy() for _, l in source.train_epoch(0)])
+        epoch2 = np.concatenate([l.numpy() for _, l in source.train_epoch(1)])
         again = cluttered_mnist_source(batch_size=50, num_train=100, num_eval=50, seed=4)
         self.assertFalse(np.array_equal(
-            np.concatenate([i.numpy() for i, _ in source.train]),
-            np.concatenate([i.numpy() for i, _ in source.train])))  # reshuffled each epoch
-        self.assertAllEqual(epoch1, np.concatenate([l.numpy() for _, l in again.train]))
-        self.assertAllEqual(epoch2, np.concatenate([l.numpy() for _, l in again.train]))
+            np.concatenate([i.numpy() for i, _ in source.train_epoch(0)]),
+            np.concatenate([i.numpy() for i, _ in source.train_epoch(1)])))  # reshuffled each epoch
+        self.assertAllEqual(epoch1, np.concatenate([l.numpy() for _, l in again.train_epoch(0)]))
+        self.assertAllEqual(epoch2, np.concatenate([l.numpy() for _, l in again.train_epoch(1)]))
 
     def test_make_source_dispatch(self):
         source = make_source("cluttered_mnist", image_size=100, batch_size=8, seed=0,
                              num_train=16, num_eval=8)
         self.assertEqual(source.name, "cluttered_mnist")
-        images, _ = next(iter(source.train))
+        images, _ = next(iter(source.train_epoch(0)))
         self.assertEqual(images.shape, (8, 100, 100, 1))
 
     def test_batch_larger_than_train_set(self):

@@ -56,7 +56,7 @@ class RecipeTest(tf.test.TestCase):
         image = tf.constant(_RNG.integers(1, 256, (32, 32, 1), dtype=np.uint8))
         recipe = Recipe("light")
         self.assertFalse(recipe.flips)
-        self.assertIsNone(recipe.crop_fraction)
+        self.assertIsNone(recipe.eval_crop_fraction(32))
         shift = light_max_shift(32)
         self.assertEqual(shift, 2)
         resized = tf.image.resize(image, [32, 32]).numpy()[..., 0]
@@ -82,7 +82,7 @@ class RecipeTest(tf.test.TestCase):
         flipped = [Recipe("light", flip=True).train(image, tf.constant([s, 0]), **unit).numpy()[8, :, 0]
                    for s in range(20)]
         self.assertTrue(any(np.all(np.diff(r[r > 0]) < 0) for r in flipped))  # flips when asked
-        self.assertEqual(Recipe("imagenet").crop_fraction, 0.875)
+        self.assertEqual(Recipe("imagenet").eval_crop_fraction(224), 0.875)
         self.assertTrue(Recipe("imagenet").flips)
         self.assertFalse(Recipe("imagenet", flip=False).flips)
         with self.assertRaisesRegex(ValueError, "Received: recipe='fancy'"):
@@ -105,7 +105,7 @@ class ChannelsAndCacheTest(tf.test.TestCase):
         _save(f"{root}/train/a/rgb_gray.png", np.repeat(_gray(20, 16)[..., None], 3, axis=2))
         source = image_folder_source(root, image_size=8, batch_size=2)
         self.assertEqual((source.channels, source.mean), (1, (0.5,)))
-        self.assertEqual(next(iter(source.train))[0].shape, (2, 8, 8, 1))
+        self.assertEqual(next(iter(source.train_epoch(0)))[0].shape, (2, 8, 8, 1))
         _save(f"{root}/train/b/colour.png", _RNG.integers(0, 256, (20, 16, 3), dtype=np.uint8))
         mixed = image_folder_source(root, image_size=8, batch_size=2)
         self.assertEqual(mixed.channels, 3)
@@ -175,7 +175,7 @@ class FolderListingTest(tf.test.TestCase):
         name = os.fsdecode(b"caf\xe9.png")  # latin-1 bytes, not UTF-8
         _save(os.path.join(root, "train", "a", name), _gray(20, 16), "L")
         source = image_folder_source(root, image_size=8, batch_size=5, cache="stream")
-        self.assertEqual(sum(1 for _ in source.train), 1)
+        self.assertEqual(sum(1 for _ in source.train_epoch(0)), 1)
         with open(os.path.join(root, "train", "b", os.fsdecode(b"bad\xe9.png")), "wb") as f:
             f.write(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
         with self.assertRaisesRegex(ValueError, r"Cannot read image file .*bad\\xe9\.png"):
@@ -188,6 +188,6 @@ class FolderListingTest(tf.test.TestCase):
         for cache in ("memory", "stream"):
             source = image_folder_source(root, image_size=20, batch_size=3, augment="none",
                                          cache=cache)
-            images = np.concatenate([x.numpy() for x, _ in source.train])
+            images = np.concatenate([x.numpy() for x, _ in source.train_epoch(0)])
             restored = np.round((images * 0.5 + 0.5) * 255)
             self.assertTrue(any(np.array_equal(r[..., 0], bits) for r in restored))

@@ -72,7 +72,7 @@ class ImageFolderSourceTest(tf.test.TestCase):
         self.assertEqual(source.class_names, ("cat", "dog"))
         self.assertEqual((source.num_classes, source.channels), (2, 3))
         self.assertEqual((source.train_size, source.eval_size), (7, 3))
-        images, labels = next(iter(source.train))
+        images, labels = next(iter(source.train_epoch(0)))
         self.assertEqual(images.shape, (7, 12, 12, 3))
         self.assertEqual(images.dtype, tf.float32)
         self.assertEqual(labels.dtype, tf.int32)
@@ -86,14 +86,14 @@ class ImageFolderSourceTest(tf.test.TestCase):
                              channels=1)
         self.assertEqual(source.name, f"folder:{self.root}")
         self.assertEqual((source.channels, source.mean, source.std), (1, (0.5,), (0.5,)))
-        images, _ = next(iter(source.train))
+        images, _ = next(iter(source.train_epoch(0)))
         self.assertEqual(images.shape, (2, 10, 10, 1))
         self.assertTrue(np.all(images.numpy() >= -1.0) and np.all(images.numpy() <= 1.0))
 
     def test_reproducible_with_seed(self):
         def first_epoch(seed):
             source = image_folder_source(self.root, image_size=8, batch_size=7, seed=seed)
-            return next(iter(source.train))[0].numpy()
+            return next(iter(source.train_epoch(0)))[0].numpy()
 
         self.assertAllEqual(first_epoch(5), first_epoch(5))
         self.assertNotAllClose(first_epoch(5), first_epoch(6))
@@ -130,7 +130,7 @@ class ImageFolderSourceTest(tf.test.TestCase):
                                              skip_bad_files=True, cache=cache)
                 # The epoch keeps floor(8 listed files / 1) batches: the truncated file's slot is
                 # filled by the next file of the listing; evaluation drops its truncated file.
-                self.assertEqual(_count(source.train), 8)
+                self.assertEqual(_count(source.train_epoch(0)), 8)
                 self.assertEqual(_count(source.eval), 3)
             summary = [m for m in logs.output if "Skipped" in m]
             self.assertLen(summary, 1)  # one counted summary for train/ (nothing was left out of val/)

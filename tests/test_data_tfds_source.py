@@ -39,7 +39,7 @@ class TfdsSourceTest(tf.test.TestCase):
         with _offline_mock(num_examples=12) as attempts:
             source = tfds_source("imagenette", image_size=24, batch_size=4, seed=1,
                                  data_dir=self.get_temp_dir(), augment="imagenet")
-            images, labels = _first_batch(source.train)
+            images, labels = _first_batch(source.train_epoch(0))
             eval_batches = [(i.numpy(), l.numpy()) for i, l in source.eval]
         self.assertEqual(attempts, [])
         self.assertEqual((source.num_classes, source.channels, source.image_size), (10, 3, 24))
@@ -59,7 +59,7 @@ class TfdsSourceTest(tf.test.TestCase):
         with _offline_mock(num_examples=8):
             source = tfds_source("imagenette", image_size=16, batch_size=4, seed=1,
                                  data_dir=self.get_temp_dir(), channels=1)
-            images, _ = _first_batch(source.train)
+            images, _ = _first_batch(source.train_epoch(0))
         self.assertIsNone(source.crop_fraction)  # evaluation resizes the whole image
         self.assertEqual(source.settings["augment"], "light")
         self.assertFalse(source.settings["flip"])
@@ -68,9 +68,9 @@ class TfdsSourceTest(tf.test.TestCase):
     def test_reproducible_with_seed(self):
         kwargs = dict(image_size=16, batch_size=4, data_dir=self.get_temp_dir())
         with _offline_mock(num_examples=8):
-            first = _first_batch(tfds_source("cifar10", seed=3, **kwargs).train)
-            again = _first_batch(tfds_source("cifar10", seed=3, **kwargs).train)
-            other = _first_batch(tfds_source("cifar10", seed=4, **kwargs).train)
+            first = _first_batch(tfds_source("cifar10", seed=3, **kwargs).train_epoch(0))
+            again = _first_batch(tfds_source("cifar10", seed=3, **kwargs).train_epoch(0))
+            other = _first_batch(tfds_source("cifar10", seed=4, **kwargs).train_epoch(0))
             source = tfds_source("cifar10", seed=3, **kwargs)
             eval_once = [l.numpy() for _, l in source.eval]
             eval_twice = [l.numpy() for _, l in source.eval]

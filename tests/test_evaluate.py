@@ -42,13 +42,13 @@ import tempfile  # noqa: E402
 
 from saccader_tf.evaluation import evaluate as evaluate_lib  # noqa: E402
 from saccader_tf.evaluation import occlusion  # noqa: E402
-from saccader_tf.data.source import DataSource  # noqa: E402
+from saccader_tf.data.source import DataSource, fixed_epochs  # noqa: E402
 from saccader_tf.evaluation.evaluate import evaluate_model, format_table, write_results  # noqa: E402
 
 
 def _source(images, labels, eval_boxes=None, batch=4):
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch)
-    return DataSource(train=dataset, eval=dataset, num_classes=3, image_size=24, channels=1,
+    return DataSource(train_epoch=fixed_epochs(dataset), eval=dataset, num_classes=3, image_size=24, channels=1,
                       mean=(0.0,), std=(1.0,), name="test", eval_boxes=eval_boxes)
 
 

@@ -150,12 +150,13 @@ class LaunchErrorsTest(tf.test.TestCase):
                                     batch_size=4, train_examples=None)
 
     def test_empty_evaluation_split_is_refused_before_training(self):
-        from saccader_tf.data.source import DataSource
+        from saccader_tf.data.source import DataSource, fixed_epochs
         from saccader_tf.training.run_stage import train_stage
 
         train = tf.data.Dataset.from_tensor_slices((np.zeros((8, 28, 28, 1), "float32"), np.zeros(8, "int32")))
-        source = DataSource(train=train.batch(4), eval=train.take(0).batch(4), num_classes=10, image_size=28,
-                            channels=1, mean=(0.0,), std=(1.0,), name="no_val", eval_size=0)
+        source = DataSource(train_epoch=fixed_epochs(train.batch(4)), eval=train.take(0).batch(4),
+                            num_classes=10, image_size=28, channels=1, mean=(0.0,), std=(1.0,),
+                            name="no_val", eval_size=0)
         model = Saccader(num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1)
         model.build()
         with self.assertRaisesRegex(ValueError, r"evaluation split of dataset 'no_val' holds no examples"):

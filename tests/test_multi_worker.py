@@ -36,6 +36,7 @@ import keras
 
 from saccader_tf.training import multi_worker
 from saccader_tf.training.distribute import make_strategy
+from saccader_tf.data.source import fixed_epochs
 from saccader_tf.models.policies import LearnedPolicy
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.training import RepresentationTrainer
@@ -85,7 +86,7 @@ labels = (predictions + 1) % 5
 labels[[0, 5, 6, 8, 9, 10, 11]] = predictions[[0, 5, 6, 8, 9, 10, 11]]  # 3/8 and 4/8 right
 labels = labels.astype("int32")
 data = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
-source = types.SimpleNamespace(train=data, eval=data)
+source = types.SimpleNamespace(train_epoch=fixed_epochs(data), eval=data)
 model_dir = os.path.join(out_dir, "model")
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.training.checkpoints import progress_dir, stage_weights_path
-from saccader_tf.data.source import DataSource
+from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.models import Saccader
 from saccader_tf.training.nan_guard import NonFiniteLossError
 from saccader_tf.training.run_stage import train_stage
@@ -19,7 +19,7 @@ def _source(poison_batch=None):
     if poison_batch is not None:
         images[8 * poison_batch + 3, 5, 5, 0] = np.nan
     train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
-    return DataSource(train=train, eval=train.take(1), num_classes=5, image_size=24, channels=1,
+    return DataSource(train_epoch=fixed_epochs(train), eval=train.take(1), num_classes=5, image_size=24, channels=1,
                       mean=(0.0,), std=(1.0,), name="poisoned" if poison_batch is not None else "clean")
 
 
@@ -78,7 +78,7 @@ class NonFiniteLossGuardTest(tf.test.TestCase):
         images = rng.uniform(size=(16, 24, 24, 1)).astype("float32")
         labels = np.array([0, 1, 2, 3, 4, 0, 1, 7] * 2, "int32")  # 7 >= num_classes
         train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
-        source = DataSource(train=train, eval=train, num_classes=5, image_size=24, channels=1,
+        source = DataSource(train_epoch=fixed_epochs(train), eval=train, num_classes=5, image_size=24, channels=1,
                             mean=(0.0,), std=(1.0,), name="bad_labels")
         model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=0)
         model.build()

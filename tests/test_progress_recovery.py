@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.data.source import DataSource
+from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.models import Saccader
 from saccader_tf.training.progress import StageProgress, saves_on_disk
 from saccader_tf.training.run_stage import stage_plan
@@ -38,7 +38,7 @@ def _progress(directory, model=None, plan=None):
 def _source(batch_size=4, **settings):
     images = np.zeros((8, 28, 28, 1), "float32")
     train = tf.data.Dataset.from_tensor_slices((images, np.zeros(8, "int32"))).batch(batch_size, drop_remainder=True)
-    return DataSource(train=train, eval=train, num_classes=3, image_size=28, channels=1, mean=(0.0,),
+    return DataSource(train_epoch=fixed_epochs(train), eval=train, num_classes=3, image_size=28, channels=1, mean=(0.0,),
                       std=(1.0,), name="hand_made", settings=settings)
 
 

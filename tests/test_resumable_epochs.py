@@ -11,6 +11,7 @@ from saccader_tf.data.resumable_epochs import batches_per_epoch
 from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.resumable_epochs import training_batches
+from saccader_tf.data.source import fixed_epochs
 from saccader_tf.data import tfds_source
 from image_folder_fixture import write_random_image_folder
 from test_data_tfds_source import _offline_mock
@@ -79,12 +80,12 @@ class TrainingBatchesTest(tf.test.TestCase):
 
     def test_fallback_without_train_epoch_counts_batches(self):
         data = tf.data.Dataset.range(5).map(lambda i: (tf.fill([2], i), i)).batch(1)
-        source = types.SimpleNamespace(train=data)
+        source = types.SimpleNamespace(train_epoch=fixed_epochs(data))
         _, labels = _arrays(training_batches(source, 3, 4))
         self.assertAllEqual(labels, [3, 4, 0, 1])
 
     def test_rejects_bad_ranges(self):
-        source = types.SimpleNamespace(train=tf.data.Dataset.range(3))
+        source = types.SimpleNamespace(train_epoch=fixed_epochs(tf.data.Dataset.range(3)))
         with self.assertRaisesRegex(ValueError, "first_batch=-1"):
             training_batches(source, -1, 2)
         with self.assertRaisesRegex(ValueError, "num_batches=0"):

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from saccader_tf.training import checkpoints
 from saccader_tf.evaluation import occlusion
-from saccader_tf.data.source import DataSource
+from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.evaluation.evaluate import evaluate_model, format_policy_table, policy_accuracies
 from saccader_tf.evaluation.results import format_table
 from saccader_tf.models import Saccader
@@ -69,7 +69,7 @@ class Stage1BaselinesTest(tf.test.TestCase):
         self.assertRegex(table, r"\nordered_logits +stage1 +2 ")
 
     def test_evaluate_model_labels_rows_and_judges_occlusion_with_stage1(self):
-        source = DataSource(train=self.dataset, eval=self.dataset, num_classes=3, image_size=24, channels=1,
+        source = DataSource(train_epoch=fixed_epochs(self.dataset), eval=self.dataset, num_classes=3, image_size=24, channels=1,
                             mean=(0.0,), std=(1.0,), name="test")
         result = evaluate_model(self.final, source, max_glimpses=2, policies=("learned", "full"),
                                 occlusion_glimpses=(1, 2), stage1=self.stage1)

@@ -1,7 +1,8 @@
 """Data sources: cluttered MNIST (offline default), TFDS datasets and image folders.
 
-Every source is a `DataSource` whose `train` / `eval` datasets yield `(float32 [B, S, S, C],
-int32 [B])`; `make_source(name, ...)` picks the source from a name.
+Every source is a `DataSource` whose training epochs (`train_epoch(epoch, skip_batches)`) and
+`eval` dataset yield `(float32 [B, S, S, C], int32 [B])`; `make_source(name, ...)` picks the
+source from a name.
 """
 
 from saccader_tf.data.cluttered_mnist import cluttered_mnist_source
@@ -31,4 +32,5 @@ from saccader_tf.data.normalization import default_normalization
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.data.registry import make_source
 from saccader_tf.data.source import DataSource
+from saccader_tf.data.source import fixed_epochs
 from saccader_tf.data.tfds_source import tfds_source

@@ -187,13 +187,13 @@ def cluttered_mnist_source(
 
     Returns:
         A `DataSource` named `"cluttered_mnist"`: `mean=(0.0,)`, `std=(1.0,)`, 10 classes,
-        `eval_boxes` set. `train` yields float32 `[B, S, S, 1]`, int32 `[B]`, reshuffled each epoch
-        (reproducibly given `seed`); `train_epoch(e, skip)` gives epoch `e` on its own (order a
-        function of `seed` and `e`); `eval` is in generation order, aligned with `eval_boxes`.
+        `eval_boxes` set. `train_epoch(e, skip)` yields epoch `e`'s float32 `[B, S, S, 1]`, int32
+        `[B]` batches (a fresh order each epoch, a function of `seed` and `e`); `eval` is in
+        generation order, aligned with `eval_boxes`.
 
     Example:
         >>> source = cluttered_mnist_source(image_size=60, batch_size=32, num_train=256)
-        >>> images, labels = next(iter(source.train))  # [32, 60, 60, 1], [32]
+        >>> images, labels = next(iter(source.train_epoch(0)))  # [32, 60, 60, 1], [32]
     """
     _check_int("batch_size", batch_size, 1)
     _check_int("num_train", num_train, 1)
@@ -208,13 +208,6 @@ def cluttered_mnist_source(
     train_images, train_labels, _ = make_cluttered_mnist("train", num_examples=num_train, **common)
     eval_images, eval_labels, eval_boxes = make_cluttered_mnist(
         "test", num_examples=num_eval, **common)
-    train = (
-        tf.data.Dataset.from_tensor_slices((train_images, train_labels))
-        .shuffle(num_train, seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-        .map(_to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
     evaluation = (
         tf.data.Dataset.from_tensor_slices((eval_images, eval_labels))
         .batch(batch_size)
@@ -232,10 +225,10 @@ def cluttered_mnist_source(
         )
 
     return DataSource(
-        train=train, eval=evaluation, num_classes=10, image_size=image_size, channels=1,
+        train_epoch=train_epoch, eval=evaluation, num_classes=10, image_size=image_size, channels=1,
         mean=(0.0,), std=(1.0,), name="cluttered_mnist", eval_boxes=eval_boxes,
         train_size=num_train, eval_size=int(eval_labels.shape[0]),
-        class_names=tuple(str(d) for d in range(10)), crop_fraction=1.0, train_epoch=train_epoch,
+        class_names=tuple(str(d) for d in range(10)), crop_fraction=1.0,
         batch_size=batch_size,
         settings=dict(dataset="cluttered_mnist", image_size=image_size, batch_size=batch_size,
                       seed=seed, num_clutter=default_num_clutter(image_size) if num_clutter is None

@@ -69,7 +69,7 @@ def image_folder_source(
     Returns:
         A `DataSource` yielding `(float32 [B, S, S, C], int32 [B])`, normalised with the ImageNet
         mean/std (3 channels) or `0.5`/`0.5` (1 channel), with `class_names`, `train_epoch` and
-        `settings` set; `train` is epoch 0.
+        `settings` set.
 
     Example:
         >>> source = image_folder_source("/data/flowers", image_size=224, batch_size=32,
@@ -107,7 +107,7 @@ def image_folder_source(
                     channels=channels, train_files=num_train, eval_files=num_eval,
                     skip_bad_files=skip_bad_files, **recipe.settings())
     return DataSource(
-        train=train_epoch(0), train_epoch=train_epoch,
+        train_epoch=train_epoch,
         eval=eval_batches(eval_store.examples(np.arange(len(eval_store))), recipe, **common),
         num_classes=len(listing.class_names), image_size=image_size, channels=channels,
         mean=mean, std=std, name=name, train_size=num_train, eval_size=num_eval,

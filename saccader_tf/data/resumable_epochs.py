@@ -56,26 +56,31 @@ def batches_per_epoch(source):
     """Number of batches in one training epoch of `source`, or `None` when unknown.
 
     `train_size // batch_size` when the source states both (every built-in source does: the file
-    count of a folder, the split size of a TFDS dataset), else the cardinality of `source.train`.
+    count of a folder, the split size of a TFDS dataset), else the cardinality of
+    `source.train_epoch(0)` (a hand-made source).
     """
-    train_size, batch_size = getattr(source, "train_size", None), getattr(source, "batch_size", None)
-    if train_size and batch_size:
-        return train_size // batch_size
-    count = int(source.train.cardinality())
+    if _states_epoch_length(source):
+        return source.train_size // source.batch_size
+    count = int(source.train_epoch(0).cardinality())
     return count if count > 0 else None
+
+
+def _states_epoch_length(source):
+    return bool(getattr(source, "train_size", None) and getattr(source, "batch_size", None))
 
 
 def training_batches(source, first_batch, num_batches):
     """Batches `[first_batch, first_batch + num_batches)` of the endless sequence of training epochs.
 
-    Exact and cheap to skip when the source has a `train_epoch` and a known epoch length (every
-    built-in source). Otherwise (a hand-made source with only `train`, or an epoch of unknown
-    length) it falls back to `source.train.repeat()` with `skip(first_batch)`, with a warning:
-    the right count of batches, but which batches they are is only reproducible if `source.train`
-    itself is, so a resumed run may not see the batches an uninterrupted one would.
+    Exact and cheap to skip when the source states its epoch length (`train_size` and
+    `batch_size`: every built-in source with a known training-set size): each piece is
+    `source.train_epoch(epoch, skip)`. Otherwise (a hand-made source, or a TFDS split of unknown
+    size) it falls back to `source.train_epoch(0).repeat()` with `skip(first_batch)`, with a
+    warning: the right count of batches, but which batches they are is only reproducible if that
+    dataset itself is, so a resumed run may not see the batches an uninterrupted one would.
 
     Args:
-        source: a `DataSource` (or any object with a `train` dataset).
+        source: a `DataSource` (or any object with a `train_epoch` function).
         first_batch: global index of the first batch (e.g. the optimizer's step count).
         num_batches: number of batches to return.
 
@@ -87,19 +92,19 @@ def training_batches(source, first_batch, num_batches):
             "`first_batch` must be >= 0 and `num_batches` >= 1. "
             f"Received: first_batch={first_batch}, num_batches={num_batches}"
         )
-    train_epoch, per_epoch = getattr(source, "train_epoch", None), batches_per_epoch(source)
-    if train_epoch is None or per_epoch is None:
+    if not _states_epoch_length(source):
         logging.warning(
-            "Data source %r has no addressable epochs (train_epoch and a known epoch length), so "
-            "training reads source.train.repeat()%s: a resumed run sees the same number of batches, "
-            "but the same batches only if source.train always yields the same order.",
+            "Data source %r has no addressable epochs (no train_size and batch_size), so training "
+            "reads train_epoch(0).repeat()%s: a resumed run sees the same number of batches, but "
+            "the same batches only if train_epoch(0) always yields the same order.",
             getattr(source, "name", None), f".skip({first_batch})" if first_batch else "")
-        return source.train.repeat().skip(first_batch).take(num_batches)
+        return source.train_epoch(0).repeat().skip(first_batch).take(num_batches)
+    per_epoch = batches_per_epoch(source)
     epoch, skip = divmod(first_batch, per_epoch)
     pieces, remaining = [], num_batches
     while remaining > 0:
         take = min(per_epoch - skip, remaining)
-        pieces.append(train_epoch(epoch, skip).take(take))
+        pieces.append(source.train_epoch(epoch, skip).take(take))
         remaining -= take
         epoch, skip = epoch + 1, 0
     stream = pieces[0]

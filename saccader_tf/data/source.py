@@ -13,14 +13,21 @@ from saccader_tf.data.normalization import normalize_images
 class DataSource:
     """One dataset, ready for training and evaluation.
 
-    Both pipelines yield `(images, labels)`: `images` float32 `[B, S, S, C]` normalised as
-    `(uint8 / 255 - mean) / std`, `labels` int32 `[B]`. Both are finite (one epoch) and end with
-    `.prefetch(tf.data.AUTOTUNE)`; the trainer repeats them or counts steps.
+    Training and evaluation batches are `(images, labels)`: `images` float32 `[B, S, S, C]`
+    normalised as `(uint8 / 255 - mean) / std`, `labels` int32 `[B]`. Every dataset is finite (one
+    epoch) and ends with `.prefetch(tf.data.AUTOTUNE)`; the trainer cuts its stream out of them
+    (`saccader_tf.data.resumable_epochs.training_batches`).
 
     Attributes:
-        train: training `tf.data.Dataset`, shuffled (reshuffled every epoch, reproducible given the
-            seed), augmented, batched with `drop_remainder=True` (every batch has the full size: static
-            shapes and no tiny last batch in the BatchNorm statistics).
+        train_epoch: the training pipeline, a function `(epoch, skip_batches=0) -> tf.data.Dataset`
+            giving the batches of training epoch `epoch` (0-based) after its first
+            `skip_batches`: shuffled, augmented, batched with `drop_remainder=True` (every batch
+            has the full size: static shapes and no tiny last batch in the BatchNorm statistics).
+            When the source states its epoch length (`train_size` and `batch_size`, as every
+            built-in source does), order and augmentation are a pure function of the seed and
+            `epoch`, so a resumed stage sees exactly the batches an uninterrupted one would. A
+            hand-made source without them (see `fixed_epochs`) is read as
+            `train_epoch(0).repeat()`, with a warning that a resume may see other batches.
         eval: evaluation `tf.data.Dataset`, deterministic order, no augmentation, every example kept
             (the last batch may be smaller).
         num_classes: number of classes `K`; labels lie in `[0, K)`.
@@ -39,20 +46,16 @@ class DataSource:
             to `S` (`0.875` for the `imagenet` recipe, `1.0` when images already are `S x S`), or
             `None` when evaluation resizes the whole image (the `light` and `none` recipes); an
             exporter applies the same to raw images.
-        train_epoch: `None`, or a function `(epoch, skip_batches) -> tf.data.Dataset` giving the
-            batches of training epoch `epoch` (0-based) after its first `skip_batches`, with order
-            and augmentation a pure function of the seed and `epoch` (see
-            `saccader_tf.data.resumable_epochs`). Training uses it so that a resumed stage sees
-            exactly the batches an uninterrupted one would; all built-in sources set it.
         settings: JSON-serialisable dict of every setting that decides which batches training
             sees and how images are preprocessed (dataset, sizes, seed, recipe, channels, ...).
             A resumed stage compares it with the one it started with, so a changed data setting
             is refused instead of silently training on other batches. `{}` for hand-made sources.
         batch_size: examples per training batch; with `train_size` it gives the epoch length
-            `train_size // batch_size` (`None` for hand-made sources: the length of `train` is used).
+            `train_size // batch_size` (`None` for hand-made sources: the length of
+            `train_epoch(0)` is used).
     """
 
-    train: tf.data.Dataset
+    train_epoch: Callable[..., tf.data.Dataset]
     eval: tf.data.Dataset
     num_classes: int
     image_size: int
@@ -65,11 +68,16 @@ class DataSource:
     eval_size: Optional[int] = None
     class_names: Optional[Tuple[str, ...]] = None
     crop_fraction: Optional[float] = 1.0
-    train_epoch: Optional[Callable[[int, int], tf.data.Dataset]] = None
     settings: dict = dataclasses.field(default_factory=dict)
     batch_size: Optional[int] = None
 
     def __post_init__(self):
+        if not callable(self.train_epoch):
+            raise TypeError(
+                "`train_epoch` must be a function (epoch, skip_batches=0) -> tf.data.Dataset; wrap "
+                "a plain dataset of training batches as `fixed_epochs(dataset)`. "
+                f"Received: train_epoch={self.train_epoch!r}"
+            )
         for field in ("num_classes", "image_size", "channels"):
             check_positive_int(field, getattr(self, field))
         if len(self.mean) != self.channels or len(self.std) != self.channels:
@@ -93,6 +101,26 @@ class DataSource:
             `float32` tensor `[..., C]`, `(images / 255 - mean) / std`.
         """
         return normalize_images(images, self.mean, self.std)
+
+
+def fixed_epochs(dataset):
+    """A `train_epoch` for a hand-made source whose every epoch is the same finite dataset.
+
+    Args:
+        dataset: a finite `tf.data.Dataset` of training batches `(images [B, S, S, C], labels [B])`.
+
+    Returns:
+        A function `(epoch, skip_batches=0) -> dataset.skip(skip_batches)`.
+
+    Example:
+        >>> source = DataSource(train_epoch=fixed_epochs(batches), eval=batches, num_classes=3,
+        ...                     image_size=24, channels=1, mean=(0.0,), std=(1.0,), name="mine")
+    """
+    def train_epoch(epoch, skip_batches=0):
+        del epoch  # every epoch is the same dataset
+        return dataset.skip(skip_batches) if skip_batches else dataset
+
+    return train_epoch
 
 
 def check_positive_int(name, value):

@@ -99,7 +99,7 @@ def tfds_source(
                     channels=channels, train_split=train_split, eval_split=eval_split,
                     shuffle_buffer=shuffle_buffer, **recipe.settings())
     return DataSource(
-        train=train_epoch(0), train_epoch=train_epoch,
+        train_epoch=train_epoch,
         eval=eval_batches(evaluation, recipe, **common),
         num_classes=num_classes, image_size=image_size, channels=channels, mean=mean, std=std,
         name=name, train_size=train_size,

@@ -74,8 +74,8 @@ def train_stage(
         model_dir: where checkpoints and TensorBoard logs go.
         weight_decay, num_targets, full_image_loss_weight: see the stage trainers (the last one
             is stage 3's, ignored by stages 1 and 2).
-        steps_per_epoch: steps per epoch; `None` = one pass over `source.train` (whose length must
-            then be known).
+        steps_per_epoch: steps per epoch; `None` = one training epoch of `source` (whose length
+            must then be known).
         eval_steps: evaluation batches per epoch; `None` = all of `source.eval`.
         optimizer: `"adam"` or `"sgd"`.
         jit_compile: XLA for the train step (slower on CPUs; for GPUs).
@@ -166,8 +166,8 @@ def stage_plan(stage, saccader, source, **settings):
     """
     config = checkpoints.config_record(saccader.get_config())
     config.pop("name", None)
-    batch = getattr(getattr(source, "train", None), "element_spec", None)
-    batch_size = tf.nest.flatten(batch)[0].shape[0] if batch is not None else None
+    batch = source.train_epoch(0).element_spec
+    batch_size = tf.nest.flatten(batch)[0].shape[0]
     return dict(stage=stage, data=getattr(source, "name", None),
                 data_settings=dict(getattr(source, "settings", None) or {}), batch_size=batch_size,
                 model=config, **settings)
