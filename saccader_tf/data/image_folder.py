@@ -11,7 +11,8 @@ from saccader_tf.data.normalization import default_normalization
 from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
 from saccader_tf.data.recipes import Recipe
 from saccader_tf.data.resumable_epochs import epoch_order
-from saccader_tf.data.source import DataSource, check_channels, check_positive_int
+from saccader_tf.data.source import DataSource, check_channels
+from saccader_tf.utils.validation import check_int
 
 def image_folder_source(
     root,
@@ -75,8 +76,8 @@ def image_folder_source(
         >>> source = image_folder_source("/data/flowers", image_size=224, batch_size=32,
         ...                              augment="imagenet")
     """
-    check_positive_int("image_size", image_size)
-    check_positive_int("batch_size", batch_size)
+    check_int("image_size", image_size)
+    check_int("batch_size", batch_size)
     recipe = Recipe(augment, flip)
     listing = list_image_folder(root, check_files=check_files, skip_bad_files=skip_bad_files)
     num_train, num_eval = len(listing.train_paths), len(listing.eval_paths)
@@ -111,7 +112,7 @@ def image_folder_source(
         eval=eval_batches(eval_store.examples(np.arange(len(eval_store))), recipe, **common),
         num_classes=len(listing.class_names), image_size=image_size, channels=channels,
         mean=mean, std=std, name=name, train_size=num_train, eval_size=num_eval,
-        class_names=listing.class_names, crop_fraction=recipe.crop_fraction,
+        class_names=listing.class_names, crop_fraction=recipe.eval_crop_fraction(image_size),
         batch_size=batch_size, settings=settings,
     )
 

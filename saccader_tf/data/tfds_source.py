@@ -11,9 +11,11 @@ from saccader_tf.data.recipes import Recipe
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.source import DataSource
 from saccader_tf.data.source import check_channels
-from saccader_tf.data.source import check_positive_int
+from saccader_tf.utils.validation import check_int
 
 DEFAULT_SHUFFLE_BUFFER = 10_000
+LABEL_OFFSET = 1
+"""Shift of every label with `background_class=True` (class 0 is the background)."""
 _EVAL_SPLITS = ("validation", "test")
 
 
@@ -31,6 +33,7 @@ def tfds_source(
     augment="light",
     flip=None,
     channels="auto",
+    background_class=False,
 ):
     """A TFDS image-classification dataset, preprocessed with the recipe `augment`.
 
@@ -56,6 +59,10 @@ def tfds_source(
         augment: preprocessing recipe: `"light"` (default), `"imagenet"` or `"none"`.
         flip: random horizontal flips in training; `None` = the recipe's default.
         channels: `"auto"` (the dataset's own channel count), 1 or 3 (converted).
+        background_class: reproduction switch (off by default): add a class 0 named
+            `"background"` that no example has and shift every label by one, so `imagenet2012`
+            has the paper's 1001 classes (the official TF1 code's label layout); `num_classes`
+            and `class_names` grow by one. Nothing else changes (same images, order, recipe).
 
     Returns:
         A `DataSource` yielding `(float32 [B, S, S, C], int32 [B])`.
@@ -63,11 +70,14 @@ def tfds_source(
     Example:
         >>> source = tfds_source("imagenette", image_size=224, batch_size=64, augment="imagenet")
     """
-    check_positive_int("image_size", image_size)
-    check_positive_int("batch_size", batch_size)
-    check_positive_int("shuffle_buffer", shuffle_buffer)
+    check_int("image_size", image_size)
+    check_int("batch_size", batch_size)
+    check_int("shuffle_buffer", shuffle_buffer)
     recipe = Recipe(augment, flip)
     check_channels(channels)
+    if not isinstance(background_class, bool):
+        raise ValueError("`background_class` must be True or False. "
+                         f"Received: background_class={background_class!r}")
     builder = tfds.builder(name, data_dir=data_dir)
     if download:
         builder.download_and_prepare()
@@ -75,11 +85,13 @@ def tfds_source(
     image_key, label_key = _supervised_keys(info, name)
     stored_channels = _image_channels(info, name, image_key)
     channels = stored_channels if channels == "auto" else channels
-    num_classes = _num_classes(info, name, label_key)
+    num_classes = _num_classes(info, name, label_key) + LABEL_OFFSET * bool(background_class)
     eval_split = eval_split or _default_eval_split(info, name)
     mean, std = default_normalization(channels)
     keys = (image_key, label_key)
-    evaluation = _read_split(builder, eval_split, keys, channels, seed=seed, shuffle_buffer=None)
+    offset = LABEL_OFFSET if background_class else 0
+    evaluation = _read_split(builder, eval_split, keys, channels, seed=seed, shuffle_buffer=None,
+                             label_offset=offset)
     train_size = _split_size(info, train_split)
     if train_size is not None and batch_size > train_size:
         raise ValueError(
@@ -91,28 +103,33 @@ def tfds_source(
 
     def train_epoch(epoch, skip_batches=0):
         examples = _read_split(builder, train_split, keys, channels, seed=epoch_seed(seed, epoch),
-                               shuffle_buffer=shuffle_buffer, skip=skip_batches * batch_size)
+                               shuffle_buffer=shuffle_buffer, skip=skip_batches * batch_size,
+                               label_offset=offset)
         return train_batches(examples, recipe, seed=seed, epoch=epoch,
                              first_index=skip_batches * batch_size, **common)
 
     settings = dict(dataset=name, image_size=image_size, batch_size=batch_size, seed=seed,
                     channels=channels, train_split=train_split, eval_split=eval_split,
-                    shuffle_buffer=shuffle_buffer, **recipe.settings())
+                    shuffle_buffer=shuffle_buffer, **recipe.settings(),
+                    **({"background_class": True} if background_class else {}))
+    class_names = (("background",) if background_class else ()) + tuple(
+        info.features[label_key].names)
     return DataSource(
         train_epoch=train_epoch,
         eval=eval_batches(evaluation, recipe, **common),
         num_classes=num_classes, image_size=image_size, channels=channels, mean=mean, std=std,
         name=name, train_size=train_size,
         eval_size=_split_size(info, eval_split),
-        class_names=tuple(info.features[label_key].names), crop_fraction=recipe.crop_fraction,
+        class_names=class_names, crop_fraction=recipe.eval_crop_fraction(image_size),
         batch_size=batch_size, settings=settings,
     )
 
 
-def _read_split(builder, split, keys, channels, *, seed, shuffle_buffer, skip=0):
-    """Decoded `(image uint8 [H, W, C], label)` examples of `split` with `C` channels, shuffled
-    unless `shuffle_buffer` is `None` (files and examples shuffled while still encoded, the same
-    order on every iteration), after the first `skip` (dropped before decoding)."""
+def _read_split(builder, split, keys, channels, *, seed, shuffle_buffer, skip=0, label_offset=0):
+    """Decoded `(image uint8 [H, W, C], label + label_offset)` examples of `split` with `C`
+    channels, shuffled unless `shuffle_buffer` is `None` (files and examples shuffled while still
+    encoded, the same order on every iteration), after the first `skip` (dropped before
+    decoding)."""
     image_key, label_key = keys
     shuffle = shuffle_buffer is not None
     dataset = builder.as_dataset(
@@ -121,7 +138,11 @@ def _read_split(builder, split, keys, channels, *, seed, shuffle_buffer, skip=0)
         read_config=tfds.ReadConfig(shuffle_seed=seed),
         decoders={image_key: tfds.decode.SkipDecoding()},
     )
-    dataset = dataset.map(lambda example: (example[image_key], example[label_key]))
+    if label_offset:
+        dataset = dataset.map(
+            lambda example: (example[image_key], example[label_key] + label_offset))
+    else:
+        dataset = dataset.map(lambda example: (example[image_key], example[label_key]))
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
     if skip:
