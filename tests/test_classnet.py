@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.models import geometry
 from saccader_tf.layers.glimpse_extraction import GlimpseExtraction, scaled_glimpse_size
+from saccader_tf.models import geometry
 from saccader_tf.models.from_config import is_classnet_config, model_from_config
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.models.saccader_classnet import OUTPUT_KEYS, SaccaderClassNet

@@ -9,23 +9,41 @@ a uniform draw.
 Given the stage-1 network (`saccader_tf.evaluation.stage1_network`), the `full` and `ordered_logits` baselines
 are also measured on it, in the same pass, and the occlusion check is judged by it; every result
 row names its network (`"final"` or `"stage1"`).
+
+Given a Saccader-ClassNet (`classnet`), the eval images are at its classifier's size, the Saccader
+rows see them as its Saccader does (`SaccaderClassNet.saccader_inputs`), and rows with network
+`"classnet"` give the ClassNet's accuracy for its Saccader's policy: the mean of the classifier's
+logits over the first T glimpses, cut at the cells of that policy's Saccader rows.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.models import geometry
 from saccader_tf.evaluation import occlusion
-from saccader_tf.evaluation.results import EvaluationResult, format_table, write_results  # noqa: F401
+from saccader_tf.evaluation.results import (  # noqa: F401
+    CLASSNET,
+    CLASSNET_LEGEND,
+    EvaluationResult,
+    format_table,
+    write_results,
+)
+from saccader_tf.evaluation.stage1_network import (
+    FINAL,
+    NETWORK_LEGEND,
+    STAGE1,
+    STAGE1_POLICIES,
+    check_stage1_network,
+)
+from saccader_tf.models import geometry
 from saccader_tf.models.policies import make_policy
-from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1, STAGE1_POLICIES, check_stage1_network
+from saccader_tf.utils.validation import check_int
 
 DEFAULT_POLICIES = ("learned", "full", "ordered_logits", "random")
 EVALUATION_POLICIES = ("learned", "ordered_logits", "random", "full")
 
 
 def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POLICIES, seed=0,
-                      stage1=None, stage1_policies=STAGE1_POLICIES):
+                      stage1=None, stage1_policies=STAGE1_POLICIES, classnet=None):
     """Top-1 accuracy of each policy with `num_glimpses` glimpses, per network.
 
     Args:
@@ -36,16 +54,20 @@ def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POL
         seed: seed of the `random` policy.
         stage1: optional stage-1 network (`saccader_tf.evaluation.stage1_network.load_stage1_network`).
         stage1_policies: the policies also measured on `stage1` (not `"learned"`).
+        classnet: optional `SaccaderClassNet` whose `saccader` is `saccader` (see the module
+            docstring); `dataset` then holds images at its classifier's size.
 
     Returns:
         `{"examples": n, "final": {policy: accuracy}}` plus `"stage1": {policy: accuracy}` when
-        `stage1` is given (accuracies are floats in [0, 1]).
+        `stage1` is given and `"classnet": {policy: accuracy}` (its Saccader's policy) when
+        `classnet` is (accuracies are floats in [0, 1]).
     """
     steps = num_glimpses or saccader.num_glimpses
     _check_arguments(saccader, steps, policies)  # names; too many glimpses still raises in unroll
     stage1_policies = _check_stage1(saccader, stage1, stage1_policies)
+    _check_classnet(saccader, classnet)
     step = _make_batch_step(saccader, policies, seed, steps, (), tf.constant(0.0), has_boxes=False,
-                            stage1=stage1, stage1_policies=stage1_policies)
+                            stage1=stage1, stage1_policies=stage1_policies, classnet=classnet)
     totals, examples = _run_batches(step, dataset, None, None, seed)
 
     def last_top1(sums):  # glimpse policies sum top-1 per T = 1..steps; `full` has one sum
@@ -55,24 +77,31 @@ def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POL
     result = {"examples": examples, FINAL: last_top1({name: totals[name] for name in policies})}
     if stage1_policies:
         result[STAGE1] = last_top1(totals[STAGE1])
+    if classnet is not None:
+        result[CLASSNET] = last_top1(totals[CLASSNET])
     return result
 
 
 def format_policy_table(accuracies, num_glimpses):
     """A small text table of `policy_accuracies` output: accuracy and error per policy and network.
 
-    A policy measured on both networks gets its `stage1` row first, then its `final` row.
+    A policy measured on several networks gets its `stage1` row first, then its `final` row, then
+    its `classnet` row.
     """
     lines = [f"{'policy':<16}{'network':<9}{'glimpses':>9}{'accuracy':>10}{'error':>8}"]
     final, stage1 = accuracies[FINAL], accuracies.get(STAGE1, {})
-    rows = [(name, network, values[name]) for name in dict.fromkeys([*final, *stage1])
-            for network, values in ((STAGE1, stage1), (FINAL, final)) if name in values]
+    classnet = accuracies.get(CLASSNET, {})
+    networks = ((STAGE1, stage1), (FINAL, final), (CLASSNET, classnet))
+    rows = [(name, network, values[name]) for name in dict.fromkeys([*final, *stage1, *classnet])
+            for network, values in networks if name in values]
     for name, network, accuracy in rows:
         glimpses = "all" if name == "full" else str(num_glimpses)
         lines.append(f"{name:<16}{network:<9}{glimpses:>9}{100 * accuracy:>9.2f}%"
                      f"{100 * (1 - accuracy):>7.2f}%")
     lines.append(f"({accuracies['examples']} test images)")
     lines.append(NETWORK_LEGEND)
+    if classnet:
+        lines.append(CLASSNET_LEGEND)
     return "\n".join(lines)
 
 
@@ -135,11 +164,13 @@ def _glimpse_sums(glimpses, labels, object_boxes, image_size, predict=mean_of_fi
 
 
 def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_value, has_boxes, stage1=None,
-                     stage1_policies=()):
+                     stage1_policies=(), classnet=None):
     """A `tf.function` `(images, labels, object_boxes, seed) -> dict of per-batch sums`.
 
     The sums of `saccader`'s policies are under their names, those of `stage1`'s under
-    `sums["stage1"][name]`, the occlusion check (judged by `stage1` when given) under "occlusion".
+    `sums["stage1"][name]`, those of `classnet` under `sums["classnet"][its policy]`, the
+    occlusion check (judged by `stage1` when given) under "occlusion". With `classnet` the
+    `images` are at its classifier's size.
     """
     objects = {name: _policy(saccader, name, seed=seed) for name in policies}
     stage1_objects = {name: make_policy(name, cell=stage1.cell, seed=seed) for name in stage1_policies}
@@ -148,7 +179,13 @@ def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_valu
     @tf.function(reduce_retracing=True)
     def step(images, labels, object_boxes, seed):
         boxes = object_boxes if has_boxes else None
+        classnet_images = images
+        if classnet is not None:
+            images = classnet.saccader_inputs(images)
         sums, cells = _network_sums(saccader, images, objects, steps, labels, boxes)
+        if classnet is not None:
+            sums[CLASSNET] = _classnet_sums(classnet, classnet_images, images, cells, steps, labels,
+                                            boxes)
         if stage1_objects:
             sums[STAGE1] = _network_sums(stage1, images, stage1_objects, steps, labels, boxes)[0]
         if "learned" in cells and occlusion_steps:
@@ -175,6 +212,23 @@ def _network_sums(saccader, images, policies, steps, labels, object_boxes):
     return sums, cells
 
 
+def _classnet_sums(classnet, images, saccader_images, cells, steps, labels, object_boxes):
+    """`{policy: per-T sums}` of the ClassNet for its Saccader's policy on one batch.
+
+    The glimpses are cut at the cells that policy chose for the Saccader rows (the same unroll), or
+    from a new unroll when that policy is not among the evaluated ones.
+    """
+    saccader, name = classnet.saccader, classnet.saccader.policy_name
+    chosen = cells.get(name)
+    if chosen is None:
+        context, _ = saccader.context(saccader_images, training=False)
+        chosen = saccader.unroll(context, steps, training=False)["cells"]
+    boxes = saccader.boxes(chosen)
+    glimpses = {"glimpse_logits": classnet.classify_boxes(images, boxes, training=False),
+                "glimpse_boxes": boxes}
+    return {name: _glimpse_sums(glimpses, labels, object_boxes, saccader.image_size)}
+
+
 def _occlusion_sums(saccader, judge, images, labels, cells, occlusion_steps, fill_value, seed):
     logits = occlusion.occlusion_logits(saccader, images, cells, occlusion_steps, fill_value, seed,
                                         judge=judge)
@@ -187,11 +241,28 @@ def _occlusion_sums(saccader, judge, images, labels, cells, occlusion_steps, fil
 
 
 def _check_arguments(saccader, max_glimpses, policies):
-    if isinstance(max_glimpses, bool) or not isinstance(max_glimpses, int) or max_glimpses < 1:
-        raise ValueError(f"`max_glimpses` must be a positive int. Received: max_glimpses={max_glimpses!r}")
+    check_int("max_glimpses", max_glimpses)
     for name in policies:
         _policy(saccader, name)  # validates the name
     return min(max_glimpses, saccader.grid * saccader.grid)
+
+
+def _check_classnet(saccader, classnet, has_boxes=False):
+    """A ClassNet to evaluate must wrap `saccader` and use a glimpse policy."""
+    if classnet is None:
+        return
+    if classnet.saccader is not saccader:
+        raise ValueError("`classnet` must wrap the evaluated Saccader: pass "
+                         "`saccader=classnet.saccader`. Received: another Saccader")
+    if not saccader.policy.uses_glimpses:
+        raise ValueError("A ClassNet classifies glimpses: its Saccader needs a glimpse policy. "
+                         f"Received: policy={saccader.policy_name!r}")
+    if has_boxes and classnet.classifier_image_size != saccader.image_size:
+        raise ValueError("Object boxes (`source.eval_boxes`) are in the Saccader's pixels, but the "
+                         "images are at the classifier's size: evaluate without boxes, or with "
+                         "classifier_image_size == the Saccader's image_size. Received: "
+                         f"classifier_image_size={classnet.classifier_image_size}, "
+                         f"image_size={saccader.image_size}")
 
 
 def _check_stage1(saccader, stage1, stage1_policies):
@@ -258,7 +329,7 @@ def _rows(saccader, policies, totals, examples, steps, network=FINAL):
 
 def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POLICIES, seed=0,
                    max_batches=None, occlusion_glimpses=(1, 3, 6), fill_value=0.0, stage1=None,
-                   stage1_policies=STAGE1_POLICIES):
+                   stage1_policies=STAGE1_POLICIES, classnet=None):
     """Top-1/top-5, coverage, hit rates for T = 1..max_glimpses per policy, and the occlusion check.
 
     Args:
@@ -277,22 +348,29 @@ def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POL
             `stage1_policies` are also measured on it (rows with `network="stage1"`) and it judges
             the occlusion check (otherwise `saccader`'s own BagNet does; the result says which).
         stage1_policies: the policies measured on `stage1` (not `"learned"`).
+        classnet: optional `SaccaderClassNet` whose `saccader` is `saccader`: rows with
+            `network="classnet"` for its Saccader's policy, T = 1..max_glimpses (module
+            docstring); `source.eval` then holds images at its classifier's size.
 
     Returns:
         An `EvaluationResult` (see `format_table`, `write_results`).
     """
     steps = _check_arguments(saccader, max_glimpses, policies)
+    _check_classnet(saccader, classnet, has_boxes=source.eval_boxes is not None)
     occlusion_steps = ()
     if "learned" in policies:
         occlusion_steps = tuple(sorted({min(int(t), steps) for t in occlusion_glimpses}))
     stage1_policies = _check_stage1(saccader, stage1, stage1_policies)
     step = _make_batch_step(saccader, policies, seed, steps, occlusion_steps,
                             tf.constant(fill_value, tf.float32), source.eval_boxes is not None,
-                            stage1=stage1, stage1_policies=stage1_policies)
+                            stage1=stage1, stage1_policies=stage1_policies, classnet=classnet)
     totals, examples = _run_batches(step, source.eval, source.eval_boxes, max_batches, seed)
     rows = _rows(saccader, policies, totals, examples, steps)
     if stage1_policies:
         rows += _rows(stage1, stage1_policies, totals[STAGE1], examples, steps, network=STAGE1)
+    if classnet is not None:
+        rows += _rows(saccader, (saccader.policy_name,), totals[CLASSNET], examples, steps,
+                      network=CLASSNET)
     occlusion_rows = tuple(
         {"glimpses": t, **{key: float(value[i] / examples) for key, value in totals["occlusion"].items()}}
         for i, t in enumerate(occlusion_steps))

@@ -192,9 +192,14 @@ def plot_accuracy_vs_glimpses(result, path, metric="top1"):
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6, 4))
     series = {}
-    for row in _result_rows(result):
-        # Rows measured on the stage-1 BagNet (issue 17) are told apart from the final model's.
-        name = row["policy"] + (" (stage-1 BagNet)" if row.get("network") == "stage1" else "")
+    rows = _result_rows(result)
+    # Rows measured on the stage-1 BagNet (issue 17) or a Saccader-ClassNet (issue 12) are told
+    # apart from the final model's.
+    suffixes = {"stage1": " (stage-1 BagNet)", "classnet": " (ClassNet)"}
+    if any(row.get("network") == "classnet" for row in rows):
+        suffixes["final"] = " (Saccader logits)"
+    for row in rows:
+        name = row["policy"] + suffixes.get(row.get("network"), "")
         if row["glimpses"] is None:
             style = ":" if row.get("network") == "stage1" else "--"
             axis.axhline(100 * row[metric], color="black", linestyle=style, label=f"{name} image")

@@ -8,6 +8,12 @@ from typing import Optional, Tuple
 
 from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1
 
+CLASSNET = "classnet"
+"""Label of rows measured on a Saccader-ClassNet (its classifier on the final Saccader's
+glimpses)."""
+CLASSNET_LEGEND = ("network: classnet = the Saccader-ClassNet (its classifier's logits averaged "
+                   "over the final Saccader's glimpses; final = the Saccader's own logits)")
+"""The legend line under tables holding `classnet` rows."""
 ROW_COLUMNS = ("policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any")
 OCCLUSION_COLUMNS = ("glimpses", "chosen_top1", "chosen_top5", "random_top1", "random_top5")
 
@@ -21,8 +27,9 @@ class EvaluationResult:
         max_glimpses: the largest T evaluated (capped at the number of grid cells).
         num_cells: N, the number of grid cells.
         rows: one dict per (policy, network, T) with the keys of `ROW_COLUMNS`; accuracies and
-            rates are fractions in [0, 1]. `network` is `"final"` (the evaluated model) or
-            `"stage1"` (the stage-1 BagNet, for the `full` / `ordered_logits` baselines). The `full`
+            rates are fractions in [0, 1]. `network` is `"final"` (the evaluated model),
+            `"stage1"` (the stage-1 BagNet, for the `full` / `ordered_logits` baselines) or
+            `"classnet"` (a Saccader-ClassNet on the final Saccader's glimpses). The `full`
             row has `glimpses=None` (the whole image); `hit_first` / `hit_any` are `None` without
             object boxes and for `full`.
         occlusion: one dict per T with the keys of `OCCLUSION_COLUMNS`: accuracy of the full-image
@@ -94,6 +101,8 @@ def format_table(result):
                          f"{_percent(row['random_top1']):>14}")
     lines.append(f"({result.examples} test images)")
     lines.append(NETWORK_LEGEND)
+    if any(row.get("network") == CLASSNET for row in result.rows):
+        lines.append(CLASSNET_LEGEND)
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from saccader_tf.layers.glimpse_extraction import GlimpseExtraction
 from saccader_tf.models.saccader import Saccader
+from saccader_tf.utils.validation import check_ints
 
 OUTPUT_KEYS = ("logits", "glimpse_logits", "cells", "glimpse_boxes", "classifier_boxes", "saccader_logits")
 CLASSIFIERS = ("nasnet_large", "resnet50_v2", "small_cnn")
@@ -87,9 +88,7 @@ class SaccaderClassNet(keras.Model):
         if classifier_weights is not None and not os.path.isfile(classifier_weights):
             raise ValueError(f"`classifier_weights` must be an existing local file. "
                              f"Received: classifier_weights={classifier_weights!r}")
-        small_cnn_widths = tuple(int(w) for w in small_cnn_widths)
-        if not small_cnn_widths or min(small_cnn_widths) < 1:
-            raise ValueError(f"`small_cnn_widths` must be positive ints. Received: small_cnn_widths={small_cnn_widths}")
+        small_cnn_widths = check_ints("small_cnn_widths", small_cnn_widths)
         rf = saccader.representation.receptive_field
         side = _input_side(classifier, glimpse_input_size, classifier_image_size, saccader.image_size, rf)
         self.extraction = GlimpseExtraction(
@@ -131,11 +130,7 @@ class SaccaderClassNet(keras.Model):
             saccader_images = self.saccader_inputs(images)
         chosen = self.saccader(saccader_images, training=False, num_glimpses=num_glimpses)
         boxes = tf.stop_gradient(chosen["glimpse_boxes"])
-        glimpses = self.extraction(tf.stop_gradient(images), boxes)  # [N, T, s, s, C]
-        side, channels = self.extraction.resized_size, glimpses.shape[-1]
-        flat = tf.reshape(glimpses, [-1, side, side, channels])
-        flat_logits = tf.cast(self.classifier(flat, training=training), tf.float32)
-        glimpse_logits = tf.reshape(flat_logits, [tf.shape(boxes)[0], tf.shape(boxes)[1], self.num_classes])
+        glimpse_logits = self.classify_boxes(images, boxes, training=training)
         return {
             "logits": tf.reduce_mean(glimpse_logits, axis=1),
             "glimpse_logits": glimpse_logits,
@@ -144,6 +139,24 @@ class SaccaderClassNet(keras.Model):
             "classifier_boxes": self.extraction.glimpse_boxes(boxes),
             "saccader_logits": tf.cast(chosen["logits"], tf.float32),
         }
+
+    def classify_boxes(self, images, boxes, training=None):
+        """The classifier's logits for glimpses cut at given Saccader boxes.
+
+        Args:
+            images: `[N, S_cls, S_cls, C]` float images (no gradient flows into them).
+            boxes: int `[N, T, 4]` receptive-field boxes in S_sac pixels (`Saccader.boxes`).
+            training: BN mode of the classifier.
+
+        Returns:
+            float32 `[N, T, K]`.
+        """
+        boxes = tf.stop_gradient(boxes)
+        glimpses = self.extraction(tf.stop_gradient(images), boxes)  # [N, T, s, s, C]
+        side, channels = self.extraction.resized_size, glimpses.shape[-1]
+        flat = tf.reshape(glimpses, [-1, side, side, channels])
+        flat_logits = tf.cast(self.classifier(flat, training=training), tf.float32)
+        return tf.reshape(flat_logits, [tf.shape(boxes)[0], tf.shape(boxes)[1], self.num_classes])
 
     @property
     def classifier_variables(self):
