@@ -6,6 +6,7 @@ import tempfile
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saccader_tf.layers import multi_resolution_glimpse as retina
@@ -270,6 +271,7 @@ print("RESULT " + json.dumps(report))
 '''
 
 
+@pytest.mark.slow
 class MirroredEquivalenceTest(tf.test.TestCase):
     """One DRAM step (graph mode, `fit`) on 2 logical CPUs equals one step on one device.
 

@@ -10,12 +10,14 @@ pipeline gives the same batches (tests/test_data_folder_paths.py).
 import os
 import signal
 
+import pytest
 import tensorflow as tf
 
 from saccader_tf.data.write_folder import write_cluttered_mnist_folder
 from test_resume import _report, _run, _weights
 
 
+@pytest.mark.slow
 class FolderResumeTest(tf.test.TestCase):
 
     @classmethod

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saccader_tf.training.checkpoints import stage_weights_path
@@ -30,6 +31,9 @@ def _cell_weight(path):
     model.build()
     model.load_weights(path)
     return model.cell.w.numpy(), [w.numpy() for w in model.representation.weights]
+
+
+pytestmark = pytest.mark.slow  # every test runs the launcher in a subprocess
 
 
 class LaunchTest(tf.test.TestCase):

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import tensorflow as tf
 from absl import app
 from absl.testing import flagsaver
@@ -53,6 +54,7 @@ class FlagValidationTest(tf.test.TestCase):
                 if "imagenet" in name:
                     self.assertEqual(launch.FLAGS.augment, "imagenet")
 
+    @pytest.mark.slow
     def test_the_command_exits_non_zero_before_creating_anything(self):
         model_dir = os.path.join(self.get_temp_dir(), "never")
         result = subprocess.run(

@@ -9,6 +9,7 @@ import textwrap
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saccader_tf.training import losses
@@ -109,6 +110,7 @@ class RewardAndBaselineTest(tf.test.TestCase):
         self.assertAllClose(rewards.global_batch_mean(tf.constant([1.0, 0.0, 0.0, 1.0, 1.0])), 0.6)
         self.assertAllClose(rewards.global_batch_mean(tf.constant([1, 2], tf.int32)), 1.5)
 
+    @pytest.mark.slow
     def test_global_batch_mean_under_two_replica_mirrored_strategy(self):
         # A fresh process: logical devices must be configured before TF initialises them.
         script = textwrap.dedent(

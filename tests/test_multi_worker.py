@@ -21,6 +21,7 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saccader_tf.training import multi_worker
@@ -123,6 +124,7 @@ print("RESULT " + json.dumps(report), flush=True)
 '''
 
 
+@pytest.mark.slow
 class MultiWorkerTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -203,6 +205,7 @@ class VersionGateTest(tf.test.TestCase):
             self.assertFalse(multi_worker.is_multi_worker(strategy))
 
 
+@pytest.mark.slow
 class LaunchExampleTest(tf.test.TestCase):
     def test_launch_trains_with_two_workers(self):
         """`launch/multi_worker_local.py` runs `python -m saccader_tf.launch --strategy=multi_worker`.

@@ -17,6 +17,7 @@ import sys
 import types
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saccader_tf.training import checkpoints
@@ -99,6 +100,7 @@ def _latest_step(model_dir, stage):
     return int(latest.rsplit("-", 1)[1]) if latest else None
 
 
+@pytest.mark.slow
 class ResumeTest(tf.test.TestCase):
 
     @classmethod
@@ -163,6 +165,7 @@ class ResumeTest(tf.test.TestCase):
         self._assert_same_weights(model_dir)
 
 
+@pytest.mark.slow
 class MultiWorkerResumeTest(tf.test.TestCase):
     """Both workers of a 2-worker cluster die in stage 1; restarted, they rejoin from the chief's save."""
 

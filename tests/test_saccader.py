@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from layer_checks import run_layer_checks
 
@@ -123,6 +124,7 @@ class SamplingSeedTest(tf.test.TestCase):
         self.assertAllEqual(runs[0], runs[1])
         self.assertNotAllEqual(runs[0], runs[2])
 
+    @pytest.mark.slow
     def test_replicas_sample_different_cells(self):
         script = textwrap.dedent(
             """

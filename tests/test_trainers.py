@@ -11,6 +11,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saccader_tf.models.policies import LearnedPolicy
@@ -211,6 +212,7 @@ print("RESULT " + json.dumps(report))
 '''
 
 
+@pytest.mark.slow
 class MirroredEquivalenceTest(tf.test.TestCase):
     """One step on 2 replicas equals one step on one device for the same global batch.
 
