@@ -12,6 +12,7 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saccader_tf.training import checkpoints
@@ -76,6 +77,7 @@ def _tiny_saccader():
     return Saccader(num_classes=5, image_size=SIZE, variant="bagnet9_tiny", input_channels=1, seed=1)
 
 
+@pytest.mark.slow  # reloads the export in a fresh process
 class ExportedSaccaderTest(tf.test.TestCase):
     """Runs the export and the TensorFlow-only reload once; each test checks one behaviour."""
 

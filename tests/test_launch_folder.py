@@ -6,11 +6,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saccader_tf.data.write_folder import write_cluttered_mnist_folder
 
 
+@pytest.mark.slow  # runs the launcher in a subprocess
 class LaunchFolderTest(tf.test.TestCase):
 
     def test_folder_trains_without_steps_and_export_applies_no_centre_crop(self):
