@@ -19,6 +19,8 @@ Examples:
     python -m saccader_tf.benchmarks --skip=bagnet77,serving  # leave out slow parts
     python -m saccader_tf.benchmarks --quick                  # seconds: checks that it works (CI)
     python -m saccader_tf.benchmarks --output=benchmark.json
+    python -m saccader_tf.benchmarks --race                   # time-to-accuracy race, ~20 minutes
+    python -m saccader_tf.benchmarks --race --quick           # the race in seconds (CI)
 
 Run it on an otherwise idle machine: other jobs on the same cores lower every figure (the load
 average at start is printed in the header).
@@ -37,6 +39,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 def parse_args(argv):
     from saccader_tf.benchmarks.plan import PARTS
+    from saccader_tf.benchmarks.race_command import add_race_arguments, check_race_arguments
 
     parser = argparse.ArgumentParser(prog="python -m saccader_tf.benchmarks",
                                      description=__doc__.split("\n")[0])
@@ -50,7 +53,10 @@ def parse_args(argv):
     parser.add_argument("--large_batch_size", type=int, default=8, help="batch of the bagnet77_lowd steps")
     parser.add_argument("--large_steps", type=int, default=4, help="timed steps per stage of bagnet77_lowd")
     parser.add_argument("--output", default=None, help="also write the rows as JSON to this path")
+    add_race_arguments(parser)
     args = parser.parse_args(argv)
+    if args.race:
+        check_race_arguments(parser, args)
     for name in ("steps", "batch_size", "large_batch_size", "large_steps"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -73,6 +79,10 @@ def main(argv=None, stdout=None, stderr=None):
     """Runs the benchmark; returns the rows. `argv` excludes the program name."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.race:  # the time-to-accuracy race instead of the speed table
+        from saccader_tf.benchmarks.race_command import run_race_command
+
+        return run_race_command(args, argv or sys.argv[1:], stdout, stderr)
     try:
         plan = make_plan(args)
     except ValueError as error:
