@@ -43,6 +43,7 @@ import tensorflow as tf
 from saccader_tf.training import checkpoints
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.models.from_config import model_from_config
+from saccader_tf.utils.validation import check_int
 
 DEFAULT_MAX_GLIMPSES = 12
 """Largest `num_glimpses` served by `serve_glimpses` (capped at the number of grid cells)."""
@@ -146,7 +147,7 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
 
 def max_served_glimpses(saccader, max_glimpses=DEFAULT_MAX_GLIMPSES):
     """`T_max` of `serve_glimpses`: `min(max_glimpses, h * w)` for the model's `h x w` cell grid."""
-    return min(max_glimpses, saccader.grid * saccader.grid)
+    return min(max_glimpses, saccader.num_cells)
 
 
 def check_images(images, channels, endpoint, dtype=tf.uint8):
@@ -300,6 +301,5 @@ def _check_export_args(saccader, mean, std, crop_fraction, top_k, max_glimpses):
     if crop_fraction is not None and not 0.0 < crop_fraction <= 1.0:
         raise ValueError(
             f"`crop_fraction` must be in (0, 1] or None. Received: crop_fraction={crop_fraction}")
-    for name, value in (("top_k", top_k), ("max_glimpses", max_glimpses)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    check_int("top_k", top_k)
+    check_int("max_glimpses", max_glimpses)

@@ -63,21 +63,14 @@ def _validate_flags():
     if FLAGS.architecture == "dram":
         _validate_dram_flags()
     _validate_policy_flags()
-    stack = variant_conv_stack(FLAGS.model)
-    rf = receptive_field.receptive_field(stack)[0]
-    grid = receptive_field.output_size(FLAGS.image_size, stack)
-    if grid < 1:
-        raise app.UsageError(
-            f"--image_size={FLAGS.image_size} is smaller than the receptive field of {FLAGS.model} "
-            f"({rf} px): use --image_size>={rf} or a model with a smaller receptive field."
-        )
-    for name in ("num_glimpses", "num_targets"):
-        if getattr(FLAGS, name) > grid * grid:
-            raise app.UsageError(
-                f"--{name}={getattr(FLAGS, name)} exceeds the {grid * grid} cells of the {grid}x{grid} "
-                f"grid of {FLAGS.model} at {FLAGS.image_size} px: use --{name}<={grid * grid}, a larger "
-                "--image_size or a model with a smaller stride."
-            )
+    try:  # the models' own limit checks, with flag names
+        where = dict(model=FLAGS.model, prefix="--")
+        grid = receptive_field.grid_side(FLAGS.image_size, variant_conv_stack(FLAGS.model), **where)
+        for name in ("num_glimpses", "num_targets"):
+            receptive_field.check_cell_count(name, getattr(FLAGS, name), grid,
+                                             image_size=FLAGS.image_size, **where)
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
     _per_stage(FLAGS.epochs, "epochs", int)
     _per_stage(FLAGS.learning_rate, "learning_rate", float)
     _validate_ranges()

@@ -117,7 +117,7 @@ def forward_flops(saccader):
     mixer = conv_flops(grid, grid, 1, channels + rep.what_width, mixer_width)
     return ForwardFlops(first_conv=first_conv, bagnet=bagnet, attention_first=attention[0],
                         attention_rest=sum(attention[1:]), mixer=mixer,
-                        cell_step=6 * grid * grid * mixer_width)
+                        cell_step=6 * saccader.num_cells * mixer_width)
 
 
 def stage_flops(saccader, stage, *, num_targets=12, num_glimpses=None):

@@ -16,6 +16,7 @@ import tensorflow as tf
 from saccader_tf.data.mnist_digits import load_mnist_digits
 from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.source import DataSource
+from saccader_tf.utils.validation import check_int
 
 DIGIT_SIZE = 28
 CLUTTER_SIZE = 8
@@ -58,12 +59,12 @@ def make_cluttered_mnist(
         `(images, labels, boxes)`: `images` uint8 `[N, S, S, 1]`, `labels` int32 `[N]`, `boxes` int32
         `[N, 4]` = `(ymin, xmin, ymax, xmax)` of the target digit's non-zero pixels, end-exclusive.
     """
-    _check_int("image_size", image_size, DIGIT_SIZE)
+    check_int("image_size", image_size, DIGIT_SIZE)
     num_clutter = default_num_clutter(image_size) if num_clutter is None else num_clutter
-    _check_int("num_clutter", num_clutter, 0)
-    _check_int("seed", seed, 0)
+    check_int("num_clutter", num_clutter, 0)
+    check_int("seed", seed, 0)
     if num_examples is not None:
-        _check_int("num_examples", num_examples, 1)
+        check_int("num_examples", num_examples)
     split = "test" if split == "eval" else split
     if split not in _STREAMS:
         raise ValueError(f"`split` must be 'train' or 'test'. Received: split={split!r}")
@@ -79,13 +80,6 @@ def make_cluttered_mnist(
     images = _paint(source_images, index, plan, image_size)
     boxes = _target_boxes(source_images, index, plan["top"], plan["left"])
     return images[..., None], source_labels[index].astype(np.int32), boxes
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
 
 
 def _digit_order(rng, split, num_digits, num_examples):
@@ -195,8 +189,8 @@ def cluttered_mnist_source(
         >>> source = cluttered_mnist_source(image_size=60, batch_size=32, num_train=256)
         >>> images, labels = next(iter(source.train_epoch(0)))  # [32, 60, 60, 1], [32]
     """
-    _check_int("batch_size", batch_size, 1)
-    _check_int("num_train", num_train, 1)
+    check_int("batch_size", batch_size)
+    check_int("num_train", num_train)
     if batch_size > num_train:
         raise ValueError(
             "`batch_size` is larger than the training set, so the training pipeline (which drops "

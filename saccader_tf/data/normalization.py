@@ -10,6 +10,8 @@ accept raw `uint8` images and apply the same transform inside its graph.
 
 import tensorflow as tf
 
+from saccader_tf.utils.validation import check_int
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 """RGB mean of ImageNet in `[0, 1]` units (the torchvision / Keras-applications convention)."""
 
@@ -27,10 +29,7 @@ def default_normalization(channels):
         `(mean, std)`, two tuples of length `channels`: the ImageNet statistics for 3 channels, and
         `0.5` / `0.5` per channel (maps `[0, 1]` to `[-1, 1]`) otherwise.
     """
-    if not isinstance(channels, int) or channels < 1:
-        raise ValueError(
-            f"`channels` must be a positive integer. Received: channels={channels!r}"
-        )
+    check_int("channels", channels)
     if channels == 3:
         return IMAGENET_MEAN, IMAGENET_STD
     return (0.5,) * channels, (0.5,) * channels

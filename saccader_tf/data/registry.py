@@ -4,8 +4,8 @@ import tensorflow_datasets as tfds
 
 from saccader_tf.data.cluttered_mnist import cluttered_mnist_source
 from saccader_tf.data.image_folder import image_folder_source
-from saccader_tf.data.source import check_positive_int
 from saccader_tf.data.tfds_source import tfds_source
+from saccader_tf.utils.validation import check_int
 
 CLUTTERED_MNIST = "cluttered_mnist"
 FOLDER_PREFIX = "folder:"
@@ -37,8 +37,8 @@ def make_source(name, *, image_size, batch_size, seed=0, data_dir=None, **kwargs
             "`name` must be 'cluttered_mnist', 'folder:<path>' or a TFDS dataset name. "
             f"Received: name={name!r}"
         )
-    check_positive_int("image_size", image_size)
-    check_positive_int("batch_size", batch_size)
+    check_int("image_size", image_size)
+    check_int("batch_size", batch_size)
     common = dict(image_size=image_size, batch_size=batch_size, seed=seed)
     if name == CLUTTERED_MNIST:
         return cluttered_mnist_source(data_dir=data_dir, **common, **kwargs)

@@ -12,7 +12,6 @@ epoch 0, epoch 1, ... and cuts batches `[first_batch, first_batch + num_batches)
 
 from absl import logging
 import numpy as np
-import tensorflow as tf
 
 
 def epoch_seed(seed, epoch):

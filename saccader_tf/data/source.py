@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.data.normalization import normalize_images
+from saccader_tf.utils.validation import check_int
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -79,7 +80,7 @@ class DataSource:
                 f"Received: train_epoch={self.train_epoch!r}"
             )
         for field in ("num_classes", "image_size", "channels"):
-            check_positive_int(field, getattr(self, field))
+            check_int(field, getattr(self, field))
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             raise ValueError(
                 "`mean` and `std` need one value per channel. "
@@ -121,12 +122,6 @@ def fixed_epochs(dataset):
         return dataset.skip(skip_batches) if skip_batches else dataset
 
     return train_epoch
-
-
-def check_positive_int(name, value):
-    """Raises `ValueError` unless `value` is a positive integer (shared argument check of sources)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
 
 
 CHANNEL_CHOICES = ("auto", 1, 3)

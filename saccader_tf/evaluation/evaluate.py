@@ -38,11 +38,10 @@ from saccader_tf.models import geometry
 from saccader_tf.models.policies import make_policy
 from saccader_tf.utils.validation import check_int
 
-DEFAULT_POLICIES = ("learned", "full", "ordered_logits", "random")
 EVALUATION_POLICIES = ("learned", "ordered_logits", "random", "full")
 
 
-def policy_accuracies(saccader, dataset, num_glimpses=None, policies=DEFAULT_POLICIES, seed=0,
+def policy_accuracies(saccader, dataset, num_glimpses=None, policies=EVALUATION_POLICIES, seed=0,
                       stage1=None, stage1_policies=STAGE1_POLICIES, classnet=None):
     """Top-1 accuracy of each policy with `num_glimpses` glimpses, per network.
 
@@ -244,7 +243,7 @@ def _check_arguments(saccader, max_glimpses, policies):
     check_int("max_glimpses", max_glimpses)
     for name in policies:
         _policy(saccader, name)  # validates the name
-    return min(max_glimpses, saccader.grid * saccader.grid)
+    return min(max_glimpses, saccader.num_cells)
 
 
 def _check_classnet(saccader, classnet, has_boxes=False):
@@ -303,7 +302,7 @@ def _run_batches(step, dataset, eval_boxes, max_batches, seed):
 def _full_row(saccader, sums, examples, network):
     """The `full` row; its coverage is that of the union of all N receptive fields."""
     size = saccader.image_size
-    cover = geometry.coverage(saccader.boxes(tf.range(saccader.grid * saccader.grid)[None]), size, size)
+    cover = geometry.coverage(saccader.boxes(tf.range(saccader.num_cells)[None]), size, size)
     return {"policy": "full", "network": network, "glimpses": None, "top1": sums["top1"] / examples,
             "top5": sums["top5"] / examples, "coverage": float(cover[0]), "hit_first": None,
             "hit_any": None}
@@ -375,7 +374,7 @@ def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POL
         {"glimpses": t, **{key: float(value[i] / examples) for key, value in totals["occlusion"].items()}}
         for i, t in enumerate(occlusion_steps))
     return EvaluationResult(
-        examples=examples, max_glimpses=steps, num_cells=saccader.grid * saccader.grid,
+        examples=examples, max_glimpses=steps, num_cells=saccader.num_cells,
         rows=rows, occlusion=occlusion_rows, fill_value=np.asarray(fill_value).tolist(),
         occlusion_network=STAGE1 if stage1 is not None else FINAL,
     )

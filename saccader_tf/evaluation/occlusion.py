@@ -71,7 +71,7 @@ def occlusion_logits(saccader, images, cells, steps, fill_value, seed, judge=Non
         A dict `{"chosen": [...], "random": [...]}`, each a list (one per t) of float32 `[B, K]`.
     """
     judge = judge or saccader.representation
-    num_cells = saccader.grid * saccader.grid
+    num_cells = saccader.num_cells
     random = random_cells(tf.shape(images)[0], num_cells, max(steps), seed)
     logits = {"chosen": [], "random": []}
     for t in steps:

@@ -1,19 +1,14 @@
 """The Saccader attention ("where") network: four conv + BN + ReLU layers on the BagNet features."""
 
-import numbers
-
 import keras
 
 from saccader_tf.layers.attention_modules import make_attention_module, validate_attention
 from saccader_tf.layers.dilated_conv import same_dilated_conv2d
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
+from saccader_tf.utils.validation import check_int, is_int
 
 KERNEL_SIZES = (1, 3, 1, 3)
 DILATION_RATES = (1, 2, 1, 2)
-
-
-def _is_positive_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
 
 
 @keras.saving.register_keras_serializable(package="saccader_tf")
@@ -67,7 +62,7 @@ class AttentionNetwork(keras.layers.Layer):
         if (
             not isinstance(widths, (tuple, list))
             or len(widths) != 4
-            or not all(_is_positive_int(w) for w in widths)
+            or not all(is_int(w) for w in widths)
         ):
             raise ValueError(
                 f"`widths` must be a sequence of four positive ints. Received: widths={widths!r}"
@@ -86,11 +81,7 @@ class AttentionNetwork(keras.layers.Layer):
         Returns:
             A tuple of four ints; `(1024, 1024, 512, 512)` for F = 2048.
         """
-        if not _is_positive_int(feature_width):
-            raise ValueError(
-                f"`feature_width` must be a positive int. Received: feature_width={feature_width!r}"
-            )
-        feature_width = int(feature_width)
+        feature_width = check_int("feature_width", feature_width)
         half = max(1, (feature_width + 1) // 2)
         quarter = max(1, (feature_width + 2) // 4)
         return (half, half, quarter, quarter)

@@ -4,6 +4,7 @@ import keras
 
 from saccader_tf.layers.attention_modules import make_attention_module, validate_attention
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
+from saccader_tf.utils.validation import check_int
 
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
@@ -56,12 +57,10 @@ class BagNetBottleneck(keras.layers.Layer):
 
     def __init__(self, filters, kernel_size=3, strides=1, attention=None, attention_kwargs=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters <= 0:
-            raise ValueError(f"`filters` must be a positive integer. Received: filters={filters!r}")
+        check_int("filters", filters)
         if kernel_size not in (1, 3):
             raise ValueError(f"`kernel_size` must be 1 or 3. Received: kernel_size={kernel_size!r}")
-        if not isinstance(strides, int) or strides <= 0:
-            raise ValueError(f"`strides` must be a positive integer. Received: strides={strides!r}")
+        check_int("strides", strides)
         validate_attention(attention)
         self.filters = filters
         self.kernel_size = kernel_size

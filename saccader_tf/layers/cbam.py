@@ -2,11 +2,12 @@
 
 import keras
 
+from saccader_tf.utils.validation import check_int
+
 
 def validate_cbam_arguments(reduction, kernel_size):
     """Raises `ValueError` unless `reduction` is an integer >= 1 and `kernel_size` an odd integer >= 1."""
-    if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction < 1:
-        raise ValueError(f"`reduction` must be an integer >= 1. Received: reduction={reduction!r}")
+    check_int("reduction", reduction)
     if (
         isinstance(kernel_size, bool)
         or not isinstance(kernel_size, int)

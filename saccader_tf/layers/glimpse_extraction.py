@@ -1,16 +1,11 @@
 """Glimpses for Saccader-ClassNet: the Saccader's boxes at its size, cut from the image at another size."""
 
-import numbers
-
 import keras
 import tensorflow as tf
 
+from saccader_tf.utils.validation import check_int
+
 INTERPOLATIONS = ("bilinear", "bicubic", "nearest", "area")
-
-
-def _check_int(name, value, minimum=1):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
 
 
 def scaled_glimpse_size(image_size, source_size, receptive_field):
@@ -73,9 +68,9 @@ class GlimpseExtraction(keras.layers.Layer):
     def __init__(self, image_size, source_size, receptive_field, output_size=None, interpolation="bilinear",
                  **kwargs):
         super().__init__(**kwargs)
-        _check_int("image_size", image_size)
-        _check_int("source_size", source_size)
-        _check_int("receptive_field", receptive_field)
+        check_int("image_size", image_size)
+        check_int("source_size", source_size)
+        check_int("receptive_field", receptive_field)
         if receptive_field > source_size:
             raise ValueError(f"`receptive_field` must be at most source_size={source_size}. "
                              f"Received: receptive_field={receptive_field!r}")
@@ -84,7 +79,7 @@ class GlimpseExtraction(keras.layers.Layer):
             raise ValueError(f"The glimpse side int(image_size / source_size * receptive_field) is 0; "
                              f"use a larger image. Received: image_size={image_size!r}")
         if output_size is not None:
-            _check_int("output_size", output_size)
+            check_int("output_size", output_size)
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f"`interpolation` must be one of {INTERPOLATIONS}. "
                              f"Received: interpolation={interpolation!r}")

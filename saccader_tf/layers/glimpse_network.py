@@ -1,12 +1,11 @@
 """DRAM's glimpse network: multi-resolution glimpses with position channels → CNN → a vector."""
 
-import numbers
-
 import keras
 import tensorflow as tf
 
 from saccader_tf.layers import multi_resolution_glimpse as retina
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
+from saccader_tf.utils.validation import check_int, check_ints
 
 BACKBONES = ("small_cnn", "resnet50v2")
 _SMALL_CNN_STRIDES = (1, 2, 2, 1)
@@ -59,18 +58,16 @@ class GlimpseNetwork(keras.layers.Layer):
     def __init__(self, image_size, glimpse_size, input_channels=3, num_resolutions=3, backbone="small_cnn",
                  widths=(16, 32, 64, 64), **kwargs):
         super().__init__(**kwargs)
-        _check_int("image_size", image_size, 1)
-        _check_int("glimpse_size", glimpse_size, 1)
-        _check_int("input_channels", input_channels, 1)
-        _check_int("num_resolutions", num_resolutions, 1)
+        check_int("image_size", image_size)
+        check_int("glimpse_size", glimpse_size)
+        check_int("input_channels", input_channels)
+        check_int("num_resolutions", num_resolutions)
         if glimpse_size > image_size:
             raise ValueError(f"`glimpse_size` must be at most image_size={image_size}. "
                              f"Received: glimpse_size={glimpse_size}")
         if backbone not in BACKBONES:
             raise ValueError(f"`backbone` must be one of {BACKBONES}. Received: backbone={backbone!r}")
-        widths = tuple(int(w) for w in widths)
-        if not widths or min(widths) < 1:
-            raise ValueError(f"`widths` must be positive ints. Received: widths={widths}")
+        widths = check_ints("widths", widths)
         self.image_size = image_size
         self.glimpse_size = glimpse_size
         self.input_channels = input_channels
@@ -135,8 +132,3 @@ def _small_cnn(input_shape, widths, dtype):
         ]
     layers.append(keras.layers.GlobalAveragePooling2D(dtype=dtype, name="spatial_mean"))
     return keras.Sequential(layers, name="backbone")
-
-
-def _check_int(name, value, minimum):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")

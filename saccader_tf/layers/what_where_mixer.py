@@ -1,8 +1,8 @@
 """Mixing of the "where" (attention) and "what" (representation) features into M."""
 
-import numbers
-
 import keras
+
+from saccader_tf.utils.validation import check_int
 
 
 @keras.saving.register_keras_serializable(package="saccader_tf")
@@ -37,9 +37,7 @@ class WhatWhereMixer(keras.layers.Layer):
 
     def __init__(self, width=512, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(width, numbers.Integral) or isinstance(width, bool) or width < 1:
-            raise ValueError(f"`width` must be a positive int. Received: width={width!r}")
-        self.width = int(width)
+        self.width = check_int("width", width)
 
     def build(self, where_shape, what_shape):
         where_shape, what_shape = tuple(where_shape), tuple(what_shape)

@@ -5,8 +5,10 @@ import keras
 from saccader_tf.layers.attention_modules import validate_attention
 from saccader_tf.layers.bottleneck import BN_EPSILON, BN_MOMENTUM, EXPANSION, BagNetBottleneck
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
+from saccader_tf.models import geometry
 from saccader_tf.models import receptive_field as rf_math
 from saccader_tf.models.bagnet_variants import VARIANTS
+from saccader_tf.utils.validation import check_int, check_ints
 
 STEMS = ("conv3x3", "conv1x1_conv3x3")
 OUTPUT_KEYS = ("logits", "patch_logits", "features", "what_features")
@@ -74,7 +76,8 @@ class BagNet(keras.Model):
             variant, stem=stem, stem_width=stem_width, blocks=blocks, widths=widths,
             strides=strides, kernel3=kernel3, lowd_width=lowd_width,
         )
-        _validate(num_classes, arch, attention, input_channels, image_size)
+        _validate(num_classes, arch, attention, input_channels, image_size,
+                  model=variant or "this architecture")
         dtype = kwargs.pop("dtype", None)
         layers = _build_layers(num_classes, arch, attention, dict(attention_kwargs or {}), dtype)
         images = keras.Input(shape=(image_size, image_size, input_channels), name="images")
@@ -137,8 +140,7 @@ class BagNet(keras.Model):
 
     def cell_box(self, i, j):
         """Pixel box `(ymin, xmin, ymax, xmax)` (end-exclusive) seen by cell `(i, j)`."""
-        y, x = i * self.stride, j * self.stride
-        return (y, x, y + self.receptive_field, x + self.receptive_field)
+        return geometry.cell_box(i, j, self.stride, self.receptive_field)
 
     def _arch(self):
         return {key: getattr(self, key) for key in _ARCHITECTURE}
@@ -200,14 +202,10 @@ def _conv_stack(arch):
     return stack
 
 
-def _validate(num_classes, arch, attention, input_channels, image_size):
-    def positive_int(name, value):
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-    positive_int("num_classes", num_classes)
-    positive_int("input_channels", input_channels)
-    positive_int("stem_width", arch["stem_width"])
+def _validate(num_classes, arch, attention, input_channels, image_size, model):
+    check_int("num_classes", num_classes)
+    check_int("input_channels", input_channels)
+    check_int("stem_width", arch["stem_width"])
     if arch["stem"] not in STEMS:
         raise ValueError(f"`stem` must be one of {STEMS}. Received: stem={arch['stem']!r}")
     groups = len(arch["blocks"])
@@ -218,8 +216,7 @@ def _validate(num_classes, arch, attention, input_channels, image_size):
                 f"Received: {key}={arch[key]!r}"
             )
     for key in ("blocks", "widths", "strides"):
-        if not all(isinstance(v, int) and v > 0 for v in arch[key]):
-            raise ValueError(f"`{key}` must hold positive integers. Received: {key}={arch[key]!r}")
+        check_ints(key, arch[key])
     for g, k3 in enumerate(arch["kernel3"]):
         if not isinstance(k3, int) or not 0 <= k3 <= arch["blocks"][g]:
             raise ValueError(
@@ -230,14 +227,7 @@ def _validate(num_classes, arch, attention, input_channels, image_size):
         raise ValueError(f"`lowd_width` must be an integer >= 0. Received: lowd_width={arch['lowd_width']!r}")
     validate_attention(attention)
     if image_size is not None:
-        positive_int("image_size", image_size)
-        stack = _conv_stack(arch)
-        if rf_math.output_size(image_size, stack) < 1:
-            raise ValueError(
-                f"The grid would be empty: this architecture's receptive field is "
-                f"{rf_math.receptive_field(stack)[0]} px, larger than the image. Use a larger "
-                f"image or smaller kernels. Received: image_size={image_size}"
-            )
+        rf_math.grid_side(image_size, _conv_stack(arch), model=model)
 
 
 def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):

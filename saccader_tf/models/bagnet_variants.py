@@ -57,8 +57,3 @@ VARIANTS = {
         strides=(2, 2), kernel3=(1, 1), lowd_width=16,
     ),
 }
-
-REFERENCE_IMAGE_SIZE = {
-    "bagnet9": 224, "bagnet17": 224, "bagnet33": 224, "bagnet77_lowd": 224,
-    "bagnet29_small": 60, "bagnet9_tiny": 56,
-}

@@ -2,7 +2,6 @@
 in the official Saccader code), with the Saccader's output, evaluation and export conventions."""
 
 import dataclasses
-import numbers
 
 import keras
 import tensorflow as tf
@@ -12,6 +11,7 @@ from saccader_tf.layers import multi_resolution_glimpse as retina
 from saccader_tf.layers.gaussian_location_policy import GaussianLocationPolicy
 from saccader_tf.layers.glimpse_network import GlimpseNetwork
 from saccader_tf.models.dram_policies import DRAM_POLICIES, make_dram_policy
+from saccader_tf.utils.validation import check_int
 
 OUTPUT_KEYS = ("logits", "glimpse_logits", "cells", "glimpse_boxes", "locations", "mean_locations")
 
@@ -88,7 +88,7 @@ class DRAM(keras.Model):
         super().__init__(**kwargs)
         if variant not in DRAM_VARIANTS:
             raise ValueError(f"`variant` must be one of {sorted(DRAM_VARIANTS)}. Received: variant={variant!r}")
-        _validate_num_glimpses(num_glimpses)
+        check_int("num_glimpses", num_glimpses)
         spec = DRAM_VARIANTS[variant]
         self.glimpse_network = GlimpseNetwork(
             image_size=image_size, glimpse_size=spec["glimpse_size"], input_channels=input_channels,
@@ -137,7 +137,7 @@ class DRAM(keras.Model):
         """The T glimpse steps after the context step; returns the output dict (`OUTPUT_KEYS`)."""
         policy = policy or self.policy
         steps = self.num_glimpses if num_glimpses is None else num_glimpses
-        _validate_num_glimpses(steps)
+        check_int("num_glimpses", steps)
         emitted, location_state = context.emitted, context.location_state
         high_only = (True,) + (False,) * (self.num_resolutions - 1)
         state, logits, locations, means = None, [], [], []
@@ -170,6 +170,11 @@ class DRAM(keras.Model):
         """High-resolution glimpse boxes `[..., 4]` (int32 pixels, end-exclusive) of cell indices."""
         return geometry.cell_boxes(cells, self.grid, 1, self.glimpse_size)
 
+    @property
+    def num_cells(self):
+        """Number `N = grid * grid` of glimpse positions (cell indices `[0, N)`)."""
+        return self.grid * self.grid
+
     @staticmethod
     def logits_after_glimpses(glimpse_logits, t):
         """The prediction after the first t glimpses: the logits of step t, `[B, K]`."""
@@ -197,11 +202,6 @@ class DRAM(keras.Model):
                       policy=self.policy_name, num_resolutions=self.num_resolutions, stddev=self.stddev,
                       seed=self.seed)
         return config
-
-
-def _validate_num_glimpses(num_glimpses):
-    if not isinstance(num_glimpses, numbers.Integral) or isinstance(num_glimpses, bool) or num_glimpses < 1:
-        raise ValueError(f"`num_glimpses` must be a positive int. Received: num_glimpses={num_glimpses!r}")
 
 
 __all__ = ["DRAM", "DRAM_POLICIES", "DRAM_VARIANTS", "DramContext", "OUTPUT_KEYS"]

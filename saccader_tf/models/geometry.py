@@ -6,14 +6,9 @@ Boxes are `(ymin, xmin, ymax, xmax)` in input-image pixels, end-exclusive: the b
 cell (i, j) sees exactly the pixels of the box `(i*s, j*s, i*s + r, j*s + r)`.
 """
 
-import numbers
-
 import tensorflow as tf
 
-
-def _check_positive_int(name, value):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
+from saccader_tf.utils.validation import check_int
 
 
 def cell_boxes(cells, grid_width, stride, receptive_field):
@@ -28,13 +23,29 @@ def cell_boxes(cells, grid_width, stride, receptive_field):
     Returns:
         int32 `[..., 4]` boxes `(i*s, j*s, i*s + r, j*s + r)`, end-exclusive pixels.
     """
-    _check_positive_int("grid_width", grid_width)
-    _check_positive_int("stride", stride)
-    _check_positive_int("receptive_field", receptive_field)
+    check_int("grid_width", grid_width)
     cells = tf.cast(cells, tf.int32)
-    ymin = (cells // grid_width) * stride
-    xmin = (cells % grid_width) * stride
-    return tf.stack([ymin, xmin, ymin + receptive_field, xmin + receptive_field], axis=-1)
+    box = cell_box(cells // grid_width, cells % grid_width, stride, receptive_field)
+    return tf.stack(box, axis=-1)
+
+
+def cell_box(row, col, stride, receptive_field):
+    """Receptive-field box of the cell in row `row` and column `col`.
+
+    Args:
+        row: int `i` (or int tensor `[...]`), the cell's row.
+        col: int `j` (or int tensor `[...]`, same shape as `row`), the cell's column.
+        stride: positive int s, the network's total stride in pixels.
+        receptive_field: positive int r, the network's receptive field in pixels.
+
+    Returns:
+        The tuple `(i*s, j*s, i*s + r, j*s + r)`: end-exclusive pixels, Python ints for int
+        arguments and tensors `[...]` for tensors.
+    """
+    check_int("stride", stride)
+    check_int("receptive_field", receptive_field)
+    ymin, xmin = row * stride, col * stride
+    return (ymin, xmin, ymin + receptive_field, xmin + receptive_field)
 
 
 def center_cell(grid_height, grid_width):
@@ -48,8 +59,8 @@ def center_cell(grid_height, grid_width):
     Returns:
         A Python int, `(h // 2) * w + w // 2`.
     """
-    _check_positive_int("grid_height", grid_height)
-    _check_positive_int("grid_width", grid_width)
+    check_int("grid_height", grid_height)
+    check_int("grid_width", grid_width)
     return (grid_height // 2) * grid_width + grid_width // 2
 
 
@@ -69,8 +80,8 @@ def coverage(boxes, image_height, image_width):
     Returns:
         float32 `[B]`, covered pixels / (H * W), in [0, 1].
     """
-    _check_positive_int("image_height", image_height)
-    _check_positive_int("image_width", image_width)
+    check_int("image_height", image_height)
+    check_int("image_width", image_width)
     covered = union_mask(boxes, image_height, image_width)
     return tf.reduce_mean(tf.cast(covered, tf.float32), axis=[1, 2])
 

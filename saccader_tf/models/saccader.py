@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from saccader_tf.models import geometry
+from saccader_tf.models import geometry, receptive_field
 from saccader_tf.layers.attention_network import AttentionNetwork
 from saccader_tf.layers.saccader_cell import SaccaderCell
 from saccader_tf.layers.what_where_mixer import WhatWhereMixer
@@ -97,7 +97,7 @@ class Saccader(keras.Model):
             name="representation", **dict(bagnet_kwargs or {}),
         )
         self.grid = self.representation.grid_size(image_size)
-        _validate_num_glimpses(num_glimpses, self.grid)
+        self.check_cell_count("num_glimpses", num_glimpses)
         widths = attention_widths or AttentionNetwork.attention_widths(self.representation.feature_width)
         self.attention_network = AttentionNetwork(
             widths=tuple(widths), attention=attention, dtype=self.dtype_policy, name="attention_network"
@@ -130,7 +130,7 @@ class Saccader(keras.Model):
         self.attention_network.build(features)
         where = self.attention_network.compute_output_shape(features)
         self.mixer.build(where, (None, h, h, rep.what_width))
-        self.cell.build((None, h, h, self.mixer.width), (None, h * h))
+        self.cell.build((None, h, h, self.mixer.width), (None, self.num_cells))
         self.built = True
 
     def context(self, images, training=None):
@@ -148,7 +148,7 @@ class Saccader(keras.Model):
         rep = self.representation(images, training=training)
         where = self.attention_network(rep["features"], training=training)
         mixed = self.mixer(where, rep["what_features"], training=training)
-        n = self.grid * self.grid
+        n = self.num_cells
         context = GlimpseContext(
             mixed=tf.reshape(mixed, [-1, n, mixed.shape[-1]]),
             patch_logits=tf.reshape(rep["patch_logits"], [-1, n, self.num_classes]),
@@ -170,12 +170,12 @@ class Saccader(keras.Model):
         steps = self.num_glimpses if num_glimpses is None else num_glimpses
         if not policy.uses_glimpses:
             return self._no_glimpses(context)
-        _validate_num_glimpses(steps, self.grid)
+        self.check_cell_count("num_glimpses", steps)
         visited = tf.zeros_like(context.mixed[:, :, 0], dtype=tf.float32)
         logits_steps, cells = [], []
         for _ in range(steps):
             logits, cell = policy.step(context, visited, training)
-            visited = visited + tf.one_hot(cell, self.grid * self.grid, dtype=tf.float32)
+            visited = visited + tf.one_hot(cell, self.num_cells, dtype=tf.float32)
             logits_steps.append(logits)
             cells.append(cell)
         cells = tf.stack(cells, axis=1)
@@ -205,13 +205,25 @@ class Saccader(keras.Model):
         steps = []
         for t in range(targets.shape[1]):
             steps.append(self.cell.location_logits(mixed, visited))
-            visited = visited + tf.one_hot(targets[:, t], self.grid * self.grid, dtype=tf.float32)
+            visited = visited + tf.one_hot(targets[:, t], self.num_cells, dtype=tf.float32)
         return tf.stack(steps, axis=1)
 
     def boxes(self, cells):
         """Receptive-field boxes `[..., 4]` (int32 pixels, end-exclusive) of cell indices."""
         rep = self.representation
         return geometry.cell_boxes(cells, self.grid, rep.stride, rep.receptive_field)
+
+    @property
+    def num_cells(self):
+        """Number `N = h * w` of grid cells (`h = w = grid`): the cell indices are `[0, N)`."""
+        return self.grid * self.grid
+
+    def check_cell_count(self, name, value):
+        """Raises `ValueError` unless the count `value` of distinct cells fits the grid
+        (`1 <= value <= num_cells`): `num_glimpses`, stage 2's `num_targets`."""
+        rep = self.representation
+        receptive_field.check_cell_count(name, value, self.grid, model=rep.variant or "this BagNet",
+                                         image_size=rep.image_size)
 
     def call(self, images, training=None, num_glimpses=None):
         context, rep = self.context(images, training=training)
@@ -222,7 +234,7 @@ class Saccader(keras.Model):
 
     def _no_glimpses(self, context):
         batch = tf.shape(context.full_logits)[0]
-        n = self.grid * self.grid
+        n = self.num_cells
         return {
             "logits": tf.cast(context.full_logits, tf.float32),
             "glimpse_logits": tf.zeros([batch, 0, self.num_classes], tf.float32),
@@ -255,12 +267,3 @@ class Saccader(keras.Model):
             readout=self.readout,
         )
         return config
-
-
-def _validate_num_glimpses(num_glimpses, grid):
-    cells = grid * grid
-    if not isinstance(num_glimpses, int) or isinstance(num_glimpses, bool) or not 1 <= num_glimpses <= cells:
-        raise ValueError(
-            f"`num_glimpses` must be an integer between 1 and the number of grid cells ({cells} = "
-            f"{grid}x{grid}). Received: num_glimpses={num_glimpses!r}"
-        )

@@ -26,6 +26,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from saccader_tf.training.rewards import correct_prediction_reward, global_batch_mean
+from saccader_tf.utils.validation import check_int
 
 __all__ = [
     "per_location_cross_entropy",
@@ -122,8 +123,7 @@ def top_cells_targets(patch_logits, class_ids, k=12):
     """
     patch_logits = tf.convert_to_tensor(patch_logits)
     _check_rank(patch_logits, 4, "patch_logits")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"`k` must be a positive int. Received: k={k!r}")
+    check_int("k", k)
     height, width = patch_logits.shape[1], patch_logits.shape[2]
     if height is not None and width is not None and k > height * width:
         raise ValueError(

@@ -18,6 +18,7 @@ from saccader_tf.training.nan_guard import NonFiniteLossGuard
 from saccader_tf.training.progress import ProgressSaver, StageProgress
 from saccader_tf.training.stage3 import DEFAULT_FULL_IMAGE_LOSS_WEIGHT, PolicyGradientTrainer
 from saccader_tf.training.callbacks import GlimpseImagesCallback
+from saccader_tf.utils.validation import check_int
 
 STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradient"}
 # The metric that says how a stage is doing, reported in its summary line.
@@ -150,8 +151,7 @@ def train_stage(
 
 def _check_schedule(epochs, learning_rate):
     """A stage trains at least one epoch, downhill: no untrained stage file, no gradient ascent."""
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"`epochs` must be an integer >= 1. Received: epochs={epochs!r}")
+    check_int("epochs", epochs)
     if not 0 < learning_rate < float("inf"):
         raise ValueError(f"`learning_rate` must be positive and finite. Received: learning_rate={learning_rate!r}")
 
