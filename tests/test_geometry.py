@@ -28,6 +28,12 @@ class CellBoxesTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "Received: stride=0"):
             geometry.cell_boxes([0], grid_width=3, stride=0, receptive_field=5)
 
+    def test_one_cell_box_is_a_row_of_cell_boxes(self):
+        # Cell (2, 5) of a 7-wide grid, stride 4, receptive field 9: index 2 * 7 + 5 = 19.
+        self.assertEqual(geometry.cell_box(2, 5, stride=4, receptive_field=9), (8, 20, 17, 29))
+        self.assertAllEqual(geometry.cell_boxes(19, grid_width=7, stride=4, receptive_field=9),
+                            [8, 20, 17, 29])
+
     def test_center_cell(self):
         self.assertEqual(geometry.center_cell(3, 3), 4)
         self.assertEqual(geometry.center_cell(19, 19), 9 * 19 + 9)
