@@ -11,7 +11,7 @@ from saccader_tf.data.resumable_epochs import batches_per_epoch
 from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.resumable_epochs import training_batches
-from saccader_tf.data.source import fixed_epochs
+from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.data import tfds_source
 from image_folder_fixture import write_random_image_folder
 from test_data_tfds_source import _offline_mock
@@ -83,6 +83,26 @@ class TrainingBatchesTest(tf.test.TestCase):
         source = types.SimpleNamespace(train_epoch=fixed_epochs(data))
         _, labels = _arrays(training_batches(source, 3, 4))
         self.assertAllEqual(labels, [3, 4, 0, 1])
+
+    def test_hand_made_source_is_exact_only_with_a_stated_epoch_length(self):
+        data = tf.data.Dataset.range(6).map(lambda i: (tf.fill([2], i), i)).batch(2)  # 3 batches
+        self.assertAllEqual([b.numpy() for _, b in fixed_epochs(data)(7, 2)], [[4, 5]])
+        stated = types.SimpleNamespace(train_epoch=fixed_epochs(data), train_size=6, batch_size=2)
+        self.assertEqual(batches_per_epoch(stated), 3)
+        with self.assertNoLogs("absl", level="WARNING"):
+            _, labels = _arrays(training_batches(stated, 2, 3))  # end of epoch 0, start of 1
+        self.assertAllEqual(labels, [4, 5, 0, 1, 2, 3])
+        unstated = types.SimpleNamespace(train_epoch=fixed_epochs(data), name="mine")
+        self.assertEqual(batches_per_epoch(unstated), 3)  # the cardinality of train_epoch(0)
+        with self.assertLogs("absl", level="WARNING") as logs:
+            _, labels = _arrays(training_batches(unstated, 2, 3))
+        self.assertAllEqual(labels, [4, 5, 0, 1, 2, 3])
+        self.assertRegex(logs.output[0], r"'mine' has no addressable epochs")
+
+    def test_a_plain_dataset_is_refused_with_the_fix(self):
+        with self.assertRaisesRegex(TypeError, r"wrap .* as `fixed_epochs\(dataset\)`"):
+            DataSource(train_epoch=tf.data.Dataset.range(3), eval=tf.data.Dataset.range(3),
+                       num_classes=2, image_size=8, channels=1, mean=(0.0,), std=(1.0,), name="x")
 
     def test_rejects_bad_ranges(self):
         source = types.SimpleNamespace(train_epoch=fixed_epochs(tf.data.Dataset.range(3)))
