@@ -8,6 +8,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # the suite runs without them, as the launcher and the benchmark do unless the user opts in.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# XLA-compiled test steps run once: LLVM's optimisation would only add compile time.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
 from absl import flags  # noqa: E402
 

@@ -8,6 +8,7 @@ from saccader_tf.layers.fused_batch_norm import BatchNormalization
 from saccader_tf.models import geometry
 from saccader_tf.models import receptive_field as rf_math
 from saccader_tf.models.bagnet_variants import VARIANTS
+from saccader_tf.models.dtype_policy import logits_dtype
 from saccader_tf.utils.validation import check_int, check_ints
 
 STEMS = ("conv3x3", "conv1x1_conv3x3")
@@ -89,7 +90,8 @@ class BagNet(keras.Model):
         for layer in layers["lowd"]:
             what = layer(what)
         patch_logits = layers["head"](what)
-        logits = keras.layers.GlobalAveragePooling2D(name="logits", dtype=dtype)(patch_logits)
+        logits = keras.layers.GlobalAveragePooling2D(name="logits", dtype=logits_dtype(dtype))(
+            patch_logits)
         outputs = {"logits": logits, "patch_logits": patch_logits, "features": features,
                    "what_features": what}
         super().__init__(inputs=images, outputs=outputs, **kwargs)
@@ -253,5 +255,6 @@ def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
     lowd = []
     if arch["lowd_width"]:
         lowd = [conv(arch["lowd_width"], 1, "lowd_conv"), bn("lowd_bn"), relu("lowd_relu")]
-    head = keras.layers.Conv2D(num_classes, 1, use_bias=True, name="patch_logits", dtype=dtype)
+    head = keras.layers.Conv2D(num_classes, 1, use_bias=True, name="patch_logits",
+                               dtype=logits_dtype(dtype))  # float32 logits in mixed precision
     return {"stem": stem, "blocks": blocks, "lowd": lowd, "head": head}

@@ -11,6 +11,7 @@ from saccader_tf.layers import multi_resolution_glimpse as retina
 from saccader_tf.layers.gaussian_location_policy import GaussianLocationPolicy
 from saccader_tf.layers.glimpse_network import GlimpseNetwork
 from saccader_tf.models.dram_policies import DRAM_POLICIES, make_dram_policy
+from saccader_tf.models.dtype_policy import logits_dtype
 from saccader_tf.utils.validation import check_int
 
 OUTPUT_KEYS = ("logits", "glimpse_logits", "cells", "glimpse_boxes", "locations", "mean_locations")
@@ -97,7 +98,8 @@ class DRAM(keras.Model):
         units = spec["lstm_units"]
         self.classification_lstm = keras.layers.LSTMCell(units, dtype=self.dtype_policy, name="lstm0")
         self.location_lstm = keras.layers.LSTMCell(units, dtype=self.dtype_policy, name="lstm1")
-        self.classifier = keras.layers.Dense(num_classes, dtype=self.dtype_policy, name="classifier")
+        self.classifier = keras.layers.Dense(num_classes, dtype=logits_dtype(self.dtype_policy),
+                                             name="classifier")  # float32 logits in mixed precision
         self.location_policy = GaussianLocationPolicy(stddev=stddev, seed=seed, dtype=self.dtype_policy,
                                                       name="location_policy")
         self.policy = make_dram_policy(policy, seed=seed)

@@ -36,6 +36,8 @@ class DRAMTrainer(StageTrainer):
         **kwargs: `StageTrainer` arguments (`l2`, `location_weight_decay`, `name`, ...).
     """
 
+    reduces_across_replicas = True  # the REINFORCE baseline is a global-batch mean
+
     def __init__(self, dram, weight_decay=0.0, reinforce_weight=DEFAULT_REINFORCE_WEIGHT,
                  reward="binary", **kwargs):
         super().__init__(dram, weight_decay=weight_decay, **kwargs)
@@ -52,7 +54,7 @@ class DRAMTrainer(StageTrainer):
         return self.saccader.trainable_variables
 
     def compute_losses(self, images, labels, training):
-        out = self.saccader(images, training=training)
+        out = self.forward(images, training=training)
         rewards = correct_prediction_reward(out["logits"], labels, self.reward)
         correct = correct_prediction_reward(out["logits"], labels)
         log_probs = gaussian_log_prob(out["mean_locations"], out["locations"], self.saccader.stddev)

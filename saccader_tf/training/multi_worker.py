@@ -25,6 +25,17 @@ it is confined here, applied only inside `fit_compat`, version-gated, and restor
 
 Known and accepted: BatchNormalization moving statistics are per-replica (Keras creates them with
 `aggregation="none"`, as under `MirroredStrategy`); the chief's statistics are the ones it saves.
+
+The second gap of DESIGN §5, XLA under any multi-replica strategy (`MirroredStrategy` included):
+Keras compiles its whole train function, `strategy.run(train_step)` and the reduction of the logs,
+as ONE XLA cluster (`tf.function(..., jit_compile=True)` in `TensorFlowTrainer._make_function`),
+and XLA cannot place one cluster on several devices: "Trying to access resource
+stem_conv3x3/kernel/replica_1 located in device CPU:1 from device CPU:0". The working unit is one
+replica's step, which is what `StageTrainer.compile` compiles instead when `needs_replica_jit`
+says so (`replica_compiled`); the gradient all-reduce and the optimizer update stay outside XLA
+(a cross-replica sum inside a nested function is a `merge_call`, which TensorFlow refuses there).
+Same version gate idea: `tests/test_xla_mixed_precision.py` checks that Keras's own XLA step still
+fails under `MirroredStrategy` on `BROKEN_JIT_KERAS`, and says to drop the split the day it works.
 """
 
 import contextlib
@@ -35,6 +46,8 @@ import tensorflow as tf
 
 # Inclusive range of Keras versions on which `fit` fails under MultiWorkerMirroredStrategy.
 BROKEN_KERAS = ((3, 0, 0), (3, 15, 99))
+# Inclusive range of Keras versions whose `jit_compile=True` train step fails on several replicas.
+BROKEN_JIT_KERAS = ((3, 0, 0), (3, 15, 99))
 
 
 def _version_tuple(version):
@@ -45,6 +58,25 @@ def needs_fit_shim(keras_version=None):
     """Whether `keras_version` (default: the installed one) needs the multi-worker `fit` shim."""
     version = _version_tuple(keras_version or keras.__version__)
     return BROKEN_KERAS[0] <= version <= BROKEN_KERAS[1]
+
+
+def needs_replica_jit(strategy, keras_version=None):
+    """Whether XLA must compile each replica's step rather than Keras's whole step (see above).
+
+    True when `strategy` runs more than one replica and `keras_version` (default: the installed
+    one) lies in `BROKEN_JIT_KERAS`.
+    """
+    version = _version_tuple(keras_version or keras.__version__)
+    in_range = BROKEN_JIT_KERAS[0] <= version <= BROKEN_JIT_KERAS[1]
+    return in_range and strategy.num_replicas_in_sync > 1
+
+
+def replica_compiled(function):
+    """`function` XLA-compiled, to be called inside one replica (`strategy.run`) of a step.
+
+    It must not hold a cross-replica reduction (`all_reduce`, `optimizer.apply_gradients`).
+    """
+    return tf.function(function, jit_compile=True, reduce_retracing=True)
 
 
 def is_multi_worker(strategy):

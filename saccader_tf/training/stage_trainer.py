@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from saccader_tf.training import multi_worker
+from saccader_tf.training.loss_scaling import with_loss_scaling
 from saccader_tf.training.losses import L2_MODES, weight_decay_penalty
 
 
@@ -60,6 +62,39 @@ class StageTrainer(keras.Model):
     def call(self, images, training=False):
         return self.saccader(images, training=training)
 
+    # Trainers whose loss needs a cross-replica reduction (a global-batch baseline) set this: XLA
+    # then compiles only their model's pass per replica (`forward`), not the whole loss.
+    reduces_across_replicas = False
+
+    def compile(self, optimizer="rmsprop", **kwargs):
+        """Keras `compile`, plus loss scaling for float16 and XLA that works under a strategy.
+
+        The optimizer is wrapped in a `keras.optimizers.LossScaleOptimizer` when the model
+        computes in float16 (`mixed_float16`; `loss_scaling.with_loss_scaling`). With
+        `jit_compile=True` under a multi-replica strategy on an affected Keras
+        (`multi_worker.needs_replica_jit`), Keras's whole-step XLA is replaced by XLA on each
+        replica's loss and gradients (or, when `reduces_across_replicas`, on each replica's model
+        pass and its gradient); the all-reduce and the update run outside XLA.
+        `self.replica_jit` says which applies.
+        """
+        super().compile(optimizer=with_loss_scaling(optimizer, self.saccader), **kwargs)
+        self.replica_jit = bool(self.jit_compile) and multi_worker.needs_replica_jit(
+            self.distribute_strategy)
+        self._gradients_fn, self._evaluate_fn = self._gradients, self.evaluate_batch
+        self._forward_fn = None  # None: call the model itself (not stored twice: Keras tracks it)
+        if self.replica_jit:
+            self.jit_compile = False  # Keras's function stays a graph; the parts below use XLA
+            self._evaluate_fn = multi_worker.replica_compiled(self.evaluate_batch)
+            if self.reduces_across_replicas:
+                self._forward_fn = multi_worker.replica_compiled(self.saccader.__call__)
+            else:
+                self._gradients_fn = multi_worker.replica_compiled(self._gradients)
+
+    def forward(self, images, training):
+        """`self.saccader(images, training=training)`, XLA-compiled per replica when needed."""
+        forward = getattr(self, "_forward_fn", None) or self.saccader
+        return forward(images, training=training)
+
     def total_loss(self, per_example, logs):
         """Combines a per-example loss `[B]` with weight decay; fills `logs["loss"]`.
 
@@ -85,17 +120,21 @@ class StageTrainer(keras.Model):
 
     def train_step(self, data):
         images, labels = data[0], self.checked_labels(data[1])
+        gradients, logs = self._gradients_fn(images, labels)
+        self.optimizer.apply_gradients(zip(gradients, self.trained_variables()))
+        return self._update_metrics(logs, tf.shape(labels)[0])
+
+    def _gradients(self, images, labels):
+        """Gradients of the loss (times the optimizer's loss scale) w.r.t. `trained_variables()`."""
         variables = self.trained_variables()
         with tf.GradientTape() as tape:
             loss, logs = self.compute_losses(images, labels, training=True)
             scaled = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        return self._update_metrics(logs, tf.shape(labels)[0])
+        return tape.gradient(scaled, variables), logs
 
     def test_step(self, data):
         labels = self.checked_labels(data[1])
-        return self._update_metrics(self.evaluate_batch(data[0], labels), tf.shape(labels)[0])
+        return self._update_metrics(self._evaluate_fn(data[0], labels), tf.shape(labels)[0])
 
     def checked_labels(self, labels):
         """`labels` after checking that they lie in `[0, num_classes)`.
