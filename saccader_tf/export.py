@@ -22,8 +22,9 @@ Endpoints (also the SavedModel's signatures):
 
 The served `logits` are the glimpse policy's (mean over the T glimpses); the BagNet's full-image
 logits are not served, except by a model built with `policy="full"`, whose `logits` then are the
-full-image logits of the weights exported: after stage 3 (`load_trained_saccader`) the BagNet as
-stage 3 left it, not stage 1's full-image classifier (see `Saccader`, "Which network").
+full-image logits of the weights exported: after stage 3
+(`saccader_tf.training.checkpoints.load_trained_saccader`) the BagNet as stage 3 left it, not
+stage 1's full-image classifier (see `Saccader`, "Which network").
 
 Preprocessing (inside the graph, as the evaluation pipeline does it): central square crop of side
 `round(crop_fraction * min(H, W))` (at least 1 pixel) at offset `((H - c) // 2, (W - c) // 2)` (no
@@ -35,48 +36,16 @@ coordinates: `box_input = box_model * (h, w, h, w) / S + (top, left, top, left)`
 receptive field may extend past the border).
 """
 
-import os
-
 import keras
 import tensorflow as tf
 
-from saccader_tf.training import checkpoints
 from saccader_tf.data.normalization import normalize_images
-from saccader_tf.models.from_config import model_from_config
 from saccader_tf.utils.validation import check_int
 
 DEFAULT_MAX_GLIMPSES = 12
 """Largest `num_glimpses` served by `serve_glimpses` (capped at the number of grid cells)."""
 
 OUTPUT_KEYS = ("logits", "probabilities", "top_k_classes", "top_k_scores", "glimpse_boxes", "glimpse_cells")
-
-
-def load_trained_saccader(model_dir):
-    """Rebuilds the Saccader (or DRAM) recorded in `model_dir` and loads its final (stage-3) weights.
-
-    Args:
-        model_dir: a run's directory (`model_config.json` + `stage3/saccader.weights.h5`).
-
-    Returns:
-        A built `Saccader` with the stage-3 weights.
-
-    Raises:
-        MissingCheckpointError: when the config or the stage-3 checkpoint does not exist.
-        CorruptCheckpointError: when one of them is damaged.
-    """
-    config = checkpoints.load_model_config(model_dir)
-    path = checkpoints.stage_weights_path(model_dir, 3)
-    if not os.path.exists(path):
-        raise checkpoints.MissingCheckpointError(
-            f"Export needs the final (stage-3) checkpoint {path}, which does not exist. Run all three "
-            f"training stages with --model_dir={model_dir} first (stage 3 writes it)."
-        )
-    saccader = model_from_config(config)  # a Saccader, or a DRAM (issue 13)
-    _build(saccader)
-    checkpoints.load_stage_weights(
-        saccader, path, f"train stage 3 again (`python -m saccader_tf.launch --stage=3 --retrain "
-                        f"--model_dir={model_dir}` with the flags of that run)")
-    return saccader
 
 
 def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k=5,

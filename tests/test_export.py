@@ -19,7 +19,7 @@ from saccader_tf.training import checkpoints
 from saccader_tf.data import imagenet_preprocessing
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.export import (
-    crop_window, export_saccader, input_boxes, load_trained_saccader, max_served_glimpses, preprocess_images,
+    crop_window, export_saccader, input_boxes, max_served_glimpses, preprocess_images,
 )
 from saccader_tf.models.saccader import Saccader
 
@@ -247,17 +247,17 @@ class ExportHelpersTest(tf.test.TestCase):
     def test_load_trained_saccader(self):
         model_dir = os.path.join(self.get_temp_dir(), "run")
         with self.assertRaises(checkpoints.MissingCheckpointError):
-            load_trained_saccader(model_dir)  # no model_config.json
+            checkpoints.load_trained_saccader(model_dir)  # no model_config.json
         model = _tiny_saccader()
         images = tf.random.stateless_normal([2, SIZE, SIZE, 1], seed=[1, 2])
         expected = model(images, training=False)
         checkpoints.check_model_config(model_dir, model.get_config())
         with self.assertRaisesRegex(checkpoints.MissingCheckpointError, r"stage-3\) checkpoint"):
-            load_trained_saccader(model_dir)
+            checkpoints.load_trained_saccader(model_dir)
         fresh = Saccader.from_config(checkpoints.load_model_config(model_dir))
         self.assertNotAllClose(fresh(images, training=False)["logits"], expected["logits"])
         checkpoints.save_stage(model, model_dir, 3)
-        loaded = load_trained_saccader(model_dir)
+        loaded = checkpoints.load_trained_saccader(model_dir)
         self.assertIsInstance(loaded, Saccader)
         out = loaded(images, training=False)
         self.assertAllClose(out["logits"], expected["logits"], atol=1e-6)

@@ -19,7 +19,7 @@ import tensorflow_datasets as tfds
 from absl.testing import flagsaver
 
 from saccader_tf import launch
-from saccader_tf.training import checkpoints
+from saccader_tf.training import checkpoints, recipe
 from saccader_tf.data import tfds_download
 from saccader_tf.models import Saccader
 
@@ -121,7 +121,7 @@ class LaunchErrorsTest(tf.test.TestCase):
         errors = [OSError(errno.ENOSPC, "No space left on device", os.path.join(model_dir, "stage1", "x.h5")),
                   tf.errors.ResourceExhaustedError(None, None, "ckpt-3.data: No space left on device")]
         for error in errors:
-            with self.subTest(error=type(error).__name__), mock.patch.object(launch, "run", side_effect=error):
+            with self.subTest(error=type(error).__name__), mock.patch.object(recipe, "run", side_effect=error):
                 self._assert_one_line_error(r"no space left on the disk of .*re-running the same command "
                                             r"continues", model_dir=model_dir)
 
@@ -170,6 +170,6 @@ class LaunchErrorsTest(tf.test.TestCase):
         open(os.path.join(root, "train", "c0", "0.png"), "w").close()  # empty: found while listing
         with flagsaver.flagsaver(**{**TINY, "dataset": f"folder:{root}", "batch_size": 4}):
             with self.assertRaisesRegex(ValueError, r"c0/0\.png"):
-                launch._source()
+                recipe.data_source(launch.settings_from_flags())
             with flagsaver.flagsaver(skip_bad_files=True):
-                self.assertEqual(launch._source().train_size, 7)
+                self.assertEqual(recipe.data_source(launch.settings_from_flags()).train_size, 7)

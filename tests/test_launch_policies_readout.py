@@ -8,7 +8,7 @@ from absl import app
 from absl.testing import flagsaver
 
 from saccader_tf import launch
-from saccader_tf.training import checkpoints
+from saccader_tf.training import checkpoints, recipe
 
 TINY = dict(model="bagnet9_tiny", image_size=28, num_glimpses=3, batch_size=8, train_examples=16, seed=1)
 
@@ -29,12 +29,12 @@ class LaunchPoliciesReadoutTest(tf.test.TestCase):
         with flagsaver.flagsaver(readout="soft", model_dir=model_dir, eval_steps=1, eval_policies=policies,
                                  **TINY):
             launch._validate_flags()
-            source, saccader = launch.build(tf.distribute.get_strategy())
+            source, saccader = recipe.build(launch.settings_from_flags(), tf.distribute.get_strategy())
             self.assertEqual(saccader.readout, "soft")
             checkpoints.check_model_config(model_dir, saccader.get_config())
             checkpoints.record_preprocessing(model_dir, source)
             checkpoints.save_stage(saccader, model_dir, 3)
-            launch.evaluate()
+            recipe.evaluate(launch.settings_from_flags())
         with open(os.path.join(model_dir, "evaluation", "evaluation.json")) as f:
             rows = json.load(f)["rows"]
         self.assertEqual({row["policy"] for row in rows}, set(policies))
@@ -42,13 +42,13 @@ class LaunchPoliciesReadoutTest(tf.test.TestCase):
         recorded = checkpoints.load_model_config(model_dir)
         self.assertEqual(recorded["readout"], "soft")
         with flagsaver.flagsaver(model_dir=model_dir, readout="soft", **TINY):
-            launch._check_recorded_readout(recorded)  # the same readout continues
+            recipe.check_recorded_readout(launch.settings_from_flags(), recorded)  # the same readout continues
             with flagsaver.as_parsed(readout="hard"):
                 with self.assertRaisesRegex(ValueError, r"trained with --readout=soft.*Received: --readout=hard"):
-                    launch._check_recorded_readout(recorded)
+                    recipe.check_recorded_readout(launch.settings_from_flags(), recorded)
                 # --stage=eval with an explicit --readout reads the same weights out the hard way.
-                hard = launch._with_readout_flag(saccader)
-            self.assertIs(launch._with_readout_flag(saccader), saccader)  # not given: as recorded
+                hard = recipe.with_readout_flag(launch.settings_from_flags(), saccader)
+            self.assertIs(recipe.with_readout_flag(launch.settings_from_flags(), saccader), saccader)  # not given
         self.assertEqual((hard.readout, saccader.readout), ("hard", "soft"))
         for a, b in zip(hard.weights, saccader.weights):
             self.assertAllEqual(a, b)

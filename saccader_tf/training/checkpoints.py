@@ -18,7 +18,9 @@ import json
 import os
 
 import keras
+import tensorflow as tf
 
+from saccader_tf.models.from_config import model_from_config
 from saccader_tf.training.nan_guard import non_finite_variables
 
 CONFIG_FILE = "model_config.json"
@@ -127,6 +129,36 @@ def restore_stage(saccader, model_dir, stage, make_command):
         )
     load_stage_weights(saccader, path, f"train stage {stage} again with `{make_command} --retrain`")
     return path
+
+
+def load_trained_saccader(model_dir):
+    """Rebuilds the Saccader (or DRAM) recorded in `model_dir` and loads its final (stage-3) weights.
+
+    Args:
+        model_dir: a run's directory (`model_config.json` + `stage3/saccader.weights.h5`).
+
+    Returns:
+        A built `Saccader` with the stage-3 weights.
+
+    Raises:
+        MissingCheckpointError: when the config or the stage-3 checkpoint does not exist.
+        CorruptCheckpointError: when one of them is damaged.
+    """
+    config = load_model_config(model_dir)
+    path = stage_weights_path(model_dir, 3)
+    if not os.path.exists(path):
+        raise MissingCheckpointError(
+            f"Export needs the final (stage-3) checkpoint {path}, which does not exist. Run all three "
+            f"training stages with --model_dir={model_dir} first (stage 3 writes it)."
+        )
+    saccader = model_from_config(config)  # a Saccader, or a DRAM (issue 13)
+    # Called once in inference mode: a custom `train_step` can leave a model unbuilt.
+    size, channels = saccader.image_size, saccader.input_channels
+    saccader(tf.zeros([1, size, size, channels], tf.float32), training=False)
+    load_stage_weights(
+        saccader, path, f"train stage 3 again (`python -m saccader_tf.launch --stage=3 --retrain "
+                        f"--model_dir={model_dir}` with the flags of that run)")
+    return saccader
 
 
 def check_model_config(model_dir, config):

@@ -1,0 +1,257 @@
+"""The stage recipe behind `python -m saccader_tf.launch`, callable from Python.
+
+    from saccader_tf.training.recipe import launch
+    from saccader_tf.training.settings import RunSettings
+
+    launch(RunSettings(model="bagnet9_tiny", image_size=28, epochs=(1, 1, 1), steps=2,
+                       model_dir="runs/tiny"), "all")
+
+Data and model from a `RunSettings`; the stages in order, each handing its weights to the next
+through `model_dir/stageN/saccader.weights.h5` (a finished stage is skipped unless `retrain`; a
+later stage restores the one before it); after all three stages, the policy comparison and the
+export. The model_dir lock (one launcher per model_dir) and the multi-worker rule (only the chief
+writes under model_dir) live here too. Progress lines go to stdout, notes to stderr.
+"""
+
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+
+import keras
+
+from saccader_tf.data import make_source
+from saccader_tf.data.tfds_download import explained_download
+from saccader_tf.evaluation import pictures
+from saccader_tf.evaluation.evaluate import (
+    evaluate_model, format_policy_table, format_table, policy_accuracies, write_results,
+)
+from saccader_tf.evaluation.occlusion import black_value
+from saccader_tf.evaluation.stage1_network import load_stage1_network
+from saccader_tf.export import export_saccader
+from saccader_tf.models import Saccader
+from saccader_tf.models.dram import DRAM, DRAM_POLICIES
+from saccader_tf.training import checkpoints, multi_worker
+from saccader_tf.training.distribute import make_strategy
+from saccader_tf.training.model_dir_lock import ModelDirLock
+from saccader_tf.training.run_stage import STAGE_NAMES, train_stage
+from saccader_tf.training.settings import StageSettings
+
+LOCKS = []
+"""The model_dir locks this process holds (released by the OS when it exits)."""
+
+
+def launch(settings, stage):
+    """Runs what `--stage` asks for: `"eval"`, `"export"`, `"all"` (1, 2, 3) or one stage number.
+
+    Args:
+        settings: a `RunSettings`.
+        stage: `"all"`, `"eval"`, `"export"`, or a stage number (int or str: 1, 2 or 3).
+    """
+    if stage in ("eval", "export") and os.path.isdir(settings.model_dir):
+        LOCKS.append(ModelDirLock(settings.model_dir).__enter__())  # training takes it in run()
+    if stage == "eval":
+        evaluate(settings)
+    elif stage == "export":
+        export(settings)
+    else:
+        run(settings, [1, 2, 3] if stage == "all" else [int(stage)])
+
+
+def data_source(settings):
+    """The `DataSource` of `settings.dataset` (a TFDS download failing without network explained)."""
+    common = dict(image_size=settings.image_size, batch_size=settings.batch_size, seed=settings.seed,
+                  data_dir=settings.data_dir)
+    if settings.dataset == "cluttered_mnist":
+        extra = {"num_train": settings.train_examples}
+        if settings.num_clutter is not None:
+            extra["num_clutter"] = settings.num_clutter
+        return make_source(settings.dataset, **common, **extra)
+    folder = settings.dataset.startswith("folder:")
+    channels = settings.channels if settings.channels == "auto" else int(settings.channels)
+    extra = dict(augment=settings.augment or "light", flip=settings.flip, channels=channels)
+    if folder:
+        extra.update(cache=settings.cache, cache_budget_bytes=settings.cache_budget_mb << 20)
+    # Folders and TFDS datasets read files (TFDS: `skip_bad_files` passed only when asked for).
+    if folder or settings.skip_bad_files:
+        extra["skip_bad_files"] = settings.skip_bad_files
+    download = contextlib.nullcontext() if folder else explained_download(settings.dataset,
+                                                                          settings.data_dir)
+    with download:
+        return make_source(settings.dataset, **common, **extra)
+
+
+def build(settings, strategy):
+    """Data source and Saccader (or DRAM) of `settings` (the model built in the strategy's scope)."""
+    source = data_source(settings)
+    if settings.architecture == "dram":
+        return source, _build_dram(settings, strategy, source)
+    with strategy.scope():
+        saccader = Saccader(
+            num_classes=source.num_classes, image_size=settings.image_size, variant=settings.model,
+            input_channels=source.channels, num_glimpses=settings.num_glimpses, seed=settings.seed,
+            readout=settings.readout,
+        )
+        saccader.build()
+    return source, saccader
+
+
+def _build_dram(settings, strategy, source):
+    with strategy.scope():
+        dram = DRAM(num_classes=source.num_classes, image_size=settings.image_size,
+                    variant=settings.dram_model, input_channels=source.channels,
+                    num_glimpses=settings.num_glimpses, seed=settings.seed)
+        dram.build()
+    return dram
+
+
+def run(settings, stages):
+    """Runs `stages` (a list of 1/2/3) and, when all three ran, the policy comparison and export."""
+    if settings.architecture == "dram":
+        return _run_dram(settings, compare_and_export=stages == [1, 2, 3])
+    keras.utils.set_random_seed(settings.seed)
+    strategy = make_strategy(settings.strategy, list(settings.devices))
+    if multi_worker.is_chief(strategy):  # one launcher per model_dir, held until this process ends
+        LOCKS.append(ModelDirLock(settings.model_dir).__enter__())
+    source, saccader = build(settings, strategy)
+    # Every file under model_dir is written by the chief only (other workers only read from it).
+    chief = multi_worker.is_chief(strategy)
+    if chief:
+        checkpoints.check_model_config(settings.model_dir, saccader.get_config())
+        check_recorded_readout(settings, checkpoints.load_model_config(settings.model_dir))
+        checkpoints.record_preprocessing(settings.model_dir, source)
+    if stages[0] > 1:
+        path = checkpoints.restore_stage(saccader, settings.model_dir, stages[0] - 1,
+                                         settings.command(stages[0] - 1))
+        print(f"restored {path}")
+    summaries = []
+    for stage in stages:
+        if not settings.retrain and checkpoints.stage_finished(settings.model_dir, stage):
+            path = checkpoints.restore_stage(saccader, settings.model_dir, stage,
+                                             settings.command(stage))
+            summary = (f"stage {stage} ({STAGE_NAMES[stage]}): already finished in {path}; skipped "
+                       "(--retrain trains it again)")
+        else:
+            summary = train_stage(stage, saccader, source, model_dir=settings.model_dir,
+                                  strategy=strategy,
+                                  **dataclasses.asdict(settings.stage_settings(stage)))["summary"]
+        summaries.append(summary)
+        print(summary, flush=True)
+    print("\n".join(["", "summary:", *summaries]))
+    if stages == [1, 2, 3] and chief:
+        chosen = {"policies": tuple(settings.eval_policies)} if settings.eval_policies_given else {}
+        accuracies = policy_accuracies(saccader, source.eval, settings.num_glimpses,
+                                       seed=settings.seed, stage1=stage1_network(settings, saccader),
+                                       **chosen)
+        _write_policy_comparison(settings, accuracies)
+        export(settings, saccader)
+
+
+def _run_dram(settings, compare_and_export):
+    """--architecture=dram: its one training stage (stored as stage 3), then with --stage=all the
+    policy comparison (learned, random, center) and the export."""
+    keras.utils.set_random_seed(settings.seed)
+    strategy = make_strategy(settings.strategy, list(settings.devices))
+    source, dram = build(settings, strategy)
+    chief = multi_worker.is_chief(strategy)
+    if chief:
+        checkpoints.check_model_config(settings.model_dir, dram.get_config())
+        checkpoints.record_preprocessing(settings.model_dir, source)
+    if not settings.retrain and checkpoints.stage_finished(settings.model_dir, 3):
+        path = checkpoints.restore_stage(dram, settings.model_dir, 3, settings.command(3))
+        print(f"DRAM: already trained in {path}; skipped (--retrain trains it again)", flush=True)
+    else:
+        # The first --epochs / --learning_rate value; num_targets and the full-image weight are
+        # Saccader settings, kept at their defaults (they are part of the recorded stage plan).
+        stage = dataclasses.replace(
+            settings.stage_settings(3), epochs=settings.epochs[0],
+            learning_rate=settings.learning_rate[0], num_targets=StageSettings.num_targets,
+            full_image_loss_weight=StageSettings.full_image_loss_weight)
+        result = train_stage(3, dram, source, model_dir=settings.model_dir, strategy=strategy,
+                             **dataclasses.asdict(stage))
+        print(result["summary"].replace("stage 3 (policy gradient)", "DRAM (one stage)"), flush=True)
+    if compare_and_export and chief:
+        accuracies = policy_accuracies(dram, source.eval, settings.num_glimpses,
+                                       policies=DRAM_POLICIES, seed=settings.seed)
+        _write_policy_comparison(settings, accuracies)
+        export(settings, dram)
+
+
+def _write_policy_comparison(settings, accuracies):
+    """Prints the policy table and writes it to model_dir/policy_accuracy.json."""
+    print("\n" + format_policy_table(accuracies, settings.num_glimpses))
+    with open(os.path.join(settings.model_dir, "policy_accuracy.json"), "w") as f:
+        json.dump({"num_glimpses": settings.num_glimpses, **accuracies}, f, indent=2)
+
+
+def evaluate(settings):
+    """`--stage=eval`: the full evaluation table and pictures of a trained model_dir."""
+    saccader = with_readout_flag(settings, checkpoints.load_trained_saccader(settings.model_dir))
+    source = data_source(settings)
+    out_dir = os.path.join(settings.model_dir, "evaluation")
+    if isinstance(saccader, DRAM):  # DRAM's own policies; no BagNet to judge an occlusion check
+        result = evaluate_model(saccader, source, max_glimpses=12, policies=DRAM_POLICIES,
+                                seed=settings.seed, max_batches=settings.eval_steps,
+                                occlusion_glimpses=())
+        return _write_evaluation(settings, saccader, result, source, out_dir)
+    result = evaluate_model(saccader, source, max_glimpses=12, seed=settings.seed,
+                            policies=tuple(settings.eval_policies),
+                            stage1=stage1_network(settings, saccader),
+                            max_batches=settings.eval_steps, fill_value=black_value(source))
+    _write_evaluation(settings, saccader, result, source, out_dir)
+
+
+def check_recorded_readout(settings, recorded):
+    """Training continues a model_dir only with the readout it was started with (`recorded`: its
+    config)."""
+    readout = recorded.get("readout", "hard")  # model_dirs from before the option are hard
+    if readout != settings.readout:
+        raise ValueError(f"{settings.model_dir} holds a model trained with --readout={readout}: use "
+                         f"it again, or a new --model_dir. Received: --readout={settings.readout}")
+
+
+def with_readout_flag(settings, model):
+    """--stage=eval with an explicit --readout: the trained weights read out that way (an ablation);
+    otherwise the model as recorded in model_dir."""
+    if (not settings.readout_given or isinstance(model, DRAM)
+            or model.readout == settings.readout):
+        return model
+    other = type(model).from_config({**model.get_config(), "readout": settings.readout})
+    other.build()
+    other.set_weights(model.get_weights())
+    print(f"note: evaluating with --readout={settings.readout} (trained with "
+          f"--readout={model.readout})", file=sys.stderr)
+    return other
+
+
+def _write_evaluation(settings, model, result, source, out_dir):
+    """Prints the table; writes its JSON/CSV, the accuracy-vs-T plot and glimpse pictures."""
+    print("\n" + format_table(result))
+    paths = write_results(result, out_dir)
+    pictures.plot_accuracy_vs_glimpses(result, os.path.join(out_dir, "accuracy_vs_glimpses.png"))
+    images, labels = next(iter(source.eval))[:2]
+    pictures.plot_model_glimpses(model, images[:8], os.path.join(out_dir, "glimpses.png"),
+                                 labels=labels[:8], num_glimpses=settings.num_glimpses)
+    print(f"wrote {paths['json']}, {paths['csv']} and pictures in {out_dir}")
+
+
+def stage1_network(settings, saccader):
+    """The stage-1 network of model_dir for the baselines and the occlusion check (or None, said)."""
+    network = load_stage1_network(saccader, settings.model_dir)
+    if network is None:
+        print(f"note: no stage-1 network ({checkpoints.stage_weights_path(settings.model_dir, 1)} is "
+              "missing, or the model has no stage 1): the baselines are measured on the final model "
+              "only, which also judges the occlusion check.", file=sys.stderr)
+    return network
+
+
+def export(settings, saccader=None):
+    """`--stage=export` (and the end of `--stage=all`): a SavedModel under model_dir/export."""
+    saccader = saccader or checkpoints.load_trained_saccader(settings.model_dir)
+    preprocessing = checkpoints.load_preprocessing(settings.model_dir)
+    path = export_saccader(
+        saccader, os.path.join(settings.model_dir, "export"), mean=preprocessing["mean"],
+        std=preprocessing["std"], crop_fraction=preprocessing["crop_fraction"],
+    )
+    print(f"exported SavedModel to {path} (load it with tf.saved_model.load)")
