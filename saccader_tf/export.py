@@ -26,6 +26,13 @@ full-image logits of the weights exported: after stage 3
 (`saccader_tf.training.checkpoints.load_trained_saccader`) the BagNet as stage 3 left it, not
 stage 1's full-image classifier (see `Saccader`, "Which network").
 
+A `SaccaderClassNet` is exported the same way, with `S` its classifier's size `S_cls`: the served
+`logits` (and probabilities, top-k) are the ClassNet's (its classifier's logits averaged over the
+T glimpses; `serve_glimpses` too), `glimpse_boxes` / `glimpse_cells` are its Saccader's (the boxes
+mapped from the Saccader's `S_sac` pixels to the input image), and one more output,
+`"classifier_boxes"` float32 `[N, T, 4]`, gives the windows the classifier's glimpses were cut from
+(`S_cls` pixels mapped to the input image).
+
 Preprocessing (inside the graph, as the evaluation pipeline does it): central square crop of side
 `round(crop_fraction * min(H, W))` (at least 1 pixel) at offset `((H - c) // 2, (W - c) // 2)` (no
 crop when `crop_fraction` is `None`: the `none` and `light` recipes resize the whole image), bilinear
@@ -40,6 +47,7 @@ import keras
 import tensorflow as tf
 
 from saccader_tf.data.normalization import normalize_images
+from saccader_tf.models.saccader_classnet import SaccaderClassNet
 from saccader_tf.utils.validation import check_int
 
 DEFAULT_MAX_GLIMPSES = 12
@@ -53,7 +61,8 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
     """Writes `saccader` as a SavedModel serving raw uint8 images (see the module docstring).
 
     Args:
-        saccader: a `Saccader` (built or not; it is called once before tracking).
+        saccader: a `Saccader`, `DRAM` or `SaccaderClassNet` (built or not; it is called once
+            before tracking).
         export_dir: directory of the SavedModel.
         mean: per-channel mean, `C` floats in `[0, 1]` units (`DataSource.mean`).
         std: per-channel standard deviation, `C` positive floats (`DataSource.std`).
@@ -88,11 +97,20 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
         return preprocess_images(images, image_size=saccader.image_size, mean=mean, std=std,
                                  crop_fraction=crop_fraction)
 
+    # A Saccader-ClassNet: boxes in its Saccader's pixels, plus the classifier's cut boxes.
+    chooser = saccader.saccader if isinstance(saccader, SaccaderClassNet) else saccader
+
+    def outputs_of(logits, cells, boxes, window, classifier_boxes=None):
+        served = serving_outputs(logits, cells, boxes, window, chooser.image_size, k)
+        if classifier_boxes is not None:
+            served["classifier_boxes"] = input_boxes(classifier_boxes, window, saccader.image_size)
+        return served
+
     def serving_default(images, endpoint="serving_default", dtype=tf.uint8):
         inputs, window = prepare(images, endpoint, dtype)
         outputs = saccader(inputs, training=False)
-        return serving_outputs(outputs["logits"], outputs["cells"], outputs["glimpse_boxes"],
-                               window, saccader.image_size, k)
+        return outputs_of(outputs["logits"], outputs["cells"], outputs["glimpse_boxes"], window,
+                          outputs.get("classifier_boxes"))
 
     def serve_float(images):
         return serving_default(images, "serve_float", tf.float32)
@@ -100,13 +118,17 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
     archive.add_endpoint("serving_default", serving_default, input_signature=[images_spec])
     archive.add_endpoint("serve_float", serve_float, input_signature=[
         tf.TensorSpec([None, None, None, saccader.input_channels], tf.float32, name="images")])
-    if saccader.policy.uses_glimpses:
+    if chooser.policy.uses_glimpses:
         largest = max_served_glimpses(saccader, max_glimpses)
 
         def serve_glimpses(images, num_glimpses):
             inputs, window = prepare(images, "serve_glimpses")
             logits, cells = _unroll_dynamic(saccader, inputs, num_glimpses, largest)
-            return serving_outputs(logits, cells, saccader.boxes(cells), window, saccader.image_size, k)
+            boxes = chooser.boxes(cells)
+            if chooser is saccader:
+                return outputs_of(logits, cells, boxes, window)
+            cut = saccader.extraction.glimpse_boxes(boxes)
+            return outputs_of(logits, cells, boxes, window, cut)
 
         archive.add_endpoint("serve_glimpses", serve_glimpses, input_signature=[
             images_spec, tf.TensorSpec([], tf.int32, name="num_glimpses")])
@@ -115,7 +137,10 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
 
 
 def max_served_glimpses(saccader, max_glimpses=DEFAULT_MAX_GLIMPSES):
-    """`T_max` of `serve_glimpses`: `min(max_glimpses, h * w)` for the model's `h x w` cell grid."""
+    """`T_max` of `serve_glimpses`: `min(max_glimpses, h * w)` for the model's `h x w` cell grid
+    (a Saccader-ClassNet's: its Saccader's)."""
+    if isinstance(saccader, SaccaderClassNet):
+        saccader = saccader.saccader
     return min(max_glimpses, saccader.num_cells)
 
 
@@ -242,12 +267,20 @@ def _unroll_dynamic(saccader, inputs, num_glimpses, largest):
               tf.debugging.assert_less_equal(num_glimpses, largest, message=message)]
     with tf.control_dependencies(checks):
         index = tf.identity(num_glimpses) - 1
-    context, _ = saccader.context(inputs, training=False)
+    classnet = saccader if isinstance(saccader, SaccaderClassNet) else None
+    if classnet is not None:  # its Saccader picks the cells, its classifier gives the logits
+        saccader = classnet.saccader
+    context, _ = saccader.context(
+        inputs if classnet is None else classnet.saccader_inputs(inputs), training=False)
 
     def branch(steps):
         def run():
             out = saccader.unroll(context, num_glimpses=steps, training=False)
-            return tf.cast(out["logits"], tf.float32), tf.cast(out["cells"], tf.int32)
+            cells = tf.cast(out["cells"], tf.int32)
+            if classnet is None:
+                return tf.cast(out["logits"], tf.float32), cells
+            glimpse_logits = classnet.classify_boxes(inputs, saccader.boxes(cells), training=False)
+            return tf.reduce_mean(glimpse_logits, axis=1), cells
         return run
 
     logits, cells = tf.switch_case(index, [branch(t) for t in range(1, largest + 1)])

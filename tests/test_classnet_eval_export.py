@@ -18,6 +18,7 @@ from saccader_tf.evaluation.evaluate import (
     write_results,
 )
 from saccader_tf.evaluation.pictures import plot_accuracy_vs_glimpses
+from saccader_tf.export import export_saccader
 from saccader_tf.models import Saccader, SaccaderClassNet
 
 
@@ -89,3 +90,30 @@ class ClassNetEvaluationTest(tf.test.TestCase):
         self.assertIn("learned         classnet         3    66.67%  33.33%", table)
         with self.assertRaisesRegex(ValueError, "must wrap the evaluated Saccader"):
             policy_accuracies(_classnet(seed=4).saccader, dataset, classnet=self.net)
+
+
+class ClassNetExportTest(tf.test.TestCase):
+    def test_saved_model_serves_the_classnet_logits_and_the_saccaders_boxes(self):
+        net = _classnet(seed=5)  # S_cls = 42 (served size), S_sac = 28
+        export_dir = export_saccader(net, os.path.join(tempfile.mkdtemp(), "export"), mean=(0.5,),
+                                     std=(0.25,), crop_fraction=None, top_k=2, max_glimpses=2)
+        loaded = tf.saved_model.load(export_dir)
+        raw = np.random.default_rng(1).integers(0, 256, size=(2, 42, 42, 1)).astype(np.uint8)
+        inputs = (raw.astype(np.float32) / 255.0 - 0.5) / 0.25  # same size: no resize
+        served = loaded.serving_default(tf.constant(raw))
+        expected = net(inputs, training=False)
+        self.assertAllClose(served["logits"], expected["logits"], atol=1e-5)
+        self.assertAllClose(served["probabilities"], tf.nn.softmax(expected["logits"]), atol=1e-6)
+        self.assertAllEqual(served["glimpse_cells"], expected["cells"])
+        # The Saccader's own choice on the images at its size, its boxes scaled 28 px -> 42 px.
+        saccader = net.saccader(net.saccader_inputs(inputs), training=False)
+        self.assertAllEqual(saccader["cells"], expected["cells"])
+        self.assertAllClose(served["glimpse_boxes"],
+                            saccader["glimpse_boxes"].numpy().astype(np.float32) * 42 / 28)
+        self.assertAllClose(served["classifier_boxes"], expected["classifier_boxes"])
+        for t in (1, 2):
+            dynamic = loaded.serve_glimpses(tf.constant(raw), tf.constant(t))
+            reference = net(inputs, training=False, num_glimpses=t)
+            self.assertAllClose(dynamic["logits"], reference["logits"], atol=1e-5)
+            self.assertAllEqual(dynamic["glimpse_cells"], reference["cells"])
+            self.assertAllClose(dynamic["classifier_boxes"], reference["classifier_boxes"])

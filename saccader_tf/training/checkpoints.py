@@ -7,7 +7,11 @@ Layout under `model_dir`:
     model_dir/stage1/saccader.weights.h5 after stage 1 (representation trained), with its SHA-256
                                          in saccader.weights.h5.sha256 (checked on load)
     model_dir/stage2/saccader.weights.h5 after stage 2 (+ location network)
-    model_dir/stage3/saccader.weights.h5 after stage 3 (the final model)
+    model_dir/stage3/saccader.weights.h5 after stage 3 (the final Saccader)
+    model_dir/classnet_config.json       a Saccader-ClassNet's `get_config()`, written when its
+                                         stage 4 starts: model_dir then holds a ClassNet
+    model_dir/stage4/saccader.weights.h5 after stage 4: the whole ClassNet (its Saccader as stage 3
+                                         left it + the trained classifier; the final model)
     model_dir/stageN/progress/           while stage N runs: its resumable progress (deleted at
                                          the end; see `saccader_tf.training.progress`)
     model_dir/logs/stageN/               TensorBoard logs
@@ -26,11 +30,15 @@ from saccader_tf.training.nan_guard import non_finite_variables
 CONFIG_FILE = "model_config.json"
 PREPROCESSING_FILE = "preprocessing.json"
 WEIGHTS_FILE = "saccader.weights.h5"
+CLASSNET_CONFIG_FILE = "classnet_config.json"
 # Config keys that must agree for weights to be reusable (the rest, e.g. the seed, may differ).
 _ARCHITECTURE_KEYS = (
     "num_classes", "image_size", "variant", "input_channels", "attention_widths", "mixing_width",
     "attention", "bagnet_attention", "bagnet_kwargs",
 )
+# The same for a Saccader-ClassNet's own settings (its Saccader's are in CONFIG_FILE).
+_CLASSNET_KEYS = ("classifier", "classifier_image_size", "glimpse_input_size", "small_cnn_widths",
+                  "interpolation")
 
 
 class MissingCheckpointError(FileNotFoundError):
@@ -161,21 +169,21 @@ def load_trained_saccader(model_dir):
     return saccader
 
 
-def check_model_config(model_dir, config):
-    """Records `config` in `model_dir`, or checks it against the one recorded there.
+def check_model_config(model_dir, config, *, file=CONFIG_FILE, keys=_ARCHITECTURE_KEYS):
+    """Records `config` in `model_dir/file`, or checks its `keys` against the one recorded there.
 
     Raises:
         ValueError: when `model_dir` holds a model of another architecture, naming the
             differing settings and the fix.
     """
-    path = os.path.join(model_dir, CONFIG_FILE)
+    path = os.path.join(model_dir, file)
     config = config_record(config)
     if os.path.exists(path):
         recorded = read_json_record(path, "delete it to record the current flags' model there, or use "
                                           "a new --model_dir")
         differences = {
             key: (recorded.get(key), config.get(key))
-            for key in _ARCHITECTURE_KEYS if recorded.get(key) != config.get(key)
+            for key in keys if recorded.get(key) != config.get(key)
         }
         if differences:
             details = ", ".join(f"{k}: {old!r} there vs {new!r} now" for k, (old, new) in differences.items())
@@ -187,6 +195,55 @@ def check_model_config(model_dir, config):
     os.makedirs(model_dir, exist_ok=True)
     with open(path, "w") as f:
         json.dump(config, f, indent=2, sort_keys=True)
+
+
+def check_classnet_config(model_dir, config):
+    """Records a Saccader-ClassNet's `config` in `model_dir/classnet_config.json` (model_dir then
+    holds a ClassNet: `load_trained_model` loads it), or checks it against the one recorded there.
+
+    Raises:
+        ValueError: when `model_dir` holds another ClassNet (another classifier, sizes, ...).
+    """
+    check_model_config(model_dir, config, file=CLASSNET_CONFIG_FILE, keys=_CLASSNET_KEYS)
+
+
+def load_classnet_config(model_dir):
+    """The Saccader-ClassNet config recorded in `model_dir`, or `None` when it holds none."""
+    path = os.path.join(model_dir, CLASSNET_CONFIG_FILE)
+    if not os.path.exists(path):
+        return None
+    return read_json_record(path, "delete it (and model_dir/stage4) to use the Saccader alone, or "
+                                  "train stage 4 again in a new --model_dir")
+
+
+def load_trained_model(model_dir):
+    """The final model of `model_dir`: its Saccader-ClassNet with the stage-4 weights when it
+    records one (`classnet_config.json`), else `load_trained_saccader(model_dir)`.
+
+    Raises:
+        MissingCheckpointError: the ClassNet's stage-4 checkpoint (or, for a Saccader, the config
+            or the stage-3 checkpoint) does not exist; the message names the command that trains it.
+        CorruptCheckpointError: a file is damaged.
+    """
+    config = load_classnet_config(model_dir)
+    if config is None:
+        return load_trained_saccader(model_dir)
+    path = stage_weights_path(model_dir, 4)
+    classifier = config.get("classifier")
+    flag = f" --classifier={classifier}" if isinstance(classifier, str) else ""
+    command = f"python -m saccader_tf.launch --stage=4{flag} --model_dir={model_dir}"
+    if not os.path.exists(path):
+        raise MissingCheckpointError(
+            f"{model_dir} holds a Saccader-ClassNet ({CLASSNET_CONFIG_FILE}) whose stage-4 "
+            f"checkpoint {path} does not exist. Train it with `{command}` (and the other flags of "
+            "that run).")
+    # The stage-4 file holds the trained classifier: the local file it started from is not needed.
+    classnet = model_from_config({**config, "classifier_weights": None})
+    size, channels = classnet.image_size, classnet.input_channels
+    classnet(tf.zeros([1, size, size, channels], tf.float32), training=False)
+    load_stage_weights(classnet, path, f"train stage 4 again (`{command} --retrain` with the other "
+                                       "flags of that run)")
+    return classnet
 
 
 def load_model_config(model_dir):
