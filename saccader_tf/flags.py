@@ -3,10 +3,12 @@ knows about absl flags). Presets live in `launch/*.cfg` and are used with `--fla
 
 from absl import flags
 
-STAGES = ("1", "2", "3", "all", "eval", "export")
+STAGES = ("1", "2", "3", "4", "all", "eval", "export")
 
 flags.DEFINE_enum("stage", "all", STAGES, "What to run: 1 (representation), 2 (location "
-                  "pretraining), 3 (policy gradient), all (1→2→3, a policy comparison and an export), "
+                  "pretraining), 3 (policy gradient), 4 (a Saccader-ClassNet's classifier, "
+                  "trained on the frozen stage-3 Saccader's glimpses; needs --classifier), all "
+                  "(1→2→3, and 4 with --classifier; then a policy comparison and an export), "
                   "eval (the full evaluation table and pictures of a trained --model_dir) or export "
                   "(a SavedModel under --model_dir/export).")
 flags.DEFINE_string("dataset", "cluttered_mnist", "'cluttered_mnist' (offline default), "
@@ -52,12 +54,26 @@ flags.DEFINE_list("eval_policies", ["learned", "ordered_logits", "random", "full
                   "full, ordered_logits, random). random/center are ours (distinct cells), random_tf1/"
                   "center_tf1 the TF1 code's (revisits allowed), sobel_mean/sobel_var rank cells by "
                   "the mean/variance of the Sobel edge magnitude in their box.")
+flags.DEFINE_enum("classifier", "none", ["none", "small_cnn", "resnet50_v2", "nasnet_large"],
+                  "Saccader-ClassNet (stage 4): the classifier of the Saccader's glimpses. none = "
+                  "the Saccader alone; small_cnn (3x3 convs 16/32/64 + BN + ReLU, mean, dense; "
+                  "for small images); resnet50_v2 / nasnet_large (keras.applications, "
+                  "weights=None: nothing is downloaded; --classifier_weights loads a local file). "
+                  "Recorded in --model_dir; --stage=eval and --stage=export then use the ClassNet.")
+flags.DEFINE_integer("classifier_image_size", None, "Saccader-ClassNet: side S_cls of the images "
+                     "the glimpses are cut from (default: --image_size; the Saccader sees them "
+                     "resized to --image_size). The paper: 331 with --image_size=224. Must equal "
+                     "--image_size for the built-in cluttered_mnist (generated at one size).")
+flags.DEFINE_string("classifier_weights", None, "Saccader-ClassNet: a local weights file "
+                    "(`Model.save_weights`) the classifier starts from (default: random init).")
 flags.DEFINE_integer("batch_size", 64, "GLOBAL batch size (split across replicas).")
-flags.DEFINE_list("epochs", ["3", "1", "1"], "Epochs per stage: one value for every stage, or three "
-                  "values for stages 1, 2, 3.")
+flags.DEFINE_list("epochs", ["3", "1", "1"], "Epochs per stage: one value for every stage, three "
+                  "values for stages 1, 2, 3, or four for stages 1-4 (stage 4: --classifier; with "
+                  "fewer values it takes stage 1's, as it trains a classifier from scratch too).")
 flags.DEFINE_integer("steps", None, "Steps per epoch (default: one pass over the training data).")
 flags.DEFINE_integer("eval_steps", None, "Evaluation batches per epoch (default: the whole eval split).")
-flags.DEFINE_list("learning_rate", ["0.002"], "Peak learning rate, cosine-decayed: one value or one per stage.")
+flags.DEFINE_list("learning_rate", ["0.002"], "Peak learning rate, cosine-decayed: one value or "
+                  "one per stage (as --epochs: 1, 3 or 4 values).")
 flags.DEFINE_float("weight_decay", 8e-5, "L2 weight decay λ of λ·Σ||w||²/2 on kernels.")
 flags.DEFINE_float("full_image_loss_weight", 1.0, "Stage 3: weight μ of stage 1's per-location "
                    "cross-entropy kept as an extra loss term, so the BagNet stays a full-image "

@@ -1,4 +1,5 @@
-"""`python -m saccader_tf.launch`: train the Saccader in its three stages from the command line.
+"""`python -m saccader_tf.launch`: train the Saccader in its three stages from the command line
+(and, with `--classifier`, a Saccader-ClassNet's classifier as stage 4).
 
     python -m saccader_tf.launch                      # all stages on offline cluttered MNIST
     python -m saccader_tf.launch --stage=1 --model_dir=runs/a
@@ -39,9 +40,10 @@ def _per_stage(values, name, cast):
     except ValueError:
         raise app.UsageError(f"--{name} takes numbers. Received: --{name}={','.join(values)}") from None
     if len(values) == 1:
-        return values * 3
-    if len(values) != 3:
-        raise app.UsageError(f"--{name} takes one value or three (stages 1, 2, 3). Received: {values}")
+        return values * 3  # stage 4 (a ClassNet's classifier) takes stage 1's value
+    if len(values) not in (3, 4):
+        raise app.UsageError(f"--{name} takes one value, three (stages 1, 2, 3) or four (stages "
+                             f"1-4; stage 4 with --classifier). Received: {values}")
     return values
 
 
@@ -65,6 +67,7 @@ def _validate_flags():
     if FLAGS.architecture == "dram":
         _validate_dram_flags()
     _validate_policy_flags()
+    _validate_classifier_flags()
     try:  # the models' own limit checks, with flag names
         where = dict(model=FLAGS.model, prefix="--")
         grid = receptive_field.grid_side(FLAGS.image_size, variant_conv_stack(FLAGS.model), **where)
@@ -98,6 +101,35 @@ def _validate_policy_flags():
     if FLAGS.architecture == "dram" and FLAGS.readout != "hard":
         raise app.UsageError("--readout applies to the Saccader; DRAM classifies its glimpses with its own "
                              f"network. Received: --readout={FLAGS.readout} --architecture=dram")
+
+
+def _validate_classifier_flags():
+    """--stage=4 needs --classifier; the ClassNet flags need it too, and a size the data has."""
+    if FLAGS.classifier == "none":
+        given = [f"--{name}" for name in ("classifier_image_size", "classifier_weights")
+                 if getattr(FLAGS, name) is not None]
+        if FLAGS.stage == "4" or given:
+            what = "--stage=4 trains" if FLAGS.stage == "4" else f"{', '.join(given)} configure"
+            raise app.UsageError(f"{what} a Saccader-ClassNet's classifier: choose one with "
+                                 "--classifier=small_cnn|resnet50_v2|nasnet_large.")
+        return
+    if FLAGS.architecture == "dram":
+        raise app.UsageError("--classifier builds a Saccader-ClassNet around the Saccader; DRAM "
+                             "classifies its glimpses itself. Drop --classifier or use "
+                             "--architecture=saccader.")
+    size = FLAGS.classifier_image_size
+    if size is not None and size < 1:
+        raise app.UsageError(f"--classifier_image_size must be >= 1 (or leave it unset). "
+                             f"Received: --classifier_image_size={size}")
+    if FLAGS.dataset == "cluttered_mnist" and size not in (None, FLAGS.image_size):
+        raise app.UsageError("The built-in cluttered_mnist is generated at one size "
+                             "(--image_size), so --classifier_image_size must equal it or stay "
+                             "unset. Received: "
+                             f"--classifier_image_size={size} --image_size={FLAGS.image_size}")
+    weights = FLAGS.classifier_weights
+    if weights is not None and not os.path.isfile(weights):
+        raise app.UsageError("--classifier_weights must name an existing local weights file "
+                             f"(nothing is downloaded). Received: --classifier_weights={weights}")
 
 
 def _validate_data_flags():
@@ -190,7 +222,8 @@ def settings_from_flags():
         optimizer=FLAGS.optimizer, model_dir=FLAGS.model_dir,
         save_every_steps=FLAGS.save_every_steps, retrain=FLAGS.retrain, seed=FLAGS.seed,
         strategy=FLAGS.strategy, devices=tuple(FLAGS.devices), jit_compile=FLAGS.jit_compile,
-        command_for=_command_for,
+        classifier=FLAGS.classifier, classifier_image_size=FLAGS.classifier_image_size,
+        classifier_weights=FLAGS.classifier_weights, command_for=_command_for,
     )
 
 

@@ -57,9 +57,10 @@ class RunSettings:
 
     The fields carry the names of the launcher's flags (`python -m saccader_tf.launch --help`
     describes each), with two differences: `epochs` and `learning_rate` hold one value per stage
-    (stages 1, 2, 3), and `readout_given` / `eval_policies_given` say whether `--readout` /
-    `--eval_policies` were given (an explicit `--readout` re-reads a model in `--stage=eval`; an
-    explicit `--eval_policies` replaces the policy comparison's default rows).
+    (stages 1, 2, 3, and optionally 4; without a fourth, stage 4 takes stage 1's), and
+    `readout_given` / `eval_policies_given` say whether `--readout` / `--eval_policies` were given
+    (an explicit `--readout` re-reads a model in `--stage=eval`; an explicit `--eval_policies`
+    replaces the policy comparison's default rows).
 
     Attributes besides the flags:
         verbose: Keras `fit` verbosity; `None` = a progress bar on a terminal, else one line per
@@ -103,6 +104,9 @@ class RunSettings:
     strategy: str = "default"
     devices: tuple = ()
     jit_compile: bool = False
+    classifier: str = "none"
+    classifier_image_size: Optional[int] = None
+    classifier_weights: Optional[str] = None
     verbose: Optional[int] = None
     command_for: Optional[Callable[[int], str]] = dataclasses.field(default=None, compare=False)
 
@@ -112,11 +116,26 @@ class RunSettings:
             return self.command_for(stage)
         return f"python -m saccader_tf.launch --stage={stage} --model_dir={self.model_dir}"
 
+    @property
+    def stages(self):
+        """The stages of `--stage=all`: 1, 2, 3, and 4 when a ClassNet classifier is configured."""
+        return [1, 2, 3] if self.classifier == "none" else [1, 2, 3, 4]
+
+    @property
+    def classnet_image_size(self):
+        """S_cls, the side of a ClassNet's input images (`classifier_image_size` or
+        `image_size`)."""
+        return self.classifier_image_size or self.image_size
+
     def stage_settings(self, stage):
-        """The `StageSettings` of `stage` (1, 2 or 3): its epochs and learning rate, the rest shared."""
+        """The `StageSettings` of `stage` (1-4): its epochs and learning rate, the rest shared."""
         verbose = self.verbose if self.verbose is not None else 1 if sys.stdout.isatty() else 2
+
+        def of_stage(values):  # stage 4 without a value of its own takes stage 1's
+            return values[stage - 1] if len(values) >= stage else values[0]
+
         return StageSettings(
-            epochs=self.epochs[stage - 1], learning_rate=self.learning_rate[stage - 1],
+            epochs=of_stage(self.epochs), learning_rate=of_stage(self.learning_rate),
             weight_decay=self.weight_decay, num_targets=self.num_targets,
             full_image_loss_weight=self.full_image_loss_weight, steps_per_epoch=self.steps,
             eval_steps=self.eval_steps, optimizer=self.optimizer, jit_compile=self.jit_compile,
