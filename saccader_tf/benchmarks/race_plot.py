@@ -4,6 +4,9 @@ matplotlib is imported inside `plot_race` (Agg backend), so importing this modul
 """
 
 import os
+import textwrap
+
+_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)  # % on the log axis
 
 
 def plot_race(results, path, *, header_lines, targets=()):
@@ -32,12 +35,18 @@ def plot_race(results, path, *, header_lines, targets=()):
         errors = [max(100 * point["error"], 0.05) for point in result["points"]]  # 0% on a log axis
         axis.plot(seconds, errors, marker="o", markersize=3, linewidth=1.5, label=result["label"])
     axis.set_yscale("log")
+    lowest = min([max(100 * p["error"], 0.05) for r in results for p in r["points"]]
+                 + [100 * target for target in targets])
+    axis.set_ylim(lowest / 1.5, 110)
+    axis.set_yticks([tick for tick in _TICKS if tick >= lowest / 1.5])
     axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
-    axis.set_xlabel("seconds of training (test evaluations not counted)")
+    axis.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+    axis.set_xlabel("seconds of training (warm-up and test evaluations not counted)")
     axis.set_ylabel("test error (top-1)")
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=7, loc="upper right")
-    axis.set_title("\n".join(header_lines), fontsize=7, loc="left")
+    axis.legend(fontsize=7, loc="best")
+    title = [part for line in header_lines for part in textwrap.wrap(line, 105)]
+    axis.set_title("\n".join(title), fontsize=7, loc="left")
     figure.tight_layout()
     folder = os.path.dirname(path)
     if folder:

@@ -40,8 +40,9 @@ def kernel_settings(jit_compile, eager, precision):
 def race_header(*, budget_s, source, batch_size, machine_line, kernels_line):
     """The lines above the table (and on the plot): budget, data, machine, kernel settings."""
     return [
-        f"Time-to-accuracy race: {budget_s:g} s of training per contender (test evaluations not "
-        f"counted), {source.name} {source.image_size} px, {source.train_size} training / "
+        f"Time-to-accuracy race: {budget_s:g} s of training per contender (warm-up and test "
+        "evaluations not counted)",
+        f"data: {source.name} {source.image_size} px, {source.train_size} training / "
         f"{source.eval_size} test images, batch {batch_size}",
         machine_line,
         kernels_line,
