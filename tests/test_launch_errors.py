@@ -152,6 +152,7 @@ class LaunchErrorsTest(tf.test.TestCase):
     def test_empty_evaluation_split_is_refused_before_training(self):
         from saccader_tf.data.source import DataSource, fixed_epochs
         from saccader_tf.training.run_stage import train_stage
+        from saccader_tf.training.settings import StageSettings
 
         train = tf.data.Dataset.from_tensor_slices((np.zeros((8, 28, 28, 1), "float32"), np.zeros(8, "int32")))
         source = DataSource(train_epoch=fixed_epochs(train.batch(4)), eval=train.take(0).batch(4),
@@ -160,7 +161,8 @@ class LaunchErrorsTest(tf.test.TestCase):
         model = Saccader(num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1)
         model.build()
         with self.assertRaisesRegex(ValueError, r"evaluation split of dataset 'no_val' holds no examples"):
-            train_stage(1, model, source, epochs=1, learning_rate=0.01, model_dir=self.get_temp_dir(), verbose=0)
+            train_stage(1, model, source, StageSettings(epochs=1, learning_rate=0.01, verbose=0),
+                        model_dir=self.get_temp_dir())
 
     def test_skip_bad_files_flag_reaches_the_folder_source(self):
         from image_folder_fixture import write_random_image_folder

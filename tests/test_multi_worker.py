@@ -42,6 +42,7 @@ from saccader_tf.models.policies import LearnedPolicy
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.training import RepresentationTrainer
 from saccader_tf.training.run_stage import train_stage
+from saccader_tf.training.settings import StageSettings
 
 out_dir = sys.argv[1]
 strategy = make_strategy("multi_worker")
@@ -93,11 +94,10 @@ model_dir = os.path.join(out_dir, "model")
 
 def train(model, stage, run_strategy, write):
     model.set_weights(initial)
-    return train_stage(
-        stage, model, source, epochs=1, steps_per_epoch=2, eval_steps=1, learning_rate=0.1,
-        model_dir=model_dir, weight_decay=1e-2, num_targets=6, optimizer="sgd", verbose=0,
-        strategy=run_strategy, write_checkpoint=write,
-    )
+    settings = StageSettings(epochs=1, steps_per_epoch=2, eval_steps=1, learning_rate=0.1,
+                             weight_decay=1e-2, num_targets=6, optimizer="sgd", verbose=0)
+    return train_stage(stage, model, source, settings, model_dir=model_dir, strategy=run_strategy,
+                       write_checkpoint=write)
 
 
 for stage in (1, 2, 3):

@@ -10,6 +10,7 @@ from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.models import Saccader
 from saccader_tf.training.nan_guard import NonFiniteLossError
 from saccader_tf.training.run_stage import train_stage
+from saccader_tf.training.settings import StageSettings
 
 
 def _source(poison_batch=None):
@@ -24,7 +25,8 @@ def _source(poison_batch=None):
 
 
 def _train(model, source, model_dir):
-    return train_stage(1, model, source, epochs=1, learning_rate=0.01, model_dir=model_dir, verbose=0)
+    return train_stage(1, model, source, StageSettings(epochs=1, learning_rate=0.01, verbose=0),
+                       model_dir=model_dir)
 
 
 class NonFiniteLossGuardTest(tf.test.TestCase):
@@ -64,8 +66,9 @@ class NonFiniteLossGuardTest(tf.test.TestCase):
         model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=0)
         model.build()
         with self.assertRaises(NonFiniteLossError):
-            train_stage(1, model, _source(poison_batch=2), epochs=1, learning_rate=0.01, model_dir=model_dir,
-                        verbose=0, save_every_steps=1)
+            train_stage(1, model, _source(poison_batch=2),
+                        StageSettings(epochs=1, learning_rate=0.01, verbose=0, save_every_steps=1),
+                        model_dir=model_dir)
         latest = tf.train.latest_checkpoint(progress_dir(model_dir, 1))
         self.assertEqual(latest.rsplit("-", 1)[1], "2")  # steps 1 and 2 saved, not the NaN step 3
         saved = [tf.train.load_variable(latest, name) for name, _ in tf.train.list_variables(latest)
@@ -102,8 +105,9 @@ class NonFiniteWeightsNeverSavedTest(tf.test.TestCase):
         with mock.patch.object(run_stage, "make_optimizer", nan_optimizer):
             with self.assertRaisesRegex(NonFiniteLossError, r"weight tensor\(s\) became non-finite by its training "
                                         r"step 1 .*while the loss stayed finite.*checkpoint was not written"):
-                train_stage(1, model, _source(), epochs=1, learning_rate=0.01, model_dir=model_dir, verbose=0,
-                            **kwargs)
+                train_stage(1, model, _source(),
+                            StageSettings(epochs=1, learning_rate=0.01, verbose=0, **kwargs),
+                            model_dir=model_dir)
 
     def test_no_progress_save_holds_a_non_finite_weight(self):
         model_dir = self.get_temp_dir()

@@ -33,6 +33,7 @@ from saccader_tf.data import cluttered_mnist_source
 from saccader_tf.training.distribute import make_strategy
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.training.run_stage import train_stage
+from saccader_tf.training.settings import StageSettings
 
 model_dir, strategy_name, stages = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3].split(",")]
 kill_stage, kill_step = map(int, os.environ.get("KILL_AT", "0:0").split(":"))
@@ -67,9 +68,10 @@ for stage in stages:
         checkpoints.restore_stage(model, model_dir, stage, "")
         report[f"stage{stage}"] = "skipped"
         continue
-    result = train_stage(stage, model, source, epochs=3, learning_rate=0.01, model_dir=model_dir,
-                         weight_decay=1e-4, num_targets=2, eval_steps=1, verbose=0, strategy=strategy,
-                         save_every_steps=4, callbacks=[KillAt(stage)])
+    settings = StageSettings(epochs=3, learning_rate=0.01, weight_decay=1e-4, num_targets=2,
+                             eval_steps=1, verbose=0, save_every_steps=4)
+    result = train_stage(stage, model, source, settings, model_dir=model_dir, strategy=strategy,
+                         callbacks=[KillAt(stage)])
     report[f"stage{stage}"] = {k: result[k] for k in ("steps", "resumed_from", "epochs_run")}
 np.savez(os.path.join(model_dir, f"final_{task}.npz"), *model.get_weights())
 print("RESULT " + json.dumps(report), flush=True)

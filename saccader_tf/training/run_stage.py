@@ -11,32 +11,23 @@ from saccader_tf.training import checkpoints
 from saccader_tf.training import multi_worker
 from saccader_tf.data.resumable_epochs import batches_per_epoch, training_batches
 from saccader_tf.models.dram import DRAM
-from saccader_tf.models.saccader_classnet import SaccaderClassNet
 from saccader_tf.training.dram_trainer import DRAMTrainer
 from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
 from saccader_tf.training.progress import ProgressSaver, StageProgress
 from saccader_tf.training.stage3 import DEFAULT_FULL_IMAGE_LOSS_WEIGHT, PolicyGradientTrainer
-from saccader_tf.training.stage4 import ClassNetTrainer
 from saccader_tf.training.callbacks import GlimpseImagesCallback
 from saccader_tf.utils.validation import check_int
 
-STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradient",
-               4: "ClassNet classifier"}
+STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradient"}
 # The metric that says how a stage is doing, reported in its summary line.
-HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy", 4: "accuracy"}
+HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy"}
 
 
 def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12,
                  full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT):
-    """The `StageTrainer` of `stage` (1-4; 4: a `SaccaderClassNet`'s classifier) around
-    `saccader` (`full_image_loss_weight`: stage 3)."""
-    if stage == 4:
-        if not isinstance(saccader, SaccaderClassNet):
-            raise ValueError("Stage 4 trains a Saccader-ClassNet's classifier: pass a "
-                             f"SaccaderClassNet. Received: {type(saccader).__name__}")
-        return ClassNetTrainer(saccader, weight_decay=weight_decay, name="stage4")
+    """The `StageTrainer` of `stage` (1, 2 or 3) around `saccader` (`full_image_loss_weight`: stage 3)."""
     if isinstance(saccader, DRAM):  # DRAM has one stage, run as stage 3 (its final stage)
         return DRAMTrainer(saccader, weight_decay=weight_decay, name="dram")
     if stage == 1:
@@ -46,7 +37,7 @@ def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12,
     if stage == 3:
         return PolicyGradientTrainer(saccader, weight_decay=weight_decay,
                                      full_image_loss_weight=full_image_loss_weight, name="stage3")
-    raise ValueError(f"`stage` must be 1, 2, 3 or 4. Received: stage={stage!r}")
+    raise ValueError(f"`stage` must be 1, 2 or 3. Received: stage={stage!r}")
 
 
 def make_optimizer(name, learning_rate, total_steps=None):
@@ -61,41 +52,28 @@ def make_optimizer(name, learning_rate, total_steps=None):
     raise ValueError(f"`optimizer` must be 'adam' or 'sgd'. Received: optimizer={name!r}")
 
 
-def train_stage(
-    stage, saccader, source, *, epochs, learning_rate, model_dir, weight_decay=0.0, num_targets=12,
-    full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT,
-    steps_per_epoch=None, eval_steps=None, optimizer="adam", jit_compile=False, verbose=1,
-    strategy=None, write_checkpoint=True, save_every_steps=None, restart=False, callbacks=(),
-):
+def train_stage(stage, saccader, source, settings, *, model_dir, strategy=None,
+                write_checkpoint=True, callbacks=()):
     """Trains `saccader` for one stage and writes the stage checkpoint.
 
     The stage runs one `fit` call per epoch, each on its own slice of the training stream
-    (`training_batches`), so that it can start in the middle of an epoch: with `save_every_steps`
-    set, the progress is saved (`StageProgress`) every that many steps and after each epoch, and a
-    later call with the same settings and `model_dir` continues from the newest save, with the same
-    batches, samples and learning rates as an uninterrupted run.
+    (`training_batches`), so that it can start in the middle of an epoch: with
+    `settings.save_every_steps` set, the progress is saved (`StageProgress`) every that many steps
+    and after each epoch, and a later call with the same settings and `model_dir` continues from the
+    newest save, with the same batches, samples and learning rates as an uninterrupted run.
 
     Args:
         stage: 1, 2 or 3.
         saccader: a built `Saccader` (created in `strategy.scope()` when a strategy is used).
         source: a `saccader_tf.data.DataSource`.
-        epochs: passes over the training data (or of `steps_per_epoch` steps).
-        learning_rate: peak learning rate (cosine-decayed over the stage).
+        settings: a `saccader_tf.training.settings.StageSettings` (epochs, learning rate, weight
+            decay, ...; its `steps_per_epoch=None` = one training epoch of `source`, whose length
+            must then be known). Progress saved with `save_every_steps` is kept under
+            `model_dir/stageN/progress` until the stage ends.
         model_dir: where checkpoints and TensorBoard logs go.
-        weight_decay, num_targets, full_image_loss_weight: see the stage trainers (the last one
-            is stage 3's, ignored by stages 1 and 2).
-        steps_per_epoch: steps per epoch; `None` = one training epoch of `source` (whose length
-            must then be known).
-        eval_steps: evaluation batches per epoch; `None` = all of `source.eval`.
-        optimizer: `"adam"` or `"sgd"`.
-        jit_compile: XLA for the train step (slower on CPUs; for GPUs).
-        verbose: Keras `fit` verbosity (1 = progress bar).
         strategy: a `tf.distribute.Strategy` (default: the current one).
         write_checkpoint: only the chief writes checkpoints and logs (under a multi-worker strategy
             the other workers never write, whatever this says).
-        save_every_steps: `None` = no resumable progress; `0` = save it after every epoch; `N` =
-            also every `N` steps. Kept under `model_dir/stageN/progress` until the stage ends.
-        restart: ignore (and replace) saved progress instead of resuming from it.
         callbacks: extra Keras callbacks, run after the stage's own (progress saving among them).
 
     Returns:
@@ -107,31 +85,34 @@ def train_stage(
         ValueError: `epochs < 1` or `learning_rate <= 0` (nothing would be trained, or it would
             climb the loss), the epoch length is unknown, or saved progress has other settings.
     """
-    _check_schedule(epochs, learning_rate)
+    epochs, verbose = settings.epochs, settings.verbose
+    _check_schedule(epochs, settings.learning_rate)
     if getattr(source, "eval_size", None) == 0:
         raise ValueError(f"The evaluation split of dataset {source.name!r} holds no examples, so every "
                          "evaluation would report NaN: give it images (an image folder: val/<class>/...). "
                          f"Received: eval_size=0")
     strategy = strategy or tf.distribute.get_strategy()
     chief = multi_worker.is_chief(strategy)
-    steps_per_epoch = steps_per_epoch or batches_per_epoch(source)
+    steps_per_epoch = settings.steps_per_epoch or batches_per_epoch(source)
     if not steps_per_epoch:
         raise ValueError("The training dataset's length is unknown: pass steps_per_epoch (--steps).")
     with strategy.scope():
-        trainer = make_trainer(stage, saccader, weight_decay=weight_decay, num_targets=num_targets,
-                               full_image_loss_weight=full_image_loss_weight)
-        trainer.compile(optimizer=make_optimizer(optimizer, learning_rate, steps_per_epoch * epochs),
-                        jit_compile=jit_compile)
+        trainer = make_trainer(stage, saccader, weight_decay=settings.weight_decay,
+                               num_targets=settings.num_targets,
+                               full_image_loss_weight=settings.full_image_loss_weight)
+        optimizer = make_optimizer(settings.optimizer, settings.learning_rate, steps_per_epoch * epochs)
+        trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
         trainer.optimizer.build(trainer.trained_variables())  # slots exist before a restore
     plan = stage_plan(stage, saccader, source, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                      learning_rate=learning_rate, optimizer=optimizer, weight_decay=weight_decay,
-                      num_targets=num_targets,
-                      **({"full_image_loss_weight": full_image_loss_weight} if stage == 3 else {}))
+                      learning_rate=settings.learning_rate, optimizer=settings.optimizer,
+                      weight_decay=settings.weight_decay, num_targets=settings.num_targets,
+                      **({"full_image_loss_weight": settings.full_image_loss_weight}
+                         if stage == 3 else {}))
     progress = None
-    if save_every_steps is not None and write_checkpoint:
+    if settings.save_every_steps is not None and write_checkpoint:
         progress = StageProgress(checkpoints.progress_dir(model_dir, stage), saccader, trainer.optimizer,
                                  plan, writer=chief)
-    resumed_from = progress.start(resume=not restart) if progress else 0
+    resumed_from = progress.start(resume=not settings.restart) if progress else 0
     for note in progress.notes if progress else ():
         print(f"stage {stage}: {note}", file=sys.stderr, flush=True)
     if resumed_from and verbose:
@@ -140,15 +121,15 @@ def train_stage(
     guard = NonFiniteLossGuard(stage, steps_per_epoch)
     extra_callbacks, callbacks = list(callbacks), [guard, StageProgbar(epochs)]
     if progress:
-        callbacks.append(ProgressSaver(progress, save_every_steps, guard))
+        callbacks.append(ProgressSaver(progress, settings.save_every_steps, guard))
     write = write_checkpoint and chief
     if write:
         callbacks.extend(_logging_callbacks(stage, saccader, source, model_dir))
     callbacks.extend(extra_callbacks)
     start = time.time()
     history = _fit_epochs(trainer, source, callbacks, guard, strategy, epochs=epochs,
-                          steps_per_epoch=steps_per_epoch, first_step=resumed_from, eval_steps=eval_steps,
-                          verbose=verbose)
+                          steps_per_epoch=steps_per_epoch, first_step=resumed_from,
+                          eval_steps=settings.eval_steps, verbose=verbose)
     seconds = time.time() - start
     guard.check_weights(saccader.variables)  # the stage file never holds a non-finite weight
     guard.raise_if_failed()
