@@ -32,6 +32,7 @@ from saccader_tf.evaluation.stage1_network import load_stage1_network
 from saccader_tf.export import export_saccader
 from saccader_tf.models import Saccader
 from saccader_tf.models.dram import DRAM, DRAM_POLICIES
+from saccader_tf.models.saccader_classnet import SaccaderClassNet
 from saccader_tf.training import checkpoints, multi_worker
 from saccader_tf.training.distribute import make_strategy
 from saccader_tf.training.model_dir_lock import ModelDirLock
@@ -43,11 +44,12 @@ LOCKS = []
 
 
 def launch(settings, stage):
-    """Runs what `--stage` asks for: `"eval"`, `"export"`, `"all"` (1, 2, 3) or one stage number.
+    """Runs what `--stage` asks for: `"eval"`, `"export"`, `"all"` (1, 2, 3, and 4 with a
+    `classifier`) or one stage number.
 
     Args:
         settings: a `RunSettings`.
-        stage: `"all"`, `"eval"`, `"export"`, or a stage number (int or str: 1, 2 or 3).
+        stage: `"all"`, `"eval"`, `"export"`, or a stage number (int or str: 1, 2, 3 or 4).
     """
     if stage in ("eval", "export") and os.path.isdir(settings.model_dir):
         LOCKS.append(ModelDirLock(settings.model_dir).__enter__())  # training takes it in run()
@@ -56,7 +58,7 @@ def launch(settings, stage):
     elif stage == "export":
         export(settings)
     else:
-        run(settings, [1, 2, 3] if stage == "all" else [int(stage)])
+        run(settings, settings.stages if stage == "all" else [int(stage)])
 
 
 def data_source(settings):
@@ -97,6 +99,36 @@ def build(settings, strategy):
     return source, saccader
 
 
+def build_classnet(settings, strategy, saccader):
+    """The Saccader-ClassNet of `settings.classifier` around the (trained) `saccader`, built in
+    the strategy's scope."""
+    with strategy.scope():
+        classnet = SaccaderClassNet(saccader, settings.classifier,
+                                    classifier_image_size=settings.classnet_image_size,
+                                    classifier_weights=settings.classifier_weights)
+        classnet.build()
+    return classnet
+
+
+def classnet_source(settings, source):
+    """The data at the ClassNet's size S_cls: `source` itself when S_cls is the Saccader's size."""
+    if settings.classnet_image_size == source.image_size:
+        return source
+    return data_source(dataclasses.replace(settings, image_size=settings.classnet_image_size))
+
+
+def check_recorded_classifier(settings, stages):
+    """`--stage=all` without `--classifier` on a model_dir holding a Saccader-ClassNet would export
+    the Saccader over the ClassNet's export: refused, naming the recorded classifier."""
+    recorded = checkpoints.load_classnet_config(settings.model_dir)
+    if recorded is None or settings.classifier != "none" or stages != [1, 2, 3]:
+        return
+    name = recorded.get("classifier")
+    raise ValueError(f"{settings.model_dir} holds a Saccader-ClassNet (--classifier={name}): pass "
+                     "it again to continue with it, or use a new --model_dir for the Saccader "
+                     "alone. Received: --classifier=none")
+
+
 def _build_dram(settings, strategy, source):
     with strategy.scope():
         dram = DRAM(num_classes=source.num_classes, image_size=settings.image_size,
@@ -107,7 +139,13 @@ def _build_dram(settings, strategy, source):
 
 
 def run(settings, stages):
-    """Runs `stages` (a list of 1/2/3) and, when all three ran, the policy comparison and export."""
+    """Runs `stages` (a list of 1/2/3/4) and, after `--stage=all`, the policy comparison and
+    export (of the Saccader-ClassNet when stage 4 ran).
+
+    Stage 4 wraps the Saccader (holding stage 3's weights) in a `SaccaderClassNet`, records its
+    config (`classnet_config.json`) and trains (or restores) the whole ClassNet as stage 4, on the
+    data at the classifier's size.
+    """
     if settings.architecture == "dram":
         return _run_dram(settings, compare_and_export=stages == [1, 2, 3])
     keras.utils.set_random_seed(settings.seed)
@@ -120,31 +158,38 @@ def run(settings, stages):
     if chief:
         checkpoints.check_model_config(settings.model_dir, saccader.get_config())
         check_recorded_readout(settings, checkpoints.load_model_config(settings.model_dir))
+        check_recorded_classifier(settings, stages)
         checkpoints.record_preprocessing(settings.model_dir, source)
     if stages[0] > 1:
         path = checkpoints.restore_stage(saccader, settings.model_dir, stages[0] - 1,
                                          settings.command(stages[0] - 1))
         print(f"restored {path}")
-    summaries = []
+    summaries, classnet, stage_source = [], None, source
     for stage in stages:
+        model = saccader
+        if stage == 4:
+            classnet = model = build_classnet(settings, strategy, saccader)
+            stage_source = classnet_source(settings, source)
+            if chief:
+                checkpoints.check_classnet_config(settings.model_dir, classnet.get_config())
         if not settings.retrain and checkpoints.stage_finished(settings.model_dir, stage):
-            path = checkpoints.restore_stage(saccader, settings.model_dir, stage,
+            path = checkpoints.restore_stage(model, settings.model_dir, stage,
                                              settings.command(stage))
             summary = (f"stage {stage} ({STAGE_NAMES[stage]}): already finished in {path}; skipped "
                        "(--retrain trains it again)")
         else:
-            summary = train_stage(stage, saccader, source, settings.stage_settings(stage),
+            summary = train_stage(stage, model, stage_source, settings.stage_settings(stage),
                                   model_dir=settings.model_dir, strategy=strategy)["summary"]
         summaries.append(summary)
         print(summary, flush=True)
     print("\n".join(["", "summary:", *summaries]))
-    if stages == [1, 2, 3] and chief:
+    if stages[:3] == [1, 2, 3] and chief:
         chosen = {"policies": tuple(settings.eval_policies)} if settings.eval_policies_given else {}
-        accuracies = policy_accuracies(saccader, source.eval, settings.num_glimpses,
+        accuracies = policy_accuracies(saccader, stage_source.eval, settings.num_glimpses,
                                        seed=settings.seed, stage1=stage1_network(settings, saccader),
-                                       **chosen)
+                                       classnet=classnet, **chosen)
         _write_policy_comparison(settings, accuracies)
-        export(settings, saccader)
+        export(settings, classnet or saccader)
 
 
 def _run_dram(settings, compare_and_export):
@@ -185,7 +230,10 @@ def _write_policy_comparison(settings, accuracies):
 
 def evaluate(settings):
     """`--stage=eval`: the full evaluation table and pictures of a trained model_dir."""
-    saccader = with_readout_flag(settings, checkpoints.load_trained_saccader(settings.model_dir))
+    model = checkpoints.load_trained_model(settings.model_dir)
+    if isinstance(model, SaccaderClassNet):
+        return _evaluate_classnet(settings, model)
+    saccader = with_readout_flag(settings, model)
     source = data_source(settings)
     out_dir = os.path.join(settings.model_dir, "evaluation")
     if isinstance(saccader, DRAM):  # DRAM's own policies; no BagNet to judge an occlusion check
@@ -198,6 +246,25 @@ def evaluate(settings):
                             stage1=stage1_network(settings, saccader),
                             max_batches=settings.eval_steps, fill_value=black_value(source))
     _write_evaluation(settings, saccader, result, source, out_dir)
+
+
+def _evaluate_classnet(settings, classnet):
+    """`--stage=eval` of a Saccader-ClassNet: its Saccader's rows (policies, stage-1 baselines,
+    occlusion check) and the ClassNet's rows, on the data at the classifier's size."""
+    saccader = classnet.saccader
+    if settings.readout_given and settings.readout != saccader.readout:
+        raise ValueError(f"{settings.model_dir} holds a Saccader-ClassNet, evaluated as trained "
+                         f"(--readout={saccader.readout}): drop --readout. "
+                         f"Received: --readout={settings.readout}")
+    size = classnet.classifier_image_size
+    source = data_source(dataclasses.replace(settings, image_size=size))
+    result = evaluate_model(saccader, source, max_glimpses=12, seed=settings.seed,
+                            policies=tuple(settings.eval_policies),
+                            stage1=stage1_network(settings, saccader),
+                            max_batches=settings.eval_steps, fill_value=black_value(source),
+                            classnet=classnet)
+    _write_evaluation(settings, saccader, result, source,
+                      os.path.join(settings.model_dir, "evaluation"), classnet=classnet)
 
 
 def check_recorded_readout(settings, recorded):
@@ -223,12 +290,15 @@ def with_readout_flag(settings, model):
     return other
 
 
-def _write_evaluation(settings, model, result, source, out_dir):
-    """Prints the table; writes its JSON/CSV, the accuracy-vs-T plot and glimpse pictures."""
+def _write_evaluation(settings, model, result, source, out_dir, classnet=None):
+    """Prints the table; writes its JSON/CSV, the accuracy-vs-T plot and glimpse pictures (of a
+    ClassNet: its Saccader's glimpses, on the images at the Saccader's size)."""
     print("\n" + format_table(result))
     paths = write_results(result, out_dir)
     pictures.plot_accuracy_vs_glimpses(result, os.path.join(out_dir, "accuracy_vs_glimpses.png"))
     images, labels = next(iter(source.eval))[:2]
+    if classnet is not None:
+        images = classnet.saccader_inputs(images)
     pictures.plot_model_glimpses(model, images[:8], os.path.join(out_dir, "glimpses.png"),
                                  labels=labels[:8], num_glimpses=settings.num_glimpses)
     print(f"wrote {paths['json']}, {paths['csv']} and pictures in {out_dir}")
@@ -246,7 +316,7 @@ def stage1_network(settings, saccader):
 
 def export(settings, saccader=None):
     """`--stage=export` (and the end of `--stage=all`): a SavedModel under model_dir/export."""
-    saccader = saccader or checkpoints.load_trained_saccader(settings.model_dir)
+    saccader = saccader or checkpoints.load_trained_model(settings.model_dir)  # a ClassNet too
     preprocessing = checkpoints.load_preprocessing(settings.model_dir)
     path = export_saccader(
         saccader, os.path.join(settings.model_dir, "export"), mean=preprocessing["mean"],

@@ -11,23 +11,32 @@ from saccader_tf.training import checkpoints
 from saccader_tf.training import multi_worker
 from saccader_tf.data.resumable_epochs import batches_per_epoch, training_batches
 from saccader_tf.models.dram import DRAM
+from saccader_tf.models.saccader_classnet import SaccaderClassNet
 from saccader_tf.training.dram_trainer import DRAMTrainer
 from saccader_tf.training.stage1 import RepresentationTrainer
 from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
 from saccader_tf.training.progress import ProgressSaver, StageProgress
 from saccader_tf.training.stage3 import DEFAULT_FULL_IMAGE_LOSS_WEIGHT, PolicyGradientTrainer
+from saccader_tf.training.stage4 import ClassNetTrainer
 from saccader_tf.training.callbacks import GlimpseImagesCallback
 from saccader_tf.utils.validation import check_int
 
-STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradient"}
+STAGE_NAMES = {1: "representation", 2: "location pretraining", 3: "policy gradient",
+               4: "ClassNet classifier"}
 # The metric that says how a stage is doing, reported in its summary line.
-HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy"}
+HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy", 4: "accuracy"}
 
 
 def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12,
                  full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT):
-    """The `StageTrainer` of `stage` (1, 2 or 3) around `saccader` (`full_image_loss_weight`: stage 3)."""
+    """The `StageTrainer` of `stage` (1-4; 4: a `SaccaderClassNet`'s classifier) around
+    `saccader` (`full_image_loss_weight`: stage 3)."""
+    if stage == 4:
+        if not isinstance(saccader, SaccaderClassNet):
+            raise ValueError("Stage 4 trains a Saccader-ClassNet's classifier: pass a "
+                             f"SaccaderClassNet. Received: {type(saccader).__name__}")
+        return ClassNetTrainer(saccader, weight_decay=weight_decay, name="stage4")
     if isinstance(saccader, DRAM):  # DRAM has one stage, run as stage 3 (its final stage)
         return DRAMTrainer(saccader, weight_decay=weight_decay, name="dram")
     if stage == 1:
@@ -37,7 +46,7 @@ def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12,
     if stage == 3:
         return PolicyGradientTrainer(saccader, weight_decay=weight_decay,
                                      full_image_loss_weight=full_image_loss_weight, name="stage3")
-    raise ValueError(f"`stage` must be 1, 2 or 3. Received: stage={stage!r}")
+    raise ValueError(f"`stage` must be 1, 2, 3 or 4. Received: stage={stage!r}")
 
 
 def make_optimizer(name, learning_rate, total_steps=None):
