@@ -94,9 +94,9 @@ def top1_error(predict_logits, batches):
 class _Run:
     """One contender's clock, pending evaluation times and measured points."""
 
-    def __init__(self, key, predict_logits, dataset, budget_s, evaluations, progress):
+    def __init__(self, key, predict_logits, batches, budget_s, evaluations, progress):
         self.key, self.progress = key, progress
-        self.predict_logits, self.dataset = predict_logits, dataset
+        self.predict_logits, self.batches = predict_logits, batches
         self.clock = Stopwatch()
         self.marks = [budget_s * k / evaluations for k in range(1, evaluations)]
         self.points, self.eval_seconds, self.steps = [], 0.0, 0
@@ -107,7 +107,7 @@ class _Run:
         self.clock.stop()
         seconds, steps = self.clock.read(), self.steps + phase_steps
         start = time.perf_counter()
-        error = top1_error(self.predict_logits, self.dataset)
+        error = top1_error(self.predict_logits, self.batches)
         self.eval_seconds += time.perf_counter() - start
         self.points.append({"seconds": seconds, "error": error, "steps": steps, "phase": phase})
         self.progress(f"race: {self.key} ({phase}): {steps} steps in {seconds:.1f} s, test error "
