@@ -36,7 +36,8 @@ mapped from the Saccader's `S_sac` pixels to the input image), and one more outp
 Preprocessing (inside the graph, as the evaluation pipeline does it): central square crop of side
 `round(crop_fraction * min(H, W))` (at least 1 pixel) at offset `((H - c) // 2, (W - c) // 2)` (no
 crop when `crop_fraction` is `None`: the `none` and `light` recipes resize the whole image), bilinear
-resize (half-pixel centres, no antialiasing) to `S x S`, `(x / 255 - mean) / std`.
+resize (half-pixel centres, no antialiasing; bicubic for the `imagenet_tf1` recipe: `resize_method`)
+to `S x S`, `(x / 255 - mean) / std`.
 Glimpse boxes `(ymin, xmin, ymax, xmax)`, end-exclusive, are returned in the input image's own pixel
 coordinates: `box_input = box_model * (h, w, h, w) / S + (top, left, top, left)` for the crop window
 `(top, left, h, w)` (not clipped to the image: a
@@ -57,7 +58,7 @@ OUTPUT_KEYS = ("logits", "probabilities", "top_k_classes", "top_k_scores", "glim
 
 
 def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k=5,
-                    max_glimpses=DEFAULT_MAX_GLIMPSES):
+                    max_glimpses=DEFAULT_MAX_GLIMPSES, resize_method="bilinear"):
     """Writes `saccader` as a SavedModel serving raw uint8 images (see the module docstring).
 
     Args:
@@ -70,6 +71,8 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
             resize of the whole image (`DataSource.crop_fraction`).
         top_k: number of top classes returned (`k = min(top_k, K)`).
         max_glimpses: largest `num_glimpses` of `serve_glimpses` (capped at the number of grid cells).
+        resize_method: `"bilinear"` (default) or `"bicubic"` (the `imagenet_tf1` recipe's;
+            `saccader_tf.data.recipes.resize_method_of(recipe)`).
 
     Returns:
         `export_dir`.
@@ -95,7 +98,7 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
         if dtype != tf.uint8:
             images = check_pixel_range(images, endpoint)
         return preprocess_images(images, image_size=saccader.image_size, mean=mean, std=std,
-                                 crop_fraction=crop_fraction)
+                                 crop_fraction=crop_fraction, resize_method=resize_method)
 
     # A Saccader-ClassNet: boxes in its Saccader's pixels, plus the classifier's cut boxes.
     chooser = saccader.saccader if isinstance(saccader, SaccaderClassNet) else saccader
@@ -197,8 +200,9 @@ def crop_window(height, width, crop_fraction):
     return (height - side) // 2, (width - side) // 2, side, side
 
 
-def preprocess_images(images, *, image_size, mean, std, crop_fraction=1.0):
-    """Crop (see `crop_window`), bilinear resize to `S x S` (no antialiasing), normalisation.
+def preprocess_images(images, *, image_size, mean, std, crop_fraction=1.0,
+                      resize_method="bilinear"):
+    """Crop (see `crop_window`), resize to `S x S` (no antialiasing), normalisation.
 
     Args:
         images: uint8 `[N, H, W, C]`.
@@ -206,6 +210,7 @@ def preprocess_images(images, *, image_size, mean, std, crop_fraction=1.0):
         mean, std: per-channel tuples (`[0, 1]` units).
         crop_fraction: fraction of the shorter side kept by a central square crop, or `None` for
             no crop (resize only).
+        resize_method: `"bilinear"` (default) or `"bicubic"` (the `imagenet_tf1` recipe).
 
     Returns:
         `(inputs, window)`: float32 `[N, S, S, C]` model inputs and the int32
@@ -214,7 +219,10 @@ def preprocess_images(images, *, image_size, mean, std, crop_fraction=1.0):
     shape = tf.shape(images)
     top, left, crop_height, crop_width = crop_window(shape[1], shape[2], crop_fraction)
     crop = images[:, top:top + crop_height, left:left + crop_width, :]
-    resized = tf.image.resize(crop, [image_size, image_size], method="bilinear", antialias=False)
+    if resize_method not in ("bilinear", "bicubic"):
+        raise ValueError("`resize_method` must be 'bilinear' or 'bicubic'. "
+                         f"Received: resize_method={resize_method!r}")
+    resized = tf.image.resize(crop, [image_size, image_size], method=resize_method, antialias=False)
     inputs = normalize_images(resized, mean, std)
     window = (top, left, crop_height, crop_width)
     return tf.ensure_shape(inputs, [None, image_size, image_size, images.shape[-1]]), window

@@ -18,13 +18,17 @@ flags.DEFINE_integer("num_clutter", None, "cluttered_mnist: clutter pieces per i
 flags.DEFINE_integer("train_examples", 20000, "cluttered_mnist: number of training images generated.")
 flags.DEFINE_boolean("skip_bad_files", False, "Image folders and TFDS datasets: leave out unreadable "
                      "image files with a counted warning instead of stopping with an error naming the file.")
-flags.DEFINE_enum("augment", None, ["imagenet", "light", "none"], "Preprocessing recipe of image "
+flags.DEFINE_enum("augment", None, ["imagenet", "light", "none", "imagenet_tf1"],
+                  "Preprocessing recipe of image "
                   "folders and TFDS datasets: light (default: small random shifts, no scale change, no "
                   "flips; evaluation resizes), imagenet (Inception random crops and flips; evaluation "
-                  "centre-crops 0.875: for natural photos at ImageNet scale) or none (resize only). "
-                  "The built-in cluttered_mnist is used as generated.")
+                  "centre-crops 0.875: for natural photos at ImageNet scale), none (resize only) "
+                  "or imagenet_tf1 (reproduction switch, the official TF1 code's: as imagenet with "
+                  "bicubic resizing, 100 crop attempts and the centre crop S/(S+S//10), 224/246 at "
+                  "224). The built-in cluttered_mnist is used as generated.")
 flags.DEFINE_boolean("flip", None, "Random horizontal flips in training (default: on for "
-                     "--augment=imagenet only; a flip changes the class of digits and text).")
+                     "--augment=imagenet and imagenet_tf1 only; a flip changes the class of digits "
+                     "and text).")
 flags.DEFINE_enum("channels", "auto", ["auto", "1", "3"], "Image channels of folder and TFDS data: "
                   "auto = for a folder 1 when the sampled training images are all grayscale, else 3; "
                   "for TFDS the dataset's own. 1 or 3 converts.")
@@ -80,6 +84,25 @@ flags.DEFINE_float("full_image_loss_weight", 1.0, "Stage 3: weight μ of stage 1
                    "classifier (0 = the paper's stage 3, which trains it only through the glimpses "
                    "and lets its full-image accuracy fall; README: 'Keeping the full-image loss').")
 flags.DEFINE_enum("optimizer", "adam", ["adam", "sgd"], "Optimizer (sgd = Nesterov momentum 0.9).")
+flags.DEFINE_enum("l2", "standard", ["standard", "normalized"], "Form of the weight decay: "
+                  "standard (λ·Σ||w||²/2 over kernels) or normalized (reproduction switch: the "
+                  "official TF1 code's λ·Σ_w mean(w²), each kernel's mean square).")
+flags.DEFINE_float("location_weight_decay", None, "Weight decay λ of the location network "
+                   "(attention network, mixer, cell; DRAM's location LSTM and emission) "
+                   "(default: --weight_decay; the TF1 code weighs the two paths separately).")
+flags.DEFINE_enum("reward", "binary", ["binary", "punishment"], "Stage-3 (and DRAM) reward of a "
+                  "prediction: binary (1 right, 0 wrong) or punishment (reproduction switch, the "
+                  "TF1 code's: 1 right, -1 wrong; doubles the REINFORCE term).")
+flags.DEFINE_boolean("background_class", False, "TFDS datasets: add a class 0 'background' and "
+                     "shift every label by one (reproduction switch: imagenet2012 then has the "
+                     "paper's 1001 classes).")
+flags.DEFINE_enum("schedule", "cosine", ["cosine", "constant"], "Learning rate of each stage: "
+                  "cosine decay from --learning_rate to 0, or constant.")
+flags.DEFINE_float("warmup_epochs", 0.0, "Linear warm-up of the learning rate from 0 over this "
+                   "many epochs at the start of each stage (reproduction switch; 0 = none), then "
+                   "--schedule over the rest.")
+flags.DEFINE_boolean("skip_stage2", False, "The paper's no-pretraining ablation: --stage=all runs "
+                     "stages 1 and 3, and stage 3 starts from stage 1's weights.")
 flags.DEFINE_string("model_dir", "runs/saccader", "Directory for checkpoints and TensorBoard logs.")
 flags.DEFINE_integer("save_every_steps", 100, "Save the training progress every N steps (and after "
                      "every epoch); a killed run re-started with the same command continues from the "

@@ -68,6 +68,7 @@ def _validate_flags():
         _validate_dram_flags()
     _validate_policy_flags()
     _validate_classifier_flags()
+    _validate_switch_flags()
     try:  # the models' own limit checks, with flag names
         where = dict(model=FLAGS.model, prefix="--")
         grid = receptive_field.grid_side(FLAGS.image_size, variant_conv_stack(FLAGS.model), **where)
@@ -130,6 +131,39 @@ def _validate_classifier_flags():
     if weights is not None and not os.path.isfile(weights):
         raise app.UsageError("--classifier_weights must name an existing local weights file "
                              f"(nothing is downloaded). Received: --classifier_weights={weights}")
+
+
+def _validate_switch_flags():
+    """The reproduction switches (issue 12): values that work, and only where they apply."""
+    decay = FLAGS.location_weight_decay
+    if decay is not None and not 0 <= decay < float("inf"):
+        raise app.UsageError("--location_weight_decay must be >= 0 (or leave it unset: "
+                             f"--weight_decay). Received: --location_weight_decay={decay}")
+    tfds = FLAGS.dataset != "cluttered_mnist" and not FLAGS.dataset.startswith("folder:")
+    if FLAGS.background_class and not tfds:
+        raise app.UsageError("--background_class applies to TFDS datasets (e.g. "
+                             "--dataset=imagenet2012 for the paper's 1001 classes). Drop it or "
+                             f"choose a TFDS dataset. Received: --dataset={FLAGS.dataset}")
+    if FLAGS.skip_stage2 and (FLAGS.architecture == "dram" or FLAGS.stage not in ("all", "3")):
+        raise app.UsageError("--skip_stage2 applies to the Saccader's --stage=all (stages 1 and 3) "
+                             "and --stage=3 (restoring stage 1). Received: "
+                             f"--stage={FLAGS.stage} --architecture={FLAGS.architecture}")
+    warmup = FLAGS.warmup_epochs
+    if not 0 <= warmup < float("inf"):
+        raise app.UsageError(f"--warmup_epochs must be >= 0. Received: --warmup_epochs={warmup}")
+    epochs = _per_stage(FLAGS.epochs, "epochs", int)
+    if FLAGS.stage == "all":
+        stages = [1, 3] if FLAGS.skip_stage2 else [1, 2, 3]
+        stages += [4] if FLAGS.classifier != "none" else []
+    else:
+        stages = [int(FLAGS.stage)] if FLAGS.stage.isdigit() else []
+    shortest = min((epochs[s - 1] if len(epochs) >= s else epochs[0] for s in stages), default=None)
+    if warmup and FLAGS.architecture == "dram":
+        shortest = epochs[0]  # DRAM's one stage takes the first value
+    if warmup and shortest is not None and warmup >= shortest:
+        raise app.UsageError(f"--warmup_epochs must be below the epochs of every stage trained "
+                             f"(the shortest has {shortest}): the warm-up would take the whole "
+                             f"stage. Received: --warmup_epochs={warmup}")
 
 
 def _validate_data_flags():
@@ -223,7 +257,10 @@ def settings_from_flags():
         save_every_steps=FLAGS.save_every_steps, retrain=FLAGS.retrain, seed=FLAGS.seed,
         strategy=FLAGS.strategy, devices=tuple(FLAGS.devices), jit_compile=FLAGS.jit_compile,
         classifier=FLAGS.classifier, classifier_image_size=FLAGS.classifier_image_size,
-        classifier_weights=FLAGS.classifier_weights, command_for=_command_for,
+        classifier_weights=FLAGS.classifier_weights, l2=FLAGS.l2,
+        location_weight_decay=FLAGS.location_weight_decay, reward=FLAGS.reward,
+        background_class=FLAGS.background_class, schedule=FLAGS.schedule,
+        warmup_epochs=FLAGS.warmup_epochs, skip_stage2=FLAGS.skip_stage2, command_for=_command_for,
     )
 
 

@@ -8,9 +8,10 @@
 
 Data and model from a `RunSettings`; the stages in order, each handing its weights to the next
 through `model_dir/stageN/saccader.weights.h5` (a finished stage is skipped unless `retrain`; a
-later stage restores the one before it); after all three stages, the policy comparison and the
-export. The model_dir lock (one launcher per model_dir) and the multi-worker rule (only the chief
-writes under model_dir) live here too. Progress lines go to stdout, notes to stderr.
+later stage restores the one before it, stage 3 restores stage 1 with `skip_stage2`); after all
+the stages of `--stage=all`, the policy comparison and the export. The model_dir lock (one
+launcher per model_dir) and the multi-worker rule (only the chief writes under model_dir) live
+here too. Progress lines go to stdout, notes to stderr.
 """
 
 import contextlib
@@ -22,6 +23,7 @@ import sys
 import keras
 
 from saccader_tf.data import make_source
+from saccader_tf.data.recipes import resize_method_of
 from saccader_tf.data.tfds_download import explained_download
 from saccader_tf.evaluation import pictures
 from saccader_tf.evaluation.evaluate import (
@@ -78,6 +80,8 @@ def data_source(settings):
     # Folders and TFDS datasets read files (TFDS: `skip_bad_files` passed only when asked for).
     if folder or settings.skip_bad_files:
         extra["skip_bad_files"] = settings.skip_bad_files
+    if settings.background_class:  # TFDS only (the launcher refuses it for other data)
+        extra["background_class"] = True
     download = contextlib.nullcontext() if folder else explained_download(settings.dataset,
                                                                           settings.data_dir)
     with download:
@@ -121,7 +125,7 @@ def check_recorded_classifier(settings, stages):
     """`--stage=all` without `--classifier` on a model_dir holding a Saccader-ClassNet would export
     the Saccader over the ClassNet's export: refused, naming the recorded classifier."""
     recorded = checkpoints.load_classnet_config(settings.model_dir)
-    if recorded is None or settings.classifier != "none" or stages != [1, 2, 3]:
+    if recorded is None or settings.classifier != "none" or stages != settings.stages:
         return
     name = recorded.get("classifier")
     raise ValueError(f"{settings.model_dir} holds a Saccader-ClassNet (--classifier={name}): pass "
@@ -147,6 +151,9 @@ def run(settings, stages):
     data at the classifier's size.
     """
     if settings.architecture == "dram":
+        if settings.skip_stage2:
+            raise ValueError("skip_stage2 applies to the Saccader's three stages; DRAM has one "
+                             "training stage. Received: skip_stage2=True, architecture='dram'")
         return _run_dram(settings, compare_and_export=stages == [1, 2, 3])
     keras.utils.set_random_seed(settings.seed)
     strategy = make_strategy(settings.strategy, list(settings.devices))
@@ -160,9 +167,10 @@ def run(settings, stages):
         check_recorded_readout(settings, checkpoints.load_model_config(settings.model_dir))
         check_recorded_classifier(settings, stages)
         checkpoints.record_preprocessing(settings.model_dir, source)
-    if stages[0] > 1:
-        path = checkpoints.restore_stage(saccader, settings.model_dir, stages[0] - 1,
-                                         settings.command(stages[0] - 1))
+    previous = settings.previous_stage(stages[0])  # stage 1 for stage 3 with skip_stage2
+    if previous:
+        path = checkpoints.restore_stage(saccader, settings.model_dir, previous,
+                                         settings.command(previous))
         print(f"restored {path}")
     summaries, classnet, stage_source = [], None, source
     for stage in stages:
@@ -183,7 +191,7 @@ def run(settings, stages):
         summaries.append(summary)
         print(summary, flush=True)
     print("\n".join(["", "summary:", *summaries]))
-    if stages[:3] == [1, 2, 3] and chief:
+    if stages == settings.stages and chief:  # --stage=all
         chosen = {"policies": tuple(settings.eval_policies)} if settings.eval_policies_given else {}
         accuracies = policy_accuracies(saccader, stage_source.eval, settings.num_glimpses,
                                        seed=settings.seed, stage1=stage1_network(settings, saccader),
@@ -321,5 +329,6 @@ def export(settings, saccader=None):
     path = export_saccader(
         saccader, os.path.join(settings.model_dir, "export"), mean=preprocessing["mean"],
         std=preprocessing["std"], crop_fraction=preprocessing["crop_fraction"],
+        resize_method=resize_method_of(preprocessing.get("recipe")),
     )
     print(f"exported SavedModel to {path} (load it with tf.saved_model.load)")

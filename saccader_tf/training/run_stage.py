@@ -18,6 +18,7 @@ from saccader_tf.training.stage2 import LocationPretrainer
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
 from saccader_tf.training.progress import ProgressSaver, StageProgress
 from saccader_tf.training.stage3 import DEFAULT_FULL_IMAGE_LOSS_WEIGHT, PolicyGradientTrainer
+from saccader_tf.training.schedules import learning_rate_schedule
 from saccader_tf.training.stage4 import ClassNetTrainer
 from saccader_tf.training.callbacks import GlimpseImagesCallback
 from saccader_tf.utils.validation import check_int
@@ -29,31 +30,35 @@ HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy", 4: "accur
 
 
 def make_trainer(stage, saccader, *, weight_decay=0.0, num_targets=12,
-                 full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT):
+                 full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT, l2="standard",
+                 location_weight_decay=None, reward="binary"):
     """The `StageTrainer` of `stage` (1-4; 4: a `SaccaderClassNet`'s classifier) around
-    `saccader` (`full_image_loss_weight`: stage 3)."""
+    `saccader` (`full_image_loss_weight`: stage 3; `reward`: stage 3 and DRAM; `l2` and
+    `location_weight_decay`: every stage, see `StageTrainer`)."""
+    decay = dict(weight_decay=weight_decay, l2=l2, location_weight_decay=location_weight_decay)
     if stage == 4:
         if not isinstance(saccader, SaccaderClassNet):
             raise ValueError("Stage 4 trains a Saccader-ClassNet's classifier: pass a "
                              f"SaccaderClassNet. Received: {type(saccader).__name__}")
-        return ClassNetTrainer(saccader, weight_decay=weight_decay, name="stage4")
+        return ClassNetTrainer(saccader, **decay, name="stage4")
     if isinstance(saccader, DRAM):  # DRAM has one stage, run as stage 3 (its final stage)
-        return DRAMTrainer(saccader, weight_decay=weight_decay, name="dram")
+        return DRAMTrainer(saccader, **decay, reward=reward, name="dram")
     if stage == 1:
-        return RepresentationTrainer(saccader, weight_decay=weight_decay, name="stage1")
+        return RepresentationTrainer(saccader, **decay, name="stage1")
     if stage == 2:
-        return LocationPretrainer(saccader, num_targets=num_targets, weight_decay=weight_decay, name="stage2")
+        return LocationPretrainer(saccader, num_targets=num_targets, **decay, name="stage2")
     if stage == 3:
-        return PolicyGradientTrainer(saccader, weight_decay=weight_decay,
+        return PolicyGradientTrainer(saccader, **decay, reward=reward,
                                      full_image_loss_weight=full_image_loss_weight, name="stage3")
     raise ValueError(f"`stage` must be 1, 2, 3 or 4. Received: stage={stage!r}")
 
 
-def make_optimizer(name, learning_rate, total_steps=None):
-    """Adam or SGD with Nesterov momentum 0.9; cosine decay to 0 over `total_steps` when known."""
-    schedule = learning_rate
-    if total_steps:
-        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
+def make_optimizer(name, learning_rate, total_steps=None, *, schedule="cosine", warmup_steps=0):
+    """Adam or SGD with Nesterov momentum 0.9; by default cosine decay to 0 over `total_steps`
+    when known (`schedule="constant"`: no decay; `warmup_steps`: a linear warm-up first; see
+    `saccader_tf.training.schedules.learning_rate_schedule`)."""
+    schedule = learning_rate_schedule(learning_rate, total_steps, schedule=schedule,
+                                      warmup_steps=warmup_steps)
     if name == "adam":
         return keras.optimizers.Adam(schedule)
     if name == "sgd":
@@ -108,15 +113,15 @@ def train_stage(stage, saccader, source, settings, *, model_dir, strategy=None,
     with strategy.scope():
         trainer = make_trainer(stage, saccader, weight_decay=settings.weight_decay,
                                num_targets=settings.num_targets,
-                               full_image_loss_weight=settings.full_image_loss_weight)
-        optimizer = make_optimizer(settings.optimizer, settings.learning_rate, steps_per_epoch * epochs)
+                               full_image_loss_weight=settings.full_image_loss_weight,
+                               l2=settings.l2, location_weight_decay=settings.location_weight_decay,
+                               reward=settings.reward)
+        optimizer = make_optimizer(settings.optimizer, settings.learning_rate,
+                                   steps_per_epoch * epochs, schedule=settings.schedule,
+                                   warmup_steps=warmup_steps(settings, steps_per_epoch))
         trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
         trainer.optimizer.build(trainer.trained_variables())  # slots exist before a restore
-    plan = stage_plan(stage, saccader, source, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                      learning_rate=settings.learning_rate, optimizer=settings.optimizer,
-                      weight_decay=settings.weight_decay, num_targets=settings.num_targets,
-                      **({"full_image_loss_weight": settings.full_image_loss_weight}
-                         if stage == 3 else {}))
+    plan = settings_plan(stage, saccader, source, settings, steps_per_epoch)
     progress = None
     if settings.save_every_steps is not None and write_checkpoint:
         progress = StageProgress(checkpoints.progress_dir(model_dir, stage), saccader, trainer.optimizer,
@@ -146,6 +151,26 @@ def train_stage(stage, saccader, source, settings, *, model_dir, strategy=None,
     if progress:
         progress.clear()
     return _result(stage, trainer, history, seconds, epochs, resumed_from, path)
+
+
+def settings_plan(stage, saccader, source, settings, steps_per_epoch):
+    """The `stage_plan` of a stage trained with `StageSettings` `settings`: its schedule, optimizer,
+    decay and targets (stage 3: the full-image weight), plus the reproduction switches that are on
+    (`StageSettings.switches()`; none by default, so older plans still match)."""
+    return stage_plan(stage, saccader, source, epochs=settings.epochs,
+                      steps_per_epoch=steps_per_epoch, learning_rate=settings.learning_rate,
+                      optimizer=settings.optimizer, weight_decay=settings.weight_decay,
+                      num_targets=settings.num_targets,
+                      **({"full_image_loss_weight": settings.full_image_loss_weight}
+                         if stage == 3 else {}), **settings.switches())
+
+
+def warmup_steps(settings, steps_per_epoch):
+    """`settings.warmup_epochs` in steps: `round(warmup_epochs · steps_per_epoch)`."""
+    warmup = settings.warmup_epochs
+    if not 0 <= warmup < float("inf"):
+        raise ValueError(f"`warmup_epochs` must be >= 0. Received: warmup_epochs={warmup!r}")
+    return int(round(warmup * steps_per_epoch))
 
 
 def _check_schedule(epochs, learning_rate):

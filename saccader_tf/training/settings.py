@@ -35,6 +35,17 @@ class StageSettings:
         save_every_steps: `None` = no resumable progress; `0` = saved after every epoch; `N` =
             also every `N` steps.
         restart: ignore (and replace) saved progress instead of resuming from it.
+
+    Reproduction switches (issue 12; each off by default, recorded in a stage's progress plan when
+    on, so a resume with another value is refused):
+        l2: `"standard"` (λ·Σ||w||²/2) or `"normalized"` (the TF1 code's λ·Σ mean(w²)); see
+            `saccader_tf.training.losses.weight_decay_penalty`.
+        location_weight_decay: λ of the location network; `None` = `weight_decay`.
+        reward: stage 3's (and DRAM's) `"binary"` r ∈ {0, 1} or `"punishment"` r ∈ {−1, 1}.
+        schedule: `"cosine"` (decay to 0 over the stage) or `"constant"`.
+        warmup_epochs: linear warm-up from 0 to `learning_rate` over this many epochs (may be
+            fractional; rounded to steps), then `schedule` over the rest; 0 = none.
+        skip_stage2: stage 3 starts from stage 1's weights (the paper's no-pretraining ablation).
     """
 
     epochs: int
@@ -49,6 +60,21 @@ class StageSettings:
     verbose: int = 1
     save_every_steps: Optional[int] = None
     restart: bool = False
+    l2: str = "standard"
+    location_weight_decay: Optional[float] = None
+    reward: str = "binary"
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    skip_stage2: bool = False
+
+    def switches(self):
+        """The reproduction switches that are not at their defaults, by name (for a stage's plan:
+        an empty dict by default, so plans of runs without switches stay as they were)."""
+        defaults = StageSettings(epochs=1, learning_rate=1.0)
+        names = ("l2", "location_weight_decay", "reward", "schedule", "warmup_epochs",
+                 "skip_stage2")
+        return {name: getattr(self, name) for name in names
+                if getattr(self, name) != getattr(defaults, name)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +133,13 @@ class RunSettings:
     classifier: str = "none"
     classifier_image_size: Optional[int] = None
     classifier_weights: Optional[str] = None
+    l2: str = "standard"
+    location_weight_decay: Optional[float] = None
+    reward: str = "binary"
+    background_class: bool = False
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    skip_stage2: bool = False
     verbose: Optional[int] = None
     command_for: Optional[Callable[[int], str]] = dataclasses.field(default=None, compare=False)
 
@@ -118,8 +151,17 @@ class RunSettings:
 
     @property
     def stages(self):
-        """The stages of `--stage=all`: 1, 2, 3, and 4 when a ClassNet classifier is configured."""
-        return [1, 2, 3] if self.classifier == "none" else [1, 2, 3, 4]
+        """The stages of `--stage=all`: 1, 2, 3, and 4 when a ClassNet classifier is configured;
+        without 2 with `skip_stage2`."""
+        stages = [1, 2, 3] if self.classifier == "none" else [1, 2, 3, 4]
+        return [stage for stage in stages if not (self.skip_stage2 and stage == 2)]
+
+    def previous_stage(self, stage):
+        """The stage whose checkpoint `stage` starts from: `stage - 1`, but stage 1 for stage 3
+        with `skip_stage2` (`None` for stage 1)."""
+        if stage == 1:
+            return None
+        return 1 if stage == 3 and self.skip_stage2 else stage - 1
 
     @property
     def classnet_image_size(self):
@@ -140,4 +182,7 @@ class RunSettings:
             full_image_loss_weight=self.full_image_loss_weight, steps_per_epoch=self.steps,
             eval_steps=self.eval_steps, optimizer=self.optimizer, jit_compile=self.jit_compile,
             verbose=verbose, save_every_steps=self.save_every_steps, restart=self.retrain,
+            l2=self.l2, location_weight_decay=self.location_weight_decay, reward=self.reward,
+            schedule=self.schedule, warmup_epochs=self.warmup_epochs,
+            skip_stage2=self.skip_stage2 and stage == 3,
         )
