@@ -114,6 +114,13 @@ flags.DEFINE_integer("seed", 0, "Seed of data generation, shuffling, initialisat
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"], "tf.distribute strategy: "
                   "multi_worker = MultiWorkerMirroredStrategy from TF_CONFIG (see launch/multi_worker_local.py).")
 flags.DEFINE_list("devices", [], "Devices for --strategy=mirrored (default: all local GPUs).")
-flags.DEFINE_boolean("jit_compile", False, "XLA-compile the train step (faster on GPUs, slower on CPUs).")
+flags.DEFINE_boolean("jit_compile", False, "XLA-compile every stage's train step, also under "
+                     "--strategy=mirrored/multi_worker (for GPUs; off by default: on a 2-core CPU "
+                     "it made the BagNet's steps 2-3x slower).")
+flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"],
+                  "Keras mixed precision of the model (float32 weights; logits, losses and location "
+                  "log-probabilities stay float32; mixed_float16 adds loss scaling). For GPUs and "
+                  "bfloat16 accelerators; off by default: on a 2-core CPU bfloat16 steps were "
+                  "9-11x slower. --stage=eval and the export rebuild the model in float32.")
 
 FLAGS = flags.FLAGS

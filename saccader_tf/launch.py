@@ -256,6 +256,7 @@ def settings_from_flags():
         optimizer=FLAGS.optimizer, model_dir=FLAGS.model_dir,
         save_every_steps=FLAGS.save_every_steps, retrain=FLAGS.retrain, seed=FLAGS.seed,
         strategy=FLAGS.strategy, devices=tuple(FLAGS.devices), jit_compile=FLAGS.jit_compile,
+        mixed_precision=FLAGS.mixed_precision,
         classifier=FLAGS.classifier, classifier_image_size=FLAGS.classifier_image_size,
         classifier_weights=FLAGS.classifier_weights, l2=FLAGS.l2,
         location_weight_decay=FLAGS.location_weight_decay, reward=FLAGS.reward,

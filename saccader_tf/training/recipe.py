@@ -34,6 +34,7 @@ from saccader_tf.evaluation.stage1_network import load_stage1_network
 from saccader_tf.export import export_saccader
 from saccader_tf.models import Saccader
 from saccader_tf.models.dram import DRAM, DRAM_POLICIES
+from saccader_tf.models.dtype_policy import model_dtype
 from saccader_tf.models.saccader_classnet import SaccaderClassNet
 from saccader_tf.training import checkpoints, multi_worker
 from saccader_tf.training.distribute import make_strategy
@@ -97,7 +98,7 @@ def build(settings, strategy):
         saccader = Saccader(
             num_classes=source.num_classes, image_size=settings.image_size, variant=settings.model,
             input_channels=source.channels, num_glimpses=settings.num_glimpses, seed=settings.seed,
-            readout=settings.readout,
+            readout=settings.readout, dtype=model_dtype(settings.mixed_precision),
         )
         saccader.build()
     return source, saccader
@@ -109,7 +110,8 @@ def build_classnet(settings, strategy, saccader):
     with strategy.scope():
         classnet = SaccaderClassNet(saccader, settings.classifier,
                                     classifier_image_size=settings.classnet_image_size,
-                                    classifier_weights=settings.classifier_weights)
+                                    classifier_weights=settings.classifier_weights,
+                                    dtype=model_dtype(settings.mixed_precision))
         classnet.build()
     return classnet
 
@@ -133,11 +135,18 @@ def check_recorded_classifier(settings, stages):
                      "alone. Received: --classifier=none")
 
 
+def float32_config(model):
+    """`model.get_config()` as model_dir records it: float32 (`--mixed_precision` is a training
+    setting, so `--stage=eval` and `--stage=export` rebuild the model in float32)."""
+    return {**model.get_config(), "dtype": "float32"}
+
+
 def _build_dram(settings, strategy, source):
     with strategy.scope():
         dram = DRAM(num_classes=source.num_classes, image_size=settings.image_size,
                     variant=settings.dram_model, input_channels=source.channels,
-                    num_glimpses=settings.num_glimpses, seed=settings.seed)
+                    num_glimpses=settings.num_glimpses, seed=settings.seed,
+                    dtype=model_dtype(settings.mixed_precision))
         dram.build()
     return dram
 
@@ -163,7 +172,7 @@ def run(settings, stages):
     # Every file under model_dir is written by the chief only (other workers only read from it).
     chief = multi_worker.is_chief(strategy)
     if chief:
-        checkpoints.check_model_config(settings.model_dir, saccader.get_config())
+        checkpoints.check_model_config(settings.model_dir, float32_config(saccader))
         check_recorded_readout(settings, checkpoints.load_model_config(settings.model_dir))
         check_recorded_classifier(settings, stages)
         checkpoints.record_preprocessing(settings.model_dir, source)
@@ -179,7 +188,7 @@ def run(settings, stages):
             classnet = model = build_classnet(settings, strategy, saccader)
             stage_source = classnet_source(settings, source)
             if chief:
-                checkpoints.check_classnet_config(settings.model_dir, classnet.get_config())
+                checkpoints.check_classnet_config(settings.model_dir, float32_config(classnet))
         if not settings.retrain and checkpoints.stage_finished(settings.model_dir, stage):
             path = checkpoints.restore_stage(model, settings.model_dir, stage,
                                              settings.command(stage))
@@ -197,7 +206,8 @@ def run(settings, stages):
                                        seed=settings.seed, stage1=stage1_network(settings, saccader),
                                        classnet=classnet, **chosen)
         _write_policy_comparison(settings, accuracies)
-        export(settings, classnet or saccader)
+        # A mixed-precision model is exported as model_dir records it: in float32.
+        export(settings, None if settings.mixed_precision != "none" else classnet or saccader)
 
 
 def _run_dram(settings, compare_and_export):
@@ -208,7 +218,7 @@ def _run_dram(settings, compare_and_export):
     source, dram = build(settings, strategy)
     chief = multi_worker.is_chief(strategy)
     if chief:
-        checkpoints.check_model_config(settings.model_dir, dram.get_config())
+        checkpoints.check_model_config(settings.model_dir, float32_config(dram))
         checkpoints.record_preprocessing(settings.model_dir, source)
     if not settings.retrain and checkpoints.stage_finished(settings.model_dir, 3):
         path = checkpoints.restore_stage(dram, settings.model_dir, 3, settings.command(3))
@@ -226,7 +236,7 @@ def _run_dram(settings, compare_and_export):
         accuracies = policy_accuracies(dram, source.eval, settings.num_glimpses,
                                        policies=DRAM_POLICIES, seed=settings.seed)
         _write_policy_comparison(settings, accuracies)
-        export(settings, dram)
+        export(settings, None if settings.mixed_precision != "none" else dram)  # float32
 
 
 def _write_policy_comparison(settings, accuracies):

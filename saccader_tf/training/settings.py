@@ -130,6 +130,7 @@ class RunSettings:
     strategy: str = "default"
     devices: tuple = ()
     jit_compile: bool = False
+    mixed_precision: str = "none"
     classifier: str = "none"
     classifier_image_size: Optional[int] = None
     classifier_weights: Optional[str] = None

@@ -57,6 +57,8 @@ class PolicyGradientTrainer(StageTrainer):
         **kwargs: `StageTrainer` arguments (`l2`, `location_weight_decay`, `name`, ...).
     """
 
+    reduces_across_replicas = True  # the REINFORCE baseline is a global-batch mean
+
     def __init__(self, saccader, weight_decay=0.0, reinforce_weight=1.0,
                  full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT, reward="binary", **kwargs):
         super().__init__(saccader, weight_decay=weight_decay, **kwargs)
@@ -76,7 +78,7 @@ class PolicyGradientTrainer(StageTrainer):
         return self.saccader.trainable_variables
 
     def compute_losses(self, images, labels, training):
-        out = self.saccader(images, training=training)
+        out = self.forward(images, training=training)
         rewards = correct_prediction_reward(out["logits"], labels, self.reward)
         baseline = global_batch_mean(rewards)
         log_probs = policy_log_probs(out["location_logits"], out["cells"])

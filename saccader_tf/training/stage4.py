@@ -49,7 +49,7 @@ class ClassNetTrainer(StageTrainer):
 def _glimpse_losses(out, labels):
     """Per-example mean over T of the glimpse cross-entropies `[B]`, and the metric logs."""
     labels = tf.cast(labels, tf.int32)
-    glimpse_logits = out["glimpse_logits"]  # [B, T, K]
+    glimpse_logits = tf.cast(out["glimpse_logits"], tf.float32)  # [B, T, K]; float32 loss
     steps = tf.shape(glimpse_logits)[1]
     per_glimpse = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=tf.repeat(labels[:, None], steps, axis=1), logits=glimpse_logits)
