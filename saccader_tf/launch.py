@@ -48,8 +48,16 @@ def _per_stage(values, name, cast):
 
 
 def _command_for(stage):
-    """The command line of this run with `--stage` replaced (quoted in missing-checkpoint errors)."""
-    args = [a for a in sys.argv[1:] if not a.startswith("--stage=") and a != "--stage"]
+    """The command line of this run with `--stage` replaced (quoted in missing-checkpoint errors);
+    `--skip_stage2` is left out of a command for stage 1 or 2, where it does not apply."""
+    skip_flag = stage not in (3, "3") and stage != "all"
+
+    def kept(arg):
+        if arg.startswith("--stage=") or arg == "--stage":
+            return False
+        return not (skip_flag and arg.split("=")[0] in ("--skip_stage2", "--noskip_stage2"))
+
+    args = [a for a in sys.argv[1:] if kept(a)]
     return shlex.join(["python", "-m", "saccader_tf.launch", f"--stage={stage}", *args])
 
 

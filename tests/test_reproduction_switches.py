@@ -269,6 +269,14 @@ class LauncherSwitchesTest(tf.test.TestCase):
         self.assertEqual((defaults.stages, defaults.previous_stage(3)), ([1, 2, 3], 2))
         self.assertEqual(defaults.stage_settings(3).switches(), {})
 
+    def test_the_command_naming_stage1_leaves_skip_stage2_out(self):
+        argv = ["launch", "--stage=3", "--skip_stage2", "--model_dir=runs/a"]
+        with mock.patch.object(launch.sys, "argv", argv):
+            self.assertEqual(launch._command_for(1),
+                             "python -m saccader_tf.launch --stage=1 --model_dir=runs/a")
+            self.assertEqual(launch._command_for(3), "python -m saccader_tf.launch --stage=3 "
+                                                     "--skip_stage2 --model_dir=runs/a")
+
     def test_a_resume_with_a_changed_switch_is_refused_and_defaults_keep_todays_plan(self):
         model = _model()
         source = DataSource(train_epoch=fixed_epochs(tf.data.Dataset.from_tensor_slices(_data())
