@@ -1,12 +1,14 @@
-"""Launcher (issue 12): stage 4 trains a Saccader-ClassNet's classifier; eval; model_dir records."""
+"""Launcher (issue 12): stage 4 trains a Saccader-ClassNet's classifier (resumed, skipped); eval."""
 
 import contextlib
 import dataclasses
+import functools
 import io
 import json
 import os
 from unittest import mock
 
+import keras
 import numpy as np
 import tensorflow as tf
 from absl import app
@@ -61,7 +63,7 @@ class LaunchClassNetFlagsTest(tf.test.TestCase):
 
 
 class LaunchStage4Test(tf.test.TestCase):
-    def test_stage_4_trains_only_the_classifier_then_is_skipped_and_evaluated(self):
+    def test_stage_4_resumes_trains_only_the_classifier_then_is_skipped_and_evaluated(self):
         model_dir = os.path.join(self.get_temp_dir(), "classnet")
         with flagsaver.flagsaver(classifier="small_cnn", model_dir=model_dir, save_every_steps=1,
                                  eval_policies=["learned"], **TINY):
@@ -85,9 +87,22 @@ class LaunchStage4Test(tf.test.TestCase):
             built["classifier"] = [w.numpy().copy() for w in net.classifier.trainable_weights]
             return net
 
-        with mock.patch.object(recipe, "build_classnet", side_effect=spy):
-            recipe.run(settings, [4])
+        class Interrupt(keras.callbacks.Callback):  # a kill after the first step's save
+            def on_train_batch_end(self, batch, logs=None):
+                raise KeyboardInterrupt("killed")
+
+        interrupted = functools.partial(recipe.train_stage, callbacks=[Interrupt()])
+        with mock.patch.object(recipe, "train_stage", side_effect=interrupted):
+            with self.assertRaisesRegex(KeyboardInterrupt, "killed"):
+                recipe.run(settings, [4])
         _release_locks()
+        self.assertFalse(checkpoints.stage_finished(model_dir, 4))
+        resumed = io.StringIO()
+        with mock.patch.object(recipe, "build_classnet", side_effect=spy):
+            with contextlib.redirect_stdout(resumed):
+                recipe.run(settings, [4])
+        _release_locks()
+        self.assertIn("stage 4: resuming at step 1 of 2", resumed.getvalue())
         self.assertTrue(checkpoints.stage_finished(model_dir, 4))  # written, progress cleared
         trained = checkpoints.load_trained_model(model_dir)
         self.assertIsInstance(trained, SaccaderClassNet)

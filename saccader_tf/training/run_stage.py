@@ -186,10 +186,13 @@ def stage_plan(stage, saccader, source, **settings):
     `settings` (epochs, learning rate, optimizer, ...) plus everything that decides which batches
     the stage sees and what it trains: the data source's `settings` (dataset, image size, batch
     size, seed, recipe, ...; `{}` for a hand-made source), the global batch size of its training
-    stream, and the model's whole config but its name (architecture, glimpses, seed).
+    stream, and the model's whole config but its name (nor, for a ClassNet, its Saccader's name;
+    architecture, glimpses, seed).
     """
     config = checkpoints.config_record(saccader.get_config())
     config.pop("name", None)
+    if isinstance(config.get("saccader"), dict):  # a ClassNet: its Saccader's layer name too
+        config["saccader"].get("config", {}).pop("name", None)
     batch = source.train_epoch(0).element_spec
     batch_size = tf.nest.flatten(batch)[0].shape[0]
     return dict(stage=stage, data=getattr(source, "name", None),
