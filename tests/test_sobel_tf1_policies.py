@@ -36,8 +36,7 @@ def _unroll(policy, context, steps):
     visited = tf.zeros([context.images.shape[0], context.grid[0] * context.grid[1]])
     cells = []
     for _ in range(steps):
-        _, cell = policy.step(context, visited, training=False)
-        visited += tf.one_hot(cell, visited.shape[1])
+        _, cell, visited = policy.step(context, visited, training=False)
         cells.append(cell)
     return tf.stack(cells, axis=1).numpy()
 

@@ -4,7 +4,8 @@ A policy is chosen when a model is built (`Saccader(policy=...)`) or evaluated
 (`saccader.unroll(context, policy=make_policy("random"))`), never by a string inside `call`.
 Every glimpse policy maps the state of one step — the `GlimpseContext` of an image batch and the
 visited mask `C [B,N]` — to location logits `R [B,N]` (visited cells pushed down by
-`VISITED_PENALTY`) and a chosen cell `[B]`:
+`VISITED_PENALTY`), a chosen cell `[B]` and the visited mask after the step (`C + onehot(cell)`,
+the cell's own for `learned`, `mark_visited` for the others):
 
 | policy           | logits R                                      | choice                    |
 |------------------|-----------------------------------------------|---------------------------|
@@ -59,6 +60,17 @@ class GlimpseContext:
     cell_boxes: tf.Tensor = None
 
 
+def mark_visited(visited, cell):
+    """The visited mask after a step: `visited + onehot(cell)`, float32 `[B, N]`.
+
+    Args:
+        visited: float32 `[B, N]` mask before the step.
+        cell: int32 `[B]` cell chosen by the step.
+    """
+    cells = visited.shape[-1] if visited.shape[-1] is not None else tf.shape(visited)[-1]
+    return visited + tf.one_hot(cell, cells, dtype=tf.float32)
+
+
 class LearnedPolicy:
     """The Saccader cell: samples from Categorical(R) in training, argmax in inference.
 
@@ -77,7 +89,7 @@ class LearnedPolicy:
 
     def step(self, context, visited, training):
         out = self.cell(context.mixed, visited, training=bool(training) and self.sample)
-        return out["location_logits"], out["cell"]
+        return out["location_logits"], out["cell"], out["visited"]
 
 
 class _FixedScorePolicy:
@@ -90,7 +102,8 @@ class _FixedScorePolicy:
 
     def step(self, context, visited, training):
         logits = tf.cast(self.scores(context), tf.float32) - VISITED_PENALTY * visited
-        return logits, tf.argmax(logits, axis=-1, output_type=tf.int32)
+        cell = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return logits, cell, mark_visited(visited, cell)
 
 
 class OrderedLogitsPolicy(_FixedScorePolicy):
@@ -132,7 +145,7 @@ class RandomPolicy:
         sample = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(
             seed=replica_seed(self.seed_generator)
         )
-        return logits, sample
+        return logits, sample, mark_visited(visited, sample)
 
 
 class FullImagePolicy:

@@ -133,19 +133,25 @@ class Saccader(keras.Model):
         self.cell.build((None, h, h, self.mixer.width), (None, self.num_cells))
         self.built = True
 
-    def context(self, images, training=None):
+    def context(self, images, training=None, frozen_representation=False):
         """Runs everything but the glimpse loop.
 
         Args:
             images: `[B, S, S, C]`.
             training: BN mode (and ADCM dropout).
+            frozen_representation: `True` runs the BagNet in inference mode whatever `training`
+                says (its BN statistics stay) and stops the gradient at all its outputs, so only the
+                attention network, the mixer and what follows can learn (stage 2).
 
         Returns:
-            `(GlimpseContext, representation outputs dict)`.
+            `(GlimpseContext, representation outputs dict)` (the dict under `stop_gradient` when
+            `frozen_representation`).
         """
         if not self.built:
             self.build(images.shape)
-        rep = self.representation(images, training=training)
+        rep = self.representation(images, training=False if frozen_representation else training)
+        if frozen_representation:
+            rep = {key: tf.stop_gradient(value) for key, value in rep.items()}
         where = self.attention_network(rep["features"], training=training)
         mixed = self.mixer(where, rep["what_features"], training=training)
         n = self.num_cells
@@ -174,8 +180,7 @@ class Saccader(keras.Model):
         visited = tf.zeros_like(context.mixed[:, :, 0], dtype=tf.float32)
         logits_steps, cells = [], []
         for _ in range(steps):
-            logits, cell = policy.step(context, visited, training)
-            visited = visited + tf.one_hot(cell, self.num_cells, dtype=tf.float32)
+            logits, cell, visited = policy.step(context, visited, training)
             logits_steps.append(logits)
             cells.append(cell)
         cells = tf.stack(cells, axis=1)

@@ -26,6 +26,7 @@ import tensorflow as tf
 from saccader_tf.models import geometry
 from saccader_tf.layers.replica_seed import replica_seed
 from saccader_tf.layers.saccader_cell import VISITED_PENALTY
+from saccader_tf.models.policies import mark_visited
 
 
 def snap_to_grid(locations, grid):
@@ -79,7 +80,7 @@ class RandomTF1Policy:
     def step(self, context, visited, training):
         cells = snap_to_grid(self.sample_locations(tf.shape(visited)[0]), context.grid)
         logits = tf.constant(snapped_log_probabilities(context.grid))[None] + tf.zeros_like(visited)
-        return logits, cells
+        return logits, cells, mark_visited(visited, cells)
 
 
 class CenterTF1Policy:
@@ -93,4 +94,5 @@ class CenterTF1Policy:
         center = geometry.center_cell(h, w)
         logits = tf.one_hot(center, h * w, on_value=0.0, off_value=-VISITED_PENALTY)[None]
         logits = logits + tf.zeros_like(visited)  # [B, N]
-        return logits, tf.fill([tf.shape(visited)[0]], tf.constant(center, tf.int32))
+        cells = tf.fill([tf.shape(visited)[0]], tf.constant(center, tf.int32))
+        return logits, cells, mark_visited(visited, cells)

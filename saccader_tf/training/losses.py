@@ -17,7 +17,8 @@ divides them by `num_replicas_in_sync` (`tf.nn.scale_regularization_loss` does e
 - Weight decay of every stage: `weight_decay_penalty` (`l2="standard"`: `l2_penalty`;
   `l2="normalized"`: `normalized_l2_penalty`, the official TF1 code's form).
 
-Reward and baseline live in `saccader_tf.training.rewards` and are re-exported here.
+Reward and baseline live in `saccader_tf.training.rewards` and are re-exported here, as is
+`correct` (argmax equals label), which every stage's accuracy logs use.
 """
 
 import numbers
@@ -25,7 +26,7 @@ import numbers
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from saccader_tf.training.rewards import correct_prediction_reward, global_batch_mean
+from saccader_tf.training.rewards import correct, correct_prediction_reward, global_batch_mean
 from saccader_tf.utils.validation import check_int
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "top_cells_targets",
     "location_pretraining_loss",
     "policy_log_probs",
+    "correct",
     "correct_prediction_reward",
     "global_batch_mean",
     "reinforce_loss",

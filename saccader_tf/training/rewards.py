@@ -17,6 +17,24 @@ REWARDS = {"binary": 0.0, "punishment": -1.0}
 """Reward kinds and the reward of a wrong prediction (a right one earns 1)."""
 
 
+def correct(logits, labels):
+    """Whether each prediction is right: `1[argmax_k logits_k == label]` as float32 (1 or 0).
+
+    Ties in `logits` go to the lowest class index (`tf.argmax`). The mean of the result is an
+    accuracy; the helper of every stage's accuracy logs and of the reward.
+
+    Args:
+        logits: class (or cell) logits `[..., K]`, any float dtype.
+        labels: integer labels broadcastable to `logits.shape[:-1]` (e.g. `[B]` for `[B, K]`
+            logits, `[B, 1, 1]` for per-location logits `[B, h, w, K]`).
+
+    Returns:
+        float32 `logits.shape[:-1]` (broadcast with `labels`), without gradient.
+    """
+    predictions = tf.argmax(tf.cast(logits, tf.float32), axis=-1, output_type=tf.int64)
+    return tf.cast(tf.equal(predictions, tf.cast(labels, tf.int64)), tf.float32)
+
+
 def correct_prediction_reward(logits, labels, kind="binary"):
     """Reward r = 1 when the prediction is right, else 0 (`binary`) or −1 (`punishment`).
 
@@ -35,13 +53,11 @@ def correct_prediction_reward(logits, labels, kind="binary"):
     """
     if kind not in REWARDS:
         raise ValueError(f"`kind` must be one of {tuple(REWARDS)}. Received: kind={kind!r}")
-    labels = tf.convert_to_tensor(labels)
-    predictions = tf.argmax(tf.cast(logits, tf.float32), axis=-1, output_type=tf.int64)
-    correct = tf.cast(tf.equal(predictions, tf.cast(labels, tf.int64)), tf.float32)
+    rewards = correct(logits, tf.convert_to_tensor(labels))
     wrong = REWARDS[kind]
     if wrong:
-        correct = correct * (1.0 - wrong) + wrong
-    return tf.stop_gradient(correct)
+        rewards = rewards * (1.0 - wrong) + wrong
+    return tf.stop_gradient(rewards)
 
 
 def global_batch_mean(values):

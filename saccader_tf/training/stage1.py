@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from saccader_tf.training.losses import per_location_cross_entropy
+from saccader_tf.training.losses import correct, per_location_cross_entropy
 from saccader_tf.training.stage_trainer import StageTrainer
 
 
@@ -35,18 +35,13 @@ class RepresentationTrainer(StageTrainer):
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
-        out = self.saccader.representation(images, training=False)
-        logs = _metrics(out, labels)
-        logs["patch_ce"] = tf.reduce_mean(per_location_cross_entropy(labels, out["patch_logits"]))
-        logs["loss"] = logs["patch_ce"]
+        _, logs = self.compute_losses(images, labels, training=False)
+        logs["loss"] = logs["patch_ce"]  # the validation loss leaves out the weight decay
         return logs
 
 
 def _metrics(out, labels):
-    labels = tf.cast(labels, tf.int32)
-    image_pred = tf.argmax(out["logits"], axis=-1, output_type=tf.int32)
-    patch_pred = tf.argmax(out["patch_logits"], axis=-1, output_type=tf.int32)
     return {
-        "accuracy": tf.reduce_mean(tf.cast(image_pred == labels, tf.float32)),
-        "patch_accuracy": tf.reduce_mean(tf.cast(patch_pred == labels[:, None, None], tf.float32)),
+        "accuracy": tf.reduce_mean(correct(out["logits"], labels)),
+        "patch_accuracy": tf.reduce_mean(correct(out["patch_logits"], labels[:, None, None])),
     }

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from saccader_tf.training.losses import location_pretraining_loss, top_cells_targets
+from saccader_tf.training.losses import correct, location_pretraining_loss, top_cells_targets
 from saccader_tf.training.stage_trainer import StageTrainer
 
 
@@ -40,16 +40,10 @@ class LocationPretrainer(StageTrainer):
         return self.saccader.location_variables
 
     def _forward(self, images, training):
-        saccader = self.saccader
-        rep = saccader.representation(images, training=False)
-        rep = {key: tf.stop_gradient(value) for key, value in rep.items()}
-        where = saccader.attention_network(rep["features"], training=training)
-        mixed = saccader.mixer(where, rep["what_features"], training=training)
+        context, rep = self.saccader.context(images, training=training, frozen_representation=True)
         predicted = tf.argmax(rep["logits"], axis=-1, output_type=tf.int32)
         targets = top_cells_targets(rep["patch_logits"], predicted, k=self.num_targets)
-        n = saccader.grid * saccader.grid
-        mixed = tf.reshape(mixed, [-1, n, mixed.shape[-1]])
-        logits = saccader.teacher_forced_location_logits(mixed, targets)
+        logits = self.saccader.teacher_forced_location_logits(context.mixed, targets)
         return location_pretraining_loss(logits, targets), logits, targets
 
     def compute_losses(self, images, labels, training):
@@ -59,13 +53,11 @@ class LocationPretrainer(StageTrainer):
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
-        per_example, logits, targets = self._forward(images, training=False)
-        logs = _metrics(logits, targets)
-        logs["location_ce"] = tf.reduce_mean(per_example)
-        logs["loss"] = logs["location_ce"]
+        _, logs = self.compute_losses(images, labels, training=False)
+        logs["loss"] = logs["location_ce"]  # the validation loss leaves out the weight decay
         return logs
 
 
 def _metrics(logits, targets):
-    hits = tf.cast(tf.argmax(logits, axis=-1, output_type=tf.int32) == targets, tf.float32)
+    hits = correct(logits, targets)
     return {"target_accuracy": tf.reduce_mean(hits), "first_target_accuracy": tf.reduce_mean(hits[:, 0])}

@@ -3,8 +3,8 @@
 import tensorflow as tf
 
 from saccader_tf.training.losses import (
-    correct_prediction_reward, glimpse_cross_entropy, global_batch_mean, per_location_cross_entropy,
-    policy_log_probs, reinforce_loss,
+    correct, correct_prediction_reward, glimpse_cross_entropy, global_batch_mean,
+    per_location_cross_entropy, policy_log_probs, reinforce_loss,
 )
 from saccader_tf.training.rewards import REWARDS
 from saccader_tf.training.stage_trainer import StageTrainer
@@ -105,9 +105,5 @@ class PolicyGradientTrainer(StageTrainer):
 
 
 def _metrics(out, labels):
-    labels = tf.cast(labels, tf.int32)
-
-    def accuracy(logits):
-        return tf.reduce_mean(tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == labels, tf.float32))
-
-    return {"accuracy": accuracy(out["logits"]), "full_accuracy": accuracy(out["full_logits"])}
+    return {"accuracy": tf.reduce_mean(correct(out["logits"], labels)),
+            "full_accuracy": tf.reduce_mean(correct(out["full_logits"], labels))}

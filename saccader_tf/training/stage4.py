@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from saccader_tf.training.losses import correct
 from saccader_tf.training.stage_trainer import StageTrainer
 
 
@@ -56,7 +57,7 @@ def _glimpse_losses(out, labels):
     per_example = tf.reduce_mean(per_glimpse, axis=1)
 
     def accuracy(logits, target):
-        return tf.reduce_mean(tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == target, tf.float32))
+        return tf.reduce_mean(correct(logits, target))
 
     logs = {
         "glimpse_ce": tf.reduce_mean(per_example),
