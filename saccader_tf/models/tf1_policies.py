@@ -23,9 +23,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.models import geometry
 from saccader_tf.layers.replica_seed import replica_seed
 from saccader_tf.layers.saccader_cell import VISITED_PENALTY
+from saccader_tf.models import geometry
 from saccader_tf.models.policies import mark_visited
 
 

@@ -140,7 +140,7 @@ def restore_stage(saccader, model_dir, stage, make_command):
 
 
 def load_trained_saccader(model_dir):
-    """Rebuilds the Saccader (or DRAM) recorded in `model_dir` and loads its final (stage-3) weights.
+    """Rebuilds the Saccader (or DRAM) recorded in `model_dir` with its final (stage-3) weights.
 
     Args:
         model_dir: a run's directory (`model_config.json` + `stage3/saccader.weights.h5`).
@@ -156,8 +156,8 @@ def load_trained_saccader(model_dir):
     path = stage_weights_path(model_dir, 3)
     if not os.path.exists(path):
         raise MissingCheckpointError(
-            f"Export needs the final (stage-3) checkpoint {path}, which does not exist. Run all three "
-            f"training stages with --model_dir={model_dir} first (stage 3 writes it)."
+            f"Export needs the final (stage-3) checkpoint {path}, which does not exist. Run all "
+            f"three training stages with --model_dir={model_dir} first (stage 3 writes it)."
         )
     saccader = model_from_config(config)  # a Saccader, or a DRAM (issue 13)
     # Called once in inference mode: a custom `train_step` can leave a model unbuilt.

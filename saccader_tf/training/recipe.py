@@ -27,7 +27,11 @@ from saccader_tf.data.recipes import resize_method_of
 from saccader_tf.data.tfds_download import explained_download
 from saccader_tf.evaluation import pictures
 from saccader_tf.evaluation.evaluate import (
-    evaluate_model, format_policy_table, format_table, policy_accuracies, write_results,
+    evaluate_model,
+    format_policy_table,
+    format_table,
+    policy_accuracies,
+    write_results,
 )
 from saccader_tf.evaluation.occlusion import black_value
 from saccader_tf.evaluation.stage1_network import load_stage1_network
@@ -65,9 +69,9 @@ def launch(settings, stage):
 
 
 def data_source(settings):
-    """The `DataSource` of `settings.dataset` (a TFDS download failing without network explained)."""
-    common = dict(image_size=settings.image_size, batch_size=settings.batch_size, seed=settings.seed,
-                  data_dir=settings.data_dir)
+    """The `DataSource` of `settings.dataset` (a TFDS download without network explained)."""
+    common = dict(image_size=settings.image_size, batch_size=settings.batch_size,
+                  seed=settings.seed, data_dir=settings.data_dir)
     if settings.dataset == "cluttered_mnist":
         extra = {"num_train": settings.train_examples}
         if settings.num_clutter is not None:
@@ -90,7 +94,7 @@ def data_source(settings):
 
 
 def build(settings, strategy):
-    """Data source and Saccader (or DRAM) of `settings` (the model built in the strategy's scope)."""
+    """Data source and Saccader (or DRAM) of `settings` (the model built in the strategy scope)."""
     source = data_source(settings)
     if settings.architecture == "dram":
         return source, _build_dram(settings, strategy, source)
@@ -202,9 +206,10 @@ def run(settings, stages):
     print("\n".join(["", "summary:", *summaries]))
     if stages == settings.stages and chief:  # --stage=all
         chosen = {"policies": tuple(settings.eval_policies)} if settings.eval_policies_given else {}
+        stage1 = stage1_network(settings, saccader)
         accuracies = policy_accuracies(saccader, stage_source.eval, settings.num_glimpses,
-                                       seed=settings.seed, stage1=stage1_network(settings, saccader),
-                                       classnet=classnet, **chosen)
+                                       seed=settings.seed, stage1=stage1, classnet=classnet,
+                                       **chosen)
         _write_policy_comparison(settings, accuracies)
         # A mixed-precision model is exported as model_dir records it: in float32.
         export(settings, None if settings.mixed_precision != "none" else classnet or saccader)
@@ -230,8 +235,10 @@ def _run_dram(settings, compare_and_export):
             settings.stage_settings(3), epochs=settings.epochs[0],
             learning_rate=settings.learning_rate[0], num_targets=StageSettings.num_targets,
             full_image_loss_weight=StageSettings.full_image_loss_weight)
-        result = train_stage(3, dram, source, stage, model_dir=settings.model_dir, strategy=strategy)
-        print(result["summary"].replace("stage 3 (policy gradient)", "DRAM (one stage)"), flush=True)
+        result = train_stage(3, dram, source, stage, model_dir=settings.model_dir,
+                             strategy=strategy)
+        summary = result["summary"].replace("stage 3 (policy gradient)", "DRAM (one stage)")
+        print(summary, flush=True)
     if compare_and_export and chief:
         accuracies = policy_accuracies(dram, source.eval, settings.num_glimpses,
                                        policies=DRAM_POLICIES, seed=settings.seed)
@@ -290,8 +297,9 @@ def check_recorded_readout(settings, recorded):
     config)."""
     readout = recorded.get("readout", "hard")  # model_dirs from before the option are hard
     if readout != settings.readout:
-        raise ValueError(f"{settings.model_dir} holds a model trained with --readout={readout}: use "
-                         f"it again, or a new --model_dir. Received: --readout={settings.readout}")
+        raise ValueError(f"{settings.model_dir} holds a model trained with --readout={readout}: "
+                         "use it again, or a new --model_dir. "
+                         f"Received: --readout={settings.readout}")
 
 
 def with_readout_flag(settings, model):
@@ -323,12 +331,13 @@ def _write_evaluation(settings, model, result, source, out_dir, classnet=None):
 
 
 def stage1_network(settings, saccader):
-    """The stage-1 network of model_dir for the baselines and the occlusion check (or None, said)."""
+    """The stage-1 network of model_dir for the baselines and occlusion check (or None, said)."""
     network = load_stage1_network(saccader, settings.model_dir)
     if network is None:
-        print(f"note: no stage-1 network ({checkpoints.stage_weights_path(settings.model_dir, 1)} is "
-              "missing, or the model has no stage 1): the baselines are measured on the final model "
-              "only, which also judges the occlusion check.", file=sys.stderr)
+        path = checkpoints.stage_weights_path(settings.model_dir, 1)
+        print(f"note: no stage-1 network ({path} is missing, or the model has no stage 1): the "
+              "baselines are measured on the final model only, which also judges the occlusion "
+              "check.", file=sys.stderr)
     return network
 
 
