@@ -11,6 +11,8 @@ import tensorflow as tf
 from saccader_tf.benchmarks import cli as benchmark
 from saccader_tf.benchmarks import rows as table
 from saccader_tf.benchmarks.flop_count import conv_flops, forward_flops, stage_flops
+from saccader_tf.benchmarks.gpu_paths import gpu_rows
+from saccader_tf.benchmarks.plan import quick_plan
 from saccader_tf.benchmarks.serving_latency import ServingLatency
 from saccader_tf.benchmarks.training_throughput import StepTiming
 from saccader_tf.models.saccader import Saccader
@@ -22,8 +24,9 @@ ROW_KEYS = [
     "bagnet77/stage1", "bagnet77/stage2", "bagnet77/stage3", "bagnet77/stage3_over_stage1",
     "bagnet77/stage1_peak_fraction",
     "input_pipeline", "folder/folder_cached", "folder/folder_streamed", "serving/batch1",
-    "serving/batch32",
+    "serving/batch32", "gpu/xla_stage1", "gpu/mixed_float16_stage1",
 ]
+GPU_KEYS = ("gpu/xla_stage1", "gpu/mixed_float16_stage1")
 
 
 def _run(argv):
@@ -64,10 +67,23 @@ class QuickBenchmarkTest(tf.test.TestCase):
         self.assertEqual([row["key"] for row in self.report["rows"]], ROW_KEYS)
         self.assertTrue(self.report["header"]["quick"])
         self.assertEqual(self.report["header"]["cpu_cores"], os.cpu_count())
-        targeted = [row for row in self.report["rows"] if row["target"]]
+        targeted = [row for row in self.report["rows"]
+                    if row["target"] and row["key"] not in GPU_KEYS]
         self.assertLen(targeted, 8)  # 2 ratios, 2 peak fractions, the pipeline, folder, 2 serving
         for row in targeted:
             self.assertIn(row["met"], (True, False), msg=row["key"])
+
+    def test_names_its_device_and_claims_nothing_about_gpus_on_a_cpu(self):
+        self.assertEqual(tf.config.list_physical_devices("GPU"), [])  # this suite's machine
+        self.assertEqual(self.report["header"]["device"], "CPU")
+        self.assertIn("ran on CPU", self.stdout)
+        rows = {row["key"]: row for row in self.report["rows"]}
+        for key in GPU_KEYS:
+            self.assertEqual(rows[key]["value"], "not measured: no GPU (ran on CPU)")
+            self.assertIsNone(rows[key]["met"])
+            self.assertEqual(rows[key]["numbers"], {})
+            self.assertIn(f"| {rows[key]['measurement']} | not measured: no GPU (ran on CPU) |",
+                          self.stdout)
 
     def test_numbers_are_consistent(self):
         rows = {row["key"]: row["numbers"] for row in self.report["rows"]}
@@ -95,7 +111,9 @@ class SkipTest(tf.test.TestCase):
         stdout, _ = _run(["--quick", "--skip=default,bagnet77,pipeline,folder,serving"])
         lines = _table_lines(stdout)
         self.assertLen(lines, len(ROW_KEYS))
-        self.assertLen([line for line in lines if "| skipped |" in line], len(ROW_KEYS) - 1)
+        # All but the peak; the GPU rows, not skipped, say that this CPU run did not measure them.
+        self.assertLen([line for line in lines if "| skipped |" in line], len(ROW_KEYS) - 3)
+        self.assertLen([line for line in lines if "not measured: no GPU" in line], 2)
 
     def test_unknown_part_is_refused(self):
         stderr = io.StringIO()
@@ -103,6 +121,26 @@ class SkipTest(tf.test.TestCase):
             benchmark.main(["--quick", "--skip=gpu"], stdout=io.StringIO(), stderr=stderr)
         self.assertEqual(raised.exception.code, 2)
         self.assertIn("Received: skip=gpu", stderr.getvalue())
+
+
+class GpuRowsTest(tf.test.TestCase):
+    """The GPU-path rows print a ratio only for a GPU run, whatever timings they are handed."""
+
+    def test_cpu_timings_are_never_printed_as_a_gpu_claim(self):
+        setup = quick_plan().default
+        timings = {name: StepTiming(stage=1, batch_size=4, seconds=seconds, flops_per_image=1)
+                   for name, seconds in (("plain", 0.2), ("xla", 0.1), ("mixed_float16", 0.05))}
+        for row in gpu_rows(setup, timings, "CPU"):
+            self.assertEqual(row.value, "not measured: no GPU (ran on CPU)")
+            self.assertIsNone(row.met)
+            self.assertEqual(row.met_text, "n/a")
+        on_gpu = {row.key: row for row in gpu_rows(setup, timings, "GPU:0 (Test GPU)")}
+        self.assertAllClose(on_gpu["gpu/xla_stage1"].numbers["ratio"], 0.5)
+        self.assertAllClose(on_gpu["gpu/mixed_float16_stage1"].numbers["ratio"], 0.25)
+        self.assertTrue(on_gpu["gpu/xla_stage1"].met)
+        self.assertIn("on GPU:0 (Test GPU)", on_gpu["gpu/xla_stage1"].value)
+        for row in gpu_rows(setup, None, "GPU:0 (Test GPU)"):
+            self.assertEqual(row.value, "skipped")
 
 
 class FlopCountTest(tf.test.TestCase):

@@ -11,7 +11,9 @@ targets):
 - the embedded dataset's input pipeline against the stage-3 step's consumption;
 - stage-1 steps with their input from an image folder (decode-once cache; streamed) against the
   built-in source, on the same images;
-- SavedModel serving latency (batch 1 and 32) against the Keras model's compiled inference.
+- SavedModel serving latency (batch 1 and 32) against the Keras model's compiled inference;
+- on a GPU only, the stage-1 step with XLA and in mixed_float16 against the plain step (a CPU run
+  prints these rows as "not measured: no GPU"; the header names the device the run used).
 
 Examples:
 
@@ -95,7 +97,7 @@ def main(argv=None, stdout=None, stderr=None):
     machine = describe_machine()
     progress = Progress(lambda message: print(message, file=stderr, flush=True))
     progress(format_machine(machine))
-    rows = run_benchmark(plan, progress)
+    rows = run_benchmark(plan, progress, device=machine["device"])
     command = "python -m saccader_tf.benchmarks" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
     print(f"{command}\n{format_machine(machine)}\n\n{format_table(rows)}", file=stdout, flush=True)
     if args.output:

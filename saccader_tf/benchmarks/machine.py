@@ -28,13 +28,25 @@ def load_average():
         return None
 
 
+def compute_device():
+    """The device the benchmark's steps run on: `"GPU:0 (<name>)"` when TensorFlow sees a GPU (it
+    places the work there), else `"CPU"`."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "unknown GPU")
+    return f"GPU:0 ({name})"
+
+
 def describe_machine():
-    """Dict: date, CPU, core count, GPUs, TensorFlow/Keras versions, oneDNN setting, load average."""
+    """Dict: date, CPU, core count, GPUs, the device used, TensorFlow/Keras versions, oneDNN
+    setting, load average."""
     return {
         "date": datetime.date.today().isoformat(),
         "cpu": cpu_model(),
         "cpu_cores": os.cpu_count(),
         "gpus": len(tf.config.list_physical_devices("GPU")),
+        "device": compute_device(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         # Read by TensorFlow at import time; unset = TensorFlow's default for this CPU.
@@ -48,6 +60,7 @@ def format_machine(info):
     gpus = "no GPU" if not info["gpus"] else f"{info['gpus']} GPU(s)"
     load = info["load_average_1min"]
     load_text = "" if load is None else f", load average {load:.2f} at start"
-    return (f"{info['date']}: {info['cpu_cores']} CPU cores ({info['cpu']}), {gpus}, TensorFlow "
+    return (f"{info['date']}: ran on {info['device']}; {info['cpu_cores']} CPU cores "
+            f"({info['cpu']}), {gpus}, TensorFlow "
             f"{info['tensorflow']}, Keras {info['keras']}, TF_ENABLE_ONEDNN_OPTS="
             f"{info['TF_ENABLE_ONEDNN_OPTS']}{load_text}")

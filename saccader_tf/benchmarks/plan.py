@@ -2,7 +2,7 @@
 
 import dataclasses
 
-PARTS = ("default", "bagnet77", "pipeline", "folder", "serving")
+PARTS = ("default", "bagnet77", "pipeline", "folder", "serving", "gpu_paths")
 """Parts that `--skip` can leave out (the peak matmul always runs: the FLOP/s rows need it)."""
 
 

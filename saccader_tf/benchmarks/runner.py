@@ -6,6 +6,7 @@ import keras
 
 from saccader_tf.benchmarks import rows as table
 from saccader_tf.benchmarks.folder_source import time_folder_against_builtin
+from saccader_tf.benchmarks.gpu_paths import gpu_rows, measure_gpu_paths
 from saccader_tf.benchmarks.input_pipeline import pipeline_images_per_second
 from saccader_tf.benchmarks.serving_latency import measure_serving_latency
 from saccader_tf.benchmarks.timing import matmul_peak_flops
@@ -26,23 +27,26 @@ class Progress:
         self.write(f"[benchmark +{time.perf_counter() - self.start:.0f}s] {message}")
 
 
-def build_saccader(setup, seed=0):
-    """A built `Saccader` for a `plan.ModelSetup` (seeded weights)."""
+def build_saccader(setup, seed=0, dtype=None):
+    """A built `Saccader` for a `plan.ModelSetup` (seeded weights; `dtype`: its dtype policy)."""
     keras.utils.set_random_seed(seed)
     saccader = Saccader(
         num_classes=setup.num_classes, image_size=setup.image_size, variant=setup.variant,
         input_channels=setup.input_channels, num_glimpses=setup.num_glimpses, seed=seed,
+        dtype=dtype,
     )
     saccader.build()
     return saccader
 
 
-def run_benchmark(plan, progress):
+def run_benchmark(plan, progress, device="CPU"):
     """Measures everything in `plan` (skipping `plan.skip`) and returns the rows, in table order.
 
     Args:
         plan: a `plan.Plan`.
         progress: a callable taking a message (e.g. a `Progress`).
+        device: where the run computes (`machine.compute_device()`); the GPU-path rows are
+            measured only on a GPU.
 
     Returns:
         A list of `report.Row`.
@@ -75,6 +79,12 @@ def run_benchmark(plan, progress):
                                             std=(1.0,) * channels, batch_sizes=plan.serving_batches,
                                             repeats=plan.serving_repeats)
     rows += table.serving_rows(plan.default, latencies, plan.serving_batches)
+    gpu_timings = None
+    if "gpu_paths" not in plan.skip:
+        gpu_timings = {}  # measured on a GPU only: CPU figures would say nothing about GPUs
+        if device.startswith("GPU"):
+            gpu_timings = measure_gpu_paths(plan.default, build_saccader, progress)
+    rows += gpu_rows(plan.default, gpu_timings, device)
     progress("done")
     return rows
 

@@ -53,7 +53,8 @@ def random_batch(saccader, batch_size, seed=0):
     return tf.constant(images), tf.constant(labels)
 
 
-def time_stage_step(saccader, stage, images, labels, *, steps, warmup=2, num_targets=12):
+def time_stage_step(saccader, stage, images, labels, *, steps, warmup=2, num_targets=12,
+                    jit_compile=False):
     """Times `steps` compiled training steps of `stage` on one batch, after `warmup` steps.
 
     Args:
@@ -64,12 +65,14 @@ def time_stage_step(saccader, stage, images, labels, *, steps, warmup=2, num_tar
         steps: timed steps (the median is reported).
         warmup: untimed steps first (the first one traces the step function).
         num_targets: stage 2's target cells.
+        jit_compile: XLA-compile the step (the GPU-path rows; off for every other row).
 
     Returns:
         A `StepTiming`.
     """
     trainer = make_trainer(stage, saccader, weight_decay=8e-5, num_targets=num_targets)
-    trainer.compile(optimizer=make_optimizer("adam", 1e-4, total_steps=1000), jit_compile=False)
+    trainer.compile(optimizer=make_optimizer("adam", 1e-4, total_steps=1000),
+                    jit_compile=jit_compile)
 
     def step():
         trainer.train_on_batch(images, labels)  # returns numpy logs: waits for the step
