@@ -21,7 +21,7 @@ Examples:
     python -m saccader_tf.benchmarks --skip=bagnet77,serving  # leave out slow parts
     python -m saccader_tf.benchmarks --quick                  # seconds: checks that it works (CI)
     python -m saccader_tf.benchmarks --output=benchmark.json
-    python -m saccader_tf.benchmarks --race                   # time-to-accuracy race, ~20 minutes
+    python -m saccader_tf.benchmarks --race                   # time-to-accuracy race, 20-30 min
     python -m saccader_tf.benchmarks --race --quick           # the race in seconds (CI)
 
 Run it on an otherwise idle machine: other jobs on the same cores lower every figure (the load
