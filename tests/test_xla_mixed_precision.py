@@ -111,8 +111,12 @@ def _one_step(stage, *, jit_compile=False, dtype=None, model=None):
     return trainer, before, {w.path: w.numpy() for w in model.weights}, logs
 
 
+@pytest.mark.slow
 class XlaStepTest(tf.test.TestCase):
-    """One XLA-compiled step equals one eager step (same weights, data and seeds)."""
+    """One XLA-compiled step equals one eager step (same weights, data and seeds).
+
+    Marked slow: compiling one training step with XLA takes 10-35 s on the shared 2-core CPU.
+    """
 
     def _check(self, stage):
         _, initial, eager, eager_logs = _one_step(stage)
