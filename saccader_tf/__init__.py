@@ -6,10 +6,13 @@ import os
 import shutil
 import sys
 
-# Before anything below imports TensorFlow: its oneDNN kernels corrupt memory in BagNet training
-# steps on some CPUs where TensorFlow 2.21 turns them on by default (BUILD.md, "CPU speed:
-# oneDNN"). A value the user set is kept. (Has no effect if TensorFlow was imported first.)
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# Before anything below imports TensorFlow: its oneDNN CPU kernels make training steps 1.3-1.8x
+# faster on x86 CPUs (BUILD.md, "CPU speed: oneDNN"), so every process that imports saccader_tf
+# (the launcher, the benchmark, your scripts) runs with them unless you set the variable yourself.
+# The one kernel of TensorFlow 2.21 that corrupted memory here (strided 1x1 weight gradient with
+# < 16 input channels) is not used by the BagNet (`BagNetBottleneck._project`). No effect if
+# TensorFlow was imported first; an exported SavedModel does not carry it.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 
 def _no_accelerator():

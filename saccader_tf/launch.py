@@ -18,10 +18,6 @@ import sys
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) hides the progress; set the
 # variable yourself to see it again.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# TensorFlow 2.21's oneDNN kernels can corrupt memory in BagNet training steps on CPUs where they
-# are on by default (seen on AMD EPYC with AVX-512 BF16: segfault / "double free" in a stage-1
-# step of bagnet9_tiny at 56 px); they stay off unless the user sets TF_ENABLE_ONEDNN_OPTS=1.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from absl import app, flags, logging  # noqa: E402
 

@@ -3,9 +3,8 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# TensorFlow 2.21's oneDNN kernels corrupt memory (segfault / "double free") in a BagNet stage-1
-# step on some CPUs (AMD EPYC with AVX-512 BF16, where TensorFlow turns them on by default):
-# the suite runs without them, as the launcher and the benchmark do unless the user opts in.
+# The suite pins hand-computed numbers with TensorFlow's reference CPU kernels (oneDNN's differ
+# in rounding); tests/test_onednn.py runs the oneDNN paths in subprocesses.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # XLA-compiled test steps run once: LLVM's optimisation would only add compile time.

@@ -33,10 +33,6 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
-# TensorFlow 2.21's oneDNN kernels can corrupt memory in BagNet training steps on CPUs where they
-# are on by default (seen on AMD EPYC with AVX-512 BF16: segfault / "double free" in a stage-1
-# step of bagnet9_tiny at 56 px); they stay off unless the user sets TF_ENABLE_ONEDNN_OPTS=1.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 def parse_args(argv):

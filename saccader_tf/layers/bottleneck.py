@@ -116,8 +116,21 @@ class BagNetBottleneck(keras.layers.Layer):
             x = self.attention_module(x, training=training)
         shortcut = _center_crop(inputs, (self.kernel_size - 1) // 2)
         if self.has_projection:
-            shortcut = self.shortcut_bn(self.shortcut_conv(shortcut), training=training)
+            shortcut = self.shortcut_bn(self._project(shortcut), training=training)
         return keras.ops.relu(x + shortcut)
+
+    def _project(self, x):
+        """The 1x1 stride-`s` projection. With fewer than 16 (or not a multiple of 16) input
+        channels it runs as "every `s`-th cell, then a 1x1 stride-1 conv": the same taps and the
+        same numbers, but it avoids oneDNN's AVX-512 backward-weights kernel for strided 1x1
+        convolutions, which overflows the heap for such channel counts (TensorFlow 2.21; seen as
+        segfaults or "double free" in BagNet training steps; BUILD.md, "CPU speed: oneDNN")."""
+        channels = x.shape[-1]
+        if self.strides == 1 or (channels is not None and channels % 16 == 0):
+            return self.shortcut_conv(x)
+        x = x[:, :: self.strides, :: self.strides, :]
+        kernel = keras.ops.cast(self.shortcut_conv.kernel, x.dtype)
+        return keras.ops.conv(x, kernel, strides=1, padding="valid")
 
     def compute_output_shape(self, input_shape):
         def out(n):
