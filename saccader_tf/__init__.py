@@ -6,13 +6,30 @@ import os
 import shutil
 import sys
 
-# Before anything below imports TensorFlow: its oneDNN CPU kernels make training steps 1.3-1.8x
-# faster on x86 CPUs (BUILD.md, "CPU speed: oneDNN"), so every process that imports saccader_tf
-# (the launcher, the benchmark, your scripts) runs with them unless you set the variable yourself.
-# The one kernel of TensorFlow 2.21 that corrupted memory here (strided 1x1 weight gradient with
-# < 16 input channels) is not used by the BagNet (`BagNetBottleneck._project`). No effect if
-# TensorFlow was imported first; an exported SavedModel does not carry it.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# Training entry points (the module run by `python -m`, before TensorFlow is imported).
+TRAINING_ENTRY_POINTS = ("saccader_tf.launch", "saccader_tf.benchmarks")
+
+
+def onednn_default(argv):
+    """TF_ENABLE_ONEDNN_OPTS for a process started as `argv` (`sys.orig_argv`) when unset.
+
+    TensorFlow's oneDNN CPU kernels make training steps 1.3-1.8x faster here but serving at
+    batch 1 about 2x slower (BUILD.md, "CPU speed: oneDNN"), so the training entry points run
+    with them ("1") and every other process that imports saccader_tf, e.g. a Python server,
+    keeps the reference kernels ("0"). The one oneDNN kernel of TensorFlow 2.21 that corrupted
+    memory here (strided 1x1 weight gradient, < 16 input channels) is not used by the BagNet
+    (`BagNetBottleneck._project`). An exported SavedModel carries neither setting.
+    """
+    argv = list(argv)
+    for flag, module in zip(argv, argv[1:]):
+        if flag == "-m":
+            return "1" if module in TRAINING_ENTRY_POINTS else "0"
+    return "0"
+
+
+# Before anything below imports TensorFlow (no effect if it was imported first); a value the
+# user set is kept.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", onednn_default(getattr(sys, "orig_argv", ())))
 
 
 def _no_accelerator():

@@ -1,4 +1,4 @@
-"""oneDNN on by default: the variable is set only when the user has not, the BagNet's strided
+"""oneDNN on for training: the variable is set only when the user has not, the BagNet's strided
 1x1 shortcut avoids oneDNN's broken kernel (same numbers), and same-seed runs stay identical."""
 
 import os
@@ -49,12 +49,28 @@ class ShortcutTest(tf.test.TestCase):
 
 
 class VariableTest(tf.test.TestCase):
-    def test_set_only_when_the_user_has_not(self):
-        code = ["-c", "import os, saccader_tf.launch; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"]
+    def test_training_entry_points_only(self):
+        from saccader_tf import onednn_default
+
+        self.assertEqual(onednn_default(["python", "-m", "saccader_tf.launch", "--stage=1"]), "1")
+        self.assertEqual(onednn_default(["python", "-m", "saccader_tf.benchmarks", "--quick"]), "1")
+        self.assertEqual(onednn_default(["python", "-m", "serve", "saccader_tf.launch"]), "0")
+        self.assertEqual(onednn_default(["python", "server.py"]), "0")
+        self.assertEqual(onednn_default([]), "0")
+
+    def test_launcher_sets_it_only_when_the_user_has_not(self):
+        """A fresh interpreter whose command line is `python -m saccader_tf.launch` (as
+        `sys.orig_argv` shows it) gets "1" unless the variable was set; a plain `import
+        saccader_tf` keeps the reference kernels."""
+        code = ["-c", "import os, sys; sys.orig_argv = ['python', '-m', 'saccader_tf.launch']; "
+                "import saccader_tf; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"]
         for given, expected in ((None, "1"), ("0", "0"), ("1", "1")):
             run = _python(code, given)
             self.assertEqual(run.returncode, 0, run.stderr[-2000:])
             self.assertEqual(run.stdout.split()[-1], expected)
+        run = _python(["-c", "import os, saccader_tf; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"],
+                      None)
+        self.assertEqual(run.stdout.split()[-1], "0")
 
 
 @pytest.mark.slow
