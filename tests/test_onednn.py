@@ -84,3 +84,16 @@ class OneDNNTrainingTest(tf.test.TestCase):
             self.assertEqual(run.returncode, 0, run.stderr[-3000:])
             digests.append(run.stdout.split()[-1])
         self.assertEqual(digests[0], digests[1])
+
+
+class SamplingTest(tf.test.TestCase):
+    def test_same_draws_as_tfp_categorical(self):
+        import tensorflow_probability as tfp
+
+        from saccader_tf.layers.saccader_cell import sample_categorical
+
+        logits = tf.random.stateless_normal((6, 49), seed=(5, 6))
+        for seed in ((3, 9), (0, 1), (7, 123)):
+            seed = tf.constant(seed, tf.int32)
+            expected = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(seed=seed)
+            self.assertAllEqual(sample_categorical(logits, seed), expected)

@@ -5,7 +5,6 @@ import numbers
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from saccader_tf.layers.replica_seed import replica_seed
 
@@ -124,7 +123,7 @@ class SaccaderCell(keras.layers.Layer):
         logits = self.location_logits(features, visited)
         if training:
             seed = replica_seed(self.seed_generator)
-            cell = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(seed=seed)
+            cell = sample_categorical(logits, seed)
         else:
             cell = tf.argmax(logits, axis=-1, output_type=tf.int32)
         _, visited = _flatten(features, visited)
@@ -157,3 +156,16 @@ def _flatten(features, visited):
     batch = tf.shape(features)[0]
     mixed = tf.reshape(features, [batch, cells, features.shape[-1]])
     return mixed, tf.reshape(tf.cast(visited, tf.float32), [batch, cells])
+
+
+def sample_categorical(logits, seed):
+    """One draw per row of `Categorical(logits)`, int32 `[B]`, for a stateless `seed` `[2]`.
+
+    The same numbers as `tfp.distributions.Categorical(logits, dtype=tf.int32).sample(seed=seed)`
+    (tfp draws with `tf.random.stateless_categorical` too), without tfp's int32 transpose of the
+    draws, which makes TensorFlow's oneDNN build log an `E0000 ... oneDNN supports DT_INT32 only
+    ...` line on CPUs. The policy-gradient loss still scores the draws with tfp's Categorical
+    (`training.losses.policy_log_probs`).
+    """
+    return tf.random.stateless_categorical(logits, 1, seed=seed, dtype=tf.int32)[:, 0]
+

@@ -28,10 +28,9 @@ import dataclasses
 import keras
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from saccader_tf.layers.replica_seed import replica_seed
-from saccader_tf.layers.saccader_cell import VISITED_PENALTY
+from saccader_tf.layers.saccader_cell import VISITED_PENALTY, sample_categorical
 
 POLICIES = (
     "learned", "random", "ordered_logits", "center", "full", "sobel_mean", "sobel_var", "random_tf1",
@@ -142,9 +141,7 @@ class RandomPolicy:
 
     def step(self, context, visited, training):
         logits = -VISITED_PENALTY * visited
-        sample = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(
-            seed=replica_seed(self.seed_generator)
-        )
+        sample = sample_categorical(logits, replica_seed(self.seed_generator))
         return logits, sample, mark_visited(visited, sample)
 
 
