@@ -41,7 +41,10 @@ def free_ports(count):
 def tf_configs(num_workers):
     """One `TF_CONFIG` JSON string per worker of a local cluster."""
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(num_workers)]}
-    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(num_workers)]
+    return [
+        json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+        for i in range(num_workers)
+    ]
 
 
 def run_workers(commands, timeout=240, env=None):
@@ -58,8 +61,16 @@ def run_workers(commands, timeout=240, env=None):
     procs, logs = [], []
     for command, config in zip(commands, tf_configs(len(commands))):
         log = tempfile.TemporaryFile(mode="w+")
-        procs.append(subprocess.Popen(command, env=dict(base, TF_CONFIG=config), cwd=REPO_ROOT,
-                                      stdout=log, stderr=subprocess.STDOUT, text=True))
+        procs.append(
+            subprocess.Popen(
+                command,
+                env=dict(base, TF_CONFIG=config),
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
         logs.append(log)
     deadline = time.monotonic() + timeout
     try:
@@ -82,9 +93,13 @@ def run_workers(commands, timeout=240, env=None):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--num_workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds before every worker is killed")
+    parser.add_argument(
+        "--timeout", type=float, default=3600, help="seconds before every worker is killed"
+    )
     parser.add_argument("flags", nargs="*", help="flags of saccader_tf.launch (after --)")
     args = parser.parse_args()
     command = [sys.executable, "-m", "saccader_tf.launch", "--strategy=multi_worker", *args.flags]

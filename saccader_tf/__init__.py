@@ -37,8 +37,14 @@ def _no_accelerator():
     if not sys.platform.startswith("linux"):
         return False  # macOS GPUs are plug-ins; TensorFlow's CUDA build is Linux-only
     # NVIDIA (also WSL 2's /dev/dxg), AMD ROCm, TPU device files, and the NVIDIA driver tool.
-    devices = ("/dev/nvidia*", "/proc/driver/nvidia", "/dev/dxg", "/dev/kfd", "/dev/accel*",
-               "/dev/vfio/[0-9]*")
+    devices = (
+        "/dev/nvidia*",
+        "/proc/driver/nvidia",
+        "/dev/dxg",
+        "/dev/kfd",
+        "/dev/accel*",
+        "/dev/vfio/[0-9]*",
+    )
     if any(glob.glob(pattern) for pattern in devices) or shutil.which("nvidia-smi"):
         return False
     plugin_dirs = [os.path.join(path or ".", "tensorflow-plugins") for path in sys.path]
@@ -57,10 +63,22 @@ if "TF_ENABLED_DEVICE_TYPES" not in os.environ and _no_accelerator():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from saccader_tf.layers import (  # noqa: E402
-    ADCM, CBAM, VISITED_PENALTY, AttentionNetwork, BagNetBottleneck, GaussianLocationPolicy, GlimpseNetwork,
-    SaccaderCell, WhatWhereMixer,
+    ADCM,
+    CBAM,
+    VISITED_PENALTY,
+    AttentionNetwork,
+    BagNetBottleneck,
+    GaussianLocationPolicy,
+    GlimpseNetwork,
+    SaccaderCell,
+    WhatWhereMixer,
 )
 from saccader_tf.models import DRAM, POLICIES, VARIANTS, BagNet, Saccader, make_policy  # noqa: E402
-from saccader_tf.training import DRAMTrainer, LocationPretrainer, PolicyGradientTrainer, RepresentationTrainer  # noqa: E402
+from saccader_tf.training import (  # noqa: E402
+    DRAMTrainer,
+    LocationPretrainer,
+    PolicyGradientTrainer,
+    RepresentationTrainer,
+)
 
 __version__ = "0.1.0"

@@ -54,11 +54,27 @@ from saccader_tf.utils.validation import check_int
 DEFAULT_MAX_GLIMPSES = 12
 """Largest `num_glimpses` served by `serve_glimpses` (capped at the number of grid cells)."""
 
-OUTPUT_KEYS = ("logits", "probabilities", "top_k_classes", "top_k_scores", "glimpse_boxes", "glimpse_cells")
+OUTPUT_KEYS = (
+    "logits",
+    "probabilities",
+    "top_k_classes",
+    "top_k_scores",
+    "glimpse_boxes",
+    "glimpse_cells",
+)
 
 
-def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k=5,
-                    max_glimpses=DEFAULT_MAX_GLIMPSES, resize_method="bilinear"):
+def export_saccader(
+    saccader,
+    export_dir,
+    *,
+    mean,
+    std,
+    crop_fraction=1.0,
+    top_k=5,
+    max_glimpses=DEFAULT_MAX_GLIMPSES,
+    resize_method="bilinear",
+):
     """Writes `saccader` as a SavedModel serving raw uint8 images (see the module docstring).
 
     Args:
@@ -91,14 +107,22 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
     _build(saccader)
     archive = keras.export.ExportArchive()
     archive.track(saccader)
-    images_spec = tf.TensorSpec([None, None, None, saccader.input_channels], tf.uint8, name="images")
+    images_spec = tf.TensorSpec(
+        [None, None, None, saccader.input_channels], tf.uint8, name="images"
+    )
 
     def prepare(images, endpoint, dtype=tf.uint8):
         images = check_images(images, saccader.input_channels, endpoint, dtype)
         if dtype != tf.uint8:
             images = check_pixel_range(images, endpoint)
-        return preprocess_images(images, image_size=saccader.image_size, mean=mean, std=std,
-                                 crop_fraction=crop_fraction, resize_method=resize_method)
+        return preprocess_images(
+            images,
+            image_size=saccader.image_size,
+            mean=mean,
+            std=std,
+            crop_fraction=crop_fraction,
+            resize_method=resize_method,
+        )
 
     # A Saccader-ClassNet: boxes in its Saccader's pixels, plus the classifier's cut boxes.
     chooser = saccader.saccader if isinstance(saccader, SaccaderClassNet) else saccader
@@ -112,15 +136,25 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
     def serving_default(images, endpoint="serving_default", dtype=tf.uint8):
         inputs, window = prepare(images, endpoint, dtype)
         outputs = saccader(inputs, training=False)
-        return outputs_of(outputs["logits"], outputs["cells"], outputs["glimpse_boxes"], window,
-                          outputs.get("classifier_boxes"))
+        return outputs_of(
+            outputs["logits"],
+            outputs["cells"],
+            outputs["glimpse_boxes"],
+            window,
+            outputs.get("classifier_boxes"),
+        )
 
     def serve_float(images):
         return serving_default(images, "serve_float", tf.float32)
 
     archive.add_endpoint("serving_default", serving_default, input_signature=[images_spec])
-    archive.add_endpoint("serve_float", serve_float, input_signature=[
-        tf.TensorSpec([None, None, None, saccader.input_channels], tf.float32, name="images")])
+    archive.add_endpoint(
+        "serve_float",
+        serve_float,
+        input_signature=[
+            tf.TensorSpec([None, None, None, saccader.input_channels], tf.float32, name="images")
+        ],
+    )
     if chooser.policy.uses_glimpses:
         largest = max_served_glimpses(saccader, max_glimpses)
 
@@ -133,8 +167,11 @@ def export_saccader(saccader, export_dir, *, mean, std, crop_fraction=1.0, top_k
             cut = saccader.extraction.glimpse_boxes(boxes)
             return outputs_of(logits, cells, boxes, window, cut)
 
-        archive.add_endpoint("serve_glimpses", serve_glimpses, input_signature=[
-            images_spec, tf.TensorSpec([], tf.int32, name="num_glimpses")])
+        archive.add_endpoint(
+            "serve_glimpses",
+            serve_glimpses,
+            input_signature=[images_spec, tf.TensorSpec([], tf.int32, name="num_glimpses")],
+        )
     archive.write_out(export_dir, verbose=False)
     return export_dir
 
@@ -162,8 +199,12 @@ def check_images(images, channels, endpoint, dtype=tf.uint8):
     shape = tf.shape(images)
     checks = [
         tf.debugging.assert_equal(tf.size(shape), 4, message=f"{expected}; got another rank"),
-        tf.debugging.assert_equal(shape[-1], channels, message=f"{expected}; got another channel count"),
-        tf.debugging.assert_greater(tf.reduce_min(shape[1:3]), 0, message=f"{expected}; got H or W = 0"),
+        tf.debugging.assert_equal(
+            shape[-1], channels, message=f"{expected}; got another channel count"
+        ),
+        tf.debugging.assert_greater(
+            tf.reduce_min(shape[1:3]), 0, message=f"{expected}; got H or W = 0"
+        ),
     ]
     with tf.control_dependencies(checks):
         return tf.identity(images)
@@ -171,11 +212,14 @@ def check_images(images, channels, endpoint, dtype=tf.uint8):
 
 def check_pixel_range(images, endpoint):
     """Asserts (at run time) that float `images` hold finite pixel values in `[0, 255]`."""
-    message = (f"{endpoint} expects pixel values in [0, 255] (the uint8 scale, not [0, 1]); the images "
-               "hold a value outside that range, NaN or Inf")
+    message = (
+        f"{endpoint} expects pixel values in [0, 255] (the uint8 scale, not [0, 1]); the images "
+        "hold a value outside that range, NaN or Inf"
+    )
     check = tf.debugging.Assert(
         tf.reduce_all((images >= 0.0) & (images <= 255.0)),
-        [message, "min:", tf.reduce_min(images), "max:", tf.reduce_max(images)])
+        [message, "min:", tf.reduce_min(images), "max:", tf.reduce_max(images)],
+    )
     with tf.control_dependencies([check]):
         return tf.identity(images)
 
@@ -200,8 +244,9 @@ def crop_window(height, width, crop_fraction):
     return (height - side) // 2, (width - side) // 2, side, side
 
 
-def preprocess_images(images, *, image_size, mean, std, crop_fraction=1.0,
-                      resize_method="bilinear"):
+def preprocess_images(
+    images, *, image_size, mean, std, crop_fraction=1.0, resize_method="bilinear"
+):
     """Crop (see `crop_window`), resize to `S x S` (no antialiasing), normalisation.
 
     Args:
@@ -218,10 +263,12 @@ def preprocess_images(images, *, image_size, mean, std, crop_fraction=1.0,
     """
     shape = tf.shape(images)
     top, left, crop_height, crop_width = crop_window(shape[1], shape[2], crop_fraction)
-    crop = images[:, top:top + crop_height, left:left + crop_width, :]
+    crop = images[:, top : top + crop_height, left : left + crop_width, :]
     if resize_method not in ("bilinear", "bicubic"):
-        raise ValueError("`resize_method` must be 'bilinear' or 'bicubic'. "
-                         f"Received: resize_method={resize_method!r}")
+        raise ValueError(
+            "`resize_method` must be 'bilinear' or 'bicubic'. "
+            f"Received: resize_method={resize_method!r}"
+        )
     resized = tf.image.resize(crop, [image_size, image_size], method=resize_method, antialias=False)
     inputs = normalize_images(resized, mean, std)
     window = (top, left, crop_height, crop_width)
@@ -271,15 +318,18 @@ def serving_outputs(logits, cells, boxes, window, image_size, k):
 def _unroll_dynamic(saccader, inputs, num_glimpses, largest):
     """Inference-mode logits `[N,K]` and cells int32 `[N,T]` for a scalar tensor `T` in `[1, largest]`."""
     message = f"serve_glimpses expects num_glimpses in [1, {largest}]"
-    checks = [tf.debugging.assert_greater_equal(num_glimpses, 1, message=message),
-              tf.debugging.assert_less_equal(num_glimpses, largest, message=message)]
+    checks = [
+        tf.debugging.assert_greater_equal(num_glimpses, 1, message=message),
+        tf.debugging.assert_less_equal(num_glimpses, largest, message=message),
+    ]
     with tf.control_dependencies(checks):
         index = tf.identity(num_glimpses) - 1
     classnet = saccader if isinstance(saccader, SaccaderClassNet) else None
     if classnet is not None:  # its Saccader picks the cells, its classifier gives the logits
         saccader = classnet.saccader
     context, _ = saccader.context(
-        inputs if classnet is None else classnet.saccader_inputs(inputs), training=False)
+        inputs if classnet is None else classnet.saccader_inputs(inputs), training=False
+    )
 
     def branch(steps):
         def run():
@@ -289,10 +339,14 @@ def _unroll_dynamic(saccader, inputs, num_glimpses, largest):
                 return tf.cast(out["logits"], tf.float32), cells
             glimpse_logits = classnet.classify_boxes(inputs, saccader.boxes(cells), training=False)
             return tf.reduce_mean(glimpse_logits, axis=1), cells
+
         return run
 
     logits, cells = tf.switch_case(index, [branch(t) for t in range(1, largest + 1)])
-    return (tf.ensure_shape(logits, [None, saccader.num_classes]), tf.ensure_shape(cells, [None, None]))
+    return (
+        tf.ensure_shape(logits, [None, saccader.num_classes]),
+        tf.ensure_shape(cells, [None, None]),
+    )
 
 
 def _build(saccader):
@@ -310,6 +364,7 @@ def _check_export_args(saccader, mean, std, crop_fraction, top_k, max_glimpses):
         )
     if crop_fraction is not None and not 0.0 < crop_fraction <= 1.0:
         raise ValueError(
-            f"`crop_fraction` must be in (0, 1] or None. Received: crop_fraction={crop_fraction}")
+            f"`crop_fraction` must be in (0, 1] or None. Received: crop_fraction={crop_fraction}"
+        )
     check_int("top_k", top_k)
     check_int("max_glimpses", max_glimpses)

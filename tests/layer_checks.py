@@ -104,7 +104,9 @@ def run_layer_checks(
 
     # 2. Symbolic call: output shapes agree with the eager call (batch dimension unknown).
     if not isinstance(layer, keras.Model):
-        symbolic_in = [keras.Input(shape=np.shape(x)[1:], dtype=np.asarray(x).dtype.name) for x in inputs]
+        symbolic_in = [
+            keras.Input(shape=np.shape(x)[1:], dtype=np.asarray(x).dtype.name) for x in inputs
+        ]
         symbolic_out = cls(**init_kwargs)(*symbolic_in, **call_kwargs)
         for sym, ref in zip(_flatten_symbolic(symbolic_out), eager_np):
             test_case.assertEqual(tuple(sym.shape)[1:], ref.shape[1:])
@@ -132,7 +134,9 @@ def run_layer_checks(
             for out in outs:
                 if "float" in str(out.dtype):
                     # Float outputs run in the compute dtype; logits-like outputs may be float32.
-                    test_case.assertIn(keras.backend.standardize_dtype(out.dtype), (compute, "float32"))
+                    test_case.assertIn(
+                        keras.backend.standardize_dtype(out.dtype), (compute, "float32")
+                    )
                     test_case.assertTrue(np.all(np.isfinite(np.asarray(tf.cast(out, tf.float32)))))
     return layer
 
@@ -156,9 +160,13 @@ class _SumOfOutputs(keras.Model):
 
     def call(self, inputs, training=False):
         inputs = _as_tuple(inputs)
-        outs = _float_outputs(self.inner(*inputs, training=training, **self.call_kwargs), self.output_keys)
+        outs = _float_outputs(
+            self.inner(*inputs, training=training, **self.call_kwargs), self.output_keys
+        )
         outs = [o for o in outs if "float" in str(o.dtype)]
-        return keras.ops.stack([keras.ops.mean(keras.ops.square(keras.ops.cast(o, "float32"))) for o in outs])
+        return keras.ops.stack(
+            [keras.ops.mean(keras.ops.square(keras.ops.cast(o, "float32"))) for o in outs]
+        )
 
 
 def _check_fit_step(test_case, cls, init_kwargs, inputs, call_kwargs, output_keys):

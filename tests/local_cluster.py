@@ -5,6 +5,7 @@ import os
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _spec = importlib.util.spec_from_file_location(
-    "multi_worker_local", os.path.join(REPO_ROOT, "launch", "multi_worker_local.py"))
+    "multi_worker_local", os.path.join(REPO_ROOT, "launch", "multi_worker_local.py")
+)
 multi_worker_local = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(multi_worker_local)

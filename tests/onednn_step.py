@@ -15,8 +15,9 @@ from saccader_tf.training import RepresentationTrainer
 
 def main(channels):
     keras.utils.set_random_seed(7)
-    model = Saccader(num_classes=5, image_size=56, variant="bagnet9_tiny", input_channels=channels,
-                     seed=7)
+    model = Saccader(
+        num_classes=5, image_size=56, variant="bagnet9_tiny", input_channels=channels, seed=7
+    )
     model.build()
     trainer = RepresentationTrainer(model)
     trainer.compile(optimizer=keras.optimizers.SGD(0.05))

@@ -9,7 +9,6 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(__file__))
 
 from layer_checks import run_layer_checks  # noqa: E402
-
 from saccader_tf.layers.adcm import ADCM  # noqa: E402
 from saccader_tf.layers.cbam import CBAM  # noqa: E402
 
@@ -34,7 +33,9 @@ def controlled_adcm(shape, **kwargs):
     layer = ADCM(kernel_size=1, reduction=2, **kwargs)
     layer.build(shape)
     hidden = channels // 2
-    layer.cbam.mlp_hidden.set_weights([np.zeros((channels, hidden), "float32"), np.zeros(hidden, "float32")])
+    layer.cbam.mlp_hidden.set_weights(
+        [np.zeros((channels, hidden), "float32"), np.zeros(hidden, "float32")]
+    )
     out_bias = np.linspace(-0.75, 0.75, channels).astype("float32")
     layer.cbam.mlp_output.set_weights([np.zeros((hidden, channels), "float32"), out_bias])
     conv = np.array([12.0, 0.0], "float32").reshape(1, 1, 2, 1)
@@ -55,7 +56,9 @@ class ADCMInferenceTest(tf.test.TestCase):
         for granularity in GRANULARITIES:
             layer = ADCM(rate=0.3, granularity=granularity, reduction=2, kernel_size=3, seed=1)
             layer.build(x.shape)
-            layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+            layer.set_weights(
+                [rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()]
+            )
             cbam = CBAM(reduction=2, kernel_size=3)
             cbam.build(x.shape)
             cbam.set_weights(layer.get_weights())
@@ -72,9 +75,13 @@ class ADCMDropRateTest(tf.test.TestCase):
         x = controlled_input(shape)
         for granularity in GRANULARITIES:
             for mode in ("low", "high"):
-                layer = controlled_adcm(shape, rate=0.2, p_max=0.95, mode=mode, granularity=granularity)
+                layer = controlled_adcm(
+                    shape, rate=0.2, p_max=0.95, mode=mode, granularity=granularity
+                )
                 probabilities = np.asarray(layer.drop_probabilities(x))
-                self.assertLess(probabilities.max(), 0.95)  # No clipping: the mean is exactly `rate`.
+                self.assertLess(
+                    probabilities.max(), 0.95
+                )  # No clipping: the mean is exactly `rate`.
                 self.assertAllClose(probabilities.mean(axis=(1, 2, 3)), [0.2] * 4, atol=1e-6)
 
     def test_clipping_at_p_max_lowers_mean(self):
@@ -114,8 +121,13 @@ class ADCMDropRateTest(tf.test.TestCase):
                 layer = controlled_adcm(shape, rate=0.2, mode=mode, granularity=granularity, seed=5)
                 attention = attention_of(layer, x)
                 low, high = np.quantile(attention, [0.25, 0.75])
-                dropped = np.mean([np.asarray(layer(x, training=True)) == 0 for _ in range(8)], axis=0)
-                frequencies[mode] = (dropped[attention <= low].mean(), dropped[attention >= high].mean())
+                dropped = np.mean(
+                    [np.asarray(layer(x, training=True)) == 0 for _ in range(8)], axis=0
+                )
+                frequencies[mode] = (
+                    dropped[attention <= low].mean(),
+                    dropped[attention >= high].mean(),
+                )
             with self.subTest(granularity=granularity):
                 bottom, top = frequencies["low"]
                 self.assertGreater(bottom, top + 0.05)  # "low" drops low-attention features.
@@ -157,7 +169,9 @@ class ADCMExpectationTest(tf.test.TestCase):
             loss = tf.reduce_sum(outputs * weights)
             expected_loss = tf.reduce_sum(clean * scale * weights)
         variables = layer.trainable_weights
-        for got, want in zip(tape.gradient(loss, variables), tape.gradient(expected_loss, variables)):
+        for got, want in zip(
+            tape.gradient(loss, variables), tape.gradient(expected_loss, variables)
+        ):
             self.assertAllClose(got, want, atol=1e-5)
         self.assertGreater(np.mean(np.asarray(scale) == 0), 0.1)
 
@@ -172,7 +186,9 @@ class ADCMSeedTest(tf.test.TestCase):
         a, b, c = (np.asarray(layer(x, training=True)) for layer in (first, same, other))
         self.assertAllEqual(a, b)
         self.assertNotAllEqual(a == 0, c == 0)
-        self.assertNotAllEqual(np.asarray(first(x, training=True)) == 0, a == 0)  # The seed advances.
+        self.assertNotAllEqual(
+            np.asarray(first(x, training=True)) == 0, a == 0
+        )  # The seed advances.
 
     def test_training_under_low_precision_policies(self):
         x = controlled_input((2, 8, 8, 16))
@@ -210,7 +226,10 @@ class ADCMLayerChecksTest(tf.test.TestCase):
         x = np.random.default_rng(3).random((2, 6, 6, 8)).astype("float32")
         run_layer_checks(self, ADCM, {"reduction": 2, "rate": 0.2, "seed": 1}, x)
         run_layer_checks(
-            self, ADCM, {"granularity": "channel", "mode": "high", "reduction": 4, "seed": 2}, x,
+            self,
+            ADCM,
+            {"granularity": "channel", "mode": "high", "reduction": 4, "seed": 2},
+            x,
             check_dtypes=False,
         )
 

@@ -2,10 +2,11 @@
 
 import numpy as np
 import tensorflow as tf
-from layer_checks import run_layer_checks
 
+from layer_checks import run_layer_checks
 from saccader_tf.layers.attention_network import AttentionNetwork
 from saccader_tf.layers.what_where_mixer import WhatWhereMixer
+
 
 def _features(shape, seed=0):
     return np.random.default_rng(seed).normal(size=shape).astype("float32")
@@ -67,13 +68,19 @@ class AttentionNetworkTest(tf.test.TestCase):
         self.assertIsNotNone(net.attention_module)
         self.assertEqual(AttentionNetwork.from_config(net.get_config()).attention, "cbam")
         run_layer_checks(
-            self, AttentionNetwork, {"widths": (6, 5, 4, 32), "attention": "cbam"}, x, check_dtypes=False
+            self,
+            AttentionNetwork,
+            {"widths": (6, 5, 4, 32), "attention": "cbam"},
+            x,
+            check_dtypes=False,
         )
 
 
 class WhatWhereMixerTest(tf.test.TestCase):
     def test_layer_checks(self):
-        run_layer_checks(self, WhatWhereMixer, {"width": 5}, (_features((2, 3, 3, 4)), _features((2, 3, 3, 6))))
+        run_layer_checks(
+            self, WhatWhereMixer, {"width": 5}, (_features((2, 3, 3, 4)), _features((2, 3, 3, 6)))
+        )
 
     def test_is_affine_in_concatenation(self):
         where, what = _features((2, 3, 3, 4), 1), _features((2, 3, 3, 6), 2)

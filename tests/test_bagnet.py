@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import tensorflow as tf
-from layer_checks import run_layer_checks
 
+from layer_checks import run_layer_checks
 from saccader_tf.layers.bottleneck import BagNetBottleneck
 from saccader_tf.models.bagnet import BagNet
 
@@ -36,7 +36,9 @@ def _linearise_batchnorm(model, seed=0, shift=50.0):
 
 
 def _all_layers(layer):
-    for sub in getattr(layer, "_flatten_layers", lambda **_: [])(include_self=False, recursive=True):
+    for sub in getattr(layer, "_flatten_layers", lambda **_: [])(
+        include_self=False, recursive=True
+    ):
         yield sub
 
 
@@ -59,7 +61,9 @@ class BagNetGeometryTest(tf.test.TestCase):
                 model = BagNet(num_classes=3, variant=variant)
                 self.assertEqual((model.receptive_field, model.stride), (rf, stride))
                 self.assertEqual(model.grid_size(size), grid)
-                self.assertEqual(model.cell_box(1, 2), (stride, 2 * stride, stride + rf, 2 * stride + rf))
+                self.assertEqual(
+                    model.cell_box(1, 2), (stride, 2 * stride, stride + rf, 2 * stride + rf)
+                )
 
     def test_small_variant_output_shape_matches_grid(self):
         model = BagNet(num_classes=10, variant="bagnet29_small", input_channels=1)
@@ -75,7 +79,9 @@ class BagNetGeometryTest(tf.test.TestCase):
 
 class BagNetLocalityTest(tf.test.TestCase):
     def _gradient_support(self, model, size, channels):
-        images = tf.constant(np.random.default_rng(2).uniform(size=(1, size, size, channels)), tf.float32)
+        images = tf.constant(
+            np.random.default_rng(2).uniform(size=(1, size, size, channels)), tf.float32
+        )
         with tf.GradientTape() as tape:
             tape.watch(images)
             z = model(images, training=False)["patch_logits"][0, 0, 0, :]
@@ -109,8 +115,12 @@ class BagNetLocalityTest(tf.test.TestCase):
         self.assertGreater(np.abs(before - after).max(), 1e-3)  # other cells did change
 
     def test_cbam_inside_blocks_is_reported_and_really_non_local(self):
-        model = BagNet(num_classes=4, variant="bagnet9_tiny", attention="cbam",
-                       attention_kwargs={"reduction": 2})
+        model = BagNet(
+            num_classes=4,
+            variant="bagnet9_tiny",
+            attention="cbam",
+            attention_kwargs={"reduction": 2},
+        )
         self.assertFalse(model.is_local)
         # A moderate shift: a large one would saturate CBAM's sigmoids (zero gradient).
         _linearise_batchnorm(model, shift=0.1)
@@ -137,19 +147,28 @@ class BottleneckShortcutTest(tf.test.TestCase):
         scale = 1.0 / np.sqrt(1.0 + 1e-5)  # inference BN with moving mean 0, variance 1
         for i in range(3):
             for j in range(3):
-                self.assertAllClose(out[0, i, j], np.maximum(x[0, 2 * i + 1, 2 * j + 1] * scale, 0), atol=1e-6)
+                self.assertAllClose(
+                    out[0, i, j], np.maximum(x[0, 2 * i + 1, 2 * j + 1] * scale, 0), atol=1e-6
+                )
 
     def test_block_shared_checks(self):
         x = np.random.default_rng(6).normal(size=(2, 7, 7, 8)).astype("float32")
         run_layer_checks(self, BagNetBottleneck, {"filters": 4, "kernel_size": 3, "strides": 2}, x)
-        run_layer_checks(self, BagNetBottleneck, {"filters": 2, "kernel_size": 1, "strides": 1},
-                         x, check_dtypes=False)
+        run_layer_checks(
+            self,
+            BagNetBottleneck,
+            {"filters": 2, "kernel_size": 1, "strides": 1},
+            x,
+            check_dtypes=False,
+        )
 
 
 class BagNetModelChecksTest(tf.test.TestCase):
     def test_shared_checks(self):
         x = np.random.default_rng(7).normal(size=(2, 24, 24, 1)).astype("float32")
-        run_layer_checks(self, BagNet, {"num_classes": 3, "variant": "bagnet9_tiny", "input_channels": 1}, x)
+        run_layer_checks(
+            self, BagNet, {"num_classes": 3, "variant": "bagnet9_tiny", "input_channels": 1}, x
+        )
 
     def test_explicit_architecture_overrides_the_variant(self):
         model = BagNet(num_classes=3, variant="bagnet9_tiny", kernel3=(1, 0), lowd_width=0)

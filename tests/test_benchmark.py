@@ -19,12 +19,23 @@ from saccader_tf.models.saccader import Saccader
 
 ROW_KEYS = [
     "peak_matmul",
-    "default/stage1", "default/stage2", "default/stage3", "default/stage3_over_stage1",
+    "default/stage1",
+    "default/stage2",
+    "default/stage3",
+    "default/stage3_over_stage1",
     "default/stage1_peak_fraction",
-    "bagnet77/stage1", "bagnet77/stage2", "bagnet77/stage3", "bagnet77/stage3_over_stage1",
+    "bagnet77/stage1",
+    "bagnet77/stage2",
+    "bagnet77/stage3",
+    "bagnet77/stage3_over_stage1",
     "bagnet77/stage1_peak_fraction",
-    "input_pipeline", "folder/folder_cached", "folder/folder_streamed", "serving/batch1",
-    "serving/batch32", "gpu/xla_stage1", "gpu/mixed_float16_stage1",
+    "input_pipeline",
+    "folder/folder_cached",
+    "folder/folder_streamed",
+    "serving/batch1",
+    "serving/batch32",
+    "gpu/xla_stage1",
+    "gpu/mixed_float16_stage1",
 ]
 GPU_KEYS = ("gpu/xla_stage1", "gpu/mixed_float16_stage1")
 
@@ -36,7 +47,9 @@ def _run(argv):
 
 
 def _table_lines(stdout):
-    return [line for line in stdout.splitlines() if line.startswith("| ") and "measurement" not in line]
+    return [
+        line for line in stdout.splitlines() if line.startswith("| ") and "measurement" not in line
+    ]
 
 
 class QuickBenchmarkTest(tf.test.TestCase):
@@ -67,8 +80,9 @@ class QuickBenchmarkTest(tf.test.TestCase):
         self.assertEqual([row["key"] for row in self.report["rows"]], ROW_KEYS)
         self.assertTrue(self.report["header"]["quick"])
         self.assertEqual(self.report["header"]["cpu_cores"], os.cpu_count())
-        targeted = [row for row in self.report["rows"]
-                    if row["target"] and row["key"] not in GPU_KEYS]
+        targeted = [
+            row for row in self.report["rows"] if row["target"] and row["key"] not in GPU_KEYS
+        ]
         self.assertLen(targeted, 8)  # 2 ratios, 2 peak fractions, the pipeline, folder, 2 serving
         for row in targeted:
             self.assertIn(row["met"], (True, False), msg=row["key"])
@@ -82,31 +96,44 @@ class QuickBenchmarkTest(tf.test.TestCase):
             self.assertEqual(rows[key]["value"], "not measured: no GPU (ran on CPU)")
             self.assertIsNone(rows[key]["met"])
             self.assertEqual(rows[key]["numbers"], {})
-            self.assertIn(f"| {rows[key]['measurement']} | not measured: no GPU (ran on CPU) |",
-                          self.stdout)
+            self.assertIn(
+                f"| {rows[key]['measurement']} | not measured: no GPU (ran on CPU) |", self.stdout
+            )
 
     def test_numbers_are_consistent(self):
         rows = {row["key"]: row["numbers"] for row in self.report["rows"]}
         one, three = rows["default/stage1"], rows["default/stage3"]
-        self.assertAllClose(rows["default/stage3_over_stage1"]["time_ratio"],
-                            three["seconds_per_step"] / one["seconds_per_step"])
+        self.assertAllClose(
+            rows["default/stage3_over_stage1"]["time_ratio"],
+            three["seconds_per_step"] / one["seconds_per_step"],
+        )
         self.assertAllClose(one["images_per_second"], one["batch_size"] / one["seconds_per_step"])
-        self.assertAllClose(rows["input_pipeline"]["stage3_images_per_second"], three["images_per_second"])
+        self.assertAllClose(
+            rows["input_pipeline"]["stage3_images_per_second"], three["images_per_second"]
+        )
         for key in ("serving/batch1", "serving/batch32"):
             self.assertTrue(rows[key]["same_cells"])
             self.assertLess(rows[key]["max_logit_difference"], 1e-4)
         for key in ("folder/folder_cached", "folder/folder_streamed"):
-            self.assertAllClose(rows[key]["ratio"],
-                                rows[key]["seconds_per_step"] / rows[key]["builtin_seconds_per_step"])
+            self.assertAllClose(
+                rows[key]["ratio"],
+                rows[key]["seconds_per_step"] / rows[key]["builtin_seconds_per_step"],
+            )
 
     def test_progress_goes_to_stderr(self):
-        for part in ("peak:", "default: stage 3", "bagnet77: stage 1", "pipeline:", "folder: round 1/1",
-                     "serving:", "done"):
+        for part in (
+            "peak:",
+            "default: stage 3",
+            "bagnet77: stage 1",
+            "pipeline:",
+            "folder: round 1/1",
+            "serving:",
+            "done",
+        ):
             self.assertIn(part, self.stderr)
 
 
 class SkipTest(tf.test.TestCase):
-
     def test_skipped_parts_still_print_their_rows(self):
         stdout, _ = _run(["--quick", "--skip=default,bagnet77,pipeline,folder,serving"])
         lines = _table_lines(stdout)
@@ -128,8 +155,10 @@ class GpuRowsTest(tf.test.TestCase):
 
     def test_cpu_timings_are_never_printed_as_a_gpu_claim(self):
         setup = quick_plan().default
-        timings = {name: StepTiming(stage=1, batch_size=4, seconds=seconds, flops_per_image=1)
-                   for name, seconds in (("plain", 0.2), ("xla", 0.1), ("mixed_float16", 0.05))}
+        timings = {
+            name: StepTiming(stage=1, batch_size=4, seconds=seconds, flops_per_image=1)
+            for name, seconds in (("plain", 0.2), ("xla", 0.1), ("mixed_float16", 0.05))
+        }
         for row in gpu_rows(setup, timings, "CPU"):
             self.assertEqual(row.value, "not measured: no GPU (ran on CPU)")
             self.assertIsNone(row.met)
@@ -144,7 +173,6 @@ class GpuRowsTest(tf.test.TestCase):
 
 
 class FlopCountTest(tf.test.TestCase):
-
     def test_conv_flops_hand_computed(self):
         # 3x3 output, 3x3 kernel, 2 -> 4 channels: 9 positions x 9 taps x 8 weight pairs x 2.
         self.assertEqual(conv_flops(3, 3, 3, 2, 4), 1296)
@@ -168,20 +196,31 @@ class FlopCountTest(tf.test.TestCase):
         # Stage 1: first conv x2 (no input gradient), the rest of the BagNet x3.
         self.assertEqual(stage_flops(model, 1), 2 * 69_696 + 3 * 185_728)
         # Stage 2: frozen BagNet x1, attention's first conv x2, the rest + 12 cell steps x3.
-        self.assertEqual(stage_flops(model, 2), 255_424 + 2 * 16_384 + 3 * (96_256 + 12_288 + 12 * 1_536))
+        self.assertEqual(
+            stage_flops(model, 2), 255_424 + 2 * 16_384 + 3 * (96_256 + 12_288 + 12 * 1_536)
+        )
         # Stage 3: everything x3 with 6 cell steps, except the first conv x2.
-        self.assertEqual(stage_flops(model, 3),
-                         2 * 69_696 + 3 * (185_728 + 16_384 + 96_256 + 12_288 + 6 * 1_536))
+        self.assertEqual(
+            stage_flops(model, 3), 2 * 69_696 + 3 * (185_728 + 16_384 + 96_256 + 12_288 + 6 * 1_536)
+        )
 
     def test_forward_count_matches_the_convolutions_in_the_graph(self):
         # The architecture-derived count equals the FLOPs of every convolution and matmul (the
         # attention network's dilated convs) TensorFlow runs in an inference call.
-        for variant, size, channels in (("bagnet9_tiny", 24, 1), ("bagnet9_tiny", 27, 1),
-                                        ("bagnet29_small", 60, 1)):
-            model = Saccader(num_classes=10, image_size=size, variant=variant, input_channels=channels)
+        for variant, size, channels in (
+            ("bagnet9_tiny", 24, 1),
+            ("bagnet9_tiny", 27, 1),
+            ("bagnet29_small", 60, 1),
+        ):
+            model = Saccader(
+                num_classes=10, image_size=size, variant=variant, input_channels=channels
+            )
             model.build()
-            graph = tf.function(lambda x, m=model: m(x, training=False)).get_concrete_function(
-                tf.TensorSpec([1, size, size, channels], tf.float32)).graph
+            graph = (
+                tf.function(lambda x, m=model: m(x, training=False))
+                .get_concrete_function(tf.TensorSpec([1, size, size, channels], tf.float32))
+                .graph
+            )
             total = 0
             for op in graph.get_operations():
                 if op.type == "Conv2D":
@@ -195,12 +234,16 @@ class FlopCountTest(tf.test.TestCase):
 
 
 class TargetRowsTest(tf.test.TestCase):
-
     def test_stage_ratio_and_peak_fraction(self):
         setup = benchmark.make_plan(benchmark.parse_args([])).default
-        timings = {1: StepTiming(1, 64, 0.2, 100), 2: StepTiming(2, 64, 0.1, 80),
-                   3: StepTiming(3, 64, 0.45, 200)}
-        rows = {row.key: row for row in table.training_rows("default", setup, timings, peak_flops=1e5)}
+        timings = {
+            1: StepTiming(1, 64, 0.2, 100),
+            2: StepTiming(2, 64, 0.1, 80),
+            3: StepTiming(3, 64, 0.45, 200),
+        }
+        rows = {
+            row.key: row for row in table.training_rows("default", setup, timings, peak_flops=1e5)
+        }
         ratio = rows["default/stage3_over_stage1"]
         self.assertAllClose(ratio.numbers["limit"], 2.0 * 1.15)
         self.assertTrue(ratio.met)  # 2.25 <= 2.30
@@ -217,6 +260,12 @@ class TargetRowsTest(tf.test.TestCase):
         self.assertTrue(table.pipeline_row(setup, 384.0, stage3).met)
         self.assertFalse(table.pipeline_row(setup, 383.0, stage3).met)
         self.assertIsNone(table.pipeline_row(setup, 383.0, None).met)
-        rows = table.serving_rows(setup, [ServingLatency(1, 0.0011, 0.001, 0.0, True),
-                                          ServingLatency(32, 0.0111, 0.01, 0.0, True)], (1, 32))
+        rows = table.serving_rows(
+            setup,
+            [
+                ServingLatency(1, 0.0011, 0.001, 0.0, True),
+                ServingLatency(32, 0.0111, 0.01, 0.0, True),
+            ],
+            (1, 32),
+        )
         self.assertEqual([row.met for row in rows], [True, False])

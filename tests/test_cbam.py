@@ -9,11 +9,12 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(__file__))
 
 from layer_checks import run_layer_checks  # noqa: E402
-
 from saccader_tf.layers.cbam import CBAM  # noqa: E402
 
 
-def set_cbam_weights(cbam, hidden_kernel, hidden_bias, out_kernel, out_bias, conv_kernel, conv_bias):
+def set_cbam_weights(
+    cbam, hidden_kernel, hidden_bias, out_kernel, out_bias, conv_kernel, conv_bias
+):
     """Sets the weights of a built CBAM from plain arrays (MLP layers, then the spatial conv)."""
     as32 = lambda v: np.asarray(v, "float32")  # noqa: E731
     cbam.mlp_hidden.set_weights([as32(hidden_kernel), as32(hidden_bias)])
@@ -27,6 +28,7 @@ def sigmoid(z):
 
 def numpy_cbam(x, w1, b1, w2, b2, kernel, bias):
     """Independent numpy CBAM: returns (output, M_c [B,C], M_s [B,H,W])."""
+
     # Channel gate: shared MLP on the global average and the global max of each channel.
     def mlp(v):
         return np.maximum(v @ w1 + b1, 0.0) @ w2 + b2
@@ -43,7 +45,7 @@ def numpy_cbam(x, w1, b1, w2, b2, kernel, bias):
     for b in range(batch):
         for i in range(height):
             for j in range(width):
-                window = padded[b, i:i + k, j:j + k, :]
+                window = padded[b, i : i + k, j : j + k, :]
                 logits[b, i, j] = np.sum(window * kernel[:, :, :, 0]) + bias[0]
     m_s = sigmoid(logits)
     return refined * m_s[..., None], m_c, m_s
@@ -94,7 +96,9 @@ class CBAMNumericsTest(tf.test.TestCase):
         x = np.array([[[[0.0, 10.0], [1.0, 0.0]]]], "float32")
         cbam = CBAM(reduction=2, kernel_size=1)
         cbam.build(x.shape)
-        set_cbam_weights(cbam, [[0.0], [0.0]], [0.0], [[0.0, 0.0]], [10.0, -10.0], [[[[1.0], [0.0]]]], [0.0])
+        set_cbam_weights(
+            cbam, [[0.0], [0.0]], [0.0], [[0.0, 0.0]], [10.0, -10.0], [[[[1.0], [0.0]]]], [0.0]
+        )
         channel_weights, spatial_weights = cbam.attention_maps(x)
         m_c = sigmoid(np.array([20.0, -20.0]))  # Both MLP branches add their bias.
         self.assertAllClose(np.reshape(channel_weights, [-1]), m_c, atol=1e-7)
@@ -116,7 +120,9 @@ class CBAMNumericsTest(tf.test.TestCase):
         self.assertEqual(tuple(spatial_weights.shape), (3, 5, 6, 1))
         for weights in (channel_weights, spatial_weights):
             self.assertTrue(np.all((np.asarray(weights) > 0) & (np.asarray(weights) < 1)))
-        self.assertAllClose(outputs, np.asarray(spatial_weights) * np.asarray(channel_weights) * x, atol=1e-6)
+        self.assertAllClose(
+            outputs, np.asarray(spatial_weights) * np.asarray(channel_weights) * x, atol=1e-6
+        )
         self.assertAllEqual(cbam(x, training=True), outputs)
 
 

@@ -15,7 +15,13 @@ from saccader_tf.models.from_config import is_classnet_config, model_from_config
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.models.saccader_classnet import OUTPUT_KEYS, SaccaderClassNet
 
-SACCADER = {"num_classes": 5, "image_size": 28, "variant": "bagnet9_tiny", "input_channels": 1, "num_glimpses": 3}
+SACCADER = {
+    "num_classes": 5,
+    "image_size": 28,
+    "variant": "bagnet9_tiny",
+    "input_channels": 1,
+    "num_glimpses": 3,
+}
 
 
 def _image(size, channels=1, seed=0):
@@ -55,7 +61,9 @@ class GlimpseExtractionTest(tf.test.TestCase):
 
     def test_odd_glimpse_leaving_the_image_replicates_the_edges(self):
         image = _image(12, seed=1)
-        padded = np.pad(image[0], ((8, 8), (8, 8), (0, 0)), mode="edge")  # row r of the image = row r + 8
+        padded = np.pad(
+            image[0], ((8, 8), (8, 8), (0, 0)), mode="edge"
+        )  # row r of the image = row r + 8
         layer = GlimpseExtraction(image_size=12, source_size=8, receptive_field=5)  # g = 7
         # (-2..2): centre 0.5 → 0.75; top = floor(0.75 - 3.5 + 0.5) = -3 (rows -3..3).
         # (6..10): centre 8.5 → 12.75; top = round(9.25) = 9 (rows 9..15, past the last row 11).
@@ -92,13 +100,18 @@ class GlimpseExtractionTest(tf.test.TestCase):
         self.assertAllClose(out[0, 0], expected[0], atol=1e-6)
 
     def test_config_and_validation(self):
-        layer = GlimpseExtraction(image_size=12, source_size=8, receptive_field=5, output_size=9,
-                                  interpolation="nearest")
-        self.assertEqual(GlimpseExtraction.from_config(layer.get_config()).get_config(), layer.get_config())
+        layer = GlimpseExtraction(
+            image_size=12, source_size=8, receptive_field=5, output_size=9, interpolation="nearest"
+        )
+        self.assertEqual(
+            GlimpseExtraction.from_config(layer.get_config()).get_config(), layer.get_config()
+        )
         with self.assertRaisesRegex(ValueError, "Received: receptive_field=9"):
             GlimpseExtraction(image_size=12, source_size=8, receptive_field=9)
         with self.assertRaisesRegex(ValueError, "Received: interpolation='cubic'"):
-            GlimpseExtraction(image_size=12, source_size=8, receptive_field=5, interpolation="cubic")
+            GlimpseExtraction(
+                image_size=12, source_size=8, receptive_field=5, interpolation="cubic"
+            )
         with self.assertRaisesRegex(ValueError, "Received: output_size=0"):
             GlimpseExtraction(image_size=12, source_size=8, receptive_field=5, output_size=0)
 
@@ -109,7 +122,9 @@ class SaccaderClassNetTest(tf.test.TestCase):
         # Small CNN, C = 1, K = 5, widths (4, 8): conv 3·3·1·4 = 36, BN 4·4 = 16, conv 3·3·4·8 = 288,
         # BN 4·8 = 32, dense 8·5 + 5 = 45.
         self.assertEqual(net.classifier.count_params(), 36 + 16 + 288 + 32 + 45)
-        self.assertEqual(net.count_params(), net.saccader.count_params() + net.classifier.count_params())
+        self.assertEqual(
+            net.count_params(), net.saccader.count_params() + net.classifier.count_params()
+        )
         self.assertEqual(net.extraction.glimpse_size, 13)  # int(42 / 28 · 9)
         self.assertEqual(net.extraction.resized_size, 13)  # small CNN: no resize by default
 
@@ -133,7 +148,7 @@ class SaccaderClassNetTest(tf.test.TestCase):
                 top = int(np.floor((ymin + ymax) / 2 * 42 / 28 - 13 / 2 + 0.5))
                 left = int(np.floor((xmin + xmax) / 2 * 42 / 28 - 13 / 2 + 0.5))
                 self.assertAllEqual(out["classifier_boxes"][n, t], [top, left, top + 13, left + 13])
-                patch = padded[n:n + 1, top + 13:top + 26, left + 13:left + 26]
+                patch = padded[n : n + 1, top + 13 : top + 26, left + 13 : left + 26]
                 patch = tf.image.resize(patch, [16, 16], method="bilinear")
                 expected_glimpse_logits[n, t] = net.classifier(patch, training=False).numpy()[0]
         self.assertAllClose(out["glimpse_logits"], expected_glimpse_logits, atol=1e-5)
@@ -151,6 +166,7 @@ class SaccaderClassNetTest(tf.test.TestCase):
         clone.build()
         clone.set_weights(net.get_weights())
         self.assertAllClose(clone(images)["logits"], reference["logits"], atol=1e-5)
+
         # As a model_dir records it (JSON: tuples become lists): `model_from_config` rebuilds it.
         def record(c):
             return json.loads(json.dumps(c, default=lambda v: getattr(v, "name", v)))
@@ -194,19 +210,30 @@ class SaccaderClassNetTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "Received: classifier='vgg'"):
             SaccaderClassNet(saccader, "vgg", classifier_image_size=42)
         with self.assertRaisesRegex(ValueError, "Received: classifier_weights='/nonexistent.h5'"):
-            SaccaderClassNet(saccader, "small_cnn", classifier_image_size=42, classifier_weights="/nonexistent.h5")
-        model = keras.Sequential([keras.Input((13, 13, 1)), keras.layers.Flatten(), keras.layers.Dense(5)])
+            SaccaderClassNet(
+                saccader,
+                "small_cnn",
+                classifier_image_size=42,
+                classifier_weights="/nonexistent.h5",
+            )
+        model = keras.Sequential(
+            [keras.Input((13, 13, 1)), keras.layers.Flatten(), keras.layers.Dense(5)]
+        )
         with self.assertRaisesRegex(ValueError, "Received: glimpse_input_size=20"):
             SaccaderClassNet(saccader, model, classifier_image_size=42, glimpse_input_size=20)
 
     def test_paper_nasnet_large_configuration(self):
         start = time.perf_counter()
-        saccader = Saccader(num_classes=1001, image_size=224, variant="bagnet77_lowd", input_channels=3)
+        saccader = Saccader(
+            num_classes=1001, image_size=224, variant="bagnet77_lowd", input_channels=3
+        )
         net = SaccaderClassNet(saccader, "nasnet_large", classifier_image_size=331)
         net.build()
         count = net.count_params()
-        print(f"Saccader-NASNet (224/331, K=1001): {count:,} weights "
-              f"({time.perf_counter() - start:.1f} s to build)")
+        print(
+            f"Saccader-NASNet (224/331, K=1001): {count:,} weights "
+            f"({time.perf_counter() - start:.1f} s to build)"
+        )
         self.assertEqual(net.extraction.glimpse_size, 113)
         self.assertEqual(net.extraction.resized_size, 331)
         self.assertEqual(count, saccader.count_params() + net.classifier.count_params())

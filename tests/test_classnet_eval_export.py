@@ -24,18 +24,33 @@ from saccader_tf.models import Saccader, SaccaderClassNet
 
 def _classnet(classifier_image_size=42, seed=3):
     keras.utils.set_random_seed(seed)
-    saccader = Saccader(num_classes=5, image_size=28, variant="bagnet9_tiny", input_channels=1,
-                        num_glimpses=3, seed=seed)
-    net = SaccaderClassNet(saccader, "small_cnn", classifier_image_size=classifier_image_size,
-                           small_cnn_widths=(4, 8))
+    saccader = Saccader(
+        num_classes=5,
+        image_size=28,
+        variant="bagnet9_tiny",
+        input_channels=1,
+        num_glimpses=3,
+        seed=seed,
+    )
+    net = SaccaderClassNet(
+        saccader, "small_cnn", classifier_image_size=classifier_image_size, small_cnn_widths=(4, 8)
+    )
     net.build()
     return net
 
 
 def _source(images, labels, image_size):
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(3)
-    return DataSource(train_epoch=fixed_epochs(dataset), eval=dataset, num_classes=5,
-                      image_size=image_size, channels=1, mean=(0.0,), std=(1.0,), name="test")
+    return DataSource(
+        train_epoch=fixed_epochs(dataset),
+        eval=dataset,
+        num_classes=5,
+        image_size=image_size,
+        channels=1,
+        mean=(0.0,),
+        std=(1.0,),
+        name="test",
+    )
 
 
 class ClassNetEvaluationTest(tf.test.TestCase):
@@ -49,9 +64,14 @@ class ClassNetEvaluationTest(tf.test.TestCase):
         labels = cls.net(cls.images, num_glimpses=3)["logits"].numpy().argmax(-1)
         labels[4:] = (labels[4:] + 1) % 5
         cls.labels = labels.astype("int32")
-        cls.result = evaluate_model(cls.net.saccader, _source(cls.images, cls.labels, 42),
-                                    max_glimpses=3, policies=("learned", "full"),
-                                    occlusion_glimpses=(), classnet=cls.net)
+        cls.result = evaluate_model(
+            cls.net.saccader,
+            _source(cls.images, cls.labels, 42),
+            max_glimpses=3,
+            policies=("learned", "full"),
+            occlusion_glimpses=(),
+            classnet=cls.net,
+        )
 
     def test_classnet_rows_equal_the_models_own_predictions(self):
         small = self.net.saccader_inputs(self.images)
@@ -62,10 +82,13 @@ class ClassNetEvaluationTest(tf.test.TestCase):
             self.assertAllClose(self.result.row("learned", t, network="classnet")["top1"], expected)
             # The Saccader's own rows: its logits on the images at its size, same glimpses.
             own = self.net.saccader(small, num_glimpses=t)["logits"].numpy()
-            self.assertAllClose(self.result.row("learned", t)["top1"],
-                                np.mean(own.argmax(-1) == self.labels))
-            self.assertEqual(self.result.row("learned", t, network="classnet")["coverage"],
-                             self.result.row("learned", t)["coverage"])
+            self.assertAllClose(
+                self.result.row("learned", t)["top1"], np.mean(own.argmax(-1) == self.labels)
+            )
+            self.assertEqual(
+                self.result.row("learned", t, network="classnet")["coverage"],
+                self.result.row("learned", t)["coverage"],
+            )
         networks = [(row["policy"], row["network"]) for row in self.result.rows]
         self.assertEqual(networks.count(("learned", "classnet")), 3)
 
@@ -83,8 +106,9 @@ class ClassNetEvaluationTest(tf.test.TestCase):
 
     def test_policy_comparison_has_a_classnet_row(self):
         dataset = tf.data.Dataset.from_tensor_slices((self.images, self.labels)).batch(4)
-        result = policy_accuracies(self.net.saccader, dataset, num_glimpses=3, policies=("full",),
-                                   classnet=self.net)  # "learned" not compared: its own unroll
+        result = policy_accuracies(
+            self.net.saccader, dataset, num_glimpses=3, policies=("full",), classnet=self.net
+        )  # "learned" not compared: its own unroll
         self.assertAllClose(result["classnet"]["learned"], 4 / 6)
         table = format_policy_table(result, 3)
         self.assertIn("learned         classnet         3    66.67%  33.33%", table)
@@ -95,8 +119,15 @@ class ClassNetEvaluationTest(tf.test.TestCase):
 class ClassNetExportTest(tf.test.TestCase):
     def test_saved_model_serves_the_classnet_logits_and_the_saccaders_boxes(self):
         net = _classnet(seed=5)  # S_cls = 42 (served size), S_sac = 28
-        export_dir = export_saccader(net, os.path.join(tempfile.mkdtemp(), "export"), mean=(0.5,),
-                                     std=(0.25,), crop_fraction=None, top_k=2, max_glimpses=2)
+        export_dir = export_saccader(
+            net,
+            os.path.join(tempfile.mkdtemp(), "export"),
+            mean=(0.5,),
+            std=(0.25,),
+            crop_fraction=None,
+            top_k=2,
+            max_glimpses=2,
+        )
         loaded = tf.saved_model.load(export_dir)
         raw = np.random.default_rng(1).integers(0, 256, size=(2, 42, 42, 1)).astype(np.uint8)
         inputs = (raw.astype(np.float32) / 255.0 - 0.5) / 0.25  # same size: no resize
@@ -108,8 +139,9 @@ class ClassNetExportTest(tf.test.TestCase):
         # The Saccader's own choice on the images at its size, its boxes scaled 28 px -> 42 px.
         saccader = net.saccader(net.saccader_inputs(inputs), training=False)
         self.assertAllEqual(saccader["cells"], expected["cells"])
-        self.assertAllClose(served["glimpse_boxes"],
-                            saccader["glimpse_boxes"].numpy().astype(np.float32) * 42 / 28)
+        self.assertAllClose(
+            served["glimpse_boxes"], saccader["glimpse_boxes"].numpy().astype(np.float32) * 42 / 28
+        )
         self.assertAllClose(served["classifier_boxes"], expected["classifier_boxes"])
         for t in (1, 2):
             dynamic = loaded.serve_glimpses(tf.constant(raw), tf.constant(t))

@@ -18,15 +18,25 @@ import tensorflow as tf
 import saccader_tf
 
 TINY_FLAGS = [
-    "--model=bagnet9_tiny", "--image_size=28", "--num_glimpses=3", "--num_targets=4",
-    "--batch_size=16", "--epochs=1", "--steps=1", "--eval_steps=1", "--train_examples=32",
+    "--model=bagnet9_tiny",
+    "--image_size=28",
+    "--num_glimpses=3",
+    "--num_targets=4",
+    "--batch_size=16",
+    "--epochs=1",
+    "--steps=1",
+    "--eval_steps=1",
+    "--train_examples=32",
 ]
 
 
 def _user_env(**settings):
     """The environment of a user who set none of the variables saccader_tf sets, plus `settings`."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("TF_ENABLED_DEVICE_TYPES", "TF_CPP_MIN_LOG_LEVEL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("TF_ENABLED_DEVICE_TYPES", "TF_CPP_MIN_LOG_LEVEL")
+    }
     return {**env, **settings}
 
 
@@ -38,11 +48,13 @@ class NoAcceleratorTest(unittest.TestCase):
     """The decision, with the machine's devices faked."""
 
     def _no_accelerator(self, platform="linux", devices=(), which=None):
-        with mock.patch.object(sys, "platform", platform), \
-                mock.patch("glob.glob", lambda pattern: fnmatch.filter(devices, pattern)), \
-                mock.patch("shutil.which", lambda name: which), \
-                mock.patch.object(sys, "path", []), \
-                mock.patch("importlib.util.find_spec", lambda name: None):
+        with (
+            mock.patch.object(sys, "platform", platform),
+            mock.patch("glob.glob", lambda pattern: fnmatch.filter(devices, pattern)),
+            mock.patch("shutil.which", lambda name: which),
+            mock.patch.object(sys, "path", []),
+            mock.patch("importlib.util.find_spec", lambda name: None),
+        ):
             return saccader_tf._no_accelerator()
 
     def test_plain_linux_machine_has_none(self):
@@ -68,21 +80,37 @@ class CleanStartTest(unittest.TestCase):
     def test_launcher_prints_no_tensorflow_error_lines(self):
         with tempfile.TemporaryDirectory() as model_dir:
             result = subprocess.run(
-                [sys.executable, "-m", "saccader_tf.launch", *TINY_FLAGS, "--stage=1",
-                 f"--model_dir={model_dir}"],
-                capture_output=True, text=True, timeout=300, env=_user_env())
+                [
+                    sys.executable,
+                    "-m",
+                    "saccader_tf.launch",
+                    *TINY_FLAGS,
+                    "--stage=1",
+                    f"--model_dir={model_dir}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env=_user_env(),
+            )
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         self.assertIn("stage 1 (representation)", result.stdout)
         self.assertEqual(_error_lines(result.stderr), [], result.stderr[-3000:])
 
     def test_variables_the_user_set_are_kept(self):
         # BUILD.md's way to see TensorFlow's GPU probe again: an empty TF_ENABLED_DEVICE_TYPES.
-        script = ("import os, saccader_tf, tensorflow as tf; tf.config.list_physical_devices(); "
-                  "print(repr(os.environ['TF_ENABLED_DEVICE_TYPES']), "
-                  "os.environ['TF_CPP_MIN_LOG_LEVEL'])")
+        script = (
+            "import os, saccader_tf, tensorflow as tf; tf.config.list_physical_devices(); "
+            "print(repr(os.environ['TF_ENABLED_DEVICE_TYPES']), "
+            "os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+        )
         result = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-            env=_user_env(TF_ENABLED_DEVICE_TYPES="", TF_CPP_MIN_LOG_LEVEL="0"))
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=_user_env(TF_ENABLED_DEVICE_TYPES="", TF_CPP_MIN_LOG_LEVEL="0"),
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         self.assertEqual(result.stdout.split(), ["''", "0"])
         if tf.test.is_built_with_cuda():  # the CUDA build probes, fails and says so again

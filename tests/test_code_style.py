@@ -23,7 +23,11 @@ def _ruff(*args, stdin=None):
         ) from error
     return subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format=concise", *args],
-        cwd=REPO_ROOT, input=stdin, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -31,7 +35,8 @@ class CodeStyleTest(unittest.TestCase):
     def test_repository_is_clean(self):
         result = _ruff(*CHECKED_PATHS)
         self.assertEqual(
-            result.returncode, 0,
+            result.returncode,
+            0,
             "ruff check reports style problems (fix them; `python -m ruff check --fix` sorts "
             "imports):\n" + result.stdout + result.stderr,
         )
@@ -44,16 +49,19 @@ class CodeStyleTest(unittest.TestCase):
             return imports + "\nVALUE = (flags, numpy)\n" + line + "\n"
 
         unsorted = "from saccader_tf import flags\nimport numpy\n"  # saccader_tf before numpy
-        result = _ruff("--stdin-filename", "saccader_tf/style_probe.py", "-",
-                       stdin=probe(unsorted, 101))
+        result = _ruff(
+            "--stdin-filename", "saccader_tf/style_probe.py", "-", stdin=probe(unsorted, 101)
+        )
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
         self.assertIn("I001", result.stdout)
         self.assertIn("E501 Line too long (101 > 100)", result.stdout)
         # Third party, a blank line, then saccader_tf; 100 characters is allowed.
         ordered = "import numpy\n\nfrom saccader_tf import flags\n"
-        result = _ruff("--stdin-filename", "saccader_tf/style_probe.py", "-",
-                       stdin=probe(ordered, 100))
+        result = _ruff(
+            "--stdin-filename", "saccader_tf/style_probe.py", "-", stdin=probe(ordered, 100)
+        )
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,15 +6,16 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from saccader_tf.data import cluttered_mnist_source
-from saccader_tf.data import default_num_clutter
-from saccader_tf.data import load_mnist_digits
-from saccader_tf.data import make_cluttered_mnist
-from saccader_tf.data import make_source
+from saccader_tf.data import (
+    cluttered_mnist_source,
+    default_num_clutter,
+    load_mnist_digits,
+    make_cluttered_mnist,
+    make_source,
+)
 
 
 class MnistDigitsTest(tf.test.TestCase):
-
     def test_split_sizes_and_classes(self):
         for split, per_class in (("train", 400), ("test", 100)):
             images, labels = load_mnist_digits(split)
@@ -37,8 +38,7 @@ class MnistDigitsTest(tf.test.TestCase):
 
     def test_tfds_digits_with_mock_data(self):
         with tfds.testing.mock_data(num_examples=12, data_dir=self.get_temp_dir()):
-            images, labels = load_mnist_digits("train", digits="tfds",
-                                               data_dir=self.get_temp_dir())
+            images, labels = load_mnist_digits("train", digits="tfds", data_dir=self.get_temp_dir())
         self.assertEqual(images.shape, (12, 28, 28))
         self.assertEqual(images.dtype, np.uint8)
         self.assertAllInRange(labels, 0, 9)
@@ -51,7 +51,6 @@ class MnistDigitsTest(tf.test.TestCase):
 
 
 class MakeClutteredMnistTest(tf.test.TestCase):
-
     def test_shapes_dtypes_and_labels(self):
         images, labels, boxes = make_cluttered_mnist("train", num_examples=500, seed=3)
         self.assertEqual(images.shape, (500, 60, 60, 1))
@@ -92,8 +91,9 @@ class MakeClutteredMnistTest(tf.test.TestCase):
 
     def test_target_digit_is_inside_its_box(self):
         digits, digit_labels = load_mnist_digits("test")
-        images, labels, boxes = make_cluttered_mnist("test", num_examples=300, num_clutter=0,
-                                                      seed=5)
+        images, labels, boxes = make_cluttered_mnist(
+            "test", num_examples=300, num_clutter=0, seed=5
+        )
         images = images[..., 0]
         lookup = {row.tobytes(): label for row, label in zip(digits, digit_labels)}
         for image, label, (ymin, xmin, ymax, xmax) in zip(images, labels, boxes):
@@ -112,15 +112,16 @@ class MakeClutteredMnistTest(tf.test.TestCase):
         ymin, xmin, ymax, xmax = box
         for top in range(max(0, ymax - 28), min(ymin, 60 - 28) + 1):
             for left in range(max(0, xmax - 28), min(xmin, 60 - 28) + 1):
-                key = np.ascontiguousarray(image[top:top + 28, left:left + 28]).tobytes()
+                key = np.ascontiguousarray(image[top : top + 28, left : left + 28]).tobytes()
                 if key in lookup:
                     return lookup[key]
         return None
 
     def test_clutter_comes_from_other_digits_and_is_bounded(self):
         images, _, boxes = make_cluttered_mnist("train", num_examples=200, num_clutter=4, seed=1)
-        clean, _, clean_boxes = make_cluttered_mnist("train", num_examples=200, num_clutter=0,
-                                                     seed=1)
+        clean, _, clean_boxes = make_cluttered_mnist(
+            "train", num_examples=200, num_clutter=0, seed=1
+        )
         np.testing.assert_array_equal(boxes, clean_boxes)  # clutter does not move the target
         self.assertTrue(np.all(images >= clean))  # combined by maximum
         ink = (images[..., 0] > 0).sum(axis=(1, 2)) - (clean[..., 0] > 0).sum(axis=(1, 2))
@@ -145,7 +146,6 @@ class MakeClutteredMnistTest(tf.test.TestCase):
 
 
 class ClutteredMnistSourceTest(tf.test.TestCase):
-
     def test_source_pipelines(self):
         source = cluttered_mnist_source(batch_size=32, num_train=100, num_eval=70, seed=2)
         self.assertEqual((source.num_classes, source.image_size, source.channels), (10, 60, 1))
@@ -172,15 +172,19 @@ class ClutteredMnistSourceTest(tf.test.TestCase):
         epoch1 = np.concatenate([l.numpy() for _, l in source.train_epoch(0)])
         epoch2 = np.concatenate([l.numpy() for _, l in source.train_epoch(1)])
         again = cluttered_mnist_source(batch_size=50, num_train=100, num_eval=50, seed=4)
-        self.assertFalse(np.array_equal(
-            np.concatenate([i.numpy() for i, _ in source.train_epoch(0)]),
-            np.concatenate([i.numpy() for i, _ in source.train_epoch(1)])))  # reshuffled each epoch
+        self.assertFalse(
+            np.array_equal(
+                np.concatenate([i.numpy() for i, _ in source.train_epoch(0)]),
+                np.concatenate([i.numpy() for i, _ in source.train_epoch(1)]),
+            )
+        )  # reshuffled each epoch
         self.assertAllEqual(epoch1, np.concatenate([l.numpy() for _, l in again.train_epoch(0)]))
         self.assertAllEqual(epoch2, np.concatenate([l.numpy() for _, l in again.train_epoch(1)]))
 
     def test_make_source_dispatch(self):
-        source = make_source("cluttered_mnist", image_size=100, batch_size=8, seed=0,
-                             num_train=16, num_eval=8)
+        source = make_source(
+            "cluttered_mnist", image_size=100, batch_size=8, seed=0, num_train=16, num_eval=8
+        )
         self.assertEqual(source.name, "cluttered_mnist")
         images, _ = next(iter(source.train_epoch(0)))
         self.assertEqual(images.shape, (8, 100, 100, 1))

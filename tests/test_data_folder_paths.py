@@ -3,8 +3,8 @@
 import os
 
 import numpy as np
-from PIL import Image
 import tensorflow as tf
+from PIL import Image
 
 from saccader_tf.data import image_folder_source, list_image_folder
 from saccader_tf.data.recipes import Recipe, light_max_shift
@@ -36,20 +36,21 @@ def _decoded(path, channels):
 
 
 class RecipeTest(tf.test.TestCase):
-
     def test_none_is_a_plain_resize_pixel_for_pixel(self):
         root = _gray_folder(self.create_tempdir().full_path, train=2, val=2)
         source = image_folder_source(root, image_size=12, batch_size=1, augment="none")
         self.assertIsNone(source.crop_fraction)
         listing = list_image_folder(root)
-        (eval_images, _), = list(source.eval.unbatch().batch(2))
+        ((eval_images, _),) = list(source.eval.unbatch().batch(2))
         for i, path in enumerate(listing.eval_paths):
             expected = (tf.image.resize(_decoded(path, 1), [12, 12]) / 255.0 - 0.5) / 0.5
             self.assertAllEqual(eval_images[i], expected)
         # Training with `none` is the same transform (no crop, no flip, no shift).
         train = sorted(x.numpy().tobytes() for x, _ in source.train_epoch(3).unbatch())  # any order
-        expected = sorted(((tf.image.resize(_decoded(p, 1), [12, 12]) / 255.0 - 0.5) / 0.5).numpy().tobytes()
-                          for p in listing.train_paths)
+        expected = sorted(
+            ((tf.image.resize(_decoded(p, 1), [12, 12]) / 255.0 - 0.5) / 0.5).numpy().tobytes()
+            for p in listing.train_paths
+        )
         self.assertEqual(train, expected)
 
     def test_light_shifts_without_scale_change_or_flip(self):
@@ -62,11 +63,17 @@ class RecipeTest(tf.test.TestCase):
         resized = tf.image.resize(image, [32, 32]).numpy()[..., 0]
         seen = set()
         for seed in range(40):
-            out = recipe.train(image, tf.constant([seed, 1]), image_size=32, mean=(0.0,), std=(1 / 255.0,))
+            out = recipe.train(
+                image, tf.constant([seed, 1]), image_size=32, mean=(0.0,), std=(1 / 255.0,)
+            )
             out = out.numpy()[..., 0]
             # `out` equals `resized` moved by some (dy, dx) in [-2, 2]^2, zeros where it came in.
-            matches = [(dy, dx) for dy in range(-shift, shift + 1) for dx in range(-shift, shift + 1)
-                       if np.allclose(out, _shifted(resized, dy, dx), atol=1e-3)]
+            matches = [
+                (dy, dx)
+                for dy in range(-shift, shift + 1)
+                for dx in range(-shift, shift + 1)
+                if np.allclose(out, _shifted(resized, dy, dx), atol=1e-3)
+            ]
             self.assertLen(matches, 1)
             seen.add(matches[0])
         self.assertGreater(len(seen), 5)  # it does shift
@@ -79,8 +86,10 @@ class RecipeTest(tf.test.TestCase):
                 out = Recipe(name).train(image, tf.constant([seed, 0]), **unit).numpy()[..., 0]
                 row = out[8][out[8] > 0]
                 self.assertTrue(np.all(np.diff(row) > 0), f"{name} flipped")  # left-to-right kept
-        flipped = [Recipe("light", flip=True).train(image, tf.constant([s, 0]), **unit).numpy()[8, :, 0]
-                   for s in range(20)]
+        flipped = [
+            Recipe("light", flip=True).train(image, tf.constant([s, 0]), **unit).numpy()[8, :, 0]
+            for s in range(20)
+        ]
         self.assertTrue(any(np.all(np.diff(r[r > 0]) < 0) for r in flipped))  # flips when asked
         self.assertEqual(Recipe("imagenet").eval_crop_fraction(224), 0.875)
         self.assertTrue(Recipe("imagenet").flips)
@@ -92,13 +101,13 @@ class RecipeTest(tf.test.TestCase):
 def _shifted(image, dy, dx):
     out = np.zeros_like(image)
     h, w = image.shape
-    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = image[max(-dy, 0):h + min(-dy, 0),
-                                                                     max(-dx, 0):w + min(-dx, 0)]
+    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = image[
+        max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
     return out
 
 
 class ChannelsAndCacheTest(tf.test.TestCase):
-
     def test_auto_channels_grayscale_and_mixed(self):
         root = _gray_folder(self.create_tempdir().full_path)
         # A grayscale picture saved as RGB still counts as grayscale.
@@ -119,20 +128,29 @@ class ChannelsAndCacheTest(tf.test.TestCase):
         root = self.create_tempdir().full_path
         for i in range(9):  # images of different sizes, colour
             height, width = 10 + i, 14 - i % 3
-            _save(f"{root}/train/{'xyz'[i % 3]}/{i}.png",
-                  _RNG.integers(0, 256, (height, width, 3), dtype=np.uint8))
-            _save(f"{root}/val/{'xyz'[i % 3]}/{i}.jpg",
-                  _RNG.integers(0, 256, (height, width, 3), dtype=np.uint8))
+            _save(
+                f"{root}/train/{'xyz'[i % 3]}/{i}.png",
+                _RNG.integers(0, 256, (height, width, 3), dtype=np.uint8),
+            )
+            _save(
+                f"{root}/val/{'xyz'[i % 3]}/{i}.jpg",
+                _RNG.integers(0, 256, (height, width, 3), dtype=np.uint8),
+            )
         for augment in ("light", "imagenet", "none"):
             batches = {}
             for cache in ("memory", "stream"):
-                source = image_folder_source(root, image_size=8, batch_size=2, seed=3, augment=augment,
-                                             cache=cache)
+                source = image_folder_source(
+                    root, image_size=8, batch_size=2, seed=3, augment=augment, cache=cache
+                )
                 self.assertEqual(source.settings["augment"], augment)
-                batches[cache] = ([(x.numpy(), y.numpy()) for x, y in source.train_epoch(2)],
-                                  [(x.numpy(), y.numpy()) for x, y in source.eval])
-            for (a, b), (c, d) in zip(batches["memory"][0] + batches["memory"][1],
-                                      batches["stream"][0] + batches["stream"][1]):
+                batches[cache] = (
+                    [(x.numpy(), y.numpy()) for x, y in source.train_epoch(2)],
+                    [(x.numpy(), y.numpy()) for x, y in source.eval],
+                )
+            for (a, b), (c, d) in zip(
+                batches["memory"][0] + batches["memory"][1],
+                batches["stream"][0] + batches["stream"][1],
+            ):
                 self.assertAllEqual(a, c)
                 self.assertAllEqual(b, d)
             self.assertLen(batches["memory"][0], 9 // 2)
@@ -148,19 +166,18 @@ class ChannelsAndCacheTest(tf.test.TestCase):
 
 
 class FolderListingTest(tf.test.TestCase):
-
     def test_symlink_loops_terminate_count_once_and_keep_labels(self):
         root = _gray_folder(self.create_tempdir().full_path, train=8, val=2)
         before = list_image_folder(root)
-        os.symlink(".", f"{root}/train/a/self")          # a loop onto itself
-        os.symlink(".", f"{root}/train/a/self2")         # two loops: exponential without a guard
-        os.symlink("..", f"{root}/train/a/up")           # up to train/: would relabel b's images
+        os.symlink(".", f"{root}/train/a/self")  # a loop onto itself
+        os.symlink(".", f"{root}/train/a/self2")  # two loops: exponential without a guard
+        os.symlink("..", f"{root}/train/a/up")  # up to train/: would relabel b's images
         os.symlink(f"{root}/train/b", f"{root}/train/a/other_class")
         os.makedirs(f"{root}/train/a/deeper")
         os.symlink("../..", f"{root}/train/a/deeper/loop")
         outside = self.create_tempdir().full_path
         _save(f"{outside}/extra.png", _gray(20, 16), "L")
-        os.symlink(outside, f"{root}/train/b/linked")    # a link out of the tree is read
+        os.symlink(outside, f"{root}/train/b/linked")  # a link out of the tree is read
         with self.assertLogs("absl", level="WARNING") as logs:
             after = list_image_folder(root)
         self.assertRegex("\n".join(logs.output), "symbolic-link loop")
@@ -186,8 +203,9 @@ class FolderListingTest(tf.test.TestCase):
         bits = (_gray(20, 20) > 127).astype(np.uint8) * 255
         Image.fromarray(bits).convert("1").save(f"{root}/train/a/bits.bmp")
         for cache in ("memory", "stream"):
-            source = image_folder_source(root, image_size=20, batch_size=3, augment="none",
-                                         cache=cache)
+            source = image_folder_source(
+                root, image_size=20, batch_size=3, augment="none", cache=cache
+            )
             images = np.concatenate([x.numpy() for x, _ in source.train_epoch(0)])
             restored = np.round((images * 0.5 + 0.5) * 255)
             self.assertTrue(any(np.array_equal(r[..., 0], bits) for r in restored))

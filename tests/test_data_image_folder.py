@@ -4,13 +4,10 @@ import io
 import os
 
 import numpy as np
-from PIL import Image
 import tensorflow as tf
+from PIL import Image
 
-from saccader_tf.data import image_file_problem
-from saccader_tf.data import image_folder_source
-from saccader_tf.data import list_image_folder
-from saccader_tf.data import make_source
+from saccader_tf.data import image_file_problem, image_folder_source, list_image_folder, make_source
 
 _RNG = np.random.default_rng(0)
 
@@ -62,7 +59,6 @@ def _count(dataset):
 
 
 class ImageFolderSourceTest(tf.test.TestCase):
-
     def setUp(self):
         super().setUp()
         self.root = _make_folder(self.create_tempdir().full_path)
@@ -82,8 +78,7 @@ class ImageFolderSourceTest(tf.test.TestCase):
         self.assertAllEqual(eval_labels, [0, 1, 1])  # sorted by class, then path
 
     def test_single_channel_and_make_source(self):
-        source = make_source(f"folder:{self.root}", image_size=10, batch_size=2, seed=1,
-                             channels=1)
+        source = make_source(f"folder:{self.root}", image_size=10, batch_size=2, seed=1, channels=1)
         self.assertEqual(source.name, f"folder:{self.root}")
         self.assertEqual((source.channels, source.mean, source.std), (1, (0.5,), (0.5,)))
         images, _ = next(iter(source.train_epoch(0)))
@@ -99,10 +94,12 @@ class ImageFolderSourceTest(tf.test.TestCase):
         self.assertNotAllClose(first_epoch(5), first_epoch(6))
 
     def test_corrupt_and_empty_files_are_named(self):
-        corrupt = _write_bytes(f"{self.root}/train/cat/corrupt.jpg",
-                               b"\x00\x01random bytes, not a jpeg" * 4)
-        with self.assertRaisesRegex(ValueError, "Cannot read image file .*corrupt.jpg.*"
-                                    "--skip_bad_files"):
+        corrupt = _write_bytes(
+            f"{self.root}/train/cat/corrupt.jpg", b"\x00\x01random bytes, not a jpeg" * 4
+        )
+        with self.assertRaisesRegex(
+            ValueError, "Cannot read image file .*corrupt.jpg.*--skip_bad_files"
+        ):
             image_folder_source(self.root, image_size=8, batch_size=2)
         os.remove(corrupt)
         _write_bytes(f"{self.root}/val/dog/empty.png", b"")
@@ -116,7 +113,9 @@ class ImageFolderSourceTest(tf.test.TestCase):
         source = image_folder_source(self.root, image_size=8, batch_size=4, cache="stream")
         with self.assertRaisesRegex(tf.errors.OpError, "Cannot read image file .*truncated.png"):
             _count(source.eval)
-        with self.assertRaisesRegex(ValueError, "Cannot read image file .*truncated.png.*--skip_bad"):
+        with self.assertRaisesRegex(
+            ValueError, "Cannot read image file .*truncated.png.*--skip_bad"
+        ):
             image_folder_source(self.root, image_size=8, batch_size=4, cache="memory")
 
     def test_skip_bad_files(self):
@@ -126,28 +125,36 @@ class ImageFolderSourceTest(tf.test.TestCase):
         _write_bytes(f"{self.root}/val/cat/truncated.png", _truncated_png())
         for cache in ("memory", "stream"):
             with self.assertLogs("absl", level="WARNING") as logs:
-                source = image_folder_source(self.root, image_size=8, batch_size=1,
-                                             skip_bad_files=True, cache=cache)
+                source = image_folder_source(
+                    self.root, image_size=8, batch_size=1, skip_bad_files=True, cache=cache
+                )
                 # The epoch keeps floor(8 listed files / 1) batches: the truncated file's slot is
                 # filled by the next file of the listing; evaluation drops its truncated file.
                 self.assertEqual(_count(source.train_epoch(0)), 8)
                 self.assertEqual(_count(source.eval), 3)
             summary = [m for m in logs.output if "Skipped" in m]
-            self.assertLen(summary, 1)  # one counted summary for train/ (nothing was left out of val/)
-            self.assertRegex(summary[0], r"Skipped 2 of 10 image files in .*train \(.*1 x the file is empty")
+            self.assertLen(
+                summary, 1
+            )  # one counted summary for train/ (nothing was left out of val/)
+            self.assertRegex(
+                summary[0], r"Skipped 2 of 10 image files in .*train \(.*1 x the file is empty"
+            )
             self.assertEqual((source.train_size, source.eval_size), (8, 4))  # signature-checked
             if cache == "memory":  # the warnings are given once per file and process
-                self.assertRegex("\n".join(logs.output),
-                                 r"Skipping image file .*truncated.png: TensorFlow and Pillow cannot "
-                                 r"decode it; its slot is filled by .*")
+                self.assertRegex(
+                    "\n".join(logs.output),
+                    r"Skipping image file .*truncated.png: TensorFlow and Pillow cannot "
+                    r"decode it; its slot is filled by .*",
+                )
 
     def test_a_corrupt_file_keeps_the_epoch_full_and_resumable(self):
         """Epoch length floor(files / batch) with a corrupt file, and a resumed epoch (which skips
         slots before decoding) sees exactly the uninterrupted epoch's later batches."""
         _write_bytes(f"{self.root}/train/cat/truncated.png", _truncated_png())  # 8 files listed
         for cache in ("memory", "stream"):
-            source = image_folder_source(self.root, image_size=8, batch_size=3, seed=4,
-                                         skip_bad_files=True, cache=cache)
+            source = image_folder_source(
+                self.root, image_size=8, batch_size=3, seed=4, skip_bad_files=True, cache=cache
+            )
             full = [x.numpy() for x, _ in source.train_epoch(1)]
             self.assertLen(full, 8 // 3)
             resumed = [x.numpy() for x, _ in source.train_epoch(1, 1)]

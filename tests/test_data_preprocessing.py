@@ -3,14 +3,16 @@
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.data import IMAGENET_MEAN
-from saccader_tf.data import IMAGENET_STD
-from saccader_tf.data import center_crop
-from saccader_tf.data import default_normalization
-from saccader_tf.data import normalize_images
-from saccader_tf.data import preprocess_for_eval
-from saccader_tf.data import preprocess_for_train
-from saccader_tf.data import random_crop
+from saccader_tf.data import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    center_crop,
+    default_normalization,
+    normalize_images,
+    preprocess_for_eval,
+    preprocess_for_train,
+    random_crop,
+)
 
 
 def _index_image(height, width, channels=1):
@@ -20,7 +22,6 @@ def _index_image(height, width, channels=1):
 
 
 class CenterCropTest(tf.test.TestCase):
-
     def test_hand_computed_window(self):
         # side = round(0.875 * 10) = 9 (numpy/TF round half to even: 8.75 -> 9);
         # top = (10 - 9) // 2 = 0, left = (20 - 9) // 2 = 5.
@@ -41,7 +42,6 @@ class CenterCropTest(tf.test.TestCase):
 
 
 class RandomCropTest(tf.test.TestCase):
-
     def test_area_and_aspect_ranges(self):
         image = _index_image(100, 120)
         shapes = set()
@@ -53,7 +53,7 @@ class RandomCropTest(tf.test.TestCase):
             self.assertBetween(width / height, 0.75 - 0.03, 4 / 3 + 0.03)
             # The crop is a contiguous window of the image.
             top, left = divmod(int(crop[0, 0, 0]), 120)
-            self.assertAllEqual(crop, image[top:top + height, left:left + width])
+            self.assertAllEqual(crop, image[top : top + height, left : left + width])
         self.assertGreater(len(shapes), 20)
 
     def test_deterministic_given_seed(self):
@@ -70,15 +70,15 @@ class RandomCropTest(tf.test.TestCase):
 
 
 class PreprocessTest(tf.test.TestCase):
-
     def test_train_shapes_range_and_flip(self):
         rng = np.random.default_rng(0)
         image = tf.constant(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8))
         low = (0.0 - np.array(IMAGENET_MEAN)) / IMAGENET_STD
         high = (1.0 - np.array(IMAGENET_MEAN)) / IMAGENET_STD
         for seed in range(5):
-            out = preprocess_for_train(image, tf.constant([seed, 0]), image_size=16,
-                                       mean=IMAGENET_MEAN, std=IMAGENET_STD)
+            out = preprocess_for_train(
+                image, tf.constant([seed, 0]), image_size=16, mean=IMAGENET_MEAN, std=IMAGENET_STD
+            )
             self.assertEqual(out.shape, (16, 16, 3))
             self.assertEqual(out.dtype, tf.float32)
             self.assertTrue(np.all(out.numpy() >= low - 1e-5))
@@ -87,8 +87,9 @@ class PreprocessTest(tf.test.TestCase):
         ramp = tf.constant(np.tile(np.arange(64, dtype=np.uint8)[None, :, None] * 4, (64, 1, 1)))
         directions = set()
         for seed in range(12):
-            out = preprocess_for_train(ramp, tf.constant([seed, 1]), image_size=8,
-                                       mean=(0.5,), std=(0.5,))
+            out = preprocess_for_train(
+                ramp, tf.constant([seed, 1]), image_size=8, mean=(0.5,), std=(0.5,)
+            )
             directions.add(bool(out[0, -1, 0] > out[0, 0, 0]))
         self.assertEqual(directions, {True, False})
 
@@ -101,8 +102,9 @@ class PreprocessTest(tf.test.TestCase):
     def test_normalization(self):
         self.assertEqual(default_normalization(3), (IMAGENET_MEAN, IMAGENET_STD))
         self.assertEqual(default_normalization(1), ((0.5,), (0.5,)))
-        out = normalize_images(tf.constant([[0, 51, 255]], tf.uint8)[..., None],
-                               mean=(0.2,), std=(0.4,))
+        out = normalize_images(
+            tf.constant([[0, 51, 255]], tf.uint8)[..., None], mean=(0.2,), std=(0.4,)
+        )
         self.assertAllClose(out[..., 0], [[-0.5, 0.0, 2.0]])
         with self.assertRaisesRegex(ValueError, "Received: channels=0"):
             default_normalization(0)

@@ -8,10 +8,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from saccader_tf.data import IMAGENET_MEAN
-from saccader_tf.data import IMAGENET_STD
-from saccader_tf.data import make_source
-from saccader_tf.data import tfds_source
+from saccader_tf.data import IMAGENET_MEAN, IMAGENET_STD, make_source, tfds_source
 
 
 @contextlib.contextmanager
@@ -23,8 +20,10 @@ def _offline_mock(num_examples):
         attempts.append(address)
         raise OSError(f"network disabled in tests: {address}")
 
-    with tfds.testing.mock_data(num_examples=num_examples), \
-            mock.patch.object(socket.socket, "connect", refuse):
+    with (
+        tfds.testing.mock_data(num_examples=num_examples),
+        mock.patch.object(socket.socket, "connect", refuse),
+    ):
         yield attempts
 
 
@@ -34,11 +33,16 @@ def _first_batch(dataset):
 
 
 class TfdsSourceTest(tf.test.TestCase):
-
     def test_imagenette_shapes_and_normalisation(self):
         with _offline_mock(num_examples=12) as attempts:
-            source = tfds_source("imagenette", image_size=24, batch_size=4, seed=1,
-                                 data_dir=self.get_temp_dir(), augment="imagenet")
+            source = tfds_source(
+                "imagenette",
+                image_size=24,
+                batch_size=4,
+                seed=1,
+                data_dir=self.get_temp_dir(),
+                augment="imagenet",
+            )
             images, labels = _first_batch(source.train_epoch(0))
             eval_batches = [(i.numpy(), l.numpy()) for i, l in source.eval]
         self.assertEqual(attempts, [])
@@ -57,8 +61,14 @@ class TfdsSourceTest(tf.test.TestCase):
 
     def test_default_recipe_is_light_and_channels_convert(self):
         with _offline_mock(num_examples=8):
-            source = tfds_source("imagenette", image_size=16, batch_size=4, seed=1,
-                                 data_dir=self.get_temp_dir(), channels=1)
+            source = tfds_source(
+                "imagenette",
+                image_size=16,
+                batch_size=4,
+                seed=1,
+                data_dir=self.get_temp_dir(),
+                channels=1,
+            )
             images, _ = _first_batch(source.train_epoch(0))
         self.assertIsNone(source.crop_fraction)  # evaluation resizes the whole image
         self.assertEqual(source.settings["augment"], "light")
@@ -81,8 +91,9 @@ class TfdsSourceTest(tf.test.TestCase):
 
     def test_grayscale_keeps_one_channel(self):
         with _offline_mock(num_examples=6):
-            source = make_source("mnist", image_size=20, batch_size=3, seed=0,
-                                 data_dir=self.get_temp_dir())
+            source = make_source(
+                "mnist", image_size=20, batch_size=3, seed=0, data_dir=self.get_temp_dir()
+            )
             images, _ = _first_batch(source.eval)
         self.assertEqual((source.channels, source.mean, source.std), (1, (0.5,), (0.5,)))
         self.assertEqual(images.shape, (3, 20, 20, 1))

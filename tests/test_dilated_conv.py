@@ -8,23 +8,33 @@ from saccader_tf.layers.dilated_conv import same_dilated_conv2d
 
 
 class SameDilatedConvTest(tf.test.TestCase):
-
     def test_matches_keras_conv2d_forward_and_gradients(self):
-        cases = [((2, 8, 8, 5), 7, 3, 2), ((2, 19, 19, 4), 3, 3, 2), ((1, 5, 7, 3), 2, 3, 3),
-                 ((2, 6, 6, 2), 4, 5, 1)]
+        cases = [
+            ((2, 8, 8, 5), 7, 3, 2),
+            ((2, 19, 19, 4), 3, 3, 2),
+            ((1, 5, 7, 3), 2, 3, 3),
+            ((2, 6, 6, 2), 4, 5, 1),
+        ]
         for shape, filters, size, rate in cases:
             with self.subTest(shape=shape, size=size, rate=rate):
-                conv = keras.layers.Conv2D(filters, size, padding="same", dilation_rate=rate, use_bias=False)
+                conv = keras.layers.Conv2D(
+                    filters, size, padding="same", dilation_rate=rate, use_bias=False
+                )
                 conv.build(shape)
                 x = tf.constant(np.random.default_rng(0).normal(size=shape).astype("float32"))
                 with tf.GradientTape(persistent=True) as tape:
                     tape.watch(x)
                     expected, actual = conv(x), same_dilated_conv2d(x, conv.kernel, rate)
-                    loss_expected, loss_actual = tf.reduce_sum(expected ** 2), tf.reduce_sum(actual ** 2)
+                    loss_expected, loss_actual = (
+                        tf.reduce_sum(expected**2),
+                        tf.reduce_sum(actual**2),
+                    )
                 self.assertEqual(actual.shape, expected.shape)
                 self.assertAllClose(actual, expected, atol=1e-5, rtol=1e-5)
-                for g_actual, g_expected in zip(tape.gradient(loss_actual, [x, conv.kernel]),
-                                                tape.gradient(loss_expected, [x, conv.kernel])):
+                for g_actual, g_expected in zip(
+                    tape.gradient(loss_actual, [x, conv.kernel]),
+                    tape.gradient(loss_expected, [x, conv.kernel]),
+                ):
                     self.assertAllClose(g_actual, g_expected, atol=1e-4, rtol=1e-5)
 
     def test_hand_computed_corner(self):

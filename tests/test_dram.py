@@ -35,7 +35,7 @@ class GlimpseNetworkTest(tf.test.TestCase):
     def test_position_channels_on_a_hand_made_image(self):
         image = np.zeros((1, 3, 5, 1), np.float32)
         channels = retina.position_channels(tf.constant(image)).numpy()[0]
-        self.assertAllClose(channels[:, 0, 0], [-1.0, 0.0, 1.0])           # y down the rows
+        self.assertAllClose(channels[:, 0, 0], [-1.0, 0.0, 1.0])  # y down the rows
         self.assertAllClose(channels[0, :, 1], [-1.0, -0.5, 0.0, 0.5, 1.0])  # x along the columns
         self.assertAllClose(channels[:, :, 0], np.repeat([[-1.0], [0.0], [1.0]], 5, axis=1))
 
@@ -56,7 +56,7 @@ class GlimpseNetworkTest(tf.test.TestCase):
         self.assertAllEqual(patches[0][0, ..., 0], image[0, 0:4, 0:4, 0])
         self.assertAllEqual(patches[0][1, ..., 0], -image[0, 4:8, 6:10, 0])
         position = np.linspace(-1, 1, 12)
-        self.assertAllClose(patches[0][1, :, 0, 1], position[4:8])   # y channel of the glimpse
+        self.assertAllClose(patches[0][1, :, 0, 1], position[4:8])  # y channel of the glimpse
         self.assertAllClose(patches[0][1, 0, :, 2], position[6:10])  # x channel
         self.assertEqual(net(images, locations).shape, (2, 6))
         corners = retina.glimpse_corners(tf.constant([[1.0, 1.0]]), 12, 4)
@@ -74,14 +74,16 @@ class GlimpseNetworkTest(tf.test.TestCase):
         locations = np.array([[-0.3, 0.8], [1.0, -1.0], [0.1, 0.0]], np.float32)
         fields = retina.fields_of_view(size, g, 3)
         corners = retina.glimpse_corners(locations, size, g).numpy()
-        patches = retina.multi_resolution_glimpses(retina.pad_for_glimpses(images), corners, fields, g, size)
+        patches = retina.multi_resolution_glimpses(
+            retina.pad_for_glimpses(images), corners, fields, g, size
+        )
         padded = np.pad(images, [(0, 0), (size, size), (size, size), (0, 0)])
         for field, patch in zip(fields, patches):
             for b in range(3):
                 top, left = corners[b] + (g - field) // 2 + size
-                expected = padded[b:b + 1, top:top + field, left:left + field]
+                expected = padded[b : b + 1, top : top + field, left : left + field]
                 expected = tf.image.resize(expected, [g, g], method="bilinear").numpy()
-                self.assertAllClose(patch[b:b + 1], expected, atol=1e-6)
+                self.assertAllClose(patch[b : b + 1], expected, atol=1e-6)
 
     def test_switched_off_resolution_is_its_spatial_mean(self):
         glimpses = [tf.random.normal((2, 4, 4, 3), seed=1), tf.random.normal((2, 4, 4, 3), seed=2)]
@@ -106,8 +108,12 @@ class GaussianPolicyTest(tf.test.TestCase):
         mean = np.array([[0.1, -0.4], [0.9, 0.0]], np.float32)
         locations = np.array([[0.25, -0.3], [1.0, -0.2]], np.float32)
         sigma = 0.1
-        expected = np.sum(-(locations - mean) ** 2 / (2 * sigma ** 2) - math.log(sigma)
-                          - 0.5 * math.log(2 * math.pi), axis=-1)
+        expected = np.sum(
+            -((locations - mean) ** 2) / (2 * sigma**2)
+            - math.log(sigma)
+            - 0.5 * math.log(2 * math.pi),
+            axis=-1,
+        )
         self.assertAllClose(gaussian_log_prob(mean, locations, sigma), expected, rtol=1e-5)
 
     def test_reinforce_raises_the_log_prob_of_a_rewarded_location(self):
@@ -122,7 +128,9 @@ class GaussianPolicyTest(tf.test.TestCase):
 
         before = log_probs().numpy()
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(reinforce_loss(log_probs()[:, None], rewards, tf.reduce_mean(rewards)))
+            loss = tf.reduce_mean(
+                reinforce_loss(log_probs()[:, None], rewards, tf.reduce_mean(rewards))
+            )
         grads = tape.gradient(loss, policy.trainable_variables)
         keras.optimizers.SGD(1e-3).apply_gradients(zip(grads, policy.trainable_variables))
         after = log_probs().numpy()
@@ -165,12 +173,16 @@ class DRAMModelTest(tf.test.TestCase):
         clone = DRAM.from_config(model.get_config())
         self.assertEqual(clone.get_config(), model.get_config())
         for layer in (model.glimpse_network, model.location_policy):
-            self.assertEqual(type(layer).from_config(layer.get_config()).get_config(), layer.get_config())
+            self.assertEqual(
+                type(layer).from_config(layer.get_config()).get_config(), layer.get_config()
+            )
         path = os.path.join(tempfile.mkdtemp(), "dram.keras")
         model.save(path)
         loaded = keras.saving.load_model(path)
         self.assertIsInstance(loaded, DRAM)
-        self.assertAllClose(loaded(images, num_glimpses=5)["glimpse_logits"], reference["glimpse_logits"])
+        self.assertAllClose(
+            loaded(images, num_glimpses=5)["glimpse_logits"], reference["glimpse_logits"]
+        )
 
     def test_paper_size_dram_builds(self):
         model = DRAM(num_classes=1001, image_size=224, variant="dram_resnet50v2")
@@ -179,7 +191,9 @@ class DRAMModelTest(tf.test.TestCase):
         print(f"paper-size DRAM (ResNet50V2, 224 px, 1001 classes): {count:,} weights")
         self.assertEqual(model.glimpse_network.fields, (77, 150, 224))
         self.assertEqual(model.glimpse_network.output_size, 2048)
-        resnet = 23_564_800 + 12 * 7 * 7 * 64  # ResNet50V2 without top, 15 instead of 3 input channels
+        resnet = (
+            23_564_800 + 12 * 7 * 7 * 64
+        )  # ResNet50V2 without top, 15 instead of 3 input channels
         lstms = (4 * 1024 * (2048 + 1024) + 4096) + (4 * 1024 * (1024 + 1024) + 4096)
         self.assertEqual(count, resnet + lstms + (1024 * 1001 + 1001) + (1024 * 2 + 2))
 
@@ -199,27 +213,39 @@ class DRAMTrainerTest(tf.test.TestCase):
         ce = -log_softmax[np.arange(8), labels]
         rewards = (out["logits"].argmax(-1) == labels).astype("float64")
         self.assertEqual(rewards.sum(), 3)
-        log_pi = np.sum(-(out["locations"] - out["mean_locations"]) ** 2 / (2 * 0.01) - math.log(0.1)
-                        - 0.5 * math.log(2 * math.pi), axis=-1)
+        log_pi = np.sum(
+            -((out["locations"] - out["mean_locations"]) ** 2) / (2 * 0.01)
+            - math.log(0.1)
+            - 0.5 * math.log(2 * math.pi),
+            axis=-1,
+        )
         reinforce = -np.mean((rewards - rewards.mean()) * log_pi.mean(axis=1))
         decayed = [w for w in model.trainable_variables if len(w.shape) >= 2]
         penalty = decay * sum(0.5 * np.sum(w.numpy().astype("float64") ** 2) for w in decayed)
         self.assertAllClose(logs["reinforce"], reinforce, rtol=1e-4)
         self.assertAllClose(total, ce.mean() + 0.1 * reinforce + penalty, rtol=1e-5)
 
-        with tf.GradientTape() as tape:  # eager; the graph-mode `fit` step is MirroredEquivalenceTest's
+        with (
+            tf.GradientTape() as tape
+        ):  # eager; the graph-mode `fit` step is MirroredEquivalenceTest's
             loss, _ = trainer.compute_losses(images, labels, training=True)
         grads = tape.gradient(loss, trainer.trained_variables())
-        with_grad = {v.path for v, g in zip(trainer.trained_variables(), grads)
-                     if g is not None and np.any(g.numpy() != 0)}
-        for variable in (model.location_policy.trainable_variables + model.location_lstm.trainable_variables
-                         + model.classifier.trainable_variables):
+        with_grad = {
+            v.path
+            for v, g in zip(trainer.trained_variables(), grads)
+            if g is not None and np.any(g.numpy() != 0)
+        }
+        for variable in (
+            model.location_policy.trainable_variables
+            + model.location_lstm.trainable_variables
+            + model.classifier.trainable_variables
+        ):
             self.assertIn(variable.path, with_grad)
         self.assertIn(model.glimpse_network.backbone.get_layer("conv0").kernel.path, with_grad)
 
 
 # Runs in a fresh interpreter: the 2 logical CPUs must exist before TensorFlow initialises.
-_MIRRORED_SCRIPT = r'''
+_MIRRORED_SCRIPT = r"""
 import contextlib, json
 import numpy as np
 import tensorflow as tf
@@ -268,7 +294,7 @@ report = {
     "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(results[0], initial)),
 }
 print("RESULT " + json.dumps(report))
-'''
+"""
 
 
 @pytest.mark.slow
@@ -285,14 +311,24 @@ class MirroredEquivalenceTest(tf.test.TestCase):
         import sys
 
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow",
-                   PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        proc = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], timeout=300, capture_output=True,
-                              text=True, cwd=root, env=env)
+        env = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="2",
+            KERAS_BACKEND="tensorflow",
+            PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", _MIRRORED_SCRIPT],
+            timeout=300,
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env=env,
+        )
         self.assertEqual(proc.returncode, 0, proc.stderr[-4000:])
         lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         self.assertLen(lines, 1, proc.stdout[-2000:])
-        report = json.loads(lines[0][len("RESULT "):])
+        report = json.loads(lines[0][len("RESULT ") :])
         self.assertEqual(report["replicas"], 2)
         self.assertGreater(report["max_update"], 1e-3)
         self.assertLess(report["max_diff"], 1e-5, report)
@@ -302,15 +338,28 @@ class DRAMExportTest(tf.test.TestCase):
     def test_savedmodel_serves_the_saccader_signature(self):
         from saccader_tf.export import export_saccader
 
-        model = _tiny(seed=4, num_glimpses=2)  # few glimpses: the export traces one unroll per served T
+        model = _tiny(
+            seed=4, num_glimpses=2
+        )  # few glimpses: the export traces one unroll per served T
         directory = os.path.join(tempfile.mkdtemp(), "export")
-        export_saccader(model, directory, mean=(0.5,), std=(0.25,), crop_fraction=1.0, top_k=3, max_glimpses=1)
+        export_saccader(
+            model, directory, mean=(0.5,), std=(0.25,), crop_fraction=1.0, top_k=3, max_glimpses=1
+        )
         served = tf.saved_model.load(directory)
         pixels = np.random.default_rng(4).integers(0, 256, size=(2, 24, 24, 1)).astype(np.uint8)
         out = served.serving_default(tf.constant(pixels))
         expected = model((pixels.astype(np.float32) / 255.0 - 0.5) / 0.25)
-        self.assertEqual(set(out), {"logits", "probabilities", "top_k_classes", "top_k_scores",
-                                    "glimpse_boxes", "glimpse_cells"})
+        self.assertEqual(
+            set(out),
+            {
+                "logits",
+                "probabilities",
+                "top_k_classes",
+                "top_k_scores",
+                "glimpse_boxes",
+                "glimpse_cells",
+            },
+        )
         self.assertAllClose(out["logits"], expected["logits"], atol=1e-4)
         self.assertAllEqual(out["glimpse_cells"], expected["cells"])
         self.assertAllClose(out["glimpse_boxes"], tf.cast(expected["glimpse_boxes"], tf.float32))
@@ -330,13 +379,21 @@ class DRAMEvaluationTest(tf.test.TestCase):
         model, images = _tiny(seed=5), _images(batch=4, seed=5)
         labels = np.argmax(model(images, num_glimpses=3)["glimpse_logits"].numpy(), -1)  # [4, 3]
         source = types.SimpleNamespace(
-            eval=tf.data.Dataset.from_tensors((images, labels[:, 1].astype("int32"))), eval_boxes=None)
-        result = evaluate_model(model, source, max_glimpses=3, policies=DRAM_POLICIES, occlusion_glimpses=())
-        learned = {row["glimpses"]: row["top1"] for row in result.rows if row["policy"] == "learned"}
+            eval=tf.data.Dataset.from_tensors((images, labels[:, 1].astype("int32"))),
+            eval_boxes=None,
+        )
+        result = evaluate_model(
+            model, source, max_glimpses=3, policies=DRAM_POLICIES, occlusion_glimpses=()
+        )
+        learned = {
+            row["glimpses"]: row["top1"] for row in result.rows if row["policy"] == "learned"
+        }
         # The labels are the predictions after 2 glimpses: T = 2 is exactly right (step 2's logits).
         self.assertEqual(learned[2], 1.0)
         expected = [np.mean(labels[:, t] == labels[:, 1]) for t in range(3)]
         self.assertAllClose([learned[t] for t in (1, 2, 3)], expected)
         self.assertEqual({row["policy"] for row in result.rows}, set(DRAM_POLICIES))
-        path = pictures.plot_model_glimpses(model, images, os.path.join(tempfile.mkdtemp(), "g.png"), num_glimpses=3)
+        path = pictures.plot_model_glimpses(
+            model, images, os.path.join(tempfile.mkdtemp(), "g.png"), num_glimpses=3
+        )
         self.assertGreater(os.path.getsize(path), 1000)

@@ -9,7 +9,9 @@ from saccader_tf.models import Saccader
 
 class PolicyAccuraciesTest(tf.test.TestCase):
     def test_learned_and_full_rows_match_the_models_own_predictions(self):
-        model = Saccader(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=1)
+        model = Saccader(
+            num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=1
+        )
         rng = np.random.default_rng(0)
         images = rng.normal(size=(10, 24, 24, 1)).astype("float32")
         out = model(images, num_glimpses=2)
@@ -17,7 +19,9 @@ class PolicyAccuraciesTest(tf.test.TestCase):
         labels = out["logits"].numpy().argmax(-1)
         labels[:4] = (labels[:4] + 1) % 3
         dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
-        result = policy_accuracies(model, dataset, num_glimpses=2, policies=("learned", "full", "random"))
+        result = policy_accuracies(
+            model, dataset, num_glimpses=2, policies=("learned", "full", "random")
+        )
         self.assertEqual(result["examples"], 10)
         self.assertNotIn("stage1", result)  # no stage-1 network given
         self.assertAllClose(result["final"]["learned"], 0.6)
@@ -30,7 +34,8 @@ class PolicyAccuraciesTest(tf.test.TestCase):
     def test_empty_dataset_is_an_error(self):
         model = Saccader(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1)
         empty = tf.data.Dataset.from_tensor_slices(
-            (np.zeros((0, 24, 24, 1), "float32"), np.zeros((0,), "int64"))).batch(2)
+            (np.zeros((0, 24, 24, 1), "float32"), np.zeros((0,), "int64"))
+        ).batch(2)
         with self.assertRaisesRegex(ValueError, "empty"):
             policy_accuracies(model, empty)
 
@@ -40,31 +45,46 @@ import csv  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
 
+from saccader_tf.data.source import DataSource, fixed_epochs  # noqa: E402
 from saccader_tf.evaluation import evaluate as evaluate_lib  # noqa: E402
 from saccader_tf.evaluation import occlusion  # noqa: E402
-from saccader_tf.data.source import DataSource, fixed_epochs  # noqa: E402
 from saccader_tf.evaluation.evaluate import evaluate_model, format_table, write_results  # noqa: E402
 
 
 def _source(images, labels, eval_boxes=None, batch=4):
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch)
-    return DataSource(train_epoch=fixed_epochs(dataset), eval=dataset, num_classes=3, image_size=24, channels=1,
-                      mean=(0.0,), std=(1.0,), name="test", eval_boxes=eval_boxes)
+    return DataSource(
+        train_epoch=fixed_epochs(dataset),
+        eval=dataset,
+        num_classes=3,
+        image_size=24,
+        channels=1,
+        mean=(0.0,),
+        std=(1.0,),
+        name="test",
+        eval_boxes=eval_boxes,
+    )
 
 
 class EvaluateModelTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.model = Saccader(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=1)
+        cls.model = Saccader(
+            num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=1
+        )
         rng = np.random.default_rng(0)
         cls.images = rng.normal(size=(6, 24, 24, 1)).astype("float32")
         cls.labels = rng.integers(0, 3, size=6).astype("int32")
         # Images 0, 2, 4: the object is the whole image (every glimpse hits); 1, 3, 5: outside it.
         boxes = np.array([[0, 0, 24, 24], [30, 30, 31, 31]] * 3, np.int32)
         # Batches of 3: one trace of the per-batch function.
-        cls.result = evaluate_model(cls.model, _source(cls.images, cls.labels, boxes, batch=3),
-                                    max_glimpses=3, occlusion_glimpses=(1, 2, 40))
+        cls.result = evaluate_model(
+            cls.model,
+            _source(cls.images, cls.labels, boxes, batch=3),
+            max_glimpses=3,
+            occlusion_glimpses=(1, 2, 40),
+        )
 
     def test_learned_rows_match_the_models_own_calls(self):
         for k in (1, 2, 3):
@@ -74,7 +94,9 @@ class EvaluateModelTest(tf.test.TestCase):
 
     def test_full_row_and_top5(self):
         full = self.model(self.images, num_glimpses=1)["full_logits"].numpy()
-        self.assertAllClose(self.result.row("full")["top1"], np.mean(full.argmax(-1) == self.labels))
+        self.assertAllClose(
+            self.result.row("full")["top1"], np.mean(full.argmax(-1) == self.labels)
+        )
         for row in self.result.rows:
             self.assertEqual(row["top5"], 1.0)  # K = 3 <= 5
             self.assertGreaterEqual(row["top5"], row["top1"])
@@ -118,12 +140,16 @@ class EvaluateModelTest(tf.test.TestCase):
                 rows = list(csv.DictReader(f))
             with open(paths["json"]) as f:
                 data = json.load(f)
-        self.assertEqual(list(rows[0]), ["policy", "network", "glimpses", "top1", "top5", "coverage",
-                                         "hit_first", "hit_any"])
+        self.assertEqual(
+            list(rows[0]),
+            ["policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any"],
+        )
         self.assertEqual({r["network"] for r in rows}, {"final"})
         self.assertEqual(data["occlusion_network"], "final")  # no stage-1 network given
         self.assertLen(rows, 10)
-        self.assertEqual({r["policy"] for r in rows}, {"learned", "ordered_logits", "random", "full"})
+        self.assertEqual(
+            {r["policy"] for r in rows}, {"learned", "ordered_logits", "random", "full"}
+        )
         full = [r for r in rows if r["policy"] == "full"][0]
         self.assertEqual((full["glimpses"], full["hit_any"]), ("all", ""))
         self.assertEqual(data["examples"], 6)
@@ -132,8 +158,14 @@ class EvaluateModelTest(tf.test.TestCase):
 
     def test_max_batches_and_bad_arguments(self):
         source = _source(self.images, self.labels)
-        result = evaluate_model(self.model, source, max_glimpses=2, policies=("learned",), max_batches=1,
-                                occlusion_glimpses=())
+        result = evaluate_model(
+            self.model,
+            source,
+            max_glimpses=2,
+            policies=("learned",),
+            max_batches=1,
+            occlusion_glimpses=(),
+        )
         self.assertEqual(result.examples, 4)
         self.assertIsNone(result.row("learned", 2)["hit_first"])
         self.assertEqual(result.occlusion, ())
@@ -154,7 +186,9 @@ class MetricAndOcclusionTest(tf.test.TestCase):
 
     def test_glimpse_sums_by_hand(self):
         glimpses = {
-            "glimpse_boxes": tf.constant([[[0, 0, 6, 12], [0, 0, 12, 12]], [[20, 20, 24, 24], [0, 0, 2, 2]]]),
+            "glimpse_boxes": tf.constant(
+                [[[0, 0, 6, 12], [0, 0, 12, 12]], [[20, 20, 24, 24], [0, 0, 2, 2]]]
+            ),
             "glimpse_logits": tf.constant([[[1.0, 0, 0], [0, 5, 0]], [[0, 1.0, 0], [0, 0, 3]]]),
         }
         objects = tf.constant([[5, 5, 8, 8], [0, 0, 4, 4]])

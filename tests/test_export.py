@@ -15,13 +15,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from saccader_tf.training import checkpoints
 from saccader_tf.data import imagenet_preprocessing
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.export import (
-    crop_window, export_saccader, input_boxes, max_served_glimpses, preprocess_images,
+    crop_window,
+    export_saccader,
+    input_boxes,
+    max_served_glimpses,
+    preprocess_images,
 )
 from saccader_tf.models.saccader import Saccader
+from saccader_tf.training import checkpoints
 
 SIZE = 24
 MEAN, STD = (0.5,), (0.25,)
@@ -74,7 +78,9 @@ with open(errors_path, "w") as f:
 
 
 def _tiny_saccader():
-    return Saccader(num_classes=5, image_size=SIZE, variant="bagnet9_tiny", input_channels=1, seed=1)
+    return Saccader(
+        num_classes=5, image_size=SIZE, variant="bagnet9_tiny", input_channels=1, seed=1
+    )
 
 
 @pytest.mark.slow  # reloads the export in a fresh process
@@ -88,18 +94,30 @@ class ExportedSaccaderTest(tf.test.TestCase):
         rng = np.random.RandomState(0)
         cls.inputs = {
             "same": rng.randint(0, 256, (3, SIZE, SIZE, 1)).astype(np.uint8),
-            "large": rng.randint(0, 256, (2, 2 * SIZE, 2 * SIZE + 12, 1)).astype(np.uint8),  # 48 x 60
+            "large": rng.randint(0, 256, (2, 2 * SIZE, 2 * SIZE + 12, 1)).astype(
+                np.uint8
+            ),  # 48 x 60
             "empty": np.zeros((0, 30, 30, 1), np.uint8),
         }
         cls.model = _tiny_saccader()
         export_dir = os.path.join(cls.tmp.name, "export")
-        export_saccader(cls.model, export_dir, mean=MEAN, std=STD, crop_fraction=1.0, top_k=TOP_K,
-                        max_glimpses=MAX_T)
+        export_saccader(
+            cls.model,
+            export_dir,
+            mean=MEAN,
+            std=STD,
+            crop_fraction=1.0,
+            top_k=TOP_K,
+            max_glimpses=MAX_T,
+        )
         paths = [os.path.join(cls.tmp.name, name) for name in ("in.npz", "out.npz", "errors.json")]
         np.savez(paths[0], **cls.inputs)
         cls.proc = subprocess.run(
-            [sys.executable, "-c", _LOADER, export_dir, *paths, str(MAX_T)], cwd=cls.tmp.name,
-            capture_output=True, text=True, timeout=300,
+            [sys.executable, "-c", _LOADER, export_dir, *paths, str(MAX_T)],
+            cwd=cls.tmp.name,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         cls.out, cls.errors = {}, {}
         if cls.proc.returncode == 0:
@@ -129,7 +147,9 @@ class ExportedSaccaderTest(tf.test.TestCase):
         self.assertAllEqual(self.out["same/glimpse_cells"], ref["cells"])
         self.assertEqual(self.out["same/glimpse_cells"].dtype, np.int32)
         # Same size: crop window (0, 0, 24) and scale 1, so the boxes are the model's boxes.
-        self.assertAllEqual(self.out["same/glimpse_boxes"], tf.cast(ref["glimpse_boxes"], tf.float32))
+        self.assertAllEqual(
+            self.out["same/glimpse_boxes"], tf.cast(ref["glimpse_boxes"], tf.float32)
+        )
 
     def test_probabilities_and_top_k(self):
         logits = self.out["same/logits"]
@@ -137,8 +157,11 @@ class ExportedSaccaderTest(tf.test.TestCase):
         self.assertAllClose(self.out["same/probabilities"], probabilities, atol=1e-6)
         expected_classes = np.argsort(-probabilities, axis=-1)[:, :TOP_K]
         self.assertAllEqual(self.out["same/top_k_classes"], expected_classes)
-        self.assertAllClose(self.out["same/top_k_scores"],
-                            np.take_along_axis(probabilities, expected_classes, axis=-1), atol=1e-6)
+        self.assertAllClose(
+            self.out["same/top_k_scores"],
+            np.take_along_axis(probabilities, expected_classes, axis=-1),
+            atol=1e-6,
+        )
 
     def test_signature_gives_the_same_outputs(self):
         for key in ("logits", "glimpse_cells", "glimpse_boxes", "top_k_classes"):
@@ -153,7 +176,9 @@ class ExportedSaccaderTest(tf.test.TestCase):
     def test_larger_input_boxes_map_back_to_input_pixels(self):
         ref = self._reference(self.inputs["large"])
         # 48 x 60 input, crop_fraction 1: a 48 x 48 crop at (top, left) = (0, 6), scale 48 / 24 = 2.
-        expected = ref["glimpse_boxes"].numpy().astype(np.float32) * 2.0 + np.array([0, 6, 0, 6], np.float32)
+        expected = ref["glimpse_boxes"].numpy().astype(np.float32) * 2.0 + np.array(
+            [0, 6, 0, 6], np.float32
+        )
         self.assertAllEqual(self.out["large/glimpse_boxes"], expected)
 
     def test_serve_glimpses_matches_keras_for_every_t(self):
@@ -166,13 +191,28 @@ class ExportedSaccaderTest(tf.test.TestCase):
     def test_empty_batch_gives_empty_outputs(self):
         t, k = self.model.num_glimpses, TOP_K
         for prefix, steps in (("empty", t), ("glimpses_empty", 2)):
-            shapes = {key: self.out[f"{prefix}/{key}"].shape for key in
-                      ("logits", "probabilities", "top_k_classes", "top_k_scores", "glimpse_boxes",
-                       "glimpse_cells")}
-            self.assertEqual(shapes, {
-                "logits": (0, 5), "probabilities": (0, 5), "top_k_classes": (0, k), "top_k_scores": (0, k),
-                "glimpse_boxes": (0, steps, 4), "glimpse_cells": (0, steps),
-            })
+            shapes = {
+                key: self.out[f"{prefix}/{key}"].shape
+                for key in (
+                    "logits",
+                    "probabilities",
+                    "top_k_classes",
+                    "top_k_scores",
+                    "glimpse_boxes",
+                    "glimpse_cells",
+                )
+            }
+            self.assertEqual(
+                shapes,
+                {
+                    "logits": (0, 5),
+                    "probabilities": (0, 5),
+                    "top_k_classes": (0, k),
+                    "top_k_scores": (0, k),
+                    "glimpse_boxes": (0, steps, 4),
+                    "glimpse_cells": (0, steps),
+                },
+            )
 
     def test_bad_inputs_name_what_is_expected(self):
         for name in ("float", "channels", "rank"):
@@ -180,13 +220,14 @@ class ExportedSaccaderTest(tf.test.TestCase):
             self.assertStartsWith(message, "TypeError")
             self.assertIn("shape=(None, None, None, 1), dtype=tf.uint8", message)
         self.assertIn("dtype=tf.float32", self.errors["float"])
-        self.assertIn("serving_default expects uint8 images [N, H, W, 1]", self.errors["zero_height"])
+        self.assertIn(
+            "serving_default expects uint8 images [N, H, W, 1]", self.errors["zero_height"]
+        )
         for name in ("glimpses_zero", "glimpses_too_many"):
             self.assertIn(f"serve_glimpses expects num_glimpses in [1, {MAX_T}]", self.errors[name])
 
 
 class PreprocessingTest(tf.test.TestCase):
-
     def test_same_size_resize_is_identity(self):
         images = np.random.RandomState(1).randint(0, 256, (2, SIZE, SIZE, 1)).astype(np.uint8)
         inputs, window = preprocess_images(tf.constant(images), image_size=SIZE, mean=MEAN, std=STD)
@@ -203,8 +244,9 @@ class PreprocessingTest(tf.test.TestCase):
 
     def test_no_crop_is_a_plain_resize_and_boxes_scale_per_axis(self):
         images = np.random.RandomState(3).randint(0, 256, (1, 40, 30, 1)).astype(np.uint8)
-        inputs, window = preprocess_images(tf.constant(images), image_size=SIZE, mean=MEAN, std=STD,
-                                           crop_fraction=None)
+        inputs, window = preprocess_images(
+            tf.constant(images), image_size=SIZE, mean=MEAN, std=STD, crop_fraction=None
+        )
         expected = normalize_images(tf.image.resize(images, [SIZE, SIZE]), MEAN, STD)
         self.assertAllClose(inputs, expected, atol=1e-6, rtol=0)
         # A box (ymin, xmin, ymax, xmax) = (3, 6, 9, 12) of the S x S input maps back with the
@@ -215,16 +257,17 @@ class PreprocessingTest(tf.test.TestCase):
     def test_matches_the_evaluation_pipeline(self):
         images = np.random.RandomState(2).randint(0, 256, (2, 40, 30, 3)).astype(np.uint8)
         mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-        inputs, _ = preprocess_images(tf.constant(images), image_size=16, mean=mean, std=std,
-                                      crop_fraction=0.875)
+        inputs, _ = preprocess_images(
+            tf.constant(images), image_size=16, mean=mean, std=std, crop_fraction=0.875
+        )
         for i in range(2):
             expected = imagenet_preprocessing.preprocess_for_eval(
-                images[i], image_size=16, mean=mean, std=std, crop_fraction=0.875)
+                images[i], image_size=16, mean=mean, std=std, crop_fraction=0.875
+            )
             self.assertAllClose(inputs[i], expected, atol=1e-6, rtol=0)
 
 
 class ExportHelpersTest(tf.test.TestCase):
-
     def test_max_served_glimpses_is_capped_at_the_grid(self):
         model = _tiny_saccader()  # 4 x 4 grid
         self.assertEqual(max_served_glimpses(model), 12)

@@ -14,8 +14,14 @@ class ServeFloatTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        model = Saccader(num_classes=4, image_size=24, variant="bagnet9_tiny", input_channels=1, num_glimpses=2,
-                         seed=1)
+        model = Saccader(
+            num_classes=4,
+            image_size=24,
+            variant="bagnet9_tiny",
+            input_channels=1,
+            num_glimpses=2,
+            seed=1,
+        )
         export_dir = os.path.join(tf.compat.v1.test.get_temp_dir(), "serve_float_export")
         export_saccader(model, export_dir, mean=(0.5,), std=(0.25,), max_glimpses=1)
         cls.loaded = tf.saved_model.load(export_dir)
@@ -33,6 +39,8 @@ class ServeFloatTest(tf.test.TestCase):
             with self.subTest(value=bad):
                 images = self.pixels.astype(np.float32)
                 images[1, 3, 4, 0] = bad
-                with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
-                                            r"serve_float expects pixel values in \[0, 255\] \(the uint8 scale"):
+                with self.assertRaisesRegex(
+                    tf.errors.InvalidArgumentError,
+                    r"serve_float expects pixel values in \[0, 255\] \(the uint8 scale",
+                ):
                     self.loaded.serve_float(tf.constant(images))

@@ -7,7 +7,11 @@ import tensorflow as tf
 from saccader_tf.models.policies import LearnedPolicy, make_policy
 from saccader_tf.training import PolicyGradientTrainer
 from saccader_tf.training.losses import (
-    correct_prediction_reward, glimpse_cross_entropy, global_batch_mean, policy_log_probs, reinforce_loss,
+    correct_prediction_reward,
+    glimpse_cross_entropy,
+    global_batch_mean,
+    policy_log_probs,
+    reinforce_loss,
 )
 from test_trainers import _data, _labels_with_three_correct, _model
 
@@ -26,7 +30,9 @@ def _log_softmax(x):
 class FullImageLossTest(tf.test.TestCase):
     def _greedy_model_and_batch(self):
         model, (images, _) = _model(seed=1), _data(seed=1)
-        model.policy = LearnedPolicy(model.cell, sample=False)  # deterministic: steps can be recomputed
+        model.policy = LearnedPolicy(
+            model.cell, sample=False
+        )  # deterministic: steps can be recomputed
         predictions = np.argmax(model(images, training=True)["logits"].numpy(), axis=-1)
         return model, images, _labels_with_three_correct(predictions)
 
@@ -38,13 +44,18 @@ class FullImageLossTest(tf.test.TestCase):
         def papers_loss():  # DESIGN §3.6 stage 3, term by term, with the library's loss functions
             out = model(images, training=True)
             rewards = correct_prediction_reward(out["logits"], labels)
-            reinforce = reinforce_loss(policy_log_probs(out["location_logits"], out["cells"]), rewards,
-                                       global_batch_mean(rewards))
+            reinforce = reinforce_loss(
+                policy_log_probs(out["location_logits"], out["cells"]),
+                rewards,
+                global_batch_mean(rewards),
+            )
             per_example = reinforce + glimpse_cross_entropy(labels, out["glimpse_logits"])
             return tf.nn.compute_average_loss(per_example) + off.weight_decay_penalty()
 
         expected_loss, expected = _gradients(papers_loss, model)
-        loss, grads = _gradients(lambda: off.compute_losses(images, labels, training=True)[0], model)
+        loss, grads = _gradients(
+            lambda: off.compute_losses(images, labels, training=True)[0], model
+        )
         self.assertAllClose(loss, expected_loss, rtol=0, atol=1e-7)
         for variable, got, want in zip(model.trainable_variables, grads, expected):
             self.assertEqual(got is None, want is None, variable.path)
@@ -59,8 +70,11 @@ class FullImageLossTest(tf.test.TestCase):
         stage1_loss = -picked.mean()
         self.assertAllClose(logs["full_image_ce"], stage1_loss, atol=1e-5)
         self.assertAllClose(loss_on - loss, mu * stage1_loss, atol=1e-5)
-        self.assertAllClose(off.compute_losses(images, labels, training=True)[1]["full_image_ce"],
-                            stage1_loss, atol=1e-5)  # logged with the term off too
+        self.assertAllClose(
+            off.compute_losses(images, labels, training=True)[1]["full_image_ce"],
+            stage1_loss,
+            atol=1e-5,
+        )  # logged with the term off too
 
     def test_weight_above_zero_trains_the_bagnet_on_pixels_no_glimpse_saw(self):
         """The stem kernel's gradient is Σ pixel·δ: with the glimpse's pixels all zero it is exactly 0
@@ -70,10 +84,14 @@ class FullImageLossTest(tf.test.TestCase):
         model.num_glimpses = 1
         for layer in model.representation._flatten_layers():
             if isinstance(layer, keras.layers.BatchNormalization):
-                layer.trainable = False  # inference statistics: a cell reads only its receptive field
-        box = model.boxes(tf.constant([[5]]))[0, 0].numpy()  # the 4x4 grid's centre policy picks cell 5
+                layer.trainable = (
+                    False  # inference statistics: a cell reads only its receptive field
+                )
+        box = model.boxes(tf.constant([[5]]))[
+            0, 0
+        ].numpy()  # the 4x4 grid's centre policy picks cell 5
         self.assertAllEqual(model(images, training=True)["cells"], np.full([8, 1], 5))
-        images[:, box[0]:box[2], box[1]:box[3]] = 0.0
+        images[:, box[0] : box[2], box[1] : box[3]] = 0.0
         self.assertGreater(np.abs(images).sum(), 0)  # pixels outside the glimpse's box remain
         stem = [v for v in model.trainable_variables if v.path.endswith("stem_conv3x3/kernel")]
         self.assertLen(stem, 1)

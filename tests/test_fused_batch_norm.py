@@ -15,8 +15,14 @@ from saccader_tf.layers.fused_batch_norm import BatchNormalization
 def _pair(shape, **kwargs):
     """A Keras BN and a fused BN with the same (non-trivial) weights."""
     reference = keras.layers.BatchNormalization(
-        momentum=0.9, epsilon=1e-5, gamma_initializer="random_normal", beta_initializer="random_normal",
-        moving_mean_initializer="random_normal", moving_variance_initializer="ones", **kwargs)
+        momentum=0.9,
+        epsilon=1e-5,
+        gamma_initializer="random_normal",
+        beta_initializer="random_normal",
+        moving_mean_initializer="random_normal",
+        moving_variance_initializer="ones",
+        **kwargs,
+    )
     fused = BatchNormalization(momentum=0.9, epsilon=1e-5, **kwargs)
     reference.build(shape)
     fused.build(shape)
@@ -31,7 +37,6 @@ def _loss(y, x):
 
 
 class FusedBatchNormTest(tf.test.TestCase):
-
     def test_shared_layer_checks(self):
         x = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype("float32")
         run_layer_checks(self, BatchNormalization, {"momentum": 0.9, "epsilon": 1e-5}, x)
@@ -44,7 +49,10 @@ class FusedBatchNormTest(tf.test.TestCase):
                 with self.subTest(shape=shape, training=training):
                     with tf.GradientTape(persistent=True) as tape:
                         tape.watch(x)
-                        y_ref, y_fused = reference(x, training=training), fused(x, training=training)
+                        y_ref, y_fused = (
+                            reference(x, training=training),
+                            fused(x, training=training),
+                        )
                         loss_ref, loss_fused = _loss(y_ref, x), _loss(y_fused, x)
                     self.assertAllClose(y_fused, y_ref, atol=1e-5, rtol=1e-5)
                     grads_ref = tape.gradient(loss_ref, [x, reference.gamma, reference.beta])
@@ -78,8 +86,9 @@ class FusedBatchNormTest(tf.test.TestCase):
         x4 = tf.constant(np.random.default_rng(4).normal(size=(2, 3, 3, 2)).astype("float32"))
         mask = tf.constant(np.random.default_rng(5).random((2, 3, 3)) > 0.3)
         reference, fused = _pair((2, 3, 3, 2))
-        self.assertAllClose(fused(x4, training=True, mask=mask), reference(x4, training=True, mask=mask),
-                            atol=1e-6)
+        self.assertAllClose(
+            fused(x4, training=True, mask=mask), reference(x4, training=True, mask=mask), atol=1e-6
+        )
 
     def test_mixed_precision_computes_in_float32_returns_float16(self):
         bn = BatchNormalization(momentum=0.9, dtype="mixed_float16")

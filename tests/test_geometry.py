@@ -31,8 +31,9 @@ class CellBoxesTest(tf.test.TestCase):
     def test_one_cell_box_is_a_row_of_cell_boxes(self):
         # Cell (2, 5) of a 7-wide grid, stride 4, receptive field 9: index 2 * 7 + 5 = 19.
         self.assertEqual(geometry.cell_box(2, 5, stride=4, receptive_field=9), (8, 20, 17, 29))
-        self.assertAllEqual(geometry.cell_boxes(19, grid_width=7, stride=4, receptive_field=9),
-                            [8, 20, 17, 29])
+        self.assertAllEqual(
+            geometry.cell_boxes(19, grid_width=7, stride=4, receptive_field=9), [8, 20, 17, 29]
+        )
 
     def test_center_cell(self):
         self.assertEqual(geometry.center_cell(3, 3), 4)

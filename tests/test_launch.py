@@ -8,26 +8,39 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from saccader_tf.training.checkpoints import stage_weights_path
-from saccader_tf.models import Saccader
 from image_folder_fixture import write_random_image_folder
+from saccader_tf.models import Saccader
+from saccader_tf.training.checkpoints import stage_weights_path
 
 TINY_FLAGS = [
-    "--model=bagnet9_tiny", "--image_size=28", "--num_glimpses=3", "--num_targets=4",
-    "--batch_size=16", "--epochs=1", "--steps=2", "--eval_steps=1", "--train_examples=64",
+    "--model=bagnet9_tiny",
+    "--image_size=28",
+    "--num_glimpses=3",
+    "--num_targets=4",
+    "--batch_size=16",
+    "--epochs=1",
+    "--steps=2",
+    "--eval_steps=1",
+    "--train_examples=64",
     "--seed=3",
 ]
 
 
 def _launch(*flags, timeout=300):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "saccader_tf.launch", *TINY_FLAGS, *flags],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "saccader_tf.launch", *TINY_FLAGS, *flags],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def _cell_weight(path):
-    model = Saccader(num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1,
-                     num_glimpses=3)
+    model = Saccader(
+        num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1, num_glimpses=3
+    )
     model.build()
     model.load_weights(path)
     return model.cell.w.numpy(), [w.numpy() for w in model.representation.weights]
@@ -71,7 +84,9 @@ class LaunchTest(tf.test.TestCase):
 
         # --retrain: a separate stage-3 run with a negligible learning rate (0 is refused) keeps the
         # restored stage-2 cell weights (Adam moves each weight by about the learning rate per step).
-        again = _launch("--stage=3", f"--model_dir={model_dir}", "--learning_rate=1e-12", "--retrain")
+        again = _launch(
+            "--stage=3", f"--model_dir={model_dir}", "--learning_rate=1e-12", "--retrain"
+        )
         self.assertEqual(again.returncode, 0, again.stderr[-3000:])
         self.assertIn(f"restored {stage_weights_path(model_dir, 2)}", again.stdout)
         w3, _ = _cell_weight(stage_weights_path(model_dir, 3))
@@ -82,7 +97,12 @@ class LaunchTest(tf.test.TestCase):
         self.assertEqual(evaluation.returncode, 0, evaluation.stderr[-3000:])
         self.assertIn("occlusion check: full-image top-1 of the stage-1 BagNet", evaluation.stdout)
         self.assertRegex(evaluation.stdout, r"\nordered_logits +stage1 +12 ")
-        for name in ("evaluation.json", "evaluation.csv", "glimpses.png", "accuracy_vs_glimpses.png"):
+        for name in (
+            "evaluation.json",
+            "evaluation.csv",
+            "glimpses.png",
+            "accuracy_vs_glimpses.png",
+        ):
             self.assertGreater(os.path.getsize(os.path.join(model_dir, "evaluation", name)), 0)
 
     def test_stage3_without_stage2_checkpoint_names_path_and_command(self):
@@ -105,12 +125,18 @@ class LaunchTest(tf.test.TestCase):
         self.assertFalse(np.any([name.startswith("stage") for name in os.listdir(model_dir)]))
 
     def test_undecodable_image_in_a_folder_dataset_is_named_without_a_traceback(self):
-        root = write_random_image_folder(os.path.join(self.get_temp_dir(), "folder"), train=16, val=2,
-                                         height=30, width=30)
+        root = write_random_image_folder(
+            os.path.join(self.get_temp_dir(), "folder"), train=16, val=2, height=30, width=30
+        )
         with open(os.path.join(root, "train", "c0", "0.png"), "r+b") as f:
             f.truncate(60)  # a valid PNG signature, a cut-off body: found only when decoded
-        result = _launch("--stage=1", f"--dataset=folder:{root}", f"--model_dir={self.get_temp_dir()}/folder_run",
-                         "--steps=1", "--batch_size=16")
+        result = _launch(
+            "--stage=1",
+            f"--dataset=folder:{root}",
+            f"--model_dir={self.get_temp_dir()}/folder_run",
+            "--steps=1",
+            "--batch_size=16",
+        )
         self.assertEqual(result.returncode, 2, result.stderr[-3000:])
         self.assertRegex(result.stderr, r"error: .*Cannot read image file .*c0/0\.png")
         self.assertNotIn("Traceback", result.stderr)

@@ -18,8 +18,17 @@ from saccader_tf import launch
 from saccader_tf.models import Saccader, SaccaderClassNet
 from saccader_tf.training import checkpoints, recipe
 
-TINY = dict(model="bagnet9_tiny", image_size=28, num_glimpses=3, batch_size=8, train_examples=16,
-            seed=1, epochs=["1"], steps=2, eval_steps=1)
+TINY = dict(
+    model="bagnet9_tiny",
+    image_size=28,
+    num_glimpses=3,
+    batch_size=8,
+    train_examples=16,
+    seed=1,
+    epochs=["1"],
+    steps=2,
+    eval_steps=1,
+)
 
 
 def _release_locks():
@@ -31,14 +40,21 @@ def _release_locks():
 class LaunchClassNetFlagsTest(tf.test.TestCase):
     def test_classifier_flags_that_cannot_work_are_refused(self):
         cases = [
-            ({"stage": "4"}, r"--stage=4 trains a Saccader-ClassNet's classifier: choose one with "
-                             r"--classifier=small_cnn"),
+            (
+                {"stage": "4"},
+                r"--stage=4 trains a Saccader-ClassNet's classifier: choose one with "
+                r"--classifier=small_cnn",
+            ),
             ({"classifier_image_size": 56}, r"--classifier_image_size configure"),
-            ({"classifier": "small_cnn", "classifier_image_size": 56},
-             r"generated at one size .*--classifier_image_size=56 --image_size=60"),
+            (
+                {"classifier": "small_cnn", "classifier_image_size": 56},
+                r"generated at one size .*--classifier_image_size=56 --image_size=60",
+            ),
             ({"classifier": "small_cnn", "architecture": "dram"}, r"DRAM classifies its glimpses"),
-            ({"classifier": "small_cnn", "classifier_weights": "/nonexistent.weights.h5"},
-             r"existing local weights file .*Received: --classifier_weights=/nonexistent"),
+            (
+                {"classifier": "small_cnn", "classifier_weights": "/nonexistent.weights.h5"},
+                r"existing local weights file .*Received: --classifier_weights=/nonexistent",
+            ),
             ({"epochs": ["1", "1", "1", "1", "1"]}, r"--epochs takes one value, three .* or four"),
         ]
         for overrides, message in cases:
@@ -48,8 +64,9 @@ class LaunchClassNetFlagsTest(tf.test.TestCase):
                         launch._validate_flags()
 
     def test_stage_all_includes_stage_4_with_a_classifier_which_takes_stage_1s_schedule(self):
-        with flagsaver.flagsaver(classifier="small_cnn", epochs=["3", "1", "1"],
-                                 learning_rate=["0.01", "0.002", "0.001"]):
+        with flagsaver.flagsaver(
+            classifier="small_cnn", epochs=["3", "1", "1"], learning_rate=["0.01", "0.002", "0.001"]
+        ):
             launch._validate_flags()
             settings = launch.settings_from_flags()
         self.assertEqual(settings.stages, [1, 2, 3, 4])
@@ -65,8 +82,13 @@ class LaunchClassNetFlagsTest(tf.test.TestCase):
 class LaunchStage4Test(tf.test.TestCase):
     def test_stage_4_resumes_trains_only_the_classifier_then_is_skipped_and_evaluated(self):
         model_dir = os.path.join(self.get_temp_dir(), "classnet")
-        with flagsaver.flagsaver(classifier="small_cnn", model_dir=model_dir, save_every_steps=1,
-                                 eval_policies=["learned"], **TINY):
+        with flagsaver.flagsaver(
+            classifier="small_cnn",
+            model_dir=model_dir,
+            save_every_steps=1,
+            eval_policies=["learned"],
+            **TINY,
+        ):
             launch._validate_flags()
             settings = launch.settings_from_flags()
         self.addCleanup(_release_locks)
@@ -74,8 +96,10 @@ class LaunchStage4Test(tf.test.TestCase):
         source, saccader = recipe.build(settings, strategy)
         checkpoints.check_model_config(model_dir, saccader.get_config())
         checkpoints.record_preprocessing(model_dir, source)
-        with self.assertRaisesRegex(checkpoints.MissingCheckpointError,
-                                    r"Stage 4 needs the stage-3 checkpoint .*\n.*--stage=3"):
+        with self.assertRaisesRegex(
+            checkpoints.MissingCheckpointError,
+            r"Stage 4 needs the stage-3 checkpoint .*\n.*--stage=3",
+        ):
             recipe.run(settings, [4])
         _release_locks()
         stage3 = checkpoints.save_stage(saccader, model_dir, 3)  # stands for a trained Saccader
@@ -141,7 +165,9 @@ class LaunchStage4Test(tf.test.TestCase):
         saccader = Saccader(num_classes=3, image_size=28, variant="bagnet9_tiny", input_channels=1)
         net = SaccaderClassNet(saccader, "small_cnn", classifier_image_size=28)
         checkpoints.check_classnet_config(model_dir, net.get_config())
-        with self.assertRaisesRegex(checkpoints.MissingCheckpointError,
-                                    r"stage-4 checkpoint .* does not exist. Train it with `python "
-                                    r"-m saccader_tf.launch --stage=4 --classifier=small_cnn"):
+        with self.assertRaisesRegex(
+            checkpoints.MissingCheckpointError,
+            r"stage-4 checkpoint .* does not exist. Train it with `python "
+            r"-m saccader_tf.launch --stage=4 --classifier=small_cnn",
+        ):
             checkpoints.load_trained_model(model_dir)

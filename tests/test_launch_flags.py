@@ -12,9 +12,15 @@ from absl.testing import flagsaver
 from saccader_tf import launch
 
 CASES = [
-    ({"image_size": 20}, r"--image_size=20 is smaller than the receptive field of bagnet29_small \(29 px\)"),
+    (
+        {"image_size": 20},
+        r"--image_size=20 is smaller than the receptive field of bagnet29_small \(29 px\)",
+    ),
     ({"num_glimpses": 65}, r"--num_glimpses=65 exceeds the 64 cells of the 8x8 grid"),
-    ({"num_targets": 10, "image_size": 40}, r"--num_targets=10 exceeds the 9 cells of the 3x3 grid"),
+    (
+        {"num_targets": 10, "image_size": 40},
+        r"--num_targets=10 exceeds the 9 cells of the 3x3 grid",
+    ),
     ({"model": "resnet"}, r"--model must be one of .*Received: --model=resnet"),
     ({"epochs": ["1", "2"]}, r"--epochs takes one value or three"),
     ({"learning_rate": ["fast"]}, r"--learning_rate takes numbers"),
@@ -58,8 +64,16 @@ class FlagValidationTest(tf.test.TestCase):
     def test_the_command_exits_non_zero_before_creating_anything(self):
         model_dir = os.path.join(self.get_temp_dir(), "never")
         result = subprocess.run(
-            [sys.executable, "-m", "saccader_tf.launch", "--image_size=20", f"--model_dir={model_dir}"],
-            capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "saccader_tf.launch",
+                "--image_size=20",
+                f"--model_dir={model_dir}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("--image_size=20 is smaller than the receptive field", result.stderr)

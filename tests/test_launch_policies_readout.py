@@ -10,26 +10,39 @@ from absl.testing import flagsaver
 from saccader_tf import launch
 from saccader_tf.training import checkpoints, recipe
 
-TINY = dict(model="bagnet9_tiny", image_size=28, num_glimpses=3, batch_size=8, train_examples=16, seed=1)
+TINY = dict(
+    model="bagnet9_tiny", image_size=28, num_glimpses=3, batch_size=8, train_examples=16, seed=1
+)
 
 
 class LaunchPoliciesReadoutTest(tf.test.TestCase):
     def test_bad_policy_names_and_dram_readout_are_refused(self):
-        cases = [({"eval_policies": ["learned", "sobel"]}, r"--eval_policies takes names from .*sobel_var"
-                  r".*Received: --eval_policies=learned,sobel"),
-                 ({"architecture": "dram", "readout": "soft"}, r"--readout applies to the Saccader")]
+        cases = [
+            (
+                {"eval_policies": ["learned", "sobel"]},
+                r"--eval_policies takes names from .*sobel_var"
+                r".*Received: --eval_policies=learned,sobel",
+            ),
+            ({"architecture": "dram", "readout": "soft"}, r"--readout applies to the Saccader"),
+        ]
         for overrides, message in cases:
-            with self.subTest(**{k: str(v) for k, v in overrides.items()}), flagsaver.flagsaver(**overrides):
+            with (
+                self.subTest(**{k: str(v) for k, v in overrides.items()}),
+                flagsaver.flagsaver(**overrides),
+            ):
                 with self.assertRaisesRegex(app.UsageError, message):
                     launch._validate_flags()
 
     def test_soft_readout_flag_is_built_and_recorded_then_evaluated_with_the_new_policies(self):
         model_dir = os.path.join(self.get_temp_dir(), "soft")
         policies = ["learned", "sobel_mean", "sobel_var", "random_tf1", "center_tf1", "center"]
-        with flagsaver.flagsaver(readout="soft", model_dir=model_dir, eval_steps=1, eval_policies=policies,
-                                 **TINY):
+        with flagsaver.flagsaver(
+            readout="soft", model_dir=model_dir, eval_steps=1, eval_policies=policies, **TINY
+        ):
             launch._validate_flags()
-            source, saccader = recipe.build(launch.settings_from_flags(), tf.distribute.get_strategy())
+            source, saccader = recipe.build(
+                launch.settings_from_flags(), tf.distribute.get_strategy()
+            )
             self.assertEqual(saccader.readout, "soft")
             checkpoints.check_model_config(model_dir, saccader.get_config())
             checkpoints.record_preprocessing(model_dir, source)
@@ -42,13 +55,19 @@ class LaunchPoliciesReadoutTest(tf.test.TestCase):
         recorded = checkpoints.load_model_config(model_dir)
         self.assertEqual(recorded["readout"], "soft")
         with flagsaver.flagsaver(model_dir=model_dir, readout="soft", **TINY):
-            recipe.check_recorded_readout(launch.settings_from_flags(), recorded)  # the same readout continues
+            recipe.check_recorded_readout(
+                launch.settings_from_flags(), recorded
+            )  # the same readout continues
             with flagsaver.as_parsed(readout="hard"):
-                with self.assertRaisesRegex(ValueError, r"trained with --readout=soft.*Received: --readout=hard"):
+                with self.assertRaisesRegex(
+                    ValueError, r"trained with --readout=soft.*Received: --readout=hard"
+                ):
                     recipe.check_recorded_readout(launch.settings_from_flags(), recorded)
                 # --stage=eval with an explicit --readout reads the same weights out the hard way.
                 hard = recipe.with_readout_flag(launch.settings_from_flags(), saccader)
-            self.assertIs(recipe.with_readout_flag(launch.settings_from_flags(), saccader), saccader)  # not given
+            self.assertIs(
+                recipe.with_readout_flag(launch.settings_from_flags(), saccader), saccader
+            )  # not given
         self.assertEqual((hard.readout, saccader.readout), ("hard", "soft"))
         for a, b in zip(hard.weights, saccader.weights):
             self.assertAllEqual(a, b)

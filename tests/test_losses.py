@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from saccader_tf.training import losses
-from saccader_tf.training import rewards
+from saccader_tf.training import losses, rewards
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -140,12 +139,16 @@ class RewardAndBaselineTest(tf.test.TestCase):
         )
         env = dict(os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2")
         proc = subprocess.run(
-            [sys.executable, "-c", script], cwd=REPO_ROOT, env=env,
-            capture_output=True, text=True, timeout=240,
+            [sys.executable, "-c", script],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
         )
         self.assertEqual(proc.returncode, 0, msg=proc.stderr[-3000:])
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-        out = json.loads(line[len("RESULT "):])
+        out = json.loads(line[len("RESULT ") :])
         self.assertEqual(out["replicas"], 2)
         # Global mean of [1, 2, 3, 10] = 4 (not the mean of per-replica means, (2 + 10) / 2 = 6).
         self.assertAllClose(out["eager"], [4.0, 4.0])
@@ -237,9 +240,7 @@ class WeightDecayTest(tf.test.TestCase):
         lone_bias = keras.Variable(np.zeros(4, np.float32), name="bias")
         everything = dense.weights + norm.weights + conv.weights + frozen.weights
         kept = losses.decayed_variables(everything + [cell_w, lone_bias])
-        self.assertEqual(
-            [losses._variable_name(v) for v in kept], ["kernel", "kernel", "w"]
-        )
+        self.assertEqual([losses._variable_name(v) for v in kept], ["kernel", "kernel", "w"])
         self.assertIs(kept[0], dense.kernel)
         self.assertIs(kept[1], conv.kernel)
         self.assertIs(kept[2], cell_w)

@@ -17,11 +17,10 @@ import tensorflow as tf
 from absl.testing import flagsaver
 
 from saccader_tf import launch
-from saccader_tf.training import model_dir_lock
-from saccader_tf.training import multi_worker
+from saccader_tf.training import model_dir_lock, multi_worker
 from saccader_tf.training.model_dir_lock import ModelDirBusyError, ModelDirLock
 
-_HOLDER = r'''
+_HOLDER = r"""
 import importlib.util, sys, time
 spec = importlib.util.spec_from_file_location("model_dir_lock", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
@@ -29,13 +28,16 @@ spec.loader.exec_module(module)
 with module.ModelDirLock(sys.argv[2], command="first-launcher --lr=0.1"):
     print("locked", flush=True)
     time.sleep(120)
-'''
+"""
 
 
 class ModelDirLockTest(tf.test.TestCase):
     def _hold(self, model_dir):
-        holder = subprocess.Popen([sys.executable, "-c", _HOLDER, model_dir_lock.__file__, model_dir],
-                                  stdout=subprocess.PIPE, text=True)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, model_dir_lock.__file__, model_dir],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.addCleanup(lambda: holder.poll() is None and holder.kill())
         self.assertEqual(holder.stdout.readline().strip(), "locked")
         return holder
@@ -43,8 +45,16 @@ class ModelDirLockTest(tf.test.TestCase):
     def _main(self, model_dir, stage="2"):
         """The launcher in process (`--stage=2` with no stage-1 file: it stops right after locking)."""
         stderr = io.StringIO()
-        flags = dict(model="bagnet9_tiny", image_size=28, num_glimpses=3, num_targets=4, batch_size=16,
-                     train_examples=32, stage=stage, model_dir=model_dir)
+        flags = dict(
+            model="bagnet9_tiny",
+            image_size=28,
+            num_glimpses=3,
+            num_targets=4,
+            batch_size=16,
+            train_examples=32,
+            stage=stage,
+            model_dir=model_dir,
+        )
         try:
             with flagsaver.flagsaver(**flags), contextlib.redirect_stderr(stderr):
                 with self.assertRaises(SystemExit) as exit_info:
@@ -58,20 +68,27 @@ class ModelDirLockTest(tf.test.TestCase):
     def test_second_launcher_refused_then_accepted_after_the_first_is_killed(self):
         model_dir = os.path.join(self.get_temp_dir(), "busy")
         holder = self._hold(model_dir)
-        with self.assertRaisesRegex(ModelDirBusyError, rf"in use by another launcher, process {holder.pid} on host "
-                                    r"\S+ \(started .*: first-launcher --lr=0\.1\).*kill"):
+        with self.assertRaisesRegex(
+            ModelDirBusyError,
+            rf"in use by another launcher, process {holder.pid} on host "
+            r"\S+ \(started .*: first-launcher --lr=0\.1\).*kill",
+        ):
             with ModelDirLock(model_dir):
                 pass
         code, line = self._main(model_dir)
         self.assertEqual(code, 2)
-        self.assertRegex(line, rf"(?m)^error: {model_dir} is in use by another launcher, process {holder.pid} ")
+        self.assertRegex(
+            line, rf"(?m)^error: {model_dir} is in use by another launcher, process {holder.pid} "
+        )
 
         holder.send_signal(signal.SIGKILL)  # no clean-up: the lock file stays behind
         holder.wait()
         self.assertTrue(os.path.exists(os.path.join(model_dir, model_dir_lock.LOCK_FILE)))
         code, line = self._main(model_dir)
         self.assertEqual(code, 2)
-        self.assertRegex(line, r"(?m)^error: Stage 2 needs the stage-1 checkpoint")  # it got past the lock
+        self.assertRegex(
+            line, r"(?m)^error: Stage 2 needs the stage-1 checkpoint"
+        )  # it got past the lock
         with ModelDirLock(model_dir) as lock:
             self.assertEqual(lock.holder()["pid"], os.getpid())
 
@@ -89,4 +106,7 @@ class ModelDirLockTest(tf.test.TestCase):
         for stage in ("eval", "export"):
             code, stderr = self._main(model_dir, stage=stage)
             self.assertEqual(code, 2)
-            self.assertRegex(stderr, rf"(?m)^error: {model_dir} is in use by another launcher, process {holder.pid} ")
+            self.assertRegex(
+                stderr,
+                rf"(?m)^error: {model_dir} is in use by another launcher, process {holder.pid} ",
+            )

@@ -24,11 +24,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from saccader_tf.training import multi_worker
 from local_cluster import REPO_ROOT, multi_worker_local
+from saccader_tf.training import multi_worker
 
-
-_WORKER_SCRIPT = r'''
+_WORKER_SCRIPT = r"""
 import json, os, sys, time, types
 _t0 = time.time()
 import numpy as np
@@ -121,7 +120,7 @@ report["reference_seconds"] = time.time() - start
 
 report["import_seconds"], report["total_seconds"] = _t1 - _t0, time.time() - _t0
 print("RESULT " + json.dumps(report), flush=True)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -133,7 +132,12 @@ class MultiWorkerTest(tf.test.TestCase):
         command = [sys.executable, "-c", _WORKER_SCRIPT, cls.out_dir]
         cls.results = multi_worker_local.run_workers([command, command], timeout=200)
         for code, output in cls.results:
-            print(next((line for line in output.splitlines() if line.startswith("RESULT ")), output[-3000:]))
+            print(
+                next(
+                    (line for line in output.splitlines() if line.startswith("RESULT ")),
+                    output[-3000:],
+                )
+            )
 
     def _reports(self):
         reports = []
@@ -141,7 +145,7 @@ class MultiWorkerTest(tf.test.TestCase):
             self.assertEqual(code, 0, f"worker {i}:\n{output[-4000:]}")
             lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
             self.assertLen(lines, 1, output[-2000:])
-            reports.append(json.loads(lines[0][len("RESULT "):]))
+            reports.append(json.loads(lines[0][len("RESULT ") :]))
         return reports
 
     def _weights(self, name):
@@ -155,13 +159,18 @@ class MultiWorkerTest(tf.test.TestCase):
         initial = self._weights("initial.npz")
         for stage in (1, 2, 3):
             self.assertEqual([r[f"stage{stage}_steps"] for r in reports], [2, 2])
-            chief, other = self._weights(f"worker0_stage{stage}.npz"), self._weights(f"worker1_stage{stage}.npz")
+            chief, other = (
+                self._weights(f"worker0_stage{stage}.npz"),
+                self._weights(f"worker1_stage{stage}.npz"),
+            )
             single = self._weights(f"single_stage{stage}.npz")
             update = max(float(np.max(np.abs(a - b))) for a, b in zip(single, initial))
             self.assertGreater(update, 1e-3, f"stage {stage}: the steps did nothing")
             for a, b, c in zip(chief, other, single):
                 self.assertAllClose(a, b, atol=1e-5, rtol=0, msg=f"stage {stage}: workers differ")
-                self.assertAllClose(a, c, atol=1e-5, rtol=0, msg=f"stage {stage}: differs from one process")
+                self.assertAllClose(
+                    a, c, atol=1e-5, rtol=0, msg=f"stage {stage}: differs from one process"
+                )
 
     def test_only_the_chief_writes(self):
         self._reports()
@@ -186,10 +195,17 @@ class MultiWorkerTest(tf.test.TestCase):
         if not multi_worker.needs_fit_shim():
             self.skipTest(f"the shim is not applied on Keras {multi_worker.keras.__version__}")
         for report in reports:
-            self.assertNotEqual(report["plain_fit"], "ok", "plain fit now works under "
-                                "MultiWorkerMirroredStrategy: remove the shim (or narrow BROKEN_KERAS)")
-            self.assertIn("PerReplica", report["plain_fit"],
-                          "plain fit fails differently now: revisit saccader_tf.training.multi_worker")
+            self.assertNotEqual(
+                report["plain_fit"],
+                "ok",
+                "plain fit now works under "
+                "MultiWorkerMirroredStrategy: remove the shim (or narrow BROKEN_KERAS)",
+            )
+            self.assertIn(
+                "PerReplica",
+                report["plain_fit"],
+                "plain fit fails differently now: revisit saccader_tf.training.multi_worker",
+            )
 
 
 class VersionGateTest(tf.test.TestCase):
@@ -214,9 +230,19 @@ class LaunchExampleTest(tf.test.TestCase):
         """
         model_dir = tempfile.mkdtemp(prefix="multi_worker_launch_")
         command = [
-            sys.executable, os.path.join(REPO_ROOT, "launch", "multi_worker_local.py"), "--num_workers=2",
-            "--timeout=200", "--", "--stage=1", f"--model_dir={model_dir}", "--model=bagnet9_tiny",
-            "--image_size=28", "--batch_size=8", "--epochs=1", "--steps=2", "--eval_steps=1",
+            sys.executable,
+            os.path.join(REPO_ROOT, "launch", "multi_worker_local.py"),
+            "--num_workers=2",
+            "--timeout=200",
+            "--",
+            "--stage=1",
+            f"--model_dir={model_dir}",
+            "--model=bagnet9_tiny",
+            "--image_size=28",
+            "--batch_size=8",
+            "--epochs=1",
+            "--steps=2",
+            "--eval_steps=1",
             "--train_examples=32",
         ]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=230, cwd=REPO_ROOT)

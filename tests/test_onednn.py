@@ -19,8 +19,9 @@ def _python(code_or_args, onednn):
     if onednn is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = onednn
     env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(HERE), HERE, env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, *code_or_args], env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, *code_or_args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 class ShortcutTest(tf.test.TestCase):
@@ -62,14 +63,18 @@ class VariableTest(tf.test.TestCase):
         """A fresh interpreter whose command line is `python -m saccader_tf.launch` (as
         `sys.orig_argv` shows it) gets "1" unless the variable was set; a plain `import
         saccader_tf` keeps the reference kernels."""
-        code = ["-c", "import os, sys; sys.orig_argv = ['python', '-m', 'saccader_tf.launch']; "
-                "import saccader_tf; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"]
+        code = [
+            "-c",
+            "import os, sys; sys.orig_argv = ['python', '-m', 'saccader_tf.launch']; "
+            "import saccader_tf; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])",
+        ]
         for given, expected in ((None, "1"), ("0", "0"), ("1", "1")):
             run = _python(code, given)
             self.assertEqual(run.returncode, 0, run.stderr[-2000:])
             self.assertEqual(run.stdout.split()[-1], expected)
-        run = _python(["-c", "import os, saccader_tf; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"],
-                      None)
+        run = _python(
+            ["-c", "import os, saccader_tf; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"], None
+        )
         self.assertEqual(run.stdout.split()[-1], "0")
 
 
@@ -95,5 +100,7 @@ class SamplingTest(tf.test.TestCase):
         logits = tf.random.stateless_normal((6, 49), seed=(5, 6))
         for seed in ((3, 9), (0, 1), (7, 123)):
             seed = tf.constant(seed, tf.int32)
-            expected = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(seed=seed)
+            expected = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(
+                seed=seed
+            )
             self.assertAllEqual(sample_categorical(logits, seed), expected)

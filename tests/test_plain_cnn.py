@@ -13,7 +13,6 @@ TINY = dict(num_classes=3, image_size=8, input_channels=1, widths=(4, 8), stride
 
 
 class PlainCNNTest(tf.test.TestCase):
-
     def test_layer_checks(self):
         images = np.random.default_rng(0).random((2, 8, 8, 1)).astype(np.float32)
         run_layer_checks(self, PlainCNN, TINY, images)
@@ -27,8 +26,9 @@ class PlainCNNTest(tf.test.TestCase):
     def test_default_size_is_close_to_the_default_saccader(self):
         cnn = PlainCNN(num_classes=10, image_size=60, input_channels=1)
         cnn.build()
-        saccader = Saccader(num_classes=10, image_size=60, variant="bagnet29_small",
-                            input_channels=1)
+        saccader = Saccader(
+            num_classes=10, image_size=60, variant="bagnet29_small", input_channels=1
+        )
         saccader.build()
         self.assertEqual(cnn.count_params(), 409_770)
         self.assertAllClose(cnn.count_params() / saccader.count_params(), 1.0, atol=0.05)
@@ -39,7 +39,6 @@ class PlainCNNTest(tf.test.TestCase):
 
 
 class CrossEntropyTrainerTest(tf.test.TestCase):
-
     def test_loss_is_the_mean_cross_entropy_plus_decay(self):
         keras.utils.set_random_seed(1)
         model = PlainCNN(**TINY)
@@ -53,7 +52,7 @@ class CrossEntropyTrainerTest(tf.test.TestCase):
         log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         cross_entropy = -log_softmax[np.arange(4), labels].mean()
         kernels = [v.numpy() for v in model.trainable_variables if "kernel" in v.path]
-        penalty = decay * sum(float((k ** 2).sum()) for k in kernels) / 2
+        penalty = decay * sum(float((k**2).sum()) for k in kernels) / 2
         self.assertAllClose(logs["cross_entropy"], cross_entropy, rtol=1e-5)
         self.assertAllClose(loss, cross_entropy + penalty, rtol=1e-5)
         predicted = logits.argmax(axis=1)

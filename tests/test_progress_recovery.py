@@ -22,7 +22,14 @@ from saccader_tf.training.run_stage import stage_plan
 
 
 def _model(**overrides):
-    config = dict(num_classes=3, image_size=28, variant="bagnet9_tiny", input_channels=1, num_glimpses=2, seed=0)
+    config = dict(
+        num_classes=3,
+        image_size=28,
+        variant="bagnet9_tiny",
+        input_channels=1,
+        num_glimpses=2,
+        seed=0,
+    )
     model = Saccader(**{**config, **overrides})
     model.build()
     return model
@@ -37,9 +44,20 @@ def _progress(directory, model=None, plan=None):
 
 def _source(batch_size=4, **settings):
     images = np.zeros((8, 28, 28, 1), "float32")
-    train = tf.data.Dataset.from_tensor_slices((images, np.zeros(8, "int32"))).batch(batch_size, drop_remainder=True)
-    return DataSource(train_epoch=fixed_epochs(train), eval=train, num_classes=3, image_size=28, channels=1, mean=(0.0,),
-                      std=(1.0,), name="hand_made", settings=settings)
+    train = tf.data.Dataset.from_tensor_slices((images, np.zeros(8, "int32"))).batch(
+        batch_size, drop_remainder=True
+    )
+    return DataSource(
+        train_epoch=fixed_epochs(train),
+        eval=train,
+        num_classes=3,
+        image_size=28,
+        channels=1,
+        mean=(0.0,),
+        std=(1.0,),
+        name="hand_made",
+        settings=settings,
+    )
 
 
 class ProgressRecoveryTest(tf.test.TestCase):
@@ -98,6 +116,7 @@ class ProgressRecoveryTest(tf.test.TestCase):
             path = self._data_file(5)
             with open(path, "r+b") as f:
                 f.truncate(os.path.getsize(path) // 2)
+
         self._assert_falls_back_to_step_4(damage)
 
     def test_flipped_bytes_fall_back(self):
@@ -109,6 +128,7 @@ class ProgressRecoveryTest(tf.test.TestCase):
                     data[i] ^= 0xFF
                 f.seek(0)
                 f.write(data)
+
         self._assert_falls_back_to_step_4(damage)
 
     def test_truncated_or_deleted_index_falls_back(self):
@@ -156,7 +176,9 @@ class ChangedSettingsRefusedTest(tf.test.TestCase):
         model, common = _model(), dict(epochs=1, steps_per_epoch=2, learning_rate=0.01)
         for key, other in (("seed", 2), ("train_examples", 64), ("num_clutter", 8)):
             with self.subTest(key=key):
-                first = stage_plan(1, model, _source(seed=1, train_examples=32, num_clutter=4), **common)
+                first = stage_plan(
+                    1, model, _source(seed=1, train_examples=32, num_clutter=4), **common
+                )
                 changed = {**dict(seed=1, train_examples=32, num_clutter=4), key: other}
                 second = stage_plan(1, model, _source(**changed), **common)
                 self._assert_refused(first, second, rf"data_settings: .*'{key}'")
@@ -164,7 +186,9 @@ class ChangedSettingsRefusedTest(tf.test.TestCase):
     def test_changed_batch_size_and_model_are_refused(self):
         model = _model()
         first = stage_plan(1, model, _source(batch_size=4), epochs=1)
-        self._assert_refused(first, stage_plan(1, model, _source(batch_size=2), epochs=1), r"batch_size: 4 -> 2")
+        self._assert_refused(
+            first, stage_plan(1, model, _source(batch_size=2), epochs=1), r"batch_size: 4 -> 2"
+        )
         second = stage_plan(1, _model(num_glimpses=3), _source(batch_size=4), epochs=1)
         self._assert_refused(first, second, r"model: .*'num_glimpses': 2")
 

@@ -31,8 +31,9 @@ class QuickRaceTest(tf.test.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.png = os.path.join(cls.tmp.name, "plots", "race.png")
         json_path = os.path.join(cls.tmp.name, "race.json")
-        cls.stdout, cls.stderr = _run(["--race", "--quick", f"--race_plot={cls.png}",
-                                       f"--output={json_path}"])
+        cls.stdout, cls.stderr = _run(
+            ["--race", "--quick", f"--race_plot={cls.png}", f"--output={json_path}"]
+        )
         with open(json_path) as f:
             cls.report = json.load(f)
 
@@ -42,8 +43,11 @@ class QuickRaceTest(tf.test.TestCase):
         super().tearDownClass()
 
     def test_prints_every_contender_row(self):
-        rows = [line for line in self.stdout.splitlines()
-                if line.startswith("| ") and not line.startswith("| contender")]
+        rows = [
+            line
+            for line in self.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| contender")
+        ]
         self.assertLen(rows, len(CONTENDER_KEYS))
         for row, label in zip(rows, QUICK_LABELS):
             self.assertTrue(row.startswith(f"| {label} | "), msg=row)
@@ -51,8 +55,13 @@ class QuickRaceTest(tf.test.TestCase):
         self.assertEqual([c["key"] for c in self.report["contenders"]], list(CONTENDER_KEYS))
 
     def test_header_names_budget_machine_and_kernels(self):
-        for text in ("0.2 s of training per contender", "CPU cores", "TF_ENABLE_ONEDNN_OPTS=",
-                     "XLA off", "precision float32"):
+        for text in (
+            "0.2 s of training per contender",
+            "CPU cores",
+            "TF_ENABLE_ONEDNN_OPTS=",
+            "XLA off",
+            "precision float32",
+        ):
             self.assertIn(text, self.stdout)
 
     def test_errors_in_unit_interval_and_time_points_increase(self):
@@ -81,8 +90,12 @@ class QuickRaceTest(tf.test.TestCase):
 
 
 class RaceReportTest(tf.test.TestCase):
-    POINTS = [{"seconds": 0.0, "error": 0.9}, {"seconds": 31.0, "error": 0.4},
-              {"seconds": 62.0, "error": 0.15}, {"seconds": 120.5, "error": 0.12}]
+    POINTS = [
+        {"seconds": 0.0, "error": 0.9},
+        {"seconds": 31.0, "error": 0.4},
+        {"seconds": 62.0, "error": 0.15},
+        {"seconds": 120.5, "error": 0.12},
+    ]
 
     def test_error_at_takes_the_first_evaluation_at_or_after_the_time(self):
         self.assertEqual(error_at(self.POINTS, 0.0), 0.9)
@@ -96,19 +109,31 @@ class RaceReportTest(tf.test.TestCase):
         self.assertIsNone(time_to_error(self.POINTS, 0.1))
 
     def test_table_row(self):
-        result = {"label": "x", "params": 1234, "steps": 56, "train_seconds": 120.54,
-                  "warmup_seconds": 20.04, "eval_seconds": 7.25, "points": self.POINTS}
+        result = {
+            "label": "x",
+            "params": 1234,
+            "steps": 56,
+            "train_seconds": 120.54,
+            "warmup_seconds": 20.04,
+            "eval_seconds": 7.25,
+            "points": self.POINTS,
+        }
         table = format_race_table([result], budget_s=120, evaluations=4, targets=[0.5, 0.1])
         head, _, row = table.splitlines()
-        self.assertEqual(head, "| contender | params | steps | train s | warm-up s | eval s "
-                               "| error at 0 s | error at 30 s | error at 60 s | error at 90 s "
-                               "| error at 120 s (end) | time to ≤ 50.0% | time to ≤ 10.0% |")
-        self.assertEqual(row, "| x | 1,234 | 56 | 120.5 | 20.0 | 7.2 | 90.0% | 40.0% | 15.0% "
-                              "| 12.0% | 12.0% | 31 s | — |")
+        self.assertEqual(
+            head,
+            "| contender | params | steps | train s | warm-up s | eval s "
+            "| error at 0 s | error at 30 s | error at 60 s | error at 90 s "
+            "| error at 120 s (end) | time to ≤ 50.0% | time to ≤ 10.0% |",
+        )
+        self.assertEqual(
+            row,
+            "| x | 1,234 | 56 | 120.5 | 20.0 | 7.2 | 90.0% | 40.0% | 15.0% "
+            "| 12.0% | 12.0% | 31 s | — |",
+        )
 
 
 class RaceMachineryTest(tf.test.TestCase):
-
     def test_budget_cosine_decay(self):
         fraction = tf.Variable(0.0)
         schedule = BudgetCosineDecay(0.002, fraction)
@@ -122,10 +147,12 @@ class RaceMachineryTest(tf.test.TestCase):
         self.assertAllClose(top1_error(lambda x: x, dataset), 2 / 3)
 
     def test_bad_race_flags_are_refused(self):
-        for flag, message in (("--race_budget_s=0", "Received: --race_budget_s=0"),
-                              ("--race_contenders=saccader,gpt", "Received: --race_contenders="),
-                              ("--race_targets=0.5,2", "Received: --race_targets=0.5,2"),
-                              ("--race_evaluations=0", "Received: --race_evaluations=0")):
+        for flag, message in (
+            ("--race_budget_s=0", "Received: --race_budget_s=0"),
+            ("--race_contenders=saccader,gpt", "Received: --race_contenders="),
+            ("--race_targets=0.5,2", "Received: --race_targets=0.5,2"),
+            ("--race_evaluations=0", "Received: --race_evaluations=0"),
+        ):
             stderr = io.StringIO()
             with self.assertRaises(SystemExit) as raised, _redirect_stderr(stderr):
                 benchmark.main(["--race", flag], stdout=io.StringIO(), stderr=stderr)

@@ -13,10 +13,16 @@ from saccader_tf.training.settings import StageSettings
 
 def _train(seed, model_dir):
     keras.utils.set_random_seed(seed)
-    source = make_source("cluttered_mnist", image_size=28, batch_size=16, seed=seed, num_train=96, num_eval=16)
-    model = Saccader(num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1, seed=seed)
+    source = make_source(
+        "cluttered_mnist", image_size=28, batch_size=16, seed=seed, num_train=96, num_eval=16
+    )
+    model = Saccader(
+        num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1, seed=seed
+    )
     model.build()
-    settings = StageSettings(epochs=1, learning_rate=0.01, steps_per_epoch=4, eval_steps=1, verbose=0)
+    settings = StageSettings(
+        epochs=1, learning_rate=0.01, steps_per_epoch=4, eval_steps=1, verbose=0
+    )
     train_stage(1, model, source, settings, model_dir=model_dir, write_checkpoint=False)
     table = format_table(evaluate_model(model, source, max_glimpses=3, seed=seed, max_batches=1))
     return [w.numpy() for w in model.weights], table

@@ -42,10 +42,15 @@ from test_trainers import _data, _labels_with_three_correct, _model
 def _decayed_by_hand(model):
     """(classification, location) kernels of `model` as numpy arrays, chosen by name and rank."""
     location = {id(v) for v in model.location_variables}
-    kept = [v for v in model.trainable_variables
-            if len(v.shape) >= 2 or v.path.split("/")[-1] in ("kernel", "w")]
-    return ([v.numpy().astype("float64") for v in kept if id(v) not in location],
-            [v.numpy().astype("float64") for v in kept if id(v) in location])
+    kept = [
+        v
+        for v in model.trainable_variables
+        if len(v.shape) >= 2 or v.path.split("/")[-1] in ("kernel", "w")
+    ]
+    return (
+        [v.numpy().astype("float64") for v in kept if id(v) not in location],
+        [v.numpy().astype("float64") for v in kept if id(v) in location],
+    )
 
 
 class NormalizedL2Test(tf.test.TestCase):
@@ -54,15 +59,18 @@ class NormalizedL2Test(tf.test.TestCase):
         classification, location = _decayed_by_hand(model)
         self.assertNotEmpty(classification)
         self.assertNotEmpty(location)
-        trainer = PolicyGradientTrainer(model, weight_decay=0.3, l2="normalized",
-                                        location_weight_decay=0.7)
-        expected = (0.3 * sum(np.mean(w ** 2) for w in classification)
-                    + 0.7 * sum(np.mean(w ** 2) for w in location))
+        trainer = PolicyGradientTrainer(
+            model, weight_decay=0.3, l2="normalized", location_weight_decay=0.7
+        )
+        expected = 0.3 * sum(np.mean(w**2) for w in classification) + 0.7 * sum(
+            np.mean(w**2) for w in location
+        )
         self.assertAllClose(trainer.weight_decay_penalty(), expected, rtol=1e-6)
         same = PolicyGradientTrainer(model, weight_decay=0.3, l2="normalized")  # λ_loc = λ
         every = classification + location
-        self.assertAllClose(same.weight_decay_penalty(),
-                            0.3 * sum(np.mean(w ** 2) for w in every), rtol=1e-6)
+        self.assertAllClose(
+            same.weight_decay_penalty(), 0.3 * sum(np.mean(w**2) for w in every), rtol=1e-6
+        )
 
     def test_default_is_todays_sum_of_squares_and_location_weight_changes_only_its_part(self):
         model = _model(seed=3)
@@ -71,10 +79,13 @@ class NormalizedL2Test(tf.test.TestCase):
         todays = l2_penalty(decayed_variables(model.trainable_variables), 0.3)
         self.assertEqual(float(default), float(todays))  # bit for bit
         every = classification + location
-        self.assertAllClose(default, 0.3 * sum(np.sum(w ** 2) / 2 for w in every), rtol=1e-6)
+        self.assertAllClose(default, 0.3 * sum(np.sum(w**2) / 2 for w in every), rtol=1e-6)
         other = PolicyGradientTrainer(model, weight_decay=0.3, location_weight_decay=0.0)
-        self.assertAllClose(other.weight_decay_penalty(),
-                            0.3 * sum(np.sum(w ** 2) / 2 for w in classification), rtol=1e-6)
+        self.assertAllClose(
+            other.weight_decay_penalty(),
+            0.3 * sum(np.sum(w**2) / 2 for w in classification),
+            rtol=1e-6,
+        )
 
     def test_bad_values_are_refused(self):
         model = _model()
@@ -89,8 +100,9 @@ class PunishmentRewardTest(tf.test.TestCase):
         logits = tf.constant([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 5.0], [1.0, 1.0, 0.0]])
         labels = tf.constant([0, 2, 2, 1])  # right, wrong, right, wrong (a tie goes to class 0)
         self.assertAllEqual(correct_prediction_reward(logits, labels), [1.0, 0.0, 1.0, 0.0])
-        self.assertAllEqual(correct_prediction_reward(logits, labels, "punishment"),
-                            [1.0, -1.0, 1.0, -1.0])
+        self.assertAllEqual(
+            correct_prediction_reward(logits, labels, "punishment"), [1.0, -1.0, 1.0, -1.0]
+        )
         with self.assertRaisesRegex(ValueError, "Received: kind='sparse'"):
             correct_prediction_reward(logits, labels, "sparse")
 
@@ -117,8 +129,10 @@ def _offline_mock(num_examples):
     def refuse(sock, address, *args, **kwargs):
         raise OSError(f"network disabled in tests: {address}")
 
-    with tfds.testing.mock_data(num_examples=num_examples), \
-            mock.patch.object(socket.socket, "connect", refuse):
+    with (
+        tfds.testing.mock_data(num_examples=num_examples),
+        mock.patch.object(socket.socket, "connect", refuse),
+    ):
         yield
 
 
@@ -141,8 +155,14 @@ class BackgroundClassTest(tf.test.TestCase):
 
     def test_non_bool_is_refused(self):
         with self.assertRaisesRegex(ValueError, "Received: background_class=1"):
-            tfds_source("imagenet2012", image_size=16, batch_size=4, background_class=1,
-                        download=False, data_dir=self.get_temp_dir())
+            tfds_source(
+                "imagenet2012",
+                image_size=16,
+                batch_size=4,
+                background_class=1,
+                download=False,
+                data_dir=self.get_temp_dir(),
+            )
 
 
 def _hand_image(height=40, width=50):
@@ -174,12 +194,17 @@ class Tf1PreprocessingTest(tf.test.TestCase):
     def test_export_preprocesses_raw_images_as_the_recipe_evaluates(self):
         image, recipe = _hand_image(), Recipe("imagenet_tf1")
         inputs, window = preprocess_images(
-            image[None], image_size=20, crop_fraction=recipe.eval_crop_fraction(20),
-            resize_method=resize_method_of("imagenet_tf1"), **self.unit)
+            image[None],
+            image_size=20,
+            crop_fraction=recipe.eval_crop_fraction(20),
+            resize_method=resize_method_of("imagenet_tf1"),
+            **self.unit,
+        )
         self.assertAllClose(inputs[0], recipe.eval(image, image_size=20, **self.unit), atol=1e-3)
         self.assertAllEqual([int(v) for v in window], [2, 7, 36, 36])
-        self.assertEqual((resize_method_of("imagenet"), resize_method_of(None)),
-                         ("bilinear", "bilinear"))  # every other (or older) recipe: today's
+        self.assertEqual(
+            (resize_method_of("imagenet"), resize_method_of(None)), ("bilinear", "bilinear")
+        )  # every other (or older) recipe: today's
 
     def test_training_crop_takes_100_attempts_and_resizes_bicubic(self):
         attempts = []
@@ -195,8 +220,10 @@ class Tf1PreprocessingTest(tf.test.TestCase):
             Recipe("imagenet").train(image, seed, image_size=20, **self.unit)
         self.assertEqual(attempts, [100, 10])
         self.assertTrue(Recipe("imagenet_tf1").flips)
-        self.assertEqual((Recipe("imagenet_tf1").resize_method, Recipe("imagenet").resize_method),
-                         ("bicubic", "bilinear"))
+        self.assertEqual(
+            (Recipe("imagenet_tf1").resize_method, Recipe("imagenet").resize_method),
+            ("bicubic", "bilinear"),
+        )
         self.assertEqual(tf1.shape, (20, 20, 1))
 
 
@@ -252,10 +279,17 @@ class LauncherSwitchesTest(tf.test.TestCase):
                     else:
                         with self.assertRaisesRegex(app.UsageError, message):
                             launch._validate_flags()
-        switches = dict(l2="normalized", location_weight_decay=0.5, reward="punishment",
-                        schedule="constant", warmup_epochs=0.5, skip_stage2=True)
-        with flagsaver.flagsaver(augment="imagenet_tf1", background_class=True,
-                                 dataset="imagenet2012", **switches):
+        switches = dict(
+            l2="normalized",
+            location_weight_decay=0.5,
+            reward="punishment",
+            schedule="constant",
+            warmup_epochs=0.5,
+            skip_stage2=True,
+        )
+        with flagsaver.flagsaver(
+            augment="imagenet_tf1", background_class=True, dataset="imagenet2012", **switches
+        ):
             launch._validate_flags()
             settings = launch.settings_from_flags()
         self.assertEqual((settings.augment, settings.background_class), ("imagenet_tf1", True))
@@ -272,20 +306,39 @@ class LauncherSwitchesTest(tf.test.TestCase):
     def test_the_command_naming_stage1_leaves_skip_stage2_out(self):
         argv = ["launch", "--stage=3", "--skip_stage2", "--model_dir=runs/a"]
         with mock.patch.object(launch.sys, "argv", argv):
-            self.assertEqual(launch._command_for(1),
-                             "python -m saccader_tf.launch --stage=1 --model_dir=runs/a")
-            self.assertEqual(launch._command_for(3), "python -m saccader_tf.launch --stage=3 "
-                                                     "--skip_stage2 --model_dir=runs/a")
+            self.assertEqual(
+                launch._command_for(1), "python -m saccader_tf.launch --stage=1 --model_dir=runs/a"
+            )
+            self.assertEqual(
+                launch._command_for(3),
+                "python -m saccader_tf.launch --stage=3 --skip_stage2 --model_dir=runs/a",
+            )
 
     def test_a_resume_with_a_changed_switch_is_refused_and_defaults_keep_todays_plan(self):
         model = _model()
-        source = DataSource(train_epoch=fixed_epochs(tf.data.Dataset.from_tensor_slices(_data())
-                                                     .batch(4)), eval=None, num_classes=5,
-                            image_size=24, channels=1, mean=(0.0,), std=(1.0,), name="hand")
+        source = DataSource(
+            train_epoch=fixed_epochs(tf.data.Dataset.from_tensor_slices(_data()).batch(4)),
+            eval=None,
+            num_classes=5,
+            image_size=24,
+            channels=1,
+            mean=(0.0,),
+            std=(1.0,),
+            name="hand",
+        )
         default = StageSettings(epochs=2, learning_rate=0.1, weight_decay=1e-3)
-        todays = stage_plan(3, model, source, epochs=2, steps_per_epoch=2, learning_rate=0.1,
-                            optimizer="adam", weight_decay=1e-3, num_targets=12,
-                            full_image_loss_weight=1.0)
+        todays = stage_plan(
+            3,
+            model,
+            source,
+            epochs=2,
+            steps_per_epoch=2,
+            learning_rate=0.1,
+            optimizer="adam",
+            weight_decay=1e-3,
+            num_targets=12,
+            full_image_loss_weight=1.0,
+        )
         self.assertEqual(settings_plan(3, model, source, default, 2), todays)
         directory = self.get_temp_dir() + "/switch_progress"
         optimizer = keras.optimizers.Adam(0.1)
@@ -293,12 +346,18 @@ class LauncherSwitchesTest(tf.test.TestCase):
         saved = StageProgress(directory, model, optimizer, todays)  # a run without switches
         saved.start(resume=False)
         saved.save()
-        for name, value in (("l2", "normalized"), ("location_weight_decay", 0.0),
-                            ("reward", "punishment"), ("schedule", "constant"),
-                            ("warmup_epochs", 0.5), ("skip_stage2", True)):
+        for name, value in (
+            ("l2", "normalized"),
+            ("location_weight_decay", 0.0),
+            ("reward", "punishment"),
+            ("schedule", "constant"),
+            ("warmup_epochs", 0.5),
+            ("skip_stage2", True),
+        ):
             with self.subTest(switch=name):
-                changed = settings_plan(3, model, source,
-                                        dataclasses.replace(default, **{name: value}), 2)
+                changed = settings_plan(
+                    3, model, source, dataclasses.replace(default, **{name: value}), 2
+                )
                 self.assertEqual(changed, {**todays, name: value})
                 with self.assertRaisesRegex(ValueError, rf"{name}: None -> {value!r}"):
                     StageProgress(directory, model, optimizer, changed).start()
@@ -306,23 +365,40 @@ class LauncherSwitchesTest(tf.test.TestCase):
 
     def test_trainer_and_optimizer_get_the_switches(self):
         model = _model()
-        trainer = make_trainer(3, model, weight_decay=0.1, l2="normalized",
-                               location_weight_decay=0.2, reward="punishment")
-        self.assertEqual((trainer.l2, trainer.location_weight_decay, trainer.reward),
-                         ("normalized", 0.2, "punishment"))
+        trainer = make_trainer(
+            3,
+            model,
+            weight_decay=0.1,
+            l2="normalized",
+            location_weight_decay=0.2,
+            reward="punishment",
+        )
+        self.assertEqual(
+            (trainer.l2, trainer.location_weight_decay, trainer.reward),
+            ("normalized", 0.2, "punishment"),
+        )
         self.assertEqual(make_trainer(1, model, l2="normalized").l2, "normalized")
         optimizer = make_optimizer("sgd", 0.1, 100, warmup_steps=10)
         for step, rate in ((0, 0.0), (5, 0.05), (10, 0.1), (55, 0.05)):
             optimizer.iterations.assign(step)
             self.assertAllClose(optimizer.learning_rate, rate, atol=1e-7)
-        self.assertEqual(warmup_steps(StageSettings(epochs=3, learning_rate=1.0,
-                                                    warmup_epochs=0.5), 7), 4)  # round(3.5)
+        self.assertEqual(
+            warmup_steps(StageSettings(epochs=3, learning_rate=1.0, warmup_epochs=0.5), 7), 4
+        )  # round(3.5)
 
     def test_stage3_with_skip_stage2_asks_for_stage1(self):
         model_dir = self.get_temp_dir() + "/no_stage1"
-        settings = RunSettings(model="bagnet9_tiny", image_size=28, num_glimpses=2, num_targets=2,
-                               batch_size=8, train_examples=16, model_dir=model_dir,
-                               skip_stage2=True, save_every_steps=0)
+        settings = RunSettings(
+            model="bagnet9_tiny",
+            image_size=28,
+            num_glimpses=2,
+            num_targets=2,
+            batch_size=8,
+            train_examples=16,
+            model_dir=model_dir,
+            skip_stage2=True,
+            save_every_steps=0,
+        )
         with mock.patch.object(recipe, "data_source", lambda s: _tiny_source()):
             with self.assertRaises(checkpoints.MissingCheckpointError) as raised:
                 recipe.launch(settings, "3")
@@ -334,8 +410,14 @@ class LauncherSwitchesTest(tf.test.TestCase):
 
     def test_stage3_with_skip_stage2_restores_stage1(self):
         model_dir = self.get_temp_dir() + "/with_stage1"
-        settings = RunSettings(model="bagnet9_tiny", image_size=28, num_glimpses=2, num_targets=2,
-                               model_dir=model_dir, skip_stage2=True)
+        settings = RunSettings(
+            model="bagnet9_tiny",
+            image_size=28,
+            num_glimpses=2,
+            num_targets=2,
+            model_dir=model_dir,
+            skip_stage2=True,
+        )
         restored, trained = [], []
         real_restore = checkpoints.restore_stage
 
@@ -347,9 +429,11 @@ class LauncherSwitchesTest(tf.test.TestCase):
             trained.append((stage, stage_settings.skip_stage2, float(model.cell.w.numpy()[0])))
             return {"summary": f"stage {stage}: not trained (test)"}
 
-        with mock.patch.object(recipe, "data_source", lambda s: _tiny_source()), \
-                mock.patch.object(checkpoints, "restore_stage", recording_restore), \
-                mock.patch.object(recipe, "train_stage", fake_train):
+        with (
+            mock.patch.object(recipe, "data_source", lambda s: _tiny_source()),
+            mock.patch.object(checkpoints, "restore_stage", recording_restore),
+            mock.patch.object(recipe, "train_stage", fake_train),
+        ):
             source, model = recipe.build(settings, tf.distribute.get_strategy())
             model.cell.w.assign(tf.fill(model.cell.w.shape, 0.25))  # marks stage 1's weights
             checkpoints.save_stage(model, model_dir, 1)
@@ -363,18 +447,38 @@ def _tiny_source():
     """A hand-made 28 px, 10-class source (the launcher's data without generating any)."""
     images = np.zeros((8, 28, 28, 1), "float32")
     batches = tf.data.Dataset.from_tensor_slices((images, np.zeros(8, "int32"))).batch(8)
-    return DataSource(train_epoch=fixed_epochs(batches), eval=batches, num_classes=10,
-                      image_size=28, channels=1, mean=(0.0,), std=(1.0,), name="hand")
+    return DataSource(
+        train_epoch=fixed_epochs(batches),
+        eval=batches,
+        num_classes=10,
+        image_size=28,
+        channels=1,
+        mean=(0.0,),
+        std=(1.0,),
+        name="hand",
+    )
 
 
 @pytest.mark.slow  # trains stages 1 and 3 (one step each), compares policies and exports
 class SkipStage2RunTest(tf.test.TestCase):
     def test_all_runs_stages_1_and_3_and_stage3_starts_from_stage1(self):
         model_dir = self.get_temp_dir() + "/skip_stage2"
-        settings = RunSettings(model="bagnet9_tiny", image_size=28, num_glimpses=2, num_targets=2,
-                               batch_size=8, epochs=(1, 1, 1), steps=1, eval_steps=1,
-                               model_dir=model_dir, skip_stage2=True, save_every_steps=0,
-                               eval_policies=("learned",), eval_policies_given=True, verbose=0)
+        settings = RunSettings(
+            model="bagnet9_tiny",
+            image_size=28,
+            num_glimpses=2,
+            num_targets=2,
+            batch_size=8,
+            epochs=(1, 1, 1),
+            steps=1,
+            eval_steps=1,
+            model_dir=model_dir,
+            skip_stage2=True,
+            save_every_steps=0,
+            eval_policies=("learned",),
+            eval_policies_given=True,
+            verbose=0,
+        )
         restored = []
         real_restore = checkpoints.restore_stage
 
@@ -382,8 +486,10 @@ class SkipStage2RunTest(tf.test.TestCase):
             restored.append(stage)
             return real_restore(model, directory, stage, command)
 
-        with mock.patch.object(recipe, "data_source", lambda s: _tiny_source()), \
-                mock.patch.object(checkpoints, "restore_stage", recording_restore):
+        with (
+            mock.patch.object(recipe, "data_source", lambda s: _tiny_source()),
+            mock.patch.object(checkpoints, "restore_stage", recording_restore),
+        ):
             recipe.launch(settings, "all")
             self.assertEqual(restored, [])  # stage 3 went on from stage 1's weights in memory
             self.assertTrue(checkpoints.stage_finished(model_dir, 1))

@@ -5,15 +5,15 @@ import types
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.data import cluttered_mnist_source
-from saccader_tf.data import image_folder_source
-from saccader_tf.data.resumable_epochs import batches_per_epoch
-from saccader_tf.data.resumable_epochs import epoch_order
-from saccader_tf.data.resumable_epochs import epoch_seed
-from saccader_tf.data.resumable_epochs import training_batches
-from saccader_tf.data.source import DataSource, fixed_epochs
-from saccader_tf.data import tfds_source
 from image_folder_fixture import write_random_image_folder
+from saccader_tf.data import cluttered_mnist_source, image_folder_source, tfds_source
+from saccader_tf.data.resumable_epochs import (
+    batches_per_epoch,
+    epoch_order,
+    epoch_seed,
+    training_batches,
+)
+from saccader_tf.data.source import DataSource, fixed_epochs
 from test_data_tfds_source import _offline_mock
 
 
@@ -23,7 +23,6 @@ def _arrays(dataset):
 
 
 class EpochOrderTest(tf.test.TestCase):
-
     def test_a_permutation_cut_to_full_batches(self):
         order = epoch_order(num_examples=23, batch_size=5, seed=7, epoch=2)
         self.assertLen(order, 20)  # 4 full batches, 3 examples dropped
@@ -46,33 +45,47 @@ class EpochOrderTest(tf.test.TestCase):
 
 
 class TrainingBatchesTest(tf.test.TestCase):
-
     def test_cluttered_mnist_slices_equal_the_uninterrupted_stream(self):
-        source = cluttered_mnist_source(image_size=32, batch_size=4, num_train=14, num_eval=10, seed=2)
+        source = cluttered_mnist_source(
+            image_size=32, batch_size=4, num_train=14, num_eval=10, seed=2
+        )
         self.assertEqual(batches_per_epoch(source), 3)
         images, labels = _arrays(training_batches(source, 0, 8))  # epochs 0, 1 and 2 of 3 batches
         self.assertEqual(images.shape, (32, 32, 32, 1))
         # Each epoch holds 12 distinct examples; consecutive epochs are in different orders.
         self.assertNotAllEqual(images[:12], images[12:24])
-        fresh = cluttered_mnist_source(image_size=32, batch_size=4, num_train=14, num_eval=10, seed=2)
-        resumed_images, resumed_labels = _arrays(training_batches(fresh, 2, 5))  # crosses 2 epoch ends
+        fresh = cluttered_mnist_source(
+            image_size=32, batch_size=4, num_train=14, num_eval=10, seed=2
+        )
+        resumed_images, resumed_labels = _arrays(
+            training_batches(fresh, 2, 5)
+        )  # crosses 2 epoch ends
         self.assertAllEqual(resumed_images, images[8:28])
         self.assertAllEqual(resumed_labels, labels[8:28])
 
     def test_image_folder_augmentation_is_position_stable(self):
-        root = write_random_image_folder(self.create_tempdir().full_path, train=10, val=2, height=20, width=24)
+        root = write_random_image_folder(
+            self.create_tempdir().full_path, train=10, val=2, height=20, width=24
+        )
         make = lambda: image_folder_source(root, image_size=12, batch_size=3, seed=5)  # noqa: E731
         images, labels = _arrays(training_batches(make(), 0, 6))  # 2 epochs of 3 batches
         resumed_images, resumed_labels = _arrays(training_batches(make(), 1, 4))
         self.assertAllClose(resumed_images, images[3:15], atol=0, rtol=0)
         self.assertAllEqual(resumed_labels, labels[3:15])
         # Random crops and flips differ between epochs (same files, new augmentation).
-        self.assertNotAllClose(np.sort(images[:9].sum(axis=(1, 2, 3))), np.sort(images[9:].sum(axis=(1, 2, 3))))
+        self.assertNotAllClose(
+            np.sort(images[:9].sum(axis=(1, 2, 3))), np.sort(images[9:].sum(axis=(1, 2, 3)))
+        )
 
     def test_tfds_skip_happens_on_encoded_examples(self):
         with _offline_mock(num_examples=10):
-            make = lambda: tfds_source("cifar10", image_size=16, batch_size=2, seed=3,  # noqa: E731
-                                       data_dir=self.get_temp_dir())
+            make = lambda: tfds_source(
+                "cifar10",
+                image_size=16,
+                batch_size=2,
+                seed=3,  # noqa: E731
+                data_dir=self.get_temp_dir(),
+            )
             images, labels = _arrays(training_batches(make(), 0, 7))
             resumed_images, resumed_labels = _arrays(training_batches(make(), 3, 4))
         self.assertAllEqual(resumed_images, images[6:14])
@@ -101,8 +114,16 @@ class TrainingBatchesTest(tf.test.TestCase):
 
     def test_a_plain_dataset_is_refused_with_the_fix(self):
         with self.assertRaisesRegex(TypeError, r"wrap .* as `fixed_epochs\(dataset\)`"):
-            DataSource(train_epoch=tf.data.Dataset.range(3), eval=tf.data.Dataset.range(3),
-                       num_classes=2, image_size=8, channels=1, mean=(0.0,), std=(1.0,), name="x")
+            DataSource(
+                train_epoch=tf.data.Dataset.range(3),
+                eval=tf.data.Dataset.range(3),
+                num_classes=2,
+                image_size=8,
+                channels=1,
+                mean=(0.0,),
+                std=(1.0,),
+                name="x",
+            )
 
     def test_rejects_bad_ranges(self):
         source = types.SimpleNamespace(train_epoch=fixed_epochs(tf.data.Dataset.range(3)))

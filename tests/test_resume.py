@@ -20,11 +20,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from saccader_tf.training import checkpoints
 from local_cluster import REPO_ROOT, multi_worker_local
+from saccader_tf.training import checkpoints
 
-
-_SCRIPT = r'''
+_SCRIPT = r"""
 import json, os, signal, sys
 import keras
 import numpy as np
@@ -75,7 +74,7 @@ for stage in stages:
     report[f"stage{stage}"] = {k: result[k] for k in ("steps", "resumed_from", "epochs_run")}
 np.savez(os.path.join(model_dir, f"final_{task}.npz"), *model.get_weights())
 print("RESULT " + json.dumps(report), flush=True)
-'''
+"""
 
 
 def _run(model_dir, kill_at=None, strategy="default", stages="1,3", **source_env):
@@ -83,13 +82,19 @@ def _run(model_dir, kill_at=None, strategy="default", stages="1,3", **source_env
     env.pop("KILL_AT", None)
     if kill_at:
         env["KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, "-c", _SCRIPT, model_dir, strategy, stages], env=env,
-                          capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", _SCRIPT, model_dir, strategy, stages],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
+    )
 
 
 def _report(output):
     lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
-    return json.loads(lines[-1][len("RESULT "):]) if lines else None
+    return json.loads(lines[-1][len("RESULT ") :]) if lines else None
 
 
 def _weights(model_dir, task=0):
@@ -104,7 +109,6 @@ def _latest_step(model_dir, stage):
 
 @pytest.mark.slow
 class ResumeTest(tf.test.TestCase):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -130,9 +134,15 @@ class ResumeTest(tf.test.TestCase):
 
     def test_uninterrupted_reference_trains_every_epoch_once(self):
         report = _report(self.reference.stdout)
-        self.assertEqual(report["stage1"], {"steps": 18, "resumed_from": 0, "epochs_run": [0, 1, 2]})
-        self.assertEqual(report["stage3"], {"steps": 18, "resumed_from": 0, "epochs_run": [0, 1, 2]})
-        self.assertFalse(os.path.exists(checkpoints.progress_dir(self.reference_dir, 1)))  # cleaned up
+        self.assertEqual(
+            report["stage1"], {"steps": 18, "resumed_from": 0, "epochs_run": [0, 1, 2]}
+        )
+        self.assertEqual(
+            report["stage3"], {"steps": 18, "resumed_from": 0, "epochs_run": [0, 1, 2]}
+        )
+        self.assertFalse(
+            os.path.exists(checkpoints.progress_dir(self.reference_dir, 1))
+        )  # cleaned up
 
     def test_killed_in_stage1_mid_epoch_resumes_from_last_save(self):
         model_dir = os.path.join(self.root, "stage1_kill")
@@ -156,7 +166,9 @@ class ResumeTest(tf.test.TestCase):
             plan = json.load(f)
         # The plan is checked before anything is restored: no model or optimizer variables needed.
         empty = types.SimpleNamespace(variables=[])
-        progress = StageProgress(checkpoints.progress_dir(model_dir, 1), empty, empty, dict(plan, epochs=5))
+        progress = StageProgress(
+            checkpoints.progress_dir(model_dir, 1), empty, empty, dict(plan, epochs=5)
+        )
         with self.assertRaisesRegex(ValueError, r"epochs: 3 -> 5.*--retrain"):
             progress.start()
 
@@ -188,13 +200,17 @@ class MultiWorkerResumeTest(tf.test.TestCase):
                 self.assertEqual(code, 0, output[-3000:])
         reports = [_report(output) for _, output in runs["resumed"]]
         for report in reports:  # every worker restored the chief's step-8 save
-            self.assertEqual(report["stage1"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]})
+            self.assertEqual(
+                report["stage1"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]}
+            )
         # BatchNorm moving statistics are per worker under MultiWorkerMirroredStrategy (each worker
         # averages its own batches); only the chief's are saved, so a restarted worker continues
         # with the chief's. Everything else is identical on every worker.
         from saccader_tf.models.saccader import Saccader
 
-        model = Saccader(num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1, num_glimpses=2)
+        model = Saccader(
+            num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1, num_glimpses=2
+        )
         model.build()
         local = ["moving_" in w.path for w in model.weights]
         self.assertEqual(sum(local), 2 * sum("moving_mean" in w.path for w in model.weights))

@@ -9,8 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from layer_checks import run_layer_checks
 
+from layer_checks import run_layer_checks
 from saccader_tf.models.policies import make_policy
 from saccader_tf.models.saccader import OUTPUT_KEYS, Saccader
 
@@ -73,7 +73,9 @@ class GlimpseLoopTest(tf.test.TestCase):
         self.assertTrue(np.all(boxes >= 0) and np.all(boxes <= 24))
 
     def test_too_many_glimpses_is_a_clear_error(self):
-        with self.assertRaisesRegex(ValueError, r"number of grid cells \(16 = 4x4\).*num_glimpses=17"):
+        with self.assertRaisesRegex(
+            ValueError, r"number of grid cells \(16 = 4x4\).*num_glimpses=17"
+        ):
             _tiny()(_images(), num_glimpses=17)
         with self.assertRaisesRegex(ValueError, r"Received: num_glimpses=0"):
             _tiny(num_glimpses=0)
@@ -98,8 +100,13 @@ class WeightsAndSerialisationTest(tf.test.TestCase):
         self.assertTrue(any(path.endswith("cell/w") for path in loc))
 
     def test_shared_checks(self):
-        run_layer_checks(self, Saccader, {**TINY, "seed": 3}, _images(2),
-                         output_keys=["logits", "full_logits", "location_logits"])
+        run_layer_checks(
+            self,
+            Saccader,
+            {**TINY, "seed": 3},
+            _images(2),
+            output_keys=["logits", "full_logits", "location_logits"],
+        )
 
     def test_bagnet77_lowd_saccader_weight_count(self):
         model = Saccader(num_classes=1001, image_size=224, variant="bagnet77_lowd")
@@ -108,8 +115,13 @@ class WeightsAndSerialisationTest(tf.test.TestCase):
         self.assertEqual(model.grid, 19)
         # 2048→1024 (1x1), 1024→1024 (3x3), 1024→512 (1x1), 512→512 (3x3), each + BN (4 weights per
         # channel); mixer 1024→512 with bias; cell w of 512.
-        attention = (2048 * 1024 + 9 * 1024 * 1024 + 1024 * 512 + 9 * 512 * 512
-                     + 4 * (1024 + 1024 + 512 + 512))
+        attention = (
+            2048 * 1024
+            + 9 * 1024 * 1024
+            + 1024 * 512
+            + 9 * 512 * 512
+            + 4 * (1024 + 1024 + 512 + 512)
+        )
         self.assertEqual(model.count_params(), 20_628_393 + attention + 1024 * 512 + 512 + 512)
 
 
@@ -146,8 +158,9 @@ class SamplingSeedTest(tf.test.TestCase):
             """
         )
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                                timeout=300, env=env)
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         first, second = json.loads(result.stdout.strip().splitlines()[-1])
         self.assertNotEqual(first, second)

@@ -9,8 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from layer_checks import run_layer_checks
 
+from layer_checks import run_layer_checks
 from saccader_tf.layers import saccader_cell
 from saccader_tf.layers.saccader_cell import SaccaderCell
 

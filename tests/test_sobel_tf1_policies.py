@@ -8,7 +8,13 @@ from saccader_tf.models.saccader import Saccader
 from saccader_tf.models.sobel_policies import box_statistics, sobel_magnitude
 from saccader_tf.models.tf1_policies import snapped_log_probabilities
 
-TINY28 = {"num_classes": 3, "image_size": 28, "variant": "bagnet9_tiny", "input_channels": 1, "seed": 2}
+TINY28 = {
+    "num_classes": 3,
+    "image_size": 28,
+    "variant": "bagnet9_tiny",
+    "input_channels": 1,
+    "seed": 2,
+}
 GRID28 = 5  # bagnet9_tiny at 28 px: 5x5 cells, box of cell (i, j) = rows 4i..4i+8, cols 4j..4j+8
 
 
@@ -20,16 +26,21 @@ def _numpy_sobel(image):
     gy, gx = np.zeros((h, w)), np.zeros((h, w))
     for a in range(3):
         for b in range(3):
-            gy += ky[a, b] * padded[a:a + h, b:b + w]
-            gx += ky.T[a, b] * padded[a:a + h, b:b + w]
-    return np.sqrt(gx ** 2 + gy ** 2)
+            gy += ky[a, b] * padded[a : a + h, b : b + w]
+            gx += ky.T[a, b] * padded[a : a + h, b : b + w]
+    return np.sqrt(gx**2 + gy**2)
 
 
 def _context(images, boxes, grid):
     batch, n = images.shape[0], grid[0] * grid[1]
-    return GlimpseContext(mixed=tf.zeros([batch, n, 1]), patch_logits=tf.zeros([batch, n, 1]),
-                          full_logits=tf.zeros([batch, 1]), grid=grid, images=tf.constant(images),
-                          cell_boxes=tf.constant(boxes, tf.int32))
+    return GlimpseContext(
+        mixed=tf.zeros([batch, n, 1]),
+        patch_logits=tf.zeros([batch, n, 1]),
+        full_logits=tf.zeros([batch, 1]),
+        grid=grid,
+        images=tf.constant(images),
+        cell_boxes=tf.constant(boxes, tf.int32),
+    )
 
 
 def _unroll(policy, context, steps):
@@ -48,7 +59,7 @@ class SobelPolicyTest(tf.test.TestCase):
         # variance of |Sobel| scale with c and c²: contrasts (1, 0, 3, 2) -> order 2, 3, 0, 1.
         image = np.zeros((16, 16), np.float32)
         for (row, col), contrast in {(0, 0): 1.0, (8, 0): 3.0, (8, 8): 2.0}.items():
-            image[row + 3:row + 5, col + 3:col + 5] = contrast
+            image[row + 3 : row + 5, col + 3 : col + 5] = contrast
         boxes = [[0, 0, 8, 8], [0, 8, 8, 16], [8, 0, 16, 8], [8, 8, 16, 16]]
         rgb = np.repeat(image[None, :, :, None], 3, axis=-1)  # channel mean = the image
         for name in ("sobel_mean", "sobel_var"):
@@ -65,7 +76,9 @@ class SobelPolicyTest(tf.test.TestCase):
 
     def test_sobel_magnitude_matches_the_written_out_operator(self):
         image = np.random.default_rng(0).normal(size=(9, 11)).astype(np.float32)
-        self.assertAllClose(sobel_magnitude(image[None, :, :, None])[0], _numpy_sobel(image), atol=1e-5)
+        self.assertAllClose(
+            sobel_magnitude(image[None, :, :, None])[0], _numpy_sobel(image), atol=1e-5
+        )
 
     def test_saccader_sobel_policies_follow_the_cell_boxes(self):
         # Squares of contrast 4, 2, 1; all edges of the strongest one (rows/cols 6..10) lie in the
@@ -73,7 +86,11 @@ class SobelPolicyTest(tf.test.TestCase):
         image = np.zeros((28, 28), np.float32)
         image[7:10, 7:10], image[15:18, 7:10], image[7:10, 15:18] = 4.0, 2.0, 1.0
         edges = _numpy_sobel(image)
-        boxes = [edges[4 * i:4 * i + 9, 4 * j:4 * j + 9] for i in range(GRID28) for j in range(GRID28)]
+        boxes = [
+            edges[4 * i : 4 * i + 9, 4 * j : 4 * j + 9]
+            for i in range(GRID28)
+            for j in range(GRID28)
+        ]
         mean = np.array([b.mean() for b in boxes])
         var = np.array([b.var() for b in boxes])
         model = Saccader(**TINY28)
@@ -97,8 +114,10 @@ class SobelPolicyTest(tf.test.TestCase):
         @tf.function
         def cells_for(steps_index):
             context, _ = model.context(images)
-            branches = [lambda t=t: tf.pad(model.unroll(context, t, policy)["cells"], [[0, 0], [0, 3 - t]])
-                        for t in (1, 2, 3)]
+            branches = [
+                lambda t=t: tf.pad(model.unroll(context, t, policy)["cells"], [[0, 0], [0, 3 - t]])
+                for t in (1, 2, 3)
+            ]
             return tf.switch_case(steps_index, branches)
 
         eager = model.unroll(model.context(images)[0], 3, policy)["cells"].numpy()
@@ -106,8 +125,12 @@ class SobelPolicyTest(tf.test.TestCase):
         self.assertAllEqual(cells_for(tf.constant(0))[:, 0], eager[:, 0])
 
     def test_sobel_policy_without_images_is_a_clear_error(self):
-        context = GlimpseContext(mixed=tf.zeros([1, 4, 1]), patch_logits=tf.zeros([1, 4, 1]),
-                                 full_logits=tf.zeros([1, 1]), grid=(2, 2))
+        context = GlimpseContext(
+            mixed=tf.zeros([1, 4, 1]),
+            patch_logits=tf.zeros([1, 4, 1]),
+            full_logits=tf.zeros([1, 1]),
+            grid=(2, 2),
+        )
         with self.assertRaisesRegex(ValueError, "Received: images=None"):
             make_policy("sobel_mean").step(context, tf.zeros([1, 4]), False)
 

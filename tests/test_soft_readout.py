@@ -8,7 +8,13 @@ import tensorflow as tf
 
 from saccader_tf.models.saccader import Saccader
 
-TINY = {"num_classes": 3, "image_size": 24, "variant": "bagnet9_tiny", "input_channels": 1, "seed": 4}
+TINY = {
+    "num_classes": 3,
+    "image_size": 24,
+    "variant": "bagnet9_tiny",
+    "input_channels": 1,
+    "seed": 4,
+}
 
 
 def _images():

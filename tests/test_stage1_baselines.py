@@ -6,14 +6,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.training import checkpoints
-from saccader_tf.evaluation import occlusion
 from saccader_tf.data.source import DataSource, fixed_epochs
+from saccader_tf.evaluation import occlusion
 from saccader_tf.evaluation.evaluate import evaluate_model, format_policy_table, policy_accuracies
 from saccader_tf.evaluation.results import format_table
+from saccader_tf.evaluation.stage1_network import load_stage1_network
 from saccader_tf.models import Saccader
 from saccader_tf.models.policies import make_policy
-from saccader_tf.evaluation.stage1_network import load_stage1_network
+from saccader_tf.training import checkpoints
 
 TINY = dict(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, num_glimpses=2)
 
@@ -43,8 +43,10 @@ class Stage1BaselinesTest(tf.test.TestCase):
     def _stage1_by_hand(self):
         context, _ = self.stage1.context(self.images, training=False)
         ordered = self.stage1.unroll(context, 2, make_policy("ordered_logits"), training=False)
-        return {"full": _accuracy(context.full_logits, self.labels),
-                "ordered_logits": _accuracy(ordered["logits"], self.labels)}
+        return {
+            "full": _accuracy(context.full_logits, self.labels),
+            "ordered_logits": _accuracy(ordered["logits"], self.labels),
+        }
 
     def test_stage1_rows_use_the_stage1_weights_whatever_the_final_weights(self):
         policies = ("full", "ordered_logits")
@@ -57,7 +59,9 @@ class Stage1BaselinesTest(tf.test.TestCase):
         try:
             for variable in head:  # perturb the stage-3 weights: negated logits, argmin predictions
                 variable.assign(-variable)
-            after = policy_accuracies(self.final, self.dataset, policies=policies, stage1=self.stage1)
+            after = policy_accuracies(
+                self.final, self.dataset, policies=policies, stage1=self.stage1
+            )
         finally:
             for variable, value in zip(head, saved):
                 variable.assign(value)
@@ -69,22 +73,46 @@ class Stage1BaselinesTest(tf.test.TestCase):
         self.assertRegex(table, r"\nordered_logits +stage1 +2 ")
 
     def test_evaluate_model_labels_rows_and_judges_occlusion_with_stage1(self):
-        source = DataSource(train_epoch=fixed_epochs(self.dataset), eval=self.dataset, num_classes=3, image_size=24, channels=1,
-                            mean=(0.0,), std=(1.0,), name="test")
-        result = evaluate_model(self.final, source, max_glimpses=2, policies=("learned", "full"),
-                                occlusion_glimpses=(1, 2), stage1=self.stage1)
+        source = DataSource(
+            train_epoch=fixed_epochs(self.dataset),
+            eval=self.dataset,
+            num_classes=3,
+            image_size=24,
+            channels=1,
+            mean=(0.0,),
+            std=(1.0,),
+            name="test",
+        )
+        result = evaluate_model(
+            self.final,
+            source,
+            max_glimpses=2,
+            policies=("learned", "full"),
+            occlusion_glimpses=(1, 2),
+            stage1=self.stage1,
+        )
         hand = self._stage1_by_hand()
         self.assertAllClose(result.row("full", network="stage1")["top1"], hand["full"])
-        self.assertAllClose(result.row("ordered_logits", 2, network="stage1")["top1"], hand["ordered_logits"])
+        self.assertAllClose(
+            result.row("ordered_logits", 2, network="stage1")["top1"], hand["ordered_logits"]
+        )
         self.assertEqual(result.row("full")["top1"], 1.0)  # network="final" by default
         self.assertEqual({r["network"] for r in result.rows if r["policy"] == "learned"}, {"final"})
-        self.assertLen(result.rows, 2 + 1 + 1 + 2)  # learned T=1,2; full; stage1: full, ordered T=1,2
+        self.assertLen(
+            result.rows, 2 + 1 + 1 + 2
+        )  # learned T=1,2; full; stage1: full, ordered T=1,2
         self.assertEqual(result.occlusion_network, "stage1")
-        self.assertIn("occlusion check: full-image top-1 of the stage-1 BagNet", format_table(result))
+        self.assertIn(
+            "occlusion check: full-image top-1 of the stage-1 BagNet", format_table(result)
+        )
         cells = self.final(self.images, num_glimpses=2)["cells"]  # the learned policy's cells ...
         for row in result.occlusion:
-            blanked = occlusion.blank_boxes(self.images, self.final.boxes(cells[:, :row["glimpses"]]), 0.0)
-            judged = self.stage1.representation(blanked, training=False)["logits"]  # ... judged by stage 1
+            blanked = occlusion.blank_boxes(
+                self.images, self.final.boxes(cells[:, : row["glimpses"]]), 0.0
+            )
+            judged = self.stage1.representation(blanked, training=False)[
+                "logits"
+            ]  # ... judged by stage 1
             self.assertAllClose(row["chosen_top1"], _accuracy(judged, self.labels))
 
     def test_load_stage1_network_reads_the_stage1_checkpoint(self):

@@ -10,15 +10,20 @@ from saccader_tf.training import ClassNetTrainer
 
 def _classnet():
     keras.utils.set_random_seed(2)
-    saccader = Saccader(num_classes=5, image_size=28, variant="bagnet9_tiny", input_channels=1,
-                        num_glimpses=3, seed=2)
+    saccader = Saccader(
+        num_classes=5,
+        image_size=28,
+        variant="bagnet9_tiny",
+        input_channels=1,
+        num_glimpses=3,
+        seed=2,
+    )
     net = SaccaderClassNet(saccader, "small_cnn", classifier_image_size=42, small_cnn_widths=(4, 8))
     net.build()
     return net
 
 
 class ClassNetTrainerTest(tf.test.TestCase):
-
     def setUp(self):
         super().setUp()
         rng = np.random.default_rng(0)
@@ -28,8 +33,9 @@ class ClassNetTrainerTest(tf.test.TestCase):
     def test_loss_is_the_mean_glimpse_cross_entropy_by_hand(self):
         net = _classnet()
         trainer = ClassNetTrainer(net)
-        loss, logs = trainer.compute_losses(tf.constant(self.images), tf.constant(self.labels),
-                                            training=False)
+        loss, logs = trainer.compute_losses(
+            tf.constant(self.images), tf.constant(self.labels), training=False
+        )
         glimpse_logits = net(self.images, training=False)["glimpse_logits"].numpy()  # [4, 3, 5]
         shifted = glimpse_logits - glimpse_logits.max(-1, keepdims=True)
         log_softmax = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
@@ -47,6 +53,8 @@ class ClassNetTrainerTest(tf.test.TestCase):
         self.assertTrue(np.isfinite(logs["loss"][0]))
         for a, b in zip(before_saccader, net.saccader.weights):
             self.assertAllEqual(a, b.numpy())  # frozen, BatchNorm statistics included
-        changed = [not np.array_equal(a, b.numpy())
-                   for a, b in zip(before_classifier, net.classifier.trainable_weights)]
+        changed = [
+            not np.array_equal(a, b.numpy())
+            for a, b in zip(before_classifier, net.classifier.trainable_weights)
+        ]
         self.assertTrue(all(changed))

@@ -19,8 +19,9 @@ class CorrectTest(tf.test.TestCase):
 
 class FrozenRepresentationTest(tf.test.TestCase):
     def test_bagnet_gets_no_gradient_and_keeps_its_batch_statistics(self):
-        model = Saccader(num_classes=3, image_size=28, variant="bagnet9_tiny", input_channels=1,
-                         seed=0)
+        model = Saccader(
+            num_classes=3, image_size=28, variant="bagnet9_tiny", input_channels=1, seed=0
+        )
         model.build()
         images = tf.random.stateless_normal([2, 28, 28, 1], seed=[3, 4]) * 2.0 + 1.0
         statistics = [v for v in model.representation.non_trainable_variables if "moving" in v.path]

@@ -107,7 +107,9 @@ class StageIsolationTest(tf.test.TestCase):
         self.assertIn("stem_conv3x3/kernel", with_grad)
         # Zero-initialised bn3 gammas legitimately block some gradients at init; most still flow.
         self.assertGreater(len(with_grad), len(rep_trainable) // 2)
-        self.assertTrue(rep_moving and rep_moving <= changed, rep_moving - changed)  # BN statistics moved
+        self.assertTrue(
+            rep_moving and rep_moving <= changed, rep_moving - changed
+        )  # BN statistics moved
         self.assertEqual(changed, with_grad | rep_moving)
         for module in (model.attention_network, model.mixer, model.cell):
             for w in module.weights:
@@ -138,8 +140,12 @@ class StageIsolationTest(tf.test.TestCase):
         trainer = _compile(PolicyGradientTrainer(model, weight_decay=1e-3))
         before, after, changed = self._step(trainer, model, images, labels)
         expected = {
-            "saccader/cell/w", "saccader/mixer/mix/kernel", "patch_logits/kernel", "patch_logits/bias",
-            "stem_conv3x3/kernel", "saccader/attention_network/conv0/kernel",
+            "saccader/cell/w",
+            "saccader/mixer/mix/kernel",
+            "patch_logits/kernel",
+            "patch_logits/bias",
+            "stem_conv3x3/kernel",
+            "saccader/attention_network/conv0/kernel",
         }
         self.assertEqual(expected - changed, set())
         self.assertLessEqual(_paths(model.representation.non_trainable_variables), changed)
@@ -147,7 +153,7 @@ class StageIsolationTest(tf.test.TestCase):
 
 
 # Runs in a fresh interpreter: the 2 logical CPUs must exist before TensorFlow initialises.
-_MIRRORED_SCRIPT = r'''
+_MIRRORED_SCRIPT = r"""
 import contextlib, json
 import numpy as np
 import tensorflow as tf
@@ -209,7 +215,7 @@ for stage, make_trainer in stages.items():
         "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(results[0], initial)),
     }
 print("RESULT " + json.dumps(report))
-'''
+"""
 
 
 @pytest.mark.slow
@@ -230,14 +236,24 @@ class MirroredEquivalenceTest(tf.test.TestCase):
     """
 
     def test_two_replicas_match_one_device(self):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow",
-                   PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")])))
-        proc = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], timeout=300,
-                              capture_output=True, text=True, cwd=REPO_ROOT, env=env)
+        env = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="2",
+            KERAS_BACKEND="tensorflow",
+            PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")])),
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", _MIRRORED_SCRIPT],
+            timeout=300,
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+        )
         self.assertEqual(proc.returncode, 0, proc.stderr[-4000:])
         lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         self.assertLen(lines, 1, proc.stdout[-2000:])
-        report = json.loads(lines[0][len("RESULT "):])
+        report = json.loads(lines[0][len("RESULT ") :])
         for stage in ("stage1", "stage2", "stage3"):
             self.assertGreater(report[stage]["max_update"], 1e-3, stage)  # the step did something
             self.assertLess(report[stage]["max_diff"], 1e-5, f"{stage}: {report}")
@@ -247,11 +263,15 @@ class Stage3LossTest(tf.test.TestCase):
     def test_loss_matches_hand_computation(self):
         """loss = −mean_b A_b·Σ_t log π^t(l^t_b)/T + mean_b,t CE(y^t_b, y_b) + λ·Σ||w||²/2."""
         model, (images, _) = _model(seed=1), _data(seed=1)
-        model.policy = LearnedPolicy(model.cell, sample=False)  # deterministic: the outputs can be recomputed
+        model.policy = LearnedPolicy(
+            model.cell, sample=False
+        )  # deterministic: the outputs can be recomputed
         predictions = np.argmax(model(images, training=True)["logits"].numpy(), axis=-1)
         labels = _labels_with_three_correct(predictions)
         decay = 1e-3
-        trainer = PolicyGradientTrainer(model, weight_decay=decay, full_image_loss_weight=0.0)  # paper
+        trainer = PolicyGradientTrainer(
+            model, weight_decay=decay, full_image_loss_weight=0.0
+        )  # paper
         total, logs = trainer.compute_losses(images, labels, training=True)
         # Training-mode BN uses batch statistics, so a second call gives the same outputs.
         out = {k: v.numpy().astype("float64") for k, v in model(images, training=True).items()}
@@ -263,15 +283,22 @@ class Stage3LossTest(tf.test.TestCase):
         cells = out["cells"].astype(int)
         for row in cells:
             self.assertLen(set(row), len(row))
-        log_pi = np.take_along_axis(log_softmax(out["location_logits"]), cells[..., None], -1)[..., 0]
+        log_pi = np.take_along_axis(log_softmax(out["location_logits"]), cells[..., None], -1)[
+            ..., 0
+        ]
         rewards = (out["logits"].argmax(-1) == labels).astype("float64")
         self.assertEqual(rewards.sum(), 3)
         advantage = rewards - rewards.mean()
         reinforce = -np.mean(advantage * log_pi.mean(axis=1))
         step_labels = np.broadcast_to(labels[:, None, None], cells.shape + (1,))
-        glimpse_ce = -np.mean(np.take_along_axis(log_softmax(out["glimpse_logits"]), step_labels, -1))
-        decayed = [w for w in model.trainable_variables
-                   if w.path.endswith("/kernel") or w.path == "saccader/cell/w"]
+        glimpse_ce = -np.mean(
+            np.take_along_axis(log_softmax(out["glimpse_logits"]), step_labels, -1)
+        )
+        decayed = [
+            w
+            for w in model.trainable_variables
+            if w.path.endswith("/kernel") or w.path == "saccader/cell/w"
+        ]
         self.assertLen(decayed, 17)  # 11 BagNet + 4 attention + 1 mixer kernels and the cell's w
         penalty = decay * sum(0.5 * np.sum(w.numpy().astype("float64") ** 2) for w in decayed)
         expected = reinforce + glimpse_ce + penalty
@@ -281,7 +308,9 @@ class Stage3LossTest(tf.test.TestCase):
         self.assertAllClose(logs["glimpse_ce"], glimpse_ce, atol=1e-5)
         self.assertAllClose(logs["reward"], 3 / 8)
         self.assertAllClose(logs["loss"], expected, atol=1e-5)
-        self.assertAllClose(total, expected, atol=1e-5)  # one replica: the global mean is the local one
+        self.assertAllClose(
+            total, expected, atol=1e-5
+        )  # one replica: the global mean is the local one
 
 
 class Stage2TargetsTest(tf.test.TestCase):
@@ -304,7 +333,9 @@ class Stage2TargetsTest(tf.test.TestCase):
         initial = accuracies()
         logs = trainer.evaluate_batch(images, labels)
         self.assertAllClose((logs["target_accuracy"], logs["first_target_accuracy"]), initial)
-        history = trainer.fit(images, labels, batch_size=8, epochs=30, shuffle=False, verbose=0).history
+        history = trainer.fit(
+            images, labels, batch_size=8, epochs=30, shuffle=False, verbose=0
+        ).history
         final = accuracies()
         logs = trainer.evaluate_batch(images, labels)
         # The trainer's own targets are the hand-made ones: its metrics agree with ours.

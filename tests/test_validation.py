@@ -21,15 +21,22 @@ class CheckIntTest(tf.test.TestCase):
             with self.subTest(value=value):
                 self.assertFalse(is_int(value))
                 with self.assertRaisesRegex(
-                        ValueError, rf"^`batch_size` must be an integer >= 1\. Received: "
-                                    rf"batch_size={value!r}$".replace("(", r"\(")):
+                    ValueError,
+                    rf"^`batch_size` must be an integer >= 1\. Received: "
+                    rf"batch_size={value!r}$".replace("(", r"\("),
+                ):
                     check_int("batch_size", value)
-        with self.assertRaisesRegex(ValueError,
-                                    r"`seed` must be an integer >= 0\. Received: seed=-1"):
+        with self.assertRaisesRegex(
+            ValueError, r"`seed` must be an integer >= 0\. Received: seed=-1"
+        ):
             check_int("seed", -1, minimum=0)
         for values in ((), (4, 0), (4, 2.5), 8, (4, False)):
-            with self.subTest(values=values), self.assertRaisesRegex(
-                    ValueError, r"`widths` must hold integers >= 1\. Received: widths="):
+            with (
+                self.subTest(values=values),
+                self.assertRaisesRegex(
+                    ValueError, r"`widths` must hold integers >= 1\. Received: widths="
+                ),
+            ):
                 check_ints("widths", values)
 
 
@@ -42,17 +49,22 @@ class GridLimitsTest(tf.test.TestCase):
     def test_one_message_for_the_library_and_the_launcher(self):
         stack = variant_conv_stack("bagnet9_tiny")
         with self.assertRaisesRegex(
-                ValueError, r"^image_size=8 is smaller than the receptive field of bagnet9_tiny "
-                            r"\(9 px\).*Use image_size>=9 .*Received: image_size=8$"):
+            ValueError,
+            r"^image_size=8 is smaller than the receptive field of bagnet9_tiny "
+            r"\(9 px\).*Use image_size>=9 .*Received: image_size=8$",
+        ):
             receptive_field.grid_side(8, stack, model="bagnet9_tiny")
-        with self.assertRaisesRegex(ValueError,
-                                    r"^--image_size=8 is smaller .*Use --image_size>=9"):
+        with self.assertRaisesRegex(
+            ValueError, r"^--image_size=8 is smaller .*Use --image_size>=9"
+        ):
             receptive_field.grid_side(8, stack, model="bagnet9_tiny", prefix="--")
         where = dict(model="bagnet9_tiny", image_size=28)
         receptive_field.check_cell_count("num_glimpses", 25, 5, **where)  # all 25 cells: accepted
         with self.assertRaisesRegex(
-                ValueError, r"^num_targets=26 exceeds the 25 cells of the 5x5 grid of bagnet9_tiny "
-                            r"at 28 px.*Use num_targets<=25.*Received: num_targets=26$"):
+            ValueError,
+            r"^num_targets=26 exceeds the 25 cells of the 5x5 grid of bagnet9_tiny "
+            r"at 28 px.*Use num_targets<=25.*Received: num_targets=26$",
+        ):
             receptive_field.check_cell_count("num_targets", 26, 5, **where)
         with self.assertRaisesRegex(ValueError, r"`--num_glimpses` must be an integer >= 1"):
             receptive_field.check_cell_count("num_glimpses", 0, 5, prefix="--", **where)

@@ -9,15 +9,35 @@ import tensorflow as tf
 from PIL import Image
 
 from saccader_tf.evaluation import pictures
-from saccader_tf.training.callbacks import GlimpseImagesCallback
 from saccader_tf.evaluation.results import EvaluationResult
+from saccader_tf.training.callbacks import GlimpseImagesCallback
 
 
 def _result():
-    rows = [{"policy": p, "glimpses": t, "top1": 0.1 * t, "top5": 0.2 * t, "coverage": 0.1,
-             "hit_first": None, "hit_any": None} for p in ("learned", "random") for t in (1, 2, 3)]
-    rows.append({"policy": "full", "glimpses": None, "top1": 0.5, "top5": 0.9, "coverage": 1.0,
-                 "hit_first": None, "hit_any": None})
+    rows = [
+        {
+            "policy": p,
+            "glimpses": t,
+            "top1": 0.1 * t,
+            "top5": 0.2 * t,
+            "coverage": 0.1,
+            "hit_first": None,
+            "hit_any": None,
+        }
+        for p in ("learned", "random")
+        for t in (1, 2, 3)
+    ]
+    rows.append(
+        {
+            "policy": "full",
+            "glimpses": None,
+            "top1": 0.5,
+            "top5": 0.9,
+            "coverage": 1.0,
+            "hit_first": None,
+            "hit_any": None,
+        }
+    )
     return EvaluationResult(examples=4, max_glimpses=3, num_cells=16, rows=tuple(rows))
 
 
@@ -56,25 +76,43 @@ class PlotTest(tf.test.TestCase):
         boxes = np.array([[[0, 0, 9, 9], [4, 4, 13, 13]]] * 3)
         probabilities = rng.dirichlet(np.ones(16), size=3)
         with tempfile.TemporaryDirectory() as directory:
-            path = pictures.plot_glimpses(images, boxes, os.path.join(directory, "a", "glimpses.png"),
-                                     probabilities=probabilities, labels=[0, 1, 2], predictions=[0, 2, 2],
-                                     columns=2)
+            path = pictures.plot_glimpses(
+                images,
+                boxes,
+                os.path.join(directory, "a", "glimpses.png"),
+                probabilities=probabilities,
+                labels=[0, 1, 2],
+                predictions=[0, 2, 2],
+                columns=2,
+            )
             _assert_png(self, path)
-            _assert_png(self, pictures.plot_glimpses(images[:1], boxes[:1], os.path.join(directory, "b.png")))
+            _assert_png(
+                self,
+                pictures.plot_glimpses(images[:1], boxes[:1], os.path.join(directory, "b.png")),
+            )
 
     def test_plot_accuracy_vs_glimpses(self):
         with tempfile.TemporaryDirectory() as directory:
-            _assert_png(self, pictures.plot_accuracy_vs_glimpses(_result(), os.path.join(directory, "acc.png")))
+            _assert_png(
+                self,
+                pictures.plot_accuracy_vs_glimpses(_result(), os.path.join(directory, "acc.png")),
+            )
             as_dict = _result().as_dict()
-            _assert_png(self, pictures.plot_accuracy_vs_glimpses(as_dict, os.path.join(directory, "acc5.png"),
-                                                            metric="top5"))
+            _assert_png(
+                self,
+                pictures.plot_accuracy_vs_glimpses(
+                    as_dict, os.path.join(directory, "acc5.png"), metric="top5"
+                ),
+            )
 
 
 class GlimpseImagesCallbackTest(tf.test.TestCase):
     def test_writes_an_event_file(self):
         from saccader_tf.models import Saccader
 
-        model = Saccader(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=1)
+        model = Saccader(
+            num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=1
+        )
         images = np.random.default_rng(0).normal(size=(2, 24, 24, 1)).astype("float32")
         with tempfile.TemporaryDirectory() as directory:
             callback = GlimpseImagesCallback(images, directory, saccader=model, num_glimpses=3)
@@ -83,8 +121,15 @@ class GlimpseImagesCallbackTest(tf.test.TestCase):
             events = glob.glob(os.path.join(directory, "events.out.tfevents.*"))
             self.assertLen(events, 1)
             self.assertGreater(os.path.getsize(events[0]), 0)
-            _assert_png(self, pictures.plot_model_glimpses(model, images, os.path.join(directory, "m.png"),
-                                                      labels=[0, 1], num_glimpses=2))
-            tags = [value.tag for event in tf.compat.v1.train.summary_iterator(events[0])
-                    for value in event.summary.value]
+            _assert_png(
+                self,
+                pictures.plot_model_glimpses(
+                    model, images, os.path.join(directory, "m.png"), labels=[0, 1], num_glimpses=2
+                ),
+            )
+            tags = [
+                value.tag
+                for event in tf.compat.v1.train.summary_iterator(events[0])
+                for value in event.summary.value
+            ]
         self.assertIn("glimpses", tags)

@@ -45,8 +45,16 @@ SIZE, CLASSES, BATCH = 24, 5, 4
 
 def _saccader(dtype=None, sample=True):
     keras.utils.set_random_seed(0)
-    model = Saccader(num_classes=CLASSES, image_size=SIZE, variant="bagnet9_tiny",
-                     input_channels=1, num_glimpses=3, seed=3, dtype=dtype, name="saccader")
+    model = Saccader(
+        num_classes=CLASSES,
+        image_size=SIZE,
+        variant="bagnet9_tiny",
+        input_channels=1,
+        num_glimpses=3,
+        seed=3,
+        dtype=dtype,
+        name="saccader",
+    )
     model.build()
     if not sample:
         model.policy = LearnedPolicy(model.cell, sample=False)
@@ -55,16 +63,30 @@ def _saccader(dtype=None, sample=True):
 
 def _classnet(dtype=None, sample=True):
     keras.utils.set_random_seed(0)
-    net = SaccaderClassNet(_saccader(dtype, sample), "small_cnn", classifier_image_size=SIZE,
-                           small_cnn_widths=(4, 8), dtype=dtype, name="classnet")
+    net = SaccaderClassNet(
+        _saccader(dtype, sample),
+        "small_cnn",
+        classifier_image_size=SIZE,
+        small_cnn_widths=(4, 8),
+        dtype=dtype,
+        name="classnet",
+    )
     net.build()
     return net
 
 
 def _dram(dtype=None, sample=True):
     keras.utils.set_random_seed(0)
-    model = DRAM(num_classes=CLASSES, image_size=SIZE, variant="dram_tiny", input_channels=1,
-                 num_glimpses=2, seed=3, dtype=dtype, name="dram")
+    model = DRAM(
+        num_classes=CLASSES,
+        image_size=SIZE,
+        variant="dram_tiny",
+        input_channels=1,
+        num_glimpses=2,
+        seed=3,
+        dtype=dtype,
+        name="dram",
+    )
     model.build()
     if not sample:
         model.policy = OffsetLocationPolicy(0.05)  # deterministic, non-zero REINFORCE gradient
@@ -103,8 +125,9 @@ def _one_step(stage, *, jit_compile=False, dtype=None, model=None):
     model = model or make_model(dtype, sample=False)
     images, labels = _data(model)
     trainer = make_trainer(model)
-    trainer.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=jit_compile,
-                    run_eagerly=not jit_compile)
+    trainer.compile(
+        optimizer=keras.optimizers.SGD(0.1), jit_compile=jit_compile, run_eagerly=not jit_compile
+    )
     before = {w.path: w.numpy() for w in model.weights}
     keras.utils.set_random_seed(1)
     logs = trainer.fit(images, labels, batch_size=BATCH, epochs=1, shuffle=False, verbose=0).history
@@ -169,8 +192,10 @@ class MixedPrecisionStepTest(tf.test.TestCase):
         self.assertAllClose(losses[True], losses[False], rtol=rtol, msg=f"{stage} {policy}")
 
         trainer, before, after, logs = _one_step(stage, model=mixed)
-        self.assertEqual(isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer),
-                         policy == "mixed_float16")
+        self.assertEqual(
+            isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer),
+            policy == "mixed_float16",
+        )
         self.assertTrue(np.isfinite(logs["loss"][0]), logs)
         for path, value in after.items():
             self.assertTrue(np.all(np.isfinite(value)), path)
@@ -183,8 +208,11 @@ def _add_mixed_precision_tests():
     for stage in STAGES:
         for policy in ("mixed_bfloat16", "mixed_float16"):
             name = f"test_{stage}_{policy}"
-            setattr(MixedPrecisionStepTest, name,
-                    lambda self, stage=stage, policy=policy: self._check(stage, policy))
+            setattr(
+                MixedPrecisionStepTest,
+                name,
+                lambda self, stage=stage, policy=policy: self._check(stage, policy),
+            )
 
 
 _add_mixed_precision_tests()
@@ -239,7 +267,7 @@ class LauncherTest(tf.test.TestCase):
 
 
 # Runs in a fresh interpreter: the 2 logical CPUs must exist before TensorFlow initialises.
-_MIRRORED_SCRIPT = r'''
+_MIRRORED_SCRIPT = r"""
 import contextlib, json, os
 import numpy as np
 import tensorflow as tf
@@ -305,7 +333,7 @@ except Exception as error:  # noqa: BLE001 (the message is the report)
     report["plain_keras_jit"] = f"{type(error).__name__}: {error}"[-800:]
 print("RESULT " + json.dumps(report), flush=True)
 os._exit(0)  # after Keras's failed multi-device XLA step the interpreter's shutdown can hang
-'''
+"""
 
 
 @pytest.mark.slow
@@ -319,19 +347,30 @@ class MirroredXlaTest(tf.test.TestCase):
 
     def test_compiled_mirrored_step_matches_one_device(self):
         path = os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")]))
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow",
-                   PYTHONPATH=path)
-        proc = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], timeout=600,
-                              capture_output=True, text=True, cwd=REPO_ROOT, env=env)
+        env = dict(
+            os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow", PYTHONPATH=path
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", _MIRRORED_SCRIPT],
+            timeout=600,
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+        )
         self.assertEqual(proc.returncode, 0, proc.stderr[-4000:])
         lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         self.assertLen(lines, 1, proc.stdout[-2000:])
-        report = json.loads(lines[0][len("RESULT "):])
+        report = json.loads(lines[0][len("RESULT ") :])
         for stage in ("stage1", "stage3"):
             self.assertTrue(report[stage]["replica_jit"], report)
             self.assertGreater(report[stage]["max_update"], 1e-3, stage)
             self.assertLess(report[stage]["max_diff"], 1e-5, f"{stage}: {report}")
         # When this fails, upstream fixed XLA under tf.distribute: narrow BROKEN_JIT_KERAS.
-        self.assertNotEqual(report["plain_keras_jit"], "ok", "Keras's own XLA step now works "
-                            "under MirroredStrategy: drop the replica split (BROKEN_JIT_KERAS)")
+        self.assertNotEqual(
+            report["plain_keras_jit"],
+            "ok",
+            "Keras's own XLA step now works "
+            "under MirroredStrategy: drop the replica split (BROKEN_JIT_KERAS)",
+        )
         self.assertIn("Trying to access resource", report["plain_keras_jit"])  # the gap itself

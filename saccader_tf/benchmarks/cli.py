@@ -39,17 +39,35 @@ def parse_args(argv):
     from saccader_tf.benchmarks.plan import PARTS
     from saccader_tf.benchmarks.race_command import add_race_arguments, check_race_arguments
 
-    parser = argparse.ArgumentParser(prog="python -m saccader_tf.benchmarks",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny models and few repeats: seconds, to check that the benchmark works")
-    parser.add_argument("--skip", default="", help=f"comma-separated parts to leave out: {', '.join(PARTS)}")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="timed training steps per stage of the default model (default 30; quick 2)")
-    parser.add_argument("--batch_size", type=int, default=None,
-                        help="batch of the default model's steps and pipeline (default 64; quick 4)")
-    parser.add_argument("--large_batch_size", type=int, default=8, help="batch of the bagnet77_lowd steps")
-    parser.add_argument("--large_steps", type=int, default=4, help="timed steps per stage of bagnet77_lowd")
+    parser = argparse.ArgumentParser(
+        prog="python -m saccader_tf.benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny models and few repeats: seconds, to check that the benchmark works",
+    )
+    parser.add_argument(
+        "--skip", default="", help=f"comma-separated parts to leave out: {', '.join(PARTS)}"
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="timed training steps per stage of the default model (default 30; quick 2)",
+    )
+    parser.add_argument(
+        "--batch_size",
+        type=int,
+        default=None,
+        help="batch of the default model's steps and pipeline (default 64; quick 4)",
+    )
+    parser.add_argument(
+        "--large_batch_size", type=int, default=8, help="batch of the bagnet77_lowd steps"
+    )
+    parser.add_argument(
+        "--large_steps", type=int, default=4, help="timed steps per stage of bagnet77_lowd"
+    )
     parser.add_argument("--output", default=None, help="also write the rows as JSON to this path")
     add_race_arguments(parser)
     args = parser.parse_args(argv)
@@ -67,10 +85,14 @@ def make_plan(args):
     from saccader_tf.benchmarks.plan import check_skip, full_plan, quick_plan
 
     skip = check_skip([name.strip() for name in args.skip.split(",") if name.strip()])
-    sizes = {key: getattr(args, key) for key in ("steps", "batch_size") if getattr(args, key) is not None}
+    sizes = {
+        key: getattr(args, key) for key in ("steps", "batch_size") if getattr(args, key) is not None
+    }
     if args.quick:
         return quick_plan(skip=skip, **sizes)
-    return full_plan(skip=skip, large_batch_size=args.large_batch_size, large_steps=args.large_steps, **sizes)
+    return full_plan(
+        skip=skip, large_batch_size=args.large_batch_size, large_steps=args.large_steps, **sizes
+    )
 
 
 def main(argv=None, stdout=None, stderr=None):

@@ -52,8 +52,13 @@ class ForwardFlops:
 
     def saccader(self, num_glimpses):
         """The whole model's forward pass with `num_glimpses` cell steps."""
-        return (self.representation + self.attention_first + self.attention_rest + self.mixer
-                + num_glimpses * self.cell_step)
+        return (
+            self.representation
+            + self.attention_first
+            + self.attention_rest
+            + self.mixer
+            + num_glimpses * self.cell_step
+        )
 
 
 def conv_flops(out_height, out_width, kernel_size, in_channels, out_channels):
@@ -83,7 +88,9 @@ def bagnet_flops(bagnet, image_size):
         for block in range(num_blocks):
             kernel = 3 if block < bagnet.kernel3[group] else 1
             stride = bagnet.strides[group] if block == 0 else 1
-            flops, size, channels = _bottleneck_flops(size, channels, bagnet.widths[group], kernel, stride)
+            flops, size, channels = _bottleneck_flops(
+                size, channels, bagnet.widths[group], kernel, stride
+            )
             rest += flops
     if bagnet.lowd_width:
         rest += conv_flops(size, size, 1, channels, bagnet.lowd_width)
@@ -96,9 +103,11 @@ def _bottleneck_flops(size, in_channels, filters, kernel, stride):
     """FLOPs, output size and output channels of one `BagNetBottleneck` on a `size`² input."""
     out_size = (size - kernel) // stride + 1
     out_channels = EXPANSION * filters
-    flops = (conv_flops(size, size, 1, in_channels, filters)
-             + conv_flops(out_size, out_size, kernel, filters, filters)
-             + conv_flops(out_size, out_size, 1, filters, out_channels))
+    flops = (
+        conv_flops(size, size, 1, in_channels, filters)
+        + conv_flops(out_size, out_size, kernel, filters, filters)
+        + conv_flops(out_size, out_size, 1, filters, out_channels)
+    )
     if in_channels != out_channels or stride != 1:  # the projection shortcut
         flops += conv_flops(out_size, out_size, 1, in_channels, out_channels)
     return flops, out_size, out_channels
@@ -115,9 +124,14 @@ def forward_flops(saccader):
         channels = width
     mixer_width = saccader.mixer.width
     mixer = conv_flops(grid, grid, 1, channels + rep.what_width, mixer_width)
-    return ForwardFlops(first_conv=first_conv, bagnet=bagnet, attention_first=attention[0],
-                        attention_rest=sum(attention[1:]), mixer=mixer,
-                        cell_step=6 * saccader.num_cells * mixer_width)
+    return ForwardFlops(
+        first_conv=first_conv,
+        bagnet=bagnet,
+        attention_first=attention[0],
+        attention_rest=sum(attention[1:]),
+        mixer=mixer,
+        cell_step=6 * saccader.num_cells * mixer_width,
+    )
 
 
 def stage_flops(saccader, stage, *, num_targets=12, num_glimpses=None):
@@ -136,8 +150,11 @@ def stage_flops(saccader, stage, *, num_targets=12, num_glimpses=None):
     if stage == 1:
         return 2 * f.first_conv + 3 * f.bagnet
     if stage == 2:
-        return (f.representation + 2 * f.attention_first
-                + 3 * (f.attention_rest + f.mixer + num_targets * f.cell_step))
+        return (
+            f.representation
+            + 2 * f.attention_first
+            + 3 * (f.attention_rest + f.mixer + num_targets * f.cell_step)
+        )
     if stage == 3:
         steps = saccader.num_glimpses if num_glimpses is None else num_glimpses
         return 2 * f.first_conv + 3 * (f.saccader(steps) - f.first_conv)

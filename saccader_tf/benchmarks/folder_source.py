@@ -35,8 +35,9 @@ class SourceTimings:
         return self.seconds[name] / self.seconds["builtin"]
 
 
-def time_folder_against_builtin(setup, build_model, *, examples, steps, warmup=3, rounds=2,
-                                progress=None):
+def time_folder_against_builtin(
+    setup, build_model, *, examples, steps, warmup=3, rounds=2, progress=None
+):
     """Times stage-1 steps of `setup`'s model on the three sources (see the module docstring).
 
     Args:
@@ -54,12 +55,19 @@ def time_folder_against_builtin(setup, build_model, *, examples, steps, warmup=3
     say = progress or (lambda message: None)
     with tempfile.TemporaryDirectory() as root:
         say(f"folder: writing {examples} cluttered-MNIST PNGs")
-        write_cluttered_mnist_folder(root, image_size=setup.image_size, num_train=examples,
-                                     num_eval=setup.batch_size, seed=0, progress=False)
+        write_cluttered_mnist_folder(
+            root,
+            image_size=setup.image_size,
+            num_train=examples,
+            num_eval=setup.batch_size,
+            seed=0,
+            progress=False,
+        )
         common = dict(image_size=setup.image_size, batch_size=setup.batch_size, seed=0)
         sources = {
-            "builtin": make_source("cluttered_mnist", num_train=examples, num_eval=setup.batch_size,
-                                   **common),
+            "builtin": make_source(
+                "cluttered_mnist", num_train=examples, num_eval=setup.batch_size, **common
+            ),
             "folder_cached": image_folder_source(root, cache="memory", **common),
             "folder_streamed": image_folder_source(root, cache="stream", **common),
         }
@@ -79,8 +87,14 @@ def _seconds_per_step(saccader, source, *, steps, warmup):
     trainer.compile(optimizer=make_optimizer("adam", 1e-4, total_steps=1000), jit_compile=False)
     clock = _StepClock(warmup)
     total = warmup + steps
-    trainer.fit(training_batches(source, 0, total), steps_per_epoch=total, epochs=1, verbose=0,
-                shuffle=False, callbacks=[clock])
+    trainer.fit(
+        training_batches(source, 0, total),
+        steps_per_epoch=total,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+        callbacks=[clock],
+    )
     return (clock.end - clock.start) / steps
 
 

@@ -11,9 +11,10 @@ from saccader_tf.benchmarks.report import Row, skipped_row
 from saccader_tf.benchmarks.training_throughput import random_batch, time_stage_step
 
 NO_GPU = "not measured: no GPU"
-PATHS = (("xla", "with XLA (--jit_compile)", "the float32 step without XLA"),
-         ("mixed_float16", "in mixed_float16 (--mixed_precision=mixed_float16)",
-          "the float32 step"))
+PATHS = (
+    ("xla", "with XLA (--jit_compile)", "the float32 step without XLA"),
+    ("mixed_float16", "in mixed_float16 (--mixed_precision=mixed_float16)", "the float32 step"),
+)
 SPEEDUP_TARGET = 1.0  # the path must make the step faster than the plain step
 
 
@@ -25,15 +26,25 @@ def measure_gpu_paths(setup, build_saccader, progress):
         build_saccader: `(setup, dtype=None) -> built Saccader` (seeded: the same weights).
         progress: a callable taking a message.
     """
-    runs = {"plain": ({}, False), "xla": ({}, True), "mixed_float16": ({"dtype": "mixed_float16"},
-                                                                       False)}
+    runs = {
+        "plain": ({}, False),
+        "xla": ({}, True),
+        "mixed_float16": ({"dtype": "mixed_float16"}, False),
+    }
     timings = {}
     for name, (model_kwargs, jit_compile) in runs.items():
         progress(f"gpu paths: stage 1 {name}, {setup.warmup} warm-up + {setup.steps} timed steps")
         saccader = build_saccader(setup, **model_kwargs)
         images, labels = random_batch(saccader, setup.batch_size)
-        timings[name] = time_stage_step(saccader, 1, images, labels, steps=setup.steps,
-                                        warmup=setup.warmup, jit_compile=jit_compile)
+        timings[name] = time_stage_step(
+            saccader,
+            1,
+            images,
+            labels,
+            steps=setup.steps,
+            warmup=setup.warmup,
+            jit_compile=jit_compile,
+        )
     return timings
 
 
@@ -54,14 +65,32 @@ def gpu_rows(setup, timings, device):
         if timings is None:
             rows.append(skipped_row(key, measurement, target))
         elif not device.startswith("GPU"):
-            rows.append(Row(key=key, measurement=measurement, value=f"{NO_GPU} (ran on {device})",
-                            target=target))
+            rows.append(
+                Row(
+                    key=key,
+                    measurement=measurement,
+                    value=f"{NO_GPU} (ran on {device})",
+                    target=target,
+                )
+            )
         else:
             ratio = timings[name].seconds / timings["plain"].seconds
-            rows.append(Row(
-                key=key, measurement=measurement, target=target, met=ratio < SPEEDUP_TARGET,
-                value=(f"{ratio:.2f}× ({timings[name].seconds * 1000:.1f} vs. "
-                       f"{timings['plain'].seconds * 1000:.1f} ms/step on {device})"),
-                numbers={"ratio": ratio, "seconds_per_step": timings[name].seconds,
-                         "plain_seconds_per_step": timings["plain"].seconds, "device": device}))
+            rows.append(
+                Row(
+                    key=key,
+                    measurement=measurement,
+                    target=target,
+                    met=ratio < SPEEDUP_TARGET,
+                    value=(
+                        f"{ratio:.2f}× ({timings[name].seconds * 1000:.1f} vs. "
+                        f"{timings['plain'].seconds * 1000:.1f} ms/step on {device})"
+                    ),
+                    numbers={
+                        "ratio": ratio,
+                        "seconds_per_step": timings[name].seconds,
+                        "plain_seconds_per_step": timings["plain"].seconds,
+                        "device": device,
+                    },
+                )
+            )
     return rows

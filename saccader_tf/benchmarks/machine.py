@@ -60,7 +60,9 @@ def format_machine(info):
     gpus = "no GPU" if not info["gpus"] else f"{info['gpus']} GPU(s)"
     load = info["load_average_1min"]
     load_text = "" if load is None else f", load average {load:.2f} at start"
-    return (f"{info['date']}: ran on {info['device']}; {info['cpu_cores']} CPU cores "
-            f"({info['cpu']}), {gpus}, TensorFlow "
-            f"{info['tensorflow']}, Keras {info['keras']}, TF_ENABLE_ONEDNN_OPTS="
-            f"{info['TF_ENABLE_ONEDNN_OPTS']}{load_text}")
+    return (
+        f"{info['date']}: ran on {info['device']}; {info['cpu_cores']} CPU cores "
+        f"({info['cpu']}), {gpus}, TensorFlow "
+        f"{info['tensorflow']}, Keras {info['keras']}, TF_ENABLE_ONEDNN_OPTS="
+        f"{info['TF_ENABLE_ONEDNN_OPTS']}{load_text}"
+    )

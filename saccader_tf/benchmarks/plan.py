@@ -2,7 +2,7 @@
 
 import dataclasses
 
-PARTS = ("default", "bagnet77", "pipeline", "folder", "serving", "gpu_paths")
+PARTS = ("default", "profile", "bagnet77", "pipeline", "folder", "serving", "gpu_paths")
 """Parts that `--skip` can leave out (the peak matmul always runs: the FLOP/s rows need it)."""
 
 
@@ -48,6 +48,7 @@ class Plan:
             against built-in source rows.
         serving_batches: batch sizes of the serving latency; serving_repeats: timed calls.
         skip: parts (of `PARTS`) not run.
+        profile_steps: stage-1 steps of `default` run under the profiler (`kernel_profile`).
     """
 
     default: ModelSetup
@@ -61,18 +62,28 @@ class Plan:
     serving_batches: tuple
     serving_repeats: int
     skip: frozenset = frozenset()
+    profile_steps: int = 3
 
 
 def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, skip=()):
     """The measured run: the default job's model and `bagnet77_lowd` at 224 px."""
     return Plan(
-        default=ModelSetup("bagnet29_small", 60, 10, 1, batch_size=batch_size, steps=steps, warmup=3),
-        large=ModelSetup("bagnet77_lowd", 224, 1001, 3, batch_size=large_batch_size, steps=large_steps,
-                         warmup=1),
+        default=ModelSetup(
+            "bagnet29_small", 60, 10, 1, batch_size=batch_size, steps=steps, warmup=3
+        ),
+        large=ModelSetup(
+            "bagnet77_lowd", 224, 1001, 3, batch_size=large_batch_size, steps=large_steps, warmup=1
+        ),
         # 600 batches of 64: two passes over the 20,000 images, reshuffles included.
-        matmul_size=2048, pipeline_examples=20_000, pipeline_batches=600,
-        folder_examples=4_000, folder_steps=25, folder_rounds=3, serving_batches=(1, 32),
-        serving_repeats=50, skip=frozenset(skip),
+        matmul_size=2048,
+        pipeline_examples=20_000,
+        pipeline_batches=600,
+        folder_examples=4_000,
+        folder_steps=25,
+        folder_rounds=3,
+        serving_batches=(1, 32),
+        serving_repeats=50,
+        skip=frozenset(skip),
     )
 
 
@@ -81,9 +92,15 @@ def quick_plan(*, batch_size=4, steps=2, skip=()):
     return Plan(
         default=ModelSetup("bagnet9_tiny", 28, 10, 1, batch_size=batch_size, steps=steps, warmup=1),
         large=ModelSetup("bagnet9_tiny", 56, 1001, 3, batch_size=2, steps=steps, warmup=1),
-        matmul_size=256, pipeline_examples=64, pipeline_batches=10, folder_examples=16,
-        folder_steps=2, folder_rounds=1, serving_batches=(1, 32),
-        serving_repeats=3, skip=frozenset(skip),
+        matmul_size=256,
+        pipeline_examples=64,
+        pipeline_batches=10,
+        folder_examples=16,
+        folder_steps=2,
+        folder_rounds=1,
+        serving_batches=(1, 32),
+        serving_repeats=3,
+        skip=frozenset(skip),
     )
 
 
@@ -91,5 +108,7 @@ def check_skip(names):
     """Raises `ValueError` for names outside `PARTS`; returns them as a frozenset."""
     unknown = sorted(set(names) - set(PARTS))
     if unknown:
-        raise ValueError(f"`--skip` takes parts among {', '.join(PARTS)}. Received: skip={','.join(unknown)}")
+        raise ValueError(
+            f"`--skip` takes parts among {', '.join(PARTS)}. Received: skip={','.join(unknown)}"
+        )
     return frozenset(names)

@@ -86,8 +86,10 @@ def top1_error(predict_logits, batches):
         wrong += int(np.sum(predicted != np.asarray(labels)))
         total += int(predicted.shape[0])
     if not total:
-        raise ValueError("The test split holds no examples, so no test error can be measured: give "
-                         "the race a data source whose `eval` split yields batches.")
+        raise ValueError(
+            "The test split holds no examples, so no test error can be measured: give "
+            "the race a data source whose `eval` split yields batches."
+        )
     return wrong / total
 
 
@@ -110,8 +112,10 @@ class _Run:
         error = top1_error(self.predict_logits, self.batches)
         self.eval_seconds += time.perf_counter() - start
         self.points.append({"seconds": seconds, "error": error, "steps": steps, "phase": phase})
-        self.progress(f"race: {self.key} ({phase}): {steps} steps in {seconds:.1f} s, test error "
-                      f"{error:.4f} (evaluations so far {self.eval_seconds:.1f} s)")
+        self.progress(
+            f"race: {self.key} ({phase}): {steps} steps in {seconds:.1f} s, test error "
+            f"{error:.4f} (evaluations so far {self.eval_seconds:.1f} s)"
+        )
         if running:
             self.clock.start()
 
@@ -142,9 +146,20 @@ class _PhaseClock(keras.callbacks.Callback):
             self.done = self.model.stop_training = True
 
 
-def run_contender(contender, source, *, budget_s, evaluations, seed=0, learning_rate=LEARNING_RATE,
-                  weight_decay=WEIGHT_DECAY, eager=False, jit_compile=False, progress=print,
-                  test_batches=None):
+def run_contender(
+    contender,
+    source,
+    *,
+    budget_s,
+    evaluations,
+    seed=0,
+    learning_rate=LEARNING_RATE,
+    weight_decay=WEIGHT_DECAY,
+    eager=False,
+    jit_compile=False,
+    progress=print,
+    test_batches=None,
+):
     """Trains one `Contender` for `budget_s` seconds of its clock on `source`; returns its result.
 
     Args:
@@ -187,38 +202,72 @@ def run_contender(contender, source, *, budget_s, evaluations, seed=0, learning_
         fraction = tf.Variable(0.0, trainable=False, dtype=tf.float32)
         clock = _PhaseClock(run, phase.name, start, end, fraction)  # starts the warm-up watch
         trainer = phase.make_trainer(model, weight_decay)
-        trainer.compile(optimizer=keras.optimizers.Adam(BudgetCosineDecay(learning_rate, fraction)),
-                        run_eagerly=eager, jit_compile=bool(jit_compile and not eager))
+        trainer.compile(
+            optimizer=keras.optimizers.Adam(BudgetCosineDecay(learning_rate, fraction)),
+            run_eagerly=eager,
+            jit_compile=bool(jit_compile and not eager),
+        )
         while not clock.done:  # one `fit` per epoch of the launcher's stream, until the time is up
-            trainer.fit(training_batches(source, clock.steps, chunk), epochs=1,
-                        steps_per_epoch=chunk, verbose=0, shuffle=False, callbacks=[clock])
+            trainer.fit(
+                training_batches(source, clock.steps, chunk),
+                epochs=1,
+                steps_per_epoch=chunk,
+                verbose=0,
+                shuffle=False,
+                callbacks=[clock],
+            )
         run.clock.stop()
         steps = int(trainer.optimizer.iterations.numpy())
         run.steps += steps
-        phases.append({"name": phase.name, "steps": steps, "end_seconds": run.clock.read(),
-                       "warmup_seconds": clock.warmup.read()})
-        progress(f"race: {contender.key} ({phase.name}): {steps} steps; the phase ended at "
-                 f"{run.clock.read():.1f} s (its share of the {budget_s:g} s ended at "
-                 f"{end:.1f} s); warm-up (trainer, tracing, first step; not counted) "
-                 f"{clock.warmup.read():.1f} s")
+        phases.append(
+            {
+                "name": phase.name,
+                "steps": steps,
+                "end_seconds": run.clock.read(),
+                "warmup_seconds": clock.warmup.read(),
+            }
+        )
+        progress(
+            f"race: {contender.key} ({phase.name}): {steps} steps; the phase ended at "
+            f"{run.clock.read():.1f} s (its share of the {budget_s:g} s ended at "
+            f"{end:.1f} s); warm-up (trainer, tracing, first step; not counted) "
+            f"{clock.warmup.read():.1f} s"
+        )
     run.evaluate("end")
-    result = {"key": contender.key, "label": contender.label, "params": int(model.count_params()),
-              "steps": run.steps, "train_seconds": run.clock.read(),
-              "eval_seconds": run.eval_seconds,
-              "warmup_seconds": sum(phase["warmup_seconds"] for phase in phases),
-              "budget_s": budget_s, "phases": phases, "points": run.points}
+    result = {
+        "key": contender.key,
+        "label": contender.label,
+        "params": int(model.count_params()),
+        "steps": run.steps,
+        "train_seconds": run.clock.read(),
+        "eval_seconds": run.eval_seconds,
+        "warmup_seconds": sum(phase["warmup_seconds"] for phase in phases),
+        "budget_s": budget_s,
+        "phases": phases,
+        "points": run.points,
+    }
     return result
 
 
 def run_race(contenders, source, *, budget_s, evaluations, progress=print, **kwargs):
     """`run_contender` for each contender in turn, the same budget each; returns the results."""
     if not budget_s > 0:
-        raise ValueError(f"The race budget must be a positive number of seconds. Received: "
-                         f"budget_s={budget_s}")
+        raise ValueError(
+            f"The race budget must be a positive number of seconds. Received: budget_s={budget_s}"
+        )
     if evaluations < 1:
         raise ValueError(f"`evaluations` must be >= 1. Received: evaluations={evaluations}")
     # Read once, in batches of EVAL_BATCH: every evaluation sees the same tensors.
     test_batches = list(source.eval.unbatch().batch(EVAL_BATCH))
-    return [run_contender(contender, source, budget_s=budget_s, evaluations=evaluations,
-                          progress=progress, test_batches=test_batches, **kwargs)
-            for contender in contenders]
+    return [
+        run_contender(
+            contender,
+            source,
+            budget_s=budget_s,
+            evaluations=evaluations,
+            progress=progress,
+            test_batches=test_batches,
+            **kwargs,
+        )
+        for contender in contenders
+    ]

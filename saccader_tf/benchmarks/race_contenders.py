@@ -38,11 +38,24 @@ class Sizes:
     num_targets: int
 
 
-FULL_SIZES = Sizes(image_size=60, saccader_variant="bagnet29_small", dram_variant="dram_small",
-                   cnn_widths=DEFAULT_WIDTHS, cnn_strides=DEFAULT_STRIDES, num_glimpses=6,
-                   num_targets=12)
-QUICK_SIZES = Sizes(image_size=28, saccader_variant="bagnet9_tiny", dram_variant="dram_tiny",
-                    cnn_widths=(4, 8), cnn_strides=(2, 2), num_glimpses=2, num_targets=4)
+FULL_SIZES = Sizes(
+    image_size=60,
+    saccader_variant="bagnet29_small",
+    dram_variant="dram_small",
+    cnn_widths=DEFAULT_WIDTHS,
+    cnn_strides=DEFAULT_STRIDES,
+    num_glimpses=6,
+    num_targets=12,
+)
+QUICK_SIZES = Sizes(
+    image_size=28,
+    saccader_variant="bagnet9_tiny",
+    dram_variant="dram_tiny",
+    cnn_widths=(4, 8),
+    cnn_strides=(2, 2),
+    num_glimpses=2,
+    num_targets=4,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,12 +86,23 @@ def _saccader_phases(num_targets):
     total = sum(SACCADER_STAGE_SECONDS)
     share = [seconds / total for seconds in SACCADER_STAGE_SECONDS]
     return (
-        Phase("stage 1", share[0], lambda model, decay: RepresentationTrainer(
-            model, weight_decay=decay)),
-        Phase("stage 2", share[1], lambda model, decay: LocationPretrainer(
-            model, num_targets=num_targets, weight_decay=decay)),
-        Phase("stage 3", share[2], lambda model, decay: PolicyGradientTrainer(
-            model, weight_decay=decay)),
+        Phase(
+            "stage 1",
+            share[0],
+            lambda model, decay: RepresentationTrainer(model, weight_decay=decay),
+        ),
+        Phase(
+            "stage 2",
+            share[1],
+            lambda model, decay: LocationPretrainer(
+                model, num_targets=num_targets, weight_decay=decay
+            ),
+        ),
+        Phase(
+            "stage 3",
+            share[2],
+            lambda model, decay: PolicyGradientTrainer(model, weight_decay=decay),
+        ),
     )
 
 
@@ -95,25 +119,41 @@ def make_contenders(sizes):
 
     def saccader(attention):
         def build(num_classes, channels, seed):
-            model = Saccader(num_classes=num_classes, image_size=sizes.image_size,
-                             variant=sizes.saccader_variant, input_channels=channels,
-                             num_glimpses=sizes.num_glimpses, attention=attention,
-                             bagnet_attention=attention, seed=seed)
+            model = Saccader(
+                num_classes=num_classes,
+                image_size=sizes.image_size,
+                variant=sizes.saccader_variant,
+                input_channels=channels,
+                num_glimpses=sizes.num_glimpses,
+                attention=attention,
+                bagnet_attention=attention,
+                seed=seed,
+            )
             model.build()
             return model
+
         return build
 
     def plain_cnn(num_classes, channels, seed):
-        model = PlainCNN(num_classes=num_classes, image_size=sizes.image_size,
-                         input_channels=channels, widths=sizes.cnn_widths,
-                         strides=sizes.cnn_strides)
+        model = PlainCNN(
+            num_classes=num_classes,
+            image_size=sizes.image_size,
+            input_channels=channels,
+            widths=sizes.cnn_widths,
+            strides=sizes.cnn_strides,
+        )
         model.build()
         return model
 
     def dram(num_classes, channels, seed):
-        model = DRAM(num_classes=num_classes, image_size=sizes.image_size,
-                     variant=sizes.dram_variant, input_channels=channels,
-                     num_glimpses=sizes.num_glimpses, seed=seed)
+        model = DRAM(
+            num_classes=num_classes,
+            image_size=sizes.image_size,
+            variant=sizes.dram_variant,
+            input_channels=channels,
+            num_glimpses=sizes.num_glimpses,
+            seed=seed,
+        )
         model.build()
         return model
 
@@ -121,16 +161,41 @@ def make_contenders(sizes):
     variant, glimpses = sizes.saccader_variant, sizes.num_glimpses
     one_stage = lambda trainer: (Phase("train", 1.0, trainer),)  # noqa: E731
     return (
-        Contender("saccader", f"Saccader ({variant}, 3 stages, learned T={glimpses})",
-                  saccader(None), _dict_logits, stages),
-        Contender("saccader_cbam", f"Saccader + CBAM (BagNet blocks, attention net; T={glimpses})",
-                  saccader("cbam"), _dict_logits, stages),
-        Contender("saccader_adcm", f"Saccader + ADCM (BagNet blocks, attention net; T={glimpses})",
-                  saccader("adcm"), _dict_logits, stages),
-        Contender("plain_cnn", "plain full-image CNN (cross-entropy)", plain_cnn, _plain_logits,
-                  one_stage(lambda model, decay: CrossEntropyTrainer(model, weight_decay=decay))),
-        Contender("dram", f"DRAM ({sizes.dram_variant}, learned T={glimpses})", dram, _dict_logits,
-                  one_stage(lambda model, decay: DRAMTrainer(model, weight_decay=decay))),
+        Contender(
+            "saccader",
+            f"Saccader ({variant}, 3 stages, learned T={glimpses})",
+            saccader(None),
+            _dict_logits,
+            stages,
+        ),
+        Contender(
+            "saccader_cbam",
+            f"Saccader + CBAM (BagNet blocks, attention net; T={glimpses})",
+            saccader("cbam"),
+            _dict_logits,
+            stages,
+        ),
+        Contender(
+            "saccader_adcm",
+            f"Saccader + ADCM (BagNet blocks, attention net; T={glimpses})",
+            saccader("adcm"),
+            _dict_logits,
+            stages,
+        ),
+        Contender(
+            "plain_cnn",
+            "plain full-image CNN (cross-entropy)",
+            plain_cnn,
+            _plain_logits,
+            one_stage(lambda model, decay: CrossEntropyTrainer(model, weight_decay=decay)),
+        ),
+        Contender(
+            "dram",
+            f"DRAM ({sizes.dram_variant}, learned T={glimpses})",
+            dram,
+            _dict_logits,
+            one_stage(lambda model, decay: DRAMTrainer(model, weight_decay=decay)),
+        ),
     )
 
 

@@ -35,8 +35,10 @@ def plot_race(results, path, *, header_lines, targets=()):
         errors = [max(100 * point["error"], 0.05) for point in result["points"]]  # 0% on a log axis
         axis.plot(seconds, errors, marker="o", markersize=3, linewidth=1.5, label=result["label"])
     axis.set_yscale("log")
-    lowest = min([max(100 * p["error"], 0.05) for r in results for p in r["points"]]
-                 + [100 * target for target in targets])
+    lowest = min(
+        [max(100 * p["error"], 0.05) for r in results for p in r["points"]]
+        + [100 * target for target in targets]
+    )
     axis.set_ylim(lowest / 1.5, 110)
     axis.set_yticks([tick for tick in _TICKS if tick >= lowest / 1.5])
     axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))

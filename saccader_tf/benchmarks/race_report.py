@@ -33,8 +33,10 @@ def kernel_settings(jit_compile, eager, precision):
     """`kernels: TF_ENABLE_ONEDNN_OPTS=..., XLA off, precision float32` (+ eager in quick mode)."""
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")
     steps = ", training steps run eagerly (quick mode)" if eager else ""
-    return (f"kernels: TF_ENABLE_ONEDNN_OPTS={onednn}, XLA {'on' if jit_compile else 'off'}, "
-            f"precision {precision}{steps}")
+    return (
+        f"kernels: TF_ENABLE_ONEDNN_OPTS={onednn}, XLA {'on' if jit_compile else 'off'}, "
+        f"precision {precision}{steps}"
+    )
 
 
 def race_header(*, budget_s, source, batch_size, machine_line, kernels_line):
@@ -58,18 +60,28 @@ def format_race_table(results, *, budget_s, evaluations, targets):
     evaluation (both not counted), the test error at each nominal time, and the training time to
     reach each error `target` (— when not reached)."""
     marks = mark_times(budget_s, evaluations)
-    head = (["contender", "params", "steps", "train s", "warm-up s", "eval s"]
-            + [f"error at {m:.3g} s" for m in marks[:-1]] + [f"error at {marks[-1]:.3g} s (end)"]
-            + [f"time to ≤ {_percent(t)}" for t in targets])
+    head = (
+        ["contender", "params", "steps", "train s", "warm-up s", "eval s"]
+        + [f"error at {m:.3g} s" for m in marks[:-1]]
+        + [f"error at {marks[-1]:.3g} s (end)"]
+        + [f"time to ≤ {_percent(t)}" for t in targets]
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for result in results:
         points = result["points"]
         reached = [time_to_error(points, target) for target in targets]
-        cells = ([result["label"], f"{result['params']:,}", str(result["steps"]),
-                  f"{result['train_seconds']:.1f}", f"{result['warmup_seconds']:.1f}",
-                  f"{result['eval_seconds']:.1f}"]
-                 + [_percent(error_at(points, m)) for m in marks]
-                 + ["—" if s is None else f"{s:.3g} s" for s in reached])
+        cells = (
+            [
+                result["label"],
+                f"{result['params']:,}",
+                str(result["steps"]),
+                f"{result['train_seconds']:.1f}",
+                f"{result['warmup_seconds']:.1f}",
+                f"{result['eval_seconds']:.1f}",
+            ]
+            + [_percent(error_at(points, m)) for m in marks]
+            + ["—" if s is None else f"{s:.3g} s" for s in reached]
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

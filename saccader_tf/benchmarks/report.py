@@ -55,4 +55,6 @@ def format_table(rows):
 
 def rows_to_json(rows, header):
     """JSON text: `{"header": header, "rows": [row dicts]}` (every field of `Row`)."""
-    return json.dumps({"header": header, "rows": [dataclasses.asdict(row) for row in rows]}, indent=2)
+    return json.dumps(
+        {"header": header, "rows": [dataclasses.asdict(row) for row in rows]}, indent=2
+    )

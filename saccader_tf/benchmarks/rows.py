@@ -19,8 +19,12 @@ _G = 1e9
 
 
 def peak_row(flops_per_second, size):
-    return Row(key="peak_matmul", measurement=f"peak: tf.matmul {size}×{size} float32",
-               value=f"{flops_per_second / _G:.1f} GFLOP/s", numbers={"flops_per_second": flops_per_second})
+    return Row(
+        key="peak_matmul",
+        measurement=f"peak: tf.matmul {size}×{size} float32",
+        value=f"{flops_per_second / _G:.1f} GFLOP/s",
+        numbers={"flops_per_second": flops_per_second},
+    )
 
 
 def training_rows(prefix, setup, timings, peak_flops):
@@ -37,55 +41,90 @@ def training_rows(prefix, setup, timings, peak_flops):
     ratio_name = f"{label}: stage-3 / stage-1 step time"
     peak_name = f"{label}: stage-1 FLOP/s / peak FLOP/s"
     if timings is None:
-        return ([skipped_row(f"{prefix}/stage{s}", names[s]) for s in (1, 2, 3)]
-                + [skipped_row(f"{prefix}/stage3_over_stage1", ratio_name, "≤ FLOP ratio × 1.15"),
-                   skipped_row(f"{prefix}/stage1_peak_fraction", peak_name, f"≥ {PEAK_FRACTION_TARGET}")])
+        return [skipped_row(f"{prefix}/stage{s}", names[s]) for s in (1, 2, 3)] + [
+            skipped_row(f"{prefix}/stage3_over_stage1", ratio_name, "≤ FLOP ratio × 1.15"),
+            skipped_row(f"{prefix}/stage1_peak_fraction", peak_name, f"≥ {PEAK_FRACTION_TARGET}"),
+        ]
     rows = []
     for stage, t in sorted(timings.items()):
-        rows.append(Row(
-            key=f"{prefix}/stage{stage}", measurement=names[stage],
-            value=(f"{t.images_per_second:.1f} images/s ({t.seconds * 1000:.0f} ms/step); "
-                   f"{t.flops_per_image / _G:.3g} GFLOP/image = {t.flops_per_second / _G:.1f} GFLOP/s"),
-            numbers={"images_per_second": t.images_per_second, "seconds_per_step": t.seconds,
-                     "flops_per_image": t.flops_per_image, "flops_per_second": t.flops_per_second,
-                     "batch_size": t.batch_size},
-        ))
+        rows.append(
+            Row(
+                key=f"{prefix}/stage{stage}",
+                measurement=names[stage],
+                value=(
+                    f"{t.images_per_second:.1f} images/s ({t.seconds * 1000:.0f} ms/step); "
+                    f"{t.flops_per_image / _G:.3g} GFLOP/image = {t.flops_per_second / _G:.1f} GFLOP/s"
+                ),
+                numbers={
+                    "images_per_second": t.images_per_second,
+                    "seconds_per_step": t.seconds,
+                    "flops_per_image": t.flops_per_image,
+                    "flops_per_second": t.flops_per_second,
+                    "batch_size": t.batch_size,
+                },
+            )
+        )
     one, three = timings[1], timings[3]
     flop_ratio = three.flops_per_image / one.flops_per_image
     limit = flop_ratio * STAGE_RATIO_SLACK
     ratio = three.seconds / one.seconds
-    rows.append(Row(
-        key=f"{prefix}/stage3_over_stage1", measurement=ratio_name, value=f"{ratio:.2f}",
-        target=f"≤ {limit:.2f} (FLOP ratio {flop_ratio:.2f} × {STAGE_RATIO_SLACK})", met=ratio <= limit,
-        numbers={"time_ratio": ratio, "flop_ratio": flop_ratio, "limit": limit},
-    ))
+    rows.append(
+        Row(
+            key=f"{prefix}/stage3_over_stage1",
+            measurement=ratio_name,
+            value=f"{ratio:.2f}",
+            target=f"≤ {limit:.2f} (FLOP ratio {flop_ratio:.2f} × {STAGE_RATIO_SLACK})",
+            met=ratio <= limit,
+            numbers={"time_ratio": ratio, "flop_ratio": flop_ratio, "limit": limit},
+        )
+    )
     fraction = one.flops_per_second / peak_flops
-    rows.append(Row(
-        key=f"{prefix}/stage1_peak_fraction", measurement=peak_name,
-        value=f"{fraction:.2f} ({one.flops_per_second / _G:.1f} / {peak_flops / _G:.1f} GFLOP/s)",
-        target=f"≥ {PEAK_FRACTION_TARGET}", met=fraction >= PEAK_FRACTION_TARGET,
-        numbers={"fraction": fraction, "flops_per_second": one.flops_per_second, "peak": peak_flops},
-    ))
+    rows.append(
+        Row(
+            key=f"{prefix}/stage1_peak_fraction",
+            measurement=peak_name,
+            value=f"{fraction:.2f} ({one.flops_per_second / _G:.1f} / {peak_flops / _G:.1f} GFLOP/s)",
+            target=f"≥ {PEAK_FRACTION_TARGET}",
+            met=fraction >= PEAK_FRACTION_TARGET,
+            numbers={
+                "fraction": fraction,
+                "flops_per_second": one.flops_per_second,
+                "peak": peak_flops,
+            },
+        )
+    )
     return rows
 
 
 def pipeline_row(setup, images_per_second, stage3):
     """The input pipeline against the stage-3 step's consumption (`stage3`: a `StepTiming` or None)."""
-    measurement = (f"input pipeline (cluttered_mnist {setup.image_size} px, batch {setup.batch_size})"
-                   " / stage-3 consumption")
+    measurement = (
+        f"input pipeline (cluttered_mnist {setup.image_size} px, batch {setup.batch_size})"
+        " / stage-3 consumption"
+    )
     target = f"≥ {PIPELINE_FACTOR_TARGET:g}×"
     if images_per_second is None:
         return skipped_row("input_pipeline", measurement, target)
     if stage3 is None:
-        return Row(key="input_pipeline", measurement=measurement, value=f"{images_per_second:.0f} images/s",
-                   target=target + " (stage 3 skipped)", numbers={"images_per_second": images_per_second})
+        return Row(
+            key="input_pipeline",
+            measurement=measurement,
+            value=f"{images_per_second:.0f} images/s",
+            target=target + " (stage 3 skipped)",
+            numbers={"images_per_second": images_per_second},
+        )
     factor = images_per_second / stage3.images_per_second
     return Row(
-        key="input_pipeline", measurement=measurement,
+        key="input_pipeline",
+        measurement=measurement,
         value=f"{factor:.1f}× ({images_per_second:.0f} vs. {stage3.images_per_second:.1f} images/s)",
-        target=target, met=factor >= PIPELINE_FACTOR_TARGET,
-        numbers={"factor": factor, "images_per_second": images_per_second,
-                 "stage3_images_per_second": stage3.images_per_second},
+        target=target,
+        met=factor >= PIPELINE_FACTOR_TARGET,
+        numbers={
+            "factor": factor,
+            "images_per_second": images_per_second,
+            "stage3_images_per_second": stage3.images_per_second,
+        },
     )
 
 
@@ -97,24 +136,38 @@ def folder_rows(setup, timings):
         timings: a `folder_source.SourceTimings`, or `None` when skipped.
     """
     label = f"{setup.variant} {setup.image_size} px, batch {setup.batch_size}"
-    kinds = (("folder_cached", "decode-once cache", f"≤ {FOLDER_RATIO_TARGET:.2f}×"),
-             ("folder_streamed", "streamed, decoded every epoch", ""))
+    kinds = (
+        ("folder_cached", "decode-once cache", f"≤ {FOLDER_RATIO_TARGET:.2f}×"),
+        ("folder_streamed", "streamed, decoded every epoch", ""),
+    )
     rows = []
     for name, how, target in kinds:
-        measurement = (f"{label}: stage-1 step with its input, image folder ({how}) / built-in "
-                       "source, same images")
+        measurement = (
+            f"{label}: stage-1 step with its input, image folder ({how}) / built-in "
+            "source, same images"
+        )
         if timings is None:
             rows.append(skipped_row(f"folder/{name}", measurement, target))
             continue
         ratio = timings.ratio(name)
-        rows.append(Row(
-            key=f"folder/{name}", measurement=measurement, target=target,
-            value=(f"{ratio:.2f}× ({timings.seconds[name] * 1000:.0f} vs. "
-                   f"{timings.seconds['builtin'] * 1000:.0f} ms/step, {timings.examples} images)"),
-            met=(ratio <= FOLDER_RATIO_TARGET) if target else None,
-            numbers={"ratio": ratio, "seconds_per_step": timings.seconds[name],
-                     "builtin_seconds_per_step": timings.seconds["builtin"], "examples": timings.examples},
-        ))
+        rows.append(
+            Row(
+                key=f"folder/{name}",
+                measurement=measurement,
+                target=target,
+                value=(
+                    f"{ratio:.2f}× ({timings.seconds[name] * 1000:.0f} vs. "
+                    f"{timings.seconds['builtin'] * 1000:.0f} ms/step, {timings.examples} images)"
+                ),
+                met=(ratio <= FOLDER_RATIO_TARGET) if target else None,
+                numbers={
+                    "ratio": ratio,
+                    "seconds_per_step": timings.seconds[name],
+                    "builtin_seconds_per_step": timings.seconds["builtin"],
+                    "examples": timings.examples,
+                },
+            )
+        )
     return rows
 
 
@@ -123,16 +176,30 @@ def serving_rows(setup, latencies, batch_sizes):
     target = f"≤ {SERVING_RATIO_TARGET:.2f}×"
     label = f"{setup.variant} {setup.image_size} px"
     if latencies is None:
-        return [skipped_row(f"serving/batch{b}", f"serving latency, batch {b}: SavedModel / Keras ({label})",
-                            target) for b in batch_sizes]
+        return [
+            skipped_row(
+                f"serving/batch{b}",
+                f"serving latency, batch {b}: SavedModel / Keras ({label})",
+                target,
+            )
+            for b in batch_sizes
+        ]
     rows = []
     for lat in latencies:
-        rows.append(Row(
-            key=f"serving/batch{lat.batch_size}",
-            measurement=f"serving latency, batch {lat.batch_size}: SavedModel / Keras ({label})",
-            value=f"{lat.ratio:.2f}× ({lat.saved_model * 1000:.2f} vs. {lat.keras * 1000:.2f} ms)",
-            target=target, met=lat.ratio <= SERVING_RATIO_TARGET,
-            numbers={"ratio": lat.ratio, "saved_model_seconds": lat.saved_model, "keras_seconds": lat.keras,
-                     "max_logit_difference": lat.max_logit_difference, "same_cells": lat.same_cells},
-        ))
+        rows.append(
+            Row(
+                key=f"serving/batch{lat.batch_size}",
+                measurement=f"serving latency, batch {lat.batch_size}: SavedModel / Keras ({label})",
+                value=f"{lat.ratio:.2f}× ({lat.saved_model * 1000:.2f} vs. {lat.keras * 1000:.2f} ms)",
+                target=target,
+                met=lat.ratio <= SERVING_RATIO_TARGET,
+                numbers={
+                    "ratio": lat.ratio,
+                    "saved_model_seconds": lat.saved_model,
+                    "keras_seconds": lat.keras,
+                    "max_logit_difference": lat.max_logit_difference,
+                    "same_cells": lat.same_cells,
+                },
+            )
+        )
     return rows

@@ -20,7 +20,10 @@ import tensorflow as tf
 
 from saccader_tf.benchmarks.timing import time_interleaved
 from saccader_tf.export import (
-    check_images, export_saccader, preprocess_images, serving_outputs,
+    check_images,
+    export_saccader,
+    preprocess_images,
+    serving_outputs,
 )
 
 
@@ -55,16 +58,20 @@ def keras_serving_function(saccader, *, mean, std, crop_fraction=1.0, top_k=5):
     @tf.function(jit_compile=False, reduce_retracing=True)
     def serve(images):
         images = check_images(images, saccader.input_channels, "keras")
-        inputs, window = preprocess_images(images, image_size=saccader.image_size, mean=mean, std=std,
-                                           crop_fraction=crop_fraction)
+        inputs, window = preprocess_images(
+            images, image_size=saccader.image_size, mean=mean, std=std, crop_fraction=crop_fraction
+        )
         out = saccader(inputs, training=False)
-        return serving_outputs(out["logits"], out["cells"], out["glimpse_boxes"], window,
-                               saccader.image_size, k)
+        return serving_outputs(
+            out["logits"], out["cells"], out["glimpse_boxes"], window, saccader.image_size, k
+        )
 
     return serve
 
 
-def measure_serving_latency(saccader, *, mean, std, batch_sizes=(1, 32), repeats=50, crop_fraction=1.0):
+def measure_serving_latency(
+    saccader, *, mean, std, batch_sizes=(1, 32), repeats=50, crop_fraction=1.0
+):
     """Exports `saccader` to a temporary directory and times both sides at each batch size.
 
     Args:
@@ -85,15 +92,26 @@ def measure_serving_latency(saccader, *, mean, std, batch_sizes=(1, 32), repeats
         export_saccader(saccader, export_dir, mean=mean, std=std, crop_fraction=crop_fraction)
         signature = tf.saved_model.load(export_dir).signatures["serving_default"]
         for batch in batch_sizes:
-            images = tf.constant(rng.integers(0, 256, size=(batch, size, size, channels), dtype=np.uint8))
+            images = tf.constant(
+                rng.integers(0, 256, size=(batch, size, size, channels), dtype=np.uint8)
+            )
             agreement = _agreement(signature(images=images), keras_fn(images))
-            seconds = time_interleaved({
-                "saved_model": lambda: _block(signature(images=images)),
-                "keras": lambda: _block(keras_fn(images)),
-            }, repeats=repeats, warmup=3)
-            results.append(ServingLatency(
-                batch_size=batch, saved_model=float(np.median(seconds["saved_model"])),
-                keras=float(np.median(seconds["keras"])), **agreement))
+            seconds = time_interleaved(
+                {
+                    "saved_model": lambda: _block(signature(images=images)),
+                    "keras": lambda: _block(keras_fn(images)),
+                },
+                repeats=repeats,
+                warmup=3,
+            )
+            results.append(
+                ServingLatency(
+                    batch_size=batch,
+                    saved_model=float(np.median(seconds["saved_model"])),
+                    keras=float(np.median(seconds["keras"])),
+                    **agreement,
+                )
+            )
     return results
 
 
@@ -104,7 +122,9 @@ def _block(outputs):
 def _agreement(served, keras_out):
     """How close the two sides' outputs are (they compute the same function)."""
     if sorted(served) != sorted(keras_out):
-        raise AssertionError(f"Different outputs: SavedModel {sorted(served)}, Keras {sorted(keras_out)}")
+        raise AssertionError(
+            f"Different outputs: SavedModel {sorted(served)}, Keras {sorted(keras_out)}"
+        )
     difference = np.max(np.abs(served["logits"].numpy() - keras_out["logits"].numpy()))
     same_cells = np.array_equal(served["glimpse_cells"].numpy(), keras_out["glimpse_cells"].numpy())
     return {"max_logit_difference": float(difference), "same_cells": bool(same_cells)}

@@ -64,4 +64,4 @@ def matmul_peak_flops(size=2048, repeats=10):
     b = tf.random.stateless_normal([size, size], seed=[3, 4])
     matmul = tf.function(tf.matmul)
     seconds = float(np.median(time_calls(lambda: matmul(a, b).numpy(), repeats=repeats, warmup=2)))
-    return 2.0 * size ** 3 / seconds, seconds
+    return 2.0 * size**3 / seconds, seconds

@@ -53,8 +53,9 @@ def random_batch(saccader, batch_size, seed=0):
     return tf.constant(images), tf.constant(labels)
 
 
-def time_stage_step(saccader, stage, images, labels, *, steps, warmup=2, num_targets=12,
-                    jit_compile=False):
+def time_stage_step(
+    saccader, stage, images, labels, *, steps, warmup=2, num_targets=12, jit_compile=False
+):
     """Times `steps` compiled training steps of `stage` on one batch, after `warmup` steps.
 
     Args:
@@ -71,15 +72,20 @@ def time_stage_step(saccader, stage, images, labels, *, steps, warmup=2, num_tar
         A `StepTiming`.
     """
     trainer = make_trainer(stage, saccader, weight_decay=8e-5, num_targets=num_targets)
-    trainer.compile(optimizer=make_optimizer("adam", 1e-4, total_steps=1000),
-                    jit_compile=jit_compile)
+    trainer.compile(
+        optimizer=make_optimizer("adam", 1e-4, total_steps=1000), jit_compile=jit_compile
+    )
 
     def step():
         trainer.train_on_batch(images, labels)  # returns numpy logs: waits for the step
 
     seconds = time_calls(step, repeats=steps, warmup=max(1, warmup))
-    return StepTiming(stage=stage, batch_size=int(images.shape[0]), seconds=float(np.median(seconds)),
-                      flops_per_image=stage_flops(saccader, stage, num_targets=num_targets))
+    return StepTiming(
+        stage=stage,
+        batch_size=int(images.shape[0]),
+        seconds=float(np.median(seconds)),
+        flops_per_image=stage_flops(saccader, stage, num_targets=num_targets),
+    )
 
 
 def time_all_stages(saccader, batch_size, *, steps, warmup=2, num_targets=12, progress=None):
@@ -93,6 +99,7 @@ def time_all_stages(saccader, batch_size, *, steps, warmup=2, num_targets=12, pr
     for stage in STAGES:
         if progress:
             progress(f"stage {stage}: {warmup} warm-up + {steps} timed steps at batch {batch_size}")
-        timings[stage] = time_stage_step(saccader, stage, images, labels, steps=steps, warmup=warmup,
-                                         num_targets=num_targets)
+        timings[stage] = time_stage_step(
+            saccader, stage, images, labels, steps=steps, warmup=warmup, num_targets=num_targets
+        )
     return timings

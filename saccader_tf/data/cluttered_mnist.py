@@ -106,8 +106,15 @@ def _draw_layout(rng, index, num_digits, image_size, num_clutter):
     crop_y, crop_x = rng.integers(0, crop_span, size=(2, n, num_clutter))
     paste_span = image_size - CLUTTER_SIZE + 1
     paste_y, paste_x = rng.integers(0, paste_span, size=(2, n, num_clutter))
-    return dict(top=top, left=left, other=other, crop_y=crop_y, crop_x=crop_x,
-                paste_y=paste_y, paste_x=paste_x)
+    return dict(
+        top=top,
+        left=left,
+        other=other,
+        crop_y=crop_y,
+        crop_x=crop_x,
+        paste_y=paste_y,
+        paste_x=paste_x,
+    )
 
 
 def _paint(source_images, index, plan, image_size):
@@ -119,8 +126,12 @@ def _paint(source_images, index, plan, image_size):
         view = canvas[part]
         _paste_max(view, source_images[index[part]], plan["top"][part], plan["left"][part])
         for k in range(plan["other"].shape[1]):
-            crops = _crop(source_images, plan["other"][part, k], plan["crop_y"][part, k],
-                          plan["crop_x"][part, k])
+            crops = _crop(
+                source_images,
+                plan["other"][part, k],
+                plan["crop_y"][part, k],
+                plan["crop_x"][part, k],
+            )
             _paste_max(view, crops, plan["paste_y"][part, k], plan["paste_x"][part, k])
     return canvas
 
@@ -197,11 +208,13 @@ def cluttered_mnist_source(
             f"the last partial batch) would be empty. Lower it or raise num_train. "
             f"Received: batch_size={batch_size}, num_train={num_train}"
         )
-    common = dict(image_size=image_size, num_clutter=num_clutter, seed=seed, digits=digits,
-                  data_dir=data_dir)
+    common = dict(
+        image_size=image_size, num_clutter=num_clutter, seed=seed, digits=digits, data_dir=data_dir
+    )
     train_images, train_labels, _ = make_cluttered_mnist("train", num_examples=num_train, **common)
     eval_images, eval_labels, eval_boxes = make_cluttered_mnist(
-        "test", num_examples=num_eval, **common)
+        "test", num_examples=num_eval, **common
+    )
     evaluation = (
         tf.data.Dataset.from_tensor_slices((eval_images, eval_labels))
         .batch(batch_size)
@@ -219,15 +232,31 @@ def cluttered_mnist_source(
         )
 
     return DataSource(
-        train_epoch=train_epoch, eval=evaluation, num_classes=10, image_size=image_size, channels=1,
-        mean=(0.0,), std=(1.0,), name="cluttered_mnist", eval_boxes=eval_boxes,
-        train_size=num_train, eval_size=int(eval_labels.shape[0]),
-        class_names=tuple(str(d) for d in range(10)), crop_fraction=1.0,
+        train_epoch=train_epoch,
+        eval=evaluation,
+        num_classes=10,
+        image_size=image_size,
+        channels=1,
+        mean=(0.0,),
+        std=(1.0,),
+        name="cluttered_mnist",
+        eval_boxes=eval_boxes,
+        train_size=num_train,
+        eval_size=int(eval_labels.shape[0]),
+        class_names=tuple(str(d) for d in range(10)),
+        crop_fraction=1.0,
         batch_size=batch_size,
-        settings=dict(dataset="cluttered_mnist", image_size=image_size, batch_size=batch_size,
-                      seed=seed, num_clutter=default_num_clutter(image_size) if num_clutter is None
-                      else num_clutter, num_train=num_train, num_eval=int(eval_labels.shape[0]),
-                      digits=digits, augment="none"),
+        settings=dict(
+            dataset="cluttered_mnist",
+            image_size=image_size,
+            batch_size=batch_size,
+            seed=seed,
+            num_clutter=default_num_clutter(image_size) if num_clutter is None else num_clutter,
+            num_train=num_train,
+            num_eval=int(eval_labels.shape[0]),
+            digits=digits,
+            augment="none",
+        ),
     )
 
 

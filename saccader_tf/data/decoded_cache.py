@@ -50,8 +50,10 @@ class DecodedCache:
                 `files.drops_bad_files` such files are left out instead.
         """
         n = len(files)
-        print(f"Decoding {n} {description} into memory once (--cache=stream streams them instead)",
-              flush=True)
+        print(
+            f"Decoding {n} {description} into memory once (--cache=stream streams them instead)",
+            flush=True,
+        )
         bar = keras.utils.Progbar(n, unit_name="image")
         decoded = [None] * n
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
@@ -82,12 +84,13 @@ class DecodedCache:
         buffer, offsets, shapes, labels = self._tensors
 
         def read(i):
-            image = tf.reshape(buffer[offsets[i]:offsets[i + 1]], shapes[i])
+            image = tf.reshape(buffer[offsets[i] : offsets[i + 1]], shapes[i])
             return image, labels[i]
 
         indices = tf.constant(np.asarray(indices, np.int64))
         return tf.data.Dataset.from_tensor_slices(indices).map(
-            read, num_parallel_calls=tf.data.AUTOTUNE)
+            read, num_parallel_calls=tf.data.AUTOTUNE
+        )
 
 
 def should_cache(mode, estimated_bytes, budget_bytes=DEFAULT_BUDGET_BYTES):
@@ -106,4 +109,3 @@ def should_cache(mode, estimated_bytes, budget_bytes=DEFAULT_BUDGET_BYTES):
     if mode != "auto":
         return mode == "memory"
     return estimated_bytes is not None and estimated_bytes <= budget_bytes
-

@@ -22,10 +22,10 @@ are named in messages (with `\\xNN` escapes, `display_path`).
 
 import os
 
-from absl import logging
 import numpy as np
-from PIL import Image
 import tensorflow as tf
+from absl import logging
+from PIL import Image
 
 from saccader_tf.data.image_file_check import display_path
 
@@ -70,8 +70,11 @@ def pillow_rgb(path):
 def decode_with_fallback(path, channels):
     """One-element dataset `(image uint8 [H, W, channels],)` of `path`, or an empty dataset when
     neither TensorFlow nor Pillow can decode it."""
-    with_tf = tf.data.Dataset.from_tensors(path).map(
-        lambda p: decode_image_file(p, channels)).ignore_errors()
+    with_tf = (
+        tf.data.Dataset.from_tensors(path)
+        .map(lambda p: decode_image_file(p, channels))
+        .ignore_errors()
+    )
 
     def pillow(p):
         image = tf.py_function(_pillow_rgb_or_empty, [p], tf.uint8)
@@ -79,8 +82,9 @@ def decode_with_fallback(path, channels):
 
     # Pillow's failure is an empty image, not an exception: an exception raised inside a
     # `py_function` would print its traceback to stderr even though the error is handled.
-    with_pillow = tf.data.Dataset.from_tensors(path).map(pillow).filter(
-        lambda image: tf.size(image) > 0)
+    with_pillow = (
+        tf.data.Dataset.from_tensors(path).map(pillow).filter(lambda image: tf.size(image) > 0)
+    )
     return with_tf.concatenate(with_pillow).take(1)
 
 
@@ -119,8 +123,10 @@ class ImageFiles:
         self._labels = tf.constant(self.labels)
         # One graph call per file for `decode_eagerly` (eager op-by-op dispatch costs more than
         # decoding a small PNG).
-        self._decode_one = tf.function(lambda path: decode_image_file(path, channels),
-                                       input_signature=[tf.TensorSpec([], tf.string)])
+        self._decode_one = tf.function(
+            lambda path: decode_image_file(path, channels),
+            input_signature=[tf.TensorSpec([], tf.string)],
+        )
 
     def __len__(self):
         return len(self.paths)
@@ -165,8 +171,12 @@ class ImageFiles:
         `[H, W, C]` (`[1, 1, C]` zeros when `used == -1`)."""
         indices = np.asarray(indices, np.int64)
         return tf.data.Dataset.from_tensor_slices(indices).interleave(
-            self._slot, cycle_length=_CYCLE_LENGTH, block_length=1,
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            self._slot,
+            cycle_length=_CYCLE_LENGTH,
+            block_length=1,
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
 
     def examples(self, indices):
         """`tf.data.Dataset` of `(image uint8 [H, W, C], label int32)` for listing entries `indices`."""
@@ -179,10 +189,14 @@ class ImageFiles:
         """The error message for a slot whose file (and substitutes) could not be read."""
         path = display_path(self.paths[slot])
         if self._attempts > 1:
-            return (f"Cannot read image file {path} nor the {MAX_SUBSTITUTES - 1} files after it in "
-                    "the listing: TensorFlow and Pillow cannot decode them. Remove the unreadable files.")
-        return (f"Cannot read image file {path}: TensorFlow and Pillow cannot decode it (corrupt or "
-                "truncated). Remove it, or pass --skip_bad_files (skip_bad_files=True).")
+            return (
+                f"Cannot read image file {path} nor the {MAX_SUBSTITUTES - 1} files after it in "
+                "the listing: TensorFlow and Pillow cannot decode them. Remove the unreadable files."
+            )
+        return (
+            f"Cannot read image file {path}: TensorFlow and Pillow cannot decode it (corrupt or "
+            "truncated). Remove it, or pass --skip_bad_files (skip_bad_files=True)."
+        )
 
     def report_substitutes(self, slot, used):
         """Logs a warning for every file skipped between `slot` and its substitute `used`."""
@@ -193,22 +207,40 @@ class ImageFiles:
             if path in _skipped_while_decoding:
                 continue
             _skipped_while_decoding.add(path)
-            filled = f"its slot is filled by {display_path(self.paths[used])}" if used >= 0 else "left out"
-            logging.warning("Skipping image file %s: TensorFlow and Pillow cannot decode it; %s "
-                            "(%d file(s) skipped while decoding in this process).", path, filled,
-                            len(_skipped_while_decoding))
+            filled = (
+                f"its slot is filled by {display_path(self.paths[used])}"
+                if used >= 0
+                else "left out"
+            )
+            logging.warning(
+                "Skipping image file %s: TensorFlow and Pillow cannot decode it; %s "
+                "(%d file(s) skipped while decoding in this process).",
+                path,
+                filled,
+                len(_skipped_while_decoding),
+            )
 
     def _slot(self, slot):
         n = len(self.paths)
-        first = decode_with_fallback(self._paths[slot], self.channels).map(lambda image: (slot, image))
+        first = decode_with_fallback(self._paths[slot], self.channels).map(
+            lambda image: (slot, image)
+        )
         # Only iterated when neither TensorFlow nor Pillow can read the slot's file.
         substitutes = tf.data.Dataset.range(1, min(self._attempts, n)).map(lambda k: (slot + k) % n)
-        rest = substitutes.flat_map(lambda j: decode_with_fallback(self._paths[j], self.channels)
-                                    .map(lambda image: (j, image)))
+        rest = substitutes.flat_map(
+            lambda j: decode_with_fallback(self._paths[j], self.channels).map(
+                lambda image: (j, image)
+            )
+        )
         nothing = tf.data.Dataset.from_tensors(
-            (tf.constant(-1, tf.int64), tf.zeros([1, 1, self.channels], tf.uint8)))
-        return first.concatenate(rest).concatenate(nothing).take(1).map(
-            lambda used, image: (slot, used, image))
+            (tf.constant(-1, tf.int64), tf.zeros([1, 1, self.channels], tf.uint8))
+        )
+        return (
+            first.concatenate(rest)
+            .concatenate(nothing)
+            .take(1)
+            .map(lambda used, image: (slot, used, image))
+        )
 
     def _finish(self, slot, used, image):
         def fail():  # only on the error path: the message names the file
@@ -217,8 +249,9 @@ class ImageFiles:
                 return tf.constant(False)
 
         def substituted():
-            return tf.cond(tf.equal(used, slot), lambda: tf.constant(True),
-                           lambda: self._report(slot, used))
+            return tf.cond(
+                tf.equal(used, slot), lambda: tf.constant(True), lambda: self._report(slot, used)
+            )
 
         checked = tf.cond(used >= 0, substituted, fail)
         with tf.control_dependencies([checked]):
@@ -232,6 +265,7 @@ class ImageFiles:
         return tf.cond(used >= 0, lambda: tf.constant(True), drop)
 
     def _report(self, slot, used):
-        done = tf.py_function(lambda s, u: self.report_substitutes(int(s), int(u)) or True,
-                              [slot, used], tf.bool)
+        done = tf.py_function(
+            lambda s, u: self.report_substitutes(int(s), int(u)) or True, [slot, used], tf.bool
+        )
         return tf.ensure_shape(done, [])

@@ -1,7 +1,7 @@
 """Images in class folders, `<root>/train/<class>/*` and `<root>/val/<class>/*`, as a `DataSource`."""
 
-from absl import logging
 import numpy as np
+from absl import logging
 
 from saccader_tf.data.decoded_cache import DEFAULT_BUDGET_BYTES, DecodedCache, should_cache
 from saccader_tf.data.image_decoding import ImageFiles
@@ -13,6 +13,7 @@ from saccader_tf.data.recipes import Recipe
 from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.source import DataSource, check_channels
 from saccader_tf.utils.validation import check_int
+
 
 def image_folder_source(
     root,
@@ -93,27 +94,51 @@ def image_folder_source(
     files = dict(channels=channels, skip_bad_files=skip_bad_files)
     train_store = ImageFiles(listing.train_paths, listing.train_labels, **files)
     eval_store = ImageFiles(listing.eval_paths, listing.eval_labels, fill_bad_slots=False, **files)
-    if should_cache(cache, survey.estimated_bytes(num_train + num_eval, channels), cache_budget_bytes):
+    if should_cache(
+        cache, survey.estimated_bytes(num_train + num_eval, channels), cache_budget_bytes
+    ):
         train_store = DecodedCache.build(train_store, "training images")
         eval_store = DecodedCache.build(eval_store, "evaluation images")
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
 
     def train_epoch(epoch, skip_batches=0):
         order = epoch_order(num_train, batch_size, seed, epoch, skip_batches)
-        return train_batches(train_store.examples(order), recipe, seed=seed, epoch=epoch,
-                             first_index=skip_batches * batch_size, **common)
+        return train_batches(
+            train_store.examples(order),
+            recipe,
+            seed=seed,
+            epoch=epoch,
+            first_index=skip_batches * batch_size,
+            **common,
+        )
 
     name = name or f"folder:{root}"
-    settings = dict(dataset=name, image_size=image_size, batch_size=batch_size, seed=seed,
-                    channels=channels, train_files=num_train, eval_files=num_eval,
-                    skip_bad_files=skip_bad_files, **recipe.settings())
+    settings = dict(
+        dataset=name,
+        image_size=image_size,
+        batch_size=batch_size,
+        seed=seed,
+        channels=channels,
+        train_files=num_train,
+        eval_files=num_eval,
+        skip_bad_files=skip_bad_files,
+        **recipe.settings(),
+    )
     return DataSource(
         train_epoch=train_epoch,
         eval=eval_batches(eval_store.examples(np.arange(len(eval_store))), recipe, **common),
-        num_classes=len(listing.class_names), image_size=image_size, channels=channels,
-        mean=mean, std=std, name=name, train_size=num_train, eval_size=num_eval,
-        class_names=listing.class_names, crop_fraction=recipe.eval_crop_fraction(image_size),
-        batch_size=batch_size, settings=settings,
+        num_classes=len(listing.class_names),
+        image_size=image_size,
+        channels=channels,
+        mean=mean,
+        std=std,
+        name=name,
+        train_size=num_train,
+        eval_size=num_eval,
+        class_names=listing.class_names,
+        crop_fraction=recipe.eval_crop_fraction(image_size),
+        batch_size=batch_size,
+        settings=settings,
     )
 
 
@@ -121,6 +146,10 @@ def _resolve_channels(channels, survey):
     check_channels(channels)
     if channels != "auto":
         return channels
-    logging.info("channels=auto: %d of %d sampled training images are grayscale, so %d channel(s).",
-                 survey.grayscale, survey.sampled, survey.auto_channels)
+    logging.info(
+        "channels=auto: %d of %d sampled training images are grayscale, so %d channel(s).",
+        survey.grayscale,
+        survey.sampled,
+        survey.auto_channels,
+    )
     return survey.auto_channels

@@ -7,10 +7,12 @@ from typing import Tuple
 
 from absl import logging
 
-from saccader_tf.data.image_file_check import IMAGE_EXTENSIONS
-from saccader_tf.data.image_file_check import display_path
-from saccader_tf.data.image_file_check import has_image_extension
-from saccader_tf.data.image_file_check import image_file_problem
+from saccader_tf.data.image_file_check import (
+    IMAGE_EXTENSIONS,
+    display_path,
+    has_image_extension,
+    image_file_problem,
+)
 
 TRAIN_SPLIT = "train"
 EVAL_SPLITS = ("val", "validation", "test")
@@ -97,8 +99,9 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
             f"{eval_dir} holds no readable images (its class folders are empty), so nothing could "
             f"be evaluated: put held-out images in {eval_dir}/<class>/. Received: root={root!r}"
         )
-    return ImageFolderListing(class_names, train_paths, train_labels, eval_paths, eval_labels,
-                              eval_split)
+    return ImageFolderListing(
+        class_names, train_paths, train_labels, eval_paths, eval_labels, eval_split
+    )
 
 
 def _find_eval_split(root):
@@ -112,10 +115,13 @@ def _find_eval_split(root):
 
 
 def _class_folders(split_dir):
-    return tuple(sorted(
-        entry.name for entry in os.scandir(split_dir)
-        if entry.is_dir() and not entry.name.startswith(".")
-    ))
+    return tuple(
+        sorted(
+            entry.name
+            for entry in os.scandir(split_dir)
+            if entry.is_dir() and not entry.name.startswith(".")
+        )
+    )
 
 
 def _split_files(split_dir, class_names, *, require_images, check_files, skip_bad_files):
@@ -147,8 +153,13 @@ def _warn_skipped(split_dir, skipped, kept):
     """One counted summary of the files left out of a split, after the per-file warnings."""
     counts = collections.Counter(problem.split(" (")[0] for _, problem in skipped)
     reasons = ", ".join(f"{count} x {reason}" for reason, count in counts.most_common())
-    logging.warning("Skipped %d of %d image files in %s (%s); the warnings above name each one.",
-                    len(skipped), len(skipped) + kept, split_dir, reasons)
+    logging.warning(
+        "Skipped %d of %d image files in %s (%s); the warnings above name each one.",
+        len(skipped),
+        len(skipped) + kept,
+        split_dir,
+        reasons,
+    )
 
 
 def _image_files(class_dir, fenced):
@@ -161,9 +172,12 @@ def _image_files(class_dir, fenced):
             path = os.path.join(folder, name)
             real = os.path.realpath(path)
             if real in fenced:
-                logging.warning("Skipping %s: it leads to %s, a folder that is already read or "
-                                "belongs to another class (a symbolic-link loop?).",
-                                display_path(path), display_path(real))
+                logging.warning(
+                    "Skipping %s: it leads to %s, a folder that is already read or "
+                    "belongs to another class (a symbolic-link loop?).",
+                    display_path(path),
+                    display_path(real),
+                )
                 continue
             fenced.add(real)
             entered.append(name)

@@ -72,4 +72,6 @@ def is_grayscale(image):
     if image.mode in _GRAY_MODES:
         return True
     rgb = np.asarray(image.convert("RGB"))
-    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+    return bool(
+        np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+    )

@@ -27,7 +27,8 @@ def tf1_crop_fraction(image_size):
     """
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
         raise ValueError(
-            f"`image_size` must be a positive int. Received: image_size={image_size!r}")
+            f"`image_size` must be a positive int. Received: image_size={image_size!r}"
+        )
     return image_size / (image_size + image_size // 10)
 
 
@@ -53,7 +54,7 @@ def center_crop(images, crop_fraction=CROP_FRACTION):
     side = tf.maximum(tf.cast(tf.round(crop_fraction * shorter), tf.int32), 1)
     top = (height - side) // 2
     left = (width - side) // 2
-    return images[..., top:top + side, left:left + side, :]
+    return images[..., top : top + side, left : left + side, :]
 
 
 def random_crop(image, seed, *, max_attempts=MAX_CROP_ATTEMPTS, fallback_fraction=CROP_FRACTION):

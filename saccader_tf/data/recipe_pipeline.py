@@ -9,8 +9,9 @@ import tensorflow as tf
 from saccader_tf.data.resumable_epochs import epoch_seed
 
 
-def train_batches(examples, recipe, *, image_size, batch_size, seed, epoch, mean, std,
-                  first_index=0):
+def train_batches(
+    examples, recipe, *, image_size, batch_size, seed, epoch, mean, std, first_index=0
+):
     """Applies the recipe's training half, batches (dropping the last partial batch), prefetches.
 
     Image `i` of the epoch gets the stateless seed `(epoch_seed(seed, epoch), first_index + i)`: a

@@ -102,8 +102,11 @@ class Recipe:
             image = resize(imagenet_preprocessing.random_crop(image, crop_seed), image_size)
         elif self.name == "imagenet_tf1":
             crop = imagenet_preprocessing.random_crop(
-                image, crop_seed, max_attempts=imagenet_preprocessing.TF1_MAX_CROP_ATTEMPTS,
-                fallback_fraction=self.eval_crop_fraction(image_size))
+                image,
+                crop_seed,
+                max_attempts=imagenet_preprocessing.TF1_MAX_CROP_ATTEMPTS,
+                fallback_fraction=self.eval_crop_fraction(image_size),
+            )
             image = resize(crop, image_size, self.resize_method)
         else:
             image = resize(image, image_size)
@@ -146,8 +149,11 @@ def resize(image, image_size, method="bilinear"):
     """
     shape = tf.shape(image)
     same = tf.logical_and(tf.equal(shape[0], image_size), tf.equal(shape[1], image_size))
-    resized = tf.cond(same, lambda: tf.cast(image, tf.float32),
-                      lambda: tf.image.resize(image, [image_size, image_size], method=method))
+    resized = tf.cond(
+        same,
+        lambda: tf.cast(image, tf.float32),
+        lambda: tf.image.resize(image, [image_size, image_size], method=method),
+    )
     return tf.ensure_shape(resized, [image_size, image_size, image.shape[-1]])
 
 

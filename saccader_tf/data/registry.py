@@ -43,7 +43,7 @@ def make_source(name, *, image_size, batch_size, seed=0, data_dir=None, **kwargs
     if name == CLUTTERED_MNIST:
         return cluttered_mnist_source(data_dir=data_dir, **common, **kwargs)
     if name.startswith(FOLDER_PREFIX):
-        root = name[len(FOLDER_PREFIX):]
+        root = name[len(FOLDER_PREFIX) :]
         if not root:
             raise ValueError(
                 "Give the folder after the prefix, e.g. 'folder:/data/flowers'. "

@@ -10,8 +10,8 @@ epoch 0, epoch 1, ... and cuts batches `[first_batch, first_batch + num_batches)
 `g` of a stage is always the same batch, whether the stage ran in one go or was resumed at step `g`.
 """
 
-from absl import logging
 import numpy as np
+from absl import logging
 
 
 def epoch_seed(seed, epoch):
@@ -48,7 +48,7 @@ def epoch_order(num_examples, batch_size, seed, epoch, skip_batches=0):
             f"Received: skip_batches={skip_batches}"
         )
     order = np.random.default_rng(epoch_seed(seed, epoch)).permutation(num_examples)
-    return order[skip_batches * batch_size: per_epoch * batch_size].astype(np.int64)
+    return order[skip_batches * batch_size : per_epoch * batch_size].astype(np.int64)
 
 
 def batches_per_epoch(source):
@@ -96,7 +96,9 @@ def training_batches(source, first_batch, num_batches):
             "Data source %r has no addressable epochs (no train_size and batch_size), so training "
             "reads train_epoch(0).repeat()%s: a resumed run sees the same number of batches, but "
             "the same batches only if train_epoch(0) always yields the same order.",
-            getattr(source, "name", None), f".skip({first_batch})" if first_batch else "")
+            getattr(source, "name", None),
+            f".skip({first_batch})" if first_batch else "",
+        )
         return source.train_epoch(0).repeat().skip(first_batch).take(num_batches)
     per_epoch = batches_per_epoch(source)
     epoch, skip = divmod(first_batch, per_epoch)

@@ -117,6 +117,7 @@ def fixed_epochs(dataset):
         >>> source = DataSource(train_epoch=fixed_epochs(batches), eval=batches, num_classes=3,
         ...                     image_size=24, channels=1, mean=(0.0,), std=(1.0,), name="mine")
     """
+
     def train_epoch(epoch, skip_batches=0):
         del epoch  # every epoch is the same dataset
         return dataset.skip(skip_batches) if skip_batches else dataset

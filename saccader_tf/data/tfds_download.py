@@ -19,7 +19,14 @@ import tensorflow_datasets as tfds
 
 # Where TFDS looks first (its prepared-data bucket); the dataset's own URLs come after it.
 PROBE_HOST = ("storage.googleapis.com", 443)
-_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+_PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
 
 
 class NoNetworkError(ValueError):
@@ -46,7 +53,7 @@ def offline_message(name, data_dir):
     target = data_dir or "~/tensorflow_datasets"
     return (
         f"TFDS needs to download {name!r}, but there is no network. Prepare it offline: on a machine "
-        f"with network run `tfds build {name} --data_dir=DIR` (or `python -c \"import tensorflow_datasets "
+        f'with network run `tfds build {name} --data_dir=DIR` (or `python -c "import tensorflow_datasets '
         f"as tfds; tfds.builder('{name}', data_dir='DIR').download_and_prepare()\"`), copy DIR here and "
         f"pass --data_dir=DIR (now: {target}); or use --dataset=cluttered_mnist (built in, offline) or "
         f"--dataset=folder:PATH. Received: dataset={name}"
@@ -72,11 +79,17 @@ def explained_download(name, data_dir=None, reachable=None):
     except Exception:  # noqa: BLE001 (unknown or misspelled names: the source builder explains them)
         builder = None
     if builder is not None and not builder.is_prepared():
-        print(f"TFDS is downloading and preparing {name!r} into {builder.data_dir} (needs the network; "
-              "done once)", file=sys.stderr, flush=True)
+        print(
+            f"TFDS is downloading and preparing {name!r} into {builder.data_dir} (needs the network; "
+            "done once)",
+            file=sys.stderr,
+            flush=True,
+        )
         if not (reachable or network_reachable)():
             raise NoNetworkError(offline_message(name, data_dir))
     try:
         yield
     except requests.exceptions.ConnectionError as error:
-        raise NoNetworkError(f"{offline_message(name, data_dir)} ({type(error).__name__})") from None
+        raise NoNetworkError(
+            f"{offline_message(name, data_dir)} ({type(error).__name__})"
+        ) from None

@@ -1,16 +1,15 @@
 """Any TFDS image-classification dataset (`imagenet2012`, `imagenette`, `cifar10`, ...), preprocessed
 with a recipe (`saccader_tf.data.recipes`), as a `DataSource`."""
 
-from absl import logging
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from absl import logging
 
 from saccader_tf.data.normalization import default_normalization
 from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
 from saccader_tf.data.recipes import Recipe
 from saccader_tf.data.resumable_epochs import epoch_seed
-from saccader_tf.data.source import DataSource
-from saccader_tf.data.source import check_channels
+from saccader_tf.data.source import DataSource, check_channels
 from saccader_tf.utils.validation import check_int
 
 DEFAULT_SHUFFLE_BUFFER = 10_000
@@ -76,8 +75,10 @@ def tfds_source(
     recipe = Recipe(augment, flip)
     check_channels(channels)
     if not isinstance(background_class, bool):
-        raise ValueError("`background_class` must be True or False. "
-                         f"Received: background_class={background_class!r}")
+        raise ValueError(
+            "`background_class` must be True or False. "
+            f"Received: background_class={background_class!r}"
+        )
     builder = tfds.builder(name, data_dir=data_dir)
     if download:
         builder.download_and_prepare()
@@ -90,8 +91,9 @@ def tfds_source(
     mean, std = default_normalization(channels)
     keys = (image_key, label_key)
     offset = LABEL_OFFSET if background_class else 0
-    evaluation = _read_split(builder, eval_split, keys, channels, seed=seed, shuffle_buffer=None,
-                             label_offset=offset)
+    evaluation = _read_split(
+        builder, eval_split, keys, channels, seed=seed, shuffle_buffer=None, label_offset=offset
+    )
     train_size = _split_size(info, train_split)
     if train_size is not None and batch_size > train_size:
         raise ValueError(
@@ -102,26 +104,55 @@ def tfds_source(
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
 
     def train_epoch(epoch, skip_batches=0):
-        examples = _read_split(builder, train_split, keys, channels, seed=epoch_seed(seed, epoch),
-                               shuffle_buffer=shuffle_buffer, skip=skip_batches * batch_size,
-                               label_offset=offset)
-        return train_batches(examples, recipe, seed=seed, epoch=epoch,
-                             first_index=skip_batches * batch_size, **common)
+        examples = _read_split(
+            builder,
+            train_split,
+            keys,
+            channels,
+            seed=epoch_seed(seed, epoch),
+            shuffle_buffer=shuffle_buffer,
+            skip=skip_batches * batch_size,
+            label_offset=offset,
+        )
+        return train_batches(
+            examples,
+            recipe,
+            seed=seed,
+            epoch=epoch,
+            first_index=skip_batches * batch_size,
+            **common,
+        )
 
-    settings = dict(dataset=name, image_size=image_size, batch_size=batch_size, seed=seed,
-                    channels=channels, train_split=train_split, eval_split=eval_split,
-                    shuffle_buffer=shuffle_buffer, **recipe.settings(),
-                    **({"background_class": True} if background_class else {}))
+    settings = dict(
+        dataset=name,
+        image_size=image_size,
+        batch_size=batch_size,
+        seed=seed,
+        channels=channels,
+        train_split=train_split,
+        eval_split=eval_split,
+        shuffle_buffer=shuffle_buffer,
+        **recipe.settings(),
+        **({"background_class": True} if background_class else {}),
+    )
     class_names = (("background",) if background_class else ()) + tuple(
-        info.features[label_key].names)
+        info.features[label_key].names
+    )
     return DataSource(
         train_epoch=train_epoch,
         eval=eval_batches(evaluation, recipe, **common),
-        num_classes=num_classes, image_size=image_size, channels=channels, mean=mean, std=std,
-        name=name, train_size=train_size,
+        num_classes=num_classes,
+        image_size=image_size,
+        channels=channels,
+        mean=mean,
+        std=std,
+        name=name,
+        train_size=train_size,
         eval_size=_split_size(info, eval_split),
-        class_names=class_names, crop_fraction=recipe.eval_crop_fraction(image_size),
-        batch_size=batch_size, settings=settings,
+        class_names=class_names,
+        crop_fraction=recipe.eval_crop_fraction(image_size),
+        batch_size=batch_size,
+        settings=settings,
     )
 
 
@@ -140,7 +171,8 @@ def _read_split(builder, split, keys, channels, *, seed, shuffle_buffer, skip=0,
     )
     if label_offset:
         dataset = dataset.map(
-            lambda example: (example[image_key], example[label_key] + label_offset))
+            lambda example: (example[image_key], example[label_key] + label_offset)
+        )
     else:
         dataset = dataset.map(lambda example: (example[image_key], example[label_key]))
     if shuffle:
@@ -148,8 +180,10 @@ def _read_split(builder, split, keys, channels, *, seed, shuffle_buffer, skip=0,
     if skip:
         dataset = dataset.skip(skip)
     decode = builder.info.features[image_key].decode_example
-    return dataset.map(lambda image, label: (_with_channels(decode(image), channels), label),
-                       num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(
+        lambda image, label: (_with_channels(decode(image), channels), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
 
 
 def _with_channels(image, channels):

@@ -22,8 +22,9 @@ from saccader_tf.data.cluttered_mnist import make_cluttered_mnist
 _PROGRESS_EVERY = 1000
 
 
-def write_cluttered_mnist_folder(root, *, image_size=60, num_train=20000, num_eval=None, seed=0,
-                                 num_clutter=None, progress=True):
+def write_cluttered_mnist_folder(
+    root, *, image_size=60, num_train=20000, num_eval=None, seed=0, num_clutter=None, progress=True
+):
     """Writes cluttered MNIST as `<root>/train/<digit>/*.png` and `<root>/val/<digit>/*.png`.
 
     Args:
@@ -59,19 +60,26 @@ def write_cluttered_mnist_folder(root, *, image_size=60, num_train=20000, num_ev
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m saccader_tf.data.write_folder",
-        description="Write the built-in cluttered MNIST as an image folder (train/ and val/).")
+        description="Write the built-in cluttered MNIST as an image folder (train/ and val/).",
+    )
     parser.add_argument("root", help="output folder")
     parser.add_argument("--image_size", type=int, default=60)
     parser.add_argument("--train_examples", type=int, default=20000)
-    parser.add_argument("--eval_examples", type=int, default=None,
-                        help="default: one per test digit (1,000)")
+    parser.add_argument(
+        "--eval_examples", type=int, default=None, help="default: one per test digit (1,000)"
+    )
     parser.add_argument("--num_clutter", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
         counts = write_cluttered_mnist_folder(
-            args.root, image_size=args.image_size, num_train=args.train_examples,
-            num_eval=args.eval_examples, seed=args.seed, num_clutter=args.num_clutter)
+            args.root,
+            image_size=args.image_size,
+            num_train=args.train_examples,
+            num_eval=args.eval_examples,
+            seed=args.seed,
+            num_clutter=args.num_clutter,
+        )
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -41,8 +41,16 @@ from saccader_tf.utils.validation import check_int
 EVALUATION_POLICIES = ("learned", "ordered_logits", "random", "full")
 
 
-def policy_accuracies(saccader, dataset, num_glimpses=None, policies=EVALUATION_POLICIES, seed=0,
-                      stage1=None, stage1_policies=STAGE1_POLICIES, classnet=None):
+def policy_accuracies(
+    saccader,
+    dataset,
+    num_glimpses=None,
+    policies=EVALUATION_POLICIES,
+    seed=0,
+    stage1=None,
+    stage1_policies=STAGE1_POLICIES,
+    classnet=None,
+):
     """Top-1 accuracy of each policy with `num_glimpses` glimpses, per network.
 
     Args:
@@ -65,13 +73,25 @@ def policy_accuracies(saccader, dataset, num_glimpses=None, policies=EVALUATION_
     _check_arguments(saccader, steps, policies)  # names; too many glimpses still raises in unroll
     stage1_policies = _check_stage1(saccader, stage1, stage1_policies)
     _check_classnet(saccader, classnet)
-    step = _make_batch_step(saccader, policies, seed, steps, (), tf.constant(0.0), has_boxes=False,
-                            stage1=stage1, stage1_policies=stage1_policies, classnet=classnet)
+    step = _make_batch_step(
+        saccader,
+        policies,
+        seed,
+        steps,
+        (),
+        tf.constant(0.0),
+        has_boxes=False,
+        stage1=stage1,
+        stage1_policies=stage1_policies,
+        classnet=classnet,
+    )
     totals, examples = _run_batches(step, dataset, None, None, seed)
 
     def last_top1(sums):  # glimpse policies sum top-1 per T = 1..steps; `full` has one sum
-        return {name: float(np.asarray(value["top1"]).reshape(-1)[-1] / examples)
-                for name, value in sums.items()}
+        return {
+            name: float(np.asarray(value["top1"]).reshape(-1)[-1] / examples)
+            for name, value in sums.items()
+        }
 
     result = {"examples": examples, FINAL: last_top1({name: totals[name] for name in policies})}
     if stage1_policies:
@@ -91,12 +111,18 @@ def format_policy_table(accuracies, num_glimpses):
     final, stage1 = accuracies[FINAL], accuracies.get(STAGE1, {})
     classnet = accuracies.get(CLASSNET, {})
     networks = ((STAGE1, stage1), (FINAL, final), (CLASSNET, classnet))
-    rows = [(name, network, values[name]) for name in dict.fromkeys([*final, *stage1, *classnet])
-            for network, values in networks if name in values]
+    rows = [
+        (name, network, values[name])
+        for name in dict.fromkeys([*final, *stage1, *classnet])
+        for network, values in networks
+        if name in values
+    ]
     for name, network, accuracy in rows:
         glimpses = "all" if name == "full" else str(num_glimpses)
-        lines.append(f"{name:<16}{network:<9}{glimpses:>9}{100 * accuracy:>9.2f}%"
-                     f"{100 * (1 - accuracy):>7.2f}%")
+        lines.append(
+            f"{name:<16}{network:<9}{glimpses:>9}{100 * accuracy:>9.2f}%"
+            f"{100 * (1 - accuracy):>7.2f}%"
+        )
     lines.append(f"({accuracies['examples']} test images)")
     lines.append(NETWORK_LEGEND)
     if classnet:
@@ -153,7 +179,9 @@ def _glimpse_sums(glimpses, labels, object_boxes, image_size, predict=mean_of_fi
         top1, top5 = correct_predictions(predict(glimpses["glimpse_logits"], t), labels)
         sums["top1"].append(tf.reduce_sum(top1))
         sums["top5"].append(tf.reduce_sum(top5))
-        sums["coverage"].append(tf.reduce_sum(geometry.coverage(boxes[:, :t], image_size, image_size)))
+        sums["coverage"].append(
+            tf.reduce_sum(geometry.coverage(boxes[:, :t], image_size, image_size))
+        )
     sums = {key: tf.stack(value) for key, value in sums.items()}
     if object_boxes is not None:
         hits = tf.cast(geometry.box_hits(boxes, object_boxes), tf.float32)  # [B, T]
@@ -162,8 +190,18 @@ def _glimpse_sums(glimpses, labels, object_boxes, image_size, predict=mean_of_fi
     return sums
 
 
-def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_value, has_boxes, stage1=None,
-                     stage1_policies=(), classnet=None):
+def _make_batch_step(
+    saccader,
+    policies,
+    seed,
+    steps,
+    occlusion_steps,
+    fill_value,
+    has_boxes,
+    stage1=None,
+    stage1_policies=(),
+    classnet=None,
+):
     """A `tf.function` `(images, labels, object_boxes, seed) -> dict of per-batch sums`.
 
     The sums of `saccader`'s policies are under their names, those of `stage1`'s under
@@ -172,8 +210,12 @@ def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_valu
     `images` are at its classifier's size.
     """
     objects = {name: _policy(saccader, name, seed=seed) for name in policies}
-    stage1_objects = {name: make_policy(name, cell=stage1.cell, seed=seed) for name in stage1_policies}
-    judge = getattr(stage1 or saccader, "representation", None)  # a DRAM has none (no occlusion check)
+    stage1_objects = {
+        name: make_policy(name, cell=stage1.cell, seed=seed) for name in stage1_policies
+    }
+    judge = getattr(
+        stage1 or saccader, "representation", None
+    )  # a DRAM has none (no occlusion check)
 
     @tf.function(reduce_retracing=True)
     def step(images, labels, object_boxes, seed):
@@ -183,13 +225,15 @@ def _make_batch_step(saccader, policies, seed, steps, occlusion_steps, fill_valu
             images = classnet.saccader_inputs(images)
         sums, cells = _network_sums(saccader, images, objects, steps, labels, boxes)
         if classnet is not None:
-            sums[CLASSNET] = _classnet_sums(classnet, classnet_images, images, cells, steps, labels,
-                                            boxes)
+            sums[CLASSNET] = _classnet_sums(
+                classnet, classnet_images, images, cells, steps, labels, boxes
+            )
         if stage1_objects:
             sums[STAGE1] = _network_sums(stage1, images, stage1_objects, steps, labels, boxes)[0]
         if "learned" in cells and occlusion_steps:
             sums["occlusion"] = _occlusion_sums(
-                saccader, judge, images, labels, cells["learned"], occlusion_steps, fill_value, seed)
+                saccader, judge, images, labels, cells["learned"], occlusion_steps, fill_value, seed
+            )
         return sums
 
     return step
@@ -205,8 +249,9 @@ def _network_sums(saccader, images, policies, steps, labels, object_boxes):
             sums[name] = {"top1": tf.reduce_sum(top1), "top5": tf.reduce_sum(top5)}
             continue
         glimpses = saccader.unroll(context, steps, policy, training=False)
-        sums[name] = _glimpse_sums(glimpses, labels, object_boxes, saccader.image_size,
-                                   _prediction_rule(saccader))
+        sums[name] = _glimpse_sums(
+            glimpses, labels, object_boxes, saccader.image_size, _prediction_rule(saccader)
+        )
         cells[name] = glimpses["cells"]
     return sums, cells
 
@@ -223,14 +268,17 @@ def _classnet_sums(classnet, images, saccader_images, cells, steps, labels, obje
         context, _ = saccader.context(saccader_images, training=False)
         chosen = saccader.unroll(context, steps, training=False)["cells"]
     boxes = saccader.boxes(chosen)
-    glimpses = {"glimpse_logits": classnet.classify_boxes(images, boxes, training=False),
-                "glimpse_boxes": boxes}
+    glimpses = {
+        "glimpse_logits": classnet.classify_boxes(images, boxes, training=False),
+        "glimpse_boxes": boxes,
+    }
     return {name: _glimpse_sums(glimpses, labels, object_boxes, saccader.image_size)}
 
 
 def _occlusion_sums(saccader, judge, images, labels, cells, occlusion_steps, fill_value, seed):
-    logits = occlusion.occlusion_logits(saccader, images, cells, occlusion_steps, fill_value, seed,
-                                        judge=judge)
+    logits = occlusion.occlusion_logits(
+        saccader, images, cells, occlusion_steps, fill_value, seed, judge=judge
+    )
     sums = {}
     for kind, per_step in logits.items():
         hits = [correct_predictions(step_logits, labels) for step_logits in per_step]
@@ -251,17 +299,23 @@ def _check_classnet(saccader, classnet, has_boxes=False):
     if classnet is None:
         return
     if classnet.saccader is not saccader:
-        raise ValueError("`classnet` must wrap the evaluated Saccader: pass "
-                         "`saccader=classnet.saccader`. Received: another Saccader")
+        raise ValueError(
+            "`classnet` must wrap the evaluated Saccader: pass "
+            "`saccader=classnet.saccader`. Received: another Saccader"
+        )
     if not saccader.policy.uses_glimpses:
-        raise ValueError("A ClassNet classifies glimpses: its Saccader needs a glimpse policy. "
-                         f"Received: policy={saccader.policy_name!r}")
+        raise ValueError(
+            "A ClassNet classifies glimpses: its Saccader needs a glimpse policy. "
+            f"Received: policy={saccader.policy_name!r}"
+        )
     if has_boxes and classnet.classifier_image_size != saccader.image_size:
-        raise ValueError("Object boxes (`source.eval_boxes`) are in the Saccader's pixels, but the "
-                         "images are at the classifier's size: evaluate without boxes, or with "
-                         "classifier_image_size == the Saccader's image_size. Received: "
-                         f"classifier_image_size={classnet.classifier_image_size}, "
-                         f"image_size={saccader.image_size}")
+        raise ValueError(
+            "Object boxes (`source.eval_boxes`) are in the Saccader's pixels, but the "
+            "images are at the classifier's size: evaluate without boxes, or with "
+            "classifier_image_size == the Saccader's image_size. Received: "
+            f"classifier_image_size={classnet.classifier_image_size}, "
+            f"image_size={saccader.image_size}"
+        )
 
 
 def _check_stage1(saccader, stage1, stage1_policies):
@@ -287,9 +341,13 @@ def _run_batches(step, dataset, eval_boxes, max_batches, seed):
         images, labels = batch[0], tf.cast(batch[1], tf.int32)
         size = int(labels.shape[0])
         if boxes is not None and examples + size > len(boxes):
-            raise ValueError(f"`eval_boxes` has fewer rows than the eval dataset. Received: "
-                             f"eval_boxes.shape={boxes.shape}, at least {examples + size} examples")
-        object_boxes = np.zeros([size, 4], np.int32) if boxes is None else boxes[examples:examples + size]
+            raise ValueError(
+                f"`eval_boxes` has fewer rows than the eval dataset. Received: "
+                f"eval_boxes.shape={boxes.shape}, at least {examples + size} examples"
+            )
+        object_boxes = (
+            np.zeros([size, 4], np.int32) if boxes is None else boxes[examples : examples + size]
+        )
         sums = step(images, labels, tf.constant(object_boxes), tf.constant([seed, index], tf.int32))
         sums = tf.nest.map_structure(lambda x: np.asarray(x, np.float64), sums)
         totals = sums if totals is None else tf.nest.map_structure(np.add, totals, sums)
@@ -303,9 +361,16 @@ def _full_row(saccader, sums, examples, network):
     """The `full` row; its coverage is that of the union of all N receptive fields."""
     size = saccader.image_size
     cover = geometry.coverage(saccader.boxes(tf.range(saccader.num_cells)[None]), size, size)
-    return {"policy": "full", "network": network, "glimpses": None, "top1": sums["top1"] / examples,
-            "top5": sums["top5"] / examples, "coverage": float(cover[0]), "hit_first": None,
-            "hit_any": None}
+    return {
+        "policy": "full",
+        "network": network,
+        "glimpses": None,
+        "top1": sums["top1"] / examples,
+        "top5": sums["top5"] / examples,
+        "coverage": float(cover[0]),
+        "hit_first": None,
+        "hit_any": None,
+    }
 
 
 def _rows(saccader, policies, totals, examples, steps, network=FINAL):
@@ -317,18 +382,38 @@ def _rows(saccader, policies, totals, examples, steps, network=FINAL):
             continue
         hits = "hit_first" in sums
         for t in range(steps):
-            rows.append({"policy": name, "network": network, "glimpses": t + 1,
-                         "top1": sums["top1"][t] / examples,
-                         "top5": sums["top5"][t] / examples, "coverage": sums["coverage"][t] / examples,
-                         "hit_first": sums["hit_first"] / examples if hits else None,
-                         "hit_any": sums["hit_any"][t] / examples if hits else None})
-    return tuple({k: (float(v) if isinstance(v, (np.floating, np.ndarray)) else v) for k, v in row.items()}
-                 for row in rows)
+            rows.append(
+                {
+                    "policy": name,
+                    "network": network,
+                    "glimpses": t + 1,
+                    "top1": sums["top1"][t] / examples,
+                    "top5": sums["top5"][t] / examples,
+                    "coverage": sums["coverage"][t] / examples,
+                    "hit_first": sums["hit_first"] / examples if hits else None,
+                    "hit_any": sums["hit_any"][t] / examples if hits else None,
+                }
+            )
+    return tuple(
+        {k: (float(v) if isinstance(v, (np.floating, np.ndarray)) else v) for k, v in row.items()}
+        for row in rows
+    )
 
 
-def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POLICIES, seed=0,
-                   max_batches=None, occlusion_glimpses=(1, 3, 6), fill_value=0.0, stage1=None,
-                   stage1_policies=STAGE1_POLICIES, classnet=None):
+def evaluate_model(
+    saccader,
+    source,
+    *,
+    max_glimpses=12,
+    policies=EVALUATION_POLICIES,
+    seed=0,
+    max_batches=None,
+    occlusion_glimpses=(1, 3, 6),
+    fill_value=0.0,
+    stage1=None,
+    stage1_policies=STAGE1_POLICIES,
+    classnet=None,
+):
     """Top-1/top-5, coverage, hit rates for T = 1..max_glimpses per policy, and the occlusion check.
 
     Args:
@@ -360,21 +445,39 @@ def evaluate_model(saccader, source, *, max_glimpses=12, policies=EVALUATION_POL
     if "learned" in policies:
         occlusion_steps = tuple(sorted({min(int(t), steps) for t in occlusion_glimpses}))
     stage1_policies = _check_stage1(saccader, stage1, stage1_policies)
-    step = _make_batch_step(saccader, policies, seed, steps, occlusion_steps,
-                            tf.constant(fill_value, tf.float32), source.eval_boxes is not None,
-                            stage1=stage1, stage1_policies=stage1_policies, classnet=classnet)
+    step = _make_batch_step(
+        saccader,
+        policies,
+        seed,
+        steps,
+        occlusion_steps,
+        tf.constant(fill_value, tf.float32),
+        source.eval_boxes is not None,
+        stage1=stage1,
+        stage1_policies=stage1_policies,
+        classnet=classnet,
+    )
     totals, examples = _run_batches(step, source.eval, source.eval_boxes, max_batches, seed)
     rows = _rows(saccader, policies, totals, examples, steps)
     if stage1_policies:
         rows += _rows(stage1, stage1_policies, totals[STAGE1], examples, steps, network=STAGE1)
     if classnet is not None:
-        rows += _rows(saccader, (saccader.policy_name,), totals[CLASSNET], examples, steps,
-                      network=CLASSNET)
+        rows += _rows(
+            saccader, (saccader.policy_name,), totals[CLASSNET], examples, steps, network=CLASSNET
+        )
     occlusion_rows = tuple(
-        {"glimpses": t, **{key: float(value[i] / examples) for key, value in totals["occlusion"].items()}}
-        for i, t in enumerate(occlusion_steps))
+        {
+            "glimpses": t,
+            **{key: float(value[i] / examples) for key, value in totals["occlusion"].items()},
+        }
+        for i, t in enumerate(occlusion_steps)
+    )
     return EvaluationResult(
-        examples=examples, max_glimpses=steps, num_cells=saccader.num_cells,
-        rows=rows, occlusion=occlusion_rows, fill_value=np.asarray(fill_value).tolist(),
+        examples=examples,
+        max_glimpses=steps,
+        num_cells=saccader.num_cells,
+        rows=rows,
+        occlusion=occlusion_rows,
+        fill_value=np.asarray(fill_value).tolist(),
         occlusion_network=STAGE1 if stage1 is not None else FINAL,
     )

@@ -8,15 +8,27 @@ is cheap and works without a display.
 import math
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 # One colour per glimpse order (cycled): glimpse 1 is red, then orange, yellow, ...
-PALETTE = np.array([
-    [230, 25, 75], [245, 130, 48], [255, 225, 25], [60, 180, 75], [70, 240, 240], [0, 130, 200],
-    [145, 30, 180], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [170, 110, 40],
-], np.uint8)
+PALETTE = np.array(
+    [
+        [230, 25, 75],
+        [245, 130, 48],
+        [255, 225, 25],
+        [60, 180, 75],
+        [70, 240, 240],
+        [0, 130, 200],
+        [145, 30, 180],
+        [240, 50, 230],
+        [210, 245, 60],
+        [250, 190, 212],
+        [0, 128, 128],
+        [170, 110, 40],
+    ],
+    np.uint8,
+)
 
 
 def _to_rgb_uint8(images):
@@ -71,10 +83,26 @@ def _draw_boxes(axis, boxes):
     for t in reversed(range(len(boxes))):
         ymin, xmin, ymax, xmax = (float(v) for v in boxes[t])
         colour = PALETTE[t % len(PALETTE)] / 255.0
-        axis.add_patch(Rectangle((xmin - 0.5, ymin - 0.5), xmax - xmin, ymax - ymin, fill=False,
-                                 edgecolor=colour, linewidth=1.5))
-        axis.text(xmin, ymin, str(t + 1), color="black", fontsize=7, va="top", ha="left",
-                  bbox={"facecolor": colour, "edgecolor": "none", "pad": 0.5})
+        axis.add_patch(
+            Rectangle(
+                (xmin - 0.5, ymin - 0.5),
+                xmax - xmin,
+                ymax - ymin,
+                fill=False,
+                edgecolor=colour,
+                linewidth=1.5,
+            )
+        )
+        axis.text(
+            xmin,
+            ymin,
+            str(t + 1),
+            color="black",
+            fontsize=7,
+            va="top",
+            ha="left",
+            bbox={"facecolor": colour, "edgecolor": "none", "pad": 0.5},
+        )
 
 
 def _title(index, labels, predictions):
@@ -86,8 +114,9 @@ def _title(index, labels, predictions):
     return ", ".join(parts)
 
 
-def plot_glimpses(images, boxes, path, probabilities=None, labels=None, predictions=None, grid=None,
-                  columns=4):
+def plot_glimpses(
+    images, boxes, path, probabilities=None, labels=None, predictions=None, grid=None, columns=4
+):
     """A PNG grid of images with their glimpse boxes, numbered in order 1..T.
 
     Args:
@@ -111,8 +140,9 @@ def plot_glimpses(images, boxes, path, probabilities=None, labels=None, predicti
     panels = 1 if probabilities is None else 2
     columns = max(1, min(columns, count))
     rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows, columns * panels, figsize=(2.2 * columns * panels, 2.4 * rows),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        rows, columns * panels, figsize=(2.2 * columns * panels, 2.4 * rows), squeeze=False
+    )
     for axis in axes.ravel():
         axis.axis("off")
     for index in range(count):
@@ -121,8 +151,11 @@ def plot_glimpses(images, boxes, path, probabilities=None, labels=None, predicti
         _draw_boxes(axis, boxes[index])
         axis.set_title(_title(index, labels, predictions), fontsize=8)
         if probabilities is not None:
-            _draw_probabilities(axes[index // columns, (index % columns) * panels + 1],
-                                np.asarray(probabilities[index]), grid)
+            _draw_probabilities(
+                axes[index // columns, (index % columns) * panels + 1],
+                np.asarray(probabilities[index]),
+                grid,
+            )
     figure.tight_layout()
     _save(figure, path)
     plt.close(figure)
@@ -147,13 +180,20 @@ def plot_model_glimpses(saccader, images, path, labels=None, num_glimpses=None, 
     Returns:
         `path`.
     """
-    out = saccader(tf.convert_to_tensor(images, tf.float32), training=False, num_glimpses=num_glimpses)
+    out = saccader(
+        tf.convert_to_tensor(images, tf.float32), training=False, num_glimpses=num_glimpses
+    )
     labels = None if labels is None else np.asarray(labels)
     return plot_glimpses(
-        np.asarray(images), out["glimpse_boxes"].numpy(), path,
-        probabilities=out["probabilities"][:, 0].numpy() if "probabilities" in out else None,  # DRAM: none
+        np.asarray(images),
+        out["glimpse_boxes"].numpy(),
+        path,
+        probabilities=out["probabilities"][:, 0].numpy()
+        if "probabilities" in out
+        else None,  # DRAM: none
         labels=labels,
-        predictions=np.argmax(out["logits"].numpy(), axis=-1), grid=(saccader.grid, saccader.grid),
+        predictions=np.argmax(out["logits"].numpy(), axis=-1),
+        grid=(saccader.grid, saccader.grid),
         columns=columns,
     )
 

@@ -11,8 +11,10 @@ from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1
 CLASSNET = "classnet"
 """Label of rows measured on a Saccader-ClassNet (its classifier on the final Saccader's
 glimpses)."""
-CLASSNET_LEGEND = ("network: classnet = the Saccader-ClassNet (its classifier's logits averaged "
-                   "over the final Saccader's glimpses; final = the Saccader's own logits)")
+CLASSNET_LEGEND = (
+    "network: classnet = the Saccader-ClassNet (its classifier's logits averaged "
+    "over the final Saccader's glimpses; final = the Saccader's own logits)"
+)
 """The legend line under tables holding `classnet` rows."""
 ROW_COLUMNS = ("policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any")
 OCCLUSION_COLUMNS = ("glimpses", "chosen_top1", "chosen_top5", "random_top1", "random_top5")
@@ -49,17 +51,24 @@ class EvaluationResult:
     def row(self, policy, glimpses=None, network=FINAL):
         """The row of `policy` with `glimpses` T (`None` for `full`) measured on `network`."""
         for row in self.rows:
-            if (row["policy"] == policy and row.get("network", FINAL) == network
-                    and (policy == "full" or row["glimpses"] == glimpses)):
+            if (
+                row["policy"] == policy
+                and row.get("network", FINAL) == network
+                and (policy == "full" or row["glimpses"] == glimpses)
+            ):
                 return row
         raise KeyError(f"No row for policy={policy!r}, glimpses={glimpses!r}, network={network!r}")
 
     def as_dict(self):
         """A JSON-serialisable dict of every field."""
         return {
-            "examples": self.examples, "max_glimpses": self.max_glimpses, "num_cells": self.num_cells,
-            "fill_value": _plain(self.fill_value), "rows": [dict(r) for r in self.rows],
-            "occlusion": [dict(r) for r in self.occlusion], "occlusion_network": self.occlusion_network,
+            "examples": self.examples,
+            "max_glimpses": self.max_glimpses,
+            "num_cells": self.num_cells,
+            "fill_value": _plain(self.fill_value),
+            "rows": [dict(r) for r in self.rows],
+            "occlusion": [dict(r) for r in self.occlusion],
+            "occlusion_network": self.occlusion_network,
         }
 
 
@@ -83,8 +92,10 @@ def format_table(result):
     Returns:
         A multi-line string.
     """
-    lines = [f"{'policy':<16}{'network':<9}{'glimpses':>9}{'top1':>9}{'top5':>9}{'coverage':>10}"
-             f"{'hit_first':>10}{'hit_any':>9}"]
+    lines = [
+        f"{'policy':<16}{'network':<9}{'glimpses':>9}{'top1':>9}{'top5':>9}{'coverage':>10}"
+        f"{'hit_first':>10}{'hit_any':>9}"
+    ]
     for row in result.rows:
         glimpses = "all" if row["glimpses"] is None else str(row["glimpses"])
         lines.append(
@@ -94,11 +105,16 @@ def format_table(result):
         )
     if result.occlusion:
         judge = "stage-1 BagNet" if result.occlusion_network == STAGE1 else "final model's BagNet"
-        lines += ["", f"occlusion check: full-image top-1 of the {judge} with T cells blanked",
-                  f"{'glimpses':>9}{'learned cells':>15}{'random cells':>14}"]
+        lines += [
+            "",
+            f"occlusion check: full-image top-1 of the {judge} with T cells blanked",
+            f"{'glimpses':>9}{'learned cells':>15}{'random cells':>14}",
+        ]
         for row in result.occlusion:
-            lines.append(f"{row['glimpses']:>9}{_percent(row['chosen_top1']):>15}"
-                         f"{_percent(row['random_top1']):>14}")
+            lines.append(
+                f"{row['glimpses']:>9}{_percent(row['chosen_top1']):>15}"
+                f"{_percent(row['random_top1']):>14}"
+            )
     lines.append(f"({result.examples} test images)")
     lines.append(NETWORK_LEGEND)
     if any(row.get("network") == CLASSNET for row in result.rows):
@@ -119,8 +135,10 @@ def write_results(result, directory):
         `{"json": path, "csv": path}`.
     """
     os.makedirs(directory, exist_ok=True)
-    paths = {"json": os.path.join(directory, "evaluation.json"),
-             "csv": os.path.join(directory, "evaluation.csv")}
+    paths = {
+        "json": os.path.join(directory, "evaluation.json"),
+        "csv": os.path.join(directory, "evaluation.csv"),
+    }
     with open(paths["json"], "w") as f:
         json.dump(result.as_dict(), f, indent=2)
     with open(paths["csv"], "w", newline="") as f:

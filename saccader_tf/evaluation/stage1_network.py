@@ -14,8 +14,8 @@ import os
 
 import tensorflow as tf
 
-from saccader_tf.training import checkpoints
 from saccader_tf.models.saccader import Saccader
+from saccader_tf.training import checkpoints
 
 FINAL = "final"
 """Label of rows measured on the model being evaluated (after stage 3: the final model)."""
@@ -46,7 +46,9 @@ def load_stage1_network(saccader, model_dir):
         return None
     network = Saccader.from_config(saccader.get_config())
     size, channels = network.image_size, network.input_channels
-    network(tf.zeros([1, size, size, channels], tf.float32), training=False)  # creates every variable
+    network(
+        tf.zeros([1, size, size, channels], tf.float32), training=False
+    )  # creates every variable
     network.load_weights(path)
     return network
 
@@ -61,10 +63,13 @@ def check_stage1_network(saccader, stage1, stage1_policies):
     """
     for name in stage1_policies:
         if name == "learned":
-            raise ValueError("The stage-1 network has no trained policy: measure 'learned' on the final "
-                             f"model only. Received: stage1_policies={tuple(stage1_policies)!r}")
+            raise ValueError(
+                "The stage-1 network has no trained policy: measure 'learned' on the final "
+                f"model only. Received: stage1_policies={tuple(stage1_policies)!r}"
+            )
     if (stage1.grid, stage1.num_classes) != (saccader.grid, saccader.num_classes):
         raise ValueError(
             f"The stage-1 network must have the evaluated model's grid ({saccader.grid}) and classes "
             f"({saccader.num_classes}). Received: stage1.grid={stage1.grid}, "
-            f"stage1.num_classes={stage1.num_classes}")
+            f"stage1.num_classes={stage1.num_classes}"
+        )

@@ -115,7 +115,10 @@ class ADCM(keras.layers.Layer):
 
     def build(self, input_shape):
         self.cbam = CBAM(
-            reduction=self.reduction, kernel_size=self.kernel_size, name="cbam", dtype=self.dtype_policy
+            reduction=self.reduction,
+            kernel_size=self.kernel_size,
+            name="cbam",
+            dtype=self.dtype_policy,
         )
         self.cbam.build(tuple(input_shape))
 

@@ -93,7 +93,9 @@ class AttentionNetwork(keras.layers.Layer):
                 f"The channel dimension of the input must be known. Received: input_shape={shape}"
             )
         self.convs, self.norms = [], []
-        for index, (width, kernel, rate) in enumerate(zip(self.widths, KERNEL_SIZES, DILATION_RATES)):
+        for index, (width, kernel, rate) in enumerate(
+            zip(self.widths, KERNEL_SIZES, DILATION_RATES)
+        ):
             conv = keras.layers.Conv2D(
                 width,
                 kernel,

@@ -55,7 +55,9 @@ class BagNetBottleneck(keras.layers.Layer):
         well on ImageNet", ICLR 2019; He et al., "Deep Residual Learning", CVPR 2016.
     """
 
-    def __init__(self, filters, kernel_size=3, strides=1, attention=None, attention_kwargs=None, **kwargs):
+    def __init__(
+        self, filters, kernel_size=3, strides=1, attention=None, attention_kwargs=None, **kwargs
+    ):
         super().__init__(**kwargs)
         check_int("filters", filters)
         if kernel_size not in (1, 3):
@@ -70,14 +72,23 @@ class BagNetBottleneck(keras.layers.Layer):
 
     def _conv(self, filters, kernel_size, strides, name):
         return keras.layers.Conv2D(
-            filters, kernel_size, strides=strides, padding="valid", use_bias=False,
-            kernel_initializer="he_normal", name=name, dtype=self.dtype_policy,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="valid",
+            use_bias=False,
+            kernel_initializer="he_normal",
+            name=name,
+            dtype=self.dtype_policy,
         )
 
     def _bn(self, name, gamma_initializer="ones"):
         return BatchNormalization(
-            momentum=BN_MOMENTUM, epsilon=BN_EPSILON, gamma_initializer=gamma_initializer,
-            name=name, dtype=self.dtype_policy,
+            momentum=BN_MOMENTUM,
+            epsilon=BN_EPSILON,
+            gamma_initializer=gamma_initializer,
+            name=name,
+            dtype=self.dtype_policy,
         )
 
     def build(self, input_shape):
@@ -104,7 +115,12 @@ class BagNetBottleneck(keras.layers.Layer):
             self.attention_module.build(shape)
         if self.has_projection:
             crop = (self.kernel_size - 1) // 2
-            cropped = (shape[0], _minus(input_shape[1], 2 * crop), _minus(input_shape[2], 2 * crop), channels)
+            cropped = (
+                shape[0],
+                _minus(input_shape[1], 2 * crop),
+                _minus(input_shape[2], 2 * crop),
+                channels,
+            )
             self.shortcut_conv.build(cropped)
             self.shortcut_bn.build(self.shortcut_conv.compute_output_shape(cropped))
 
@@ -141,8 +157,11 @@ class BagNetBottleneck(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
-            attention=self.attention, attention_kwargs=self.attention_kwargs,
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            attention=self.attention,
+            attention_kwargs=self.attention_kwargs,
         )
         return config
 
@@ -153,7 +172,9 @@ def _center_crop(x, crop):
     if not crop:
         return x
     shape = keras.ops.shape(x)
-    return keras.ops.slice(x, (0, crop, crop, 0), (shape[0], shape[1] - 2 * crop, shape[2] - 2 * crop, shape[3]))
+    return keras.ops.slice(
+        x, (0, crop, crop, 0), (shape[0], shape[1] - 2 * crop, shape[2] - 2 * crop, shape[3])
+    )
 
 
 def _minus(n, k):

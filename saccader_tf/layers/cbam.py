@@ -73,7 +73,9 @@ class CBAM(keras.layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels is None:
-            raise ValueError(f"CBAM needs a known channel dimension. Received: input_shape={input_shape}")
+            raise ValueError(
+                f"CBAM needs a known channel dimension. Received: input_shape={input_shape}"
+            )
         hidden = max(1, channels // self.reduction)
         self.mlp_hidden = keras.layers.Dense(
             hidden, activation="relu", name="mlp_hidden", dtype=self.dtype_policy
@@ -90,7 +92,9 @@ class CBAM(keras.layers.Layer):
         """`M_c = sigmoid(MLP(avgpool(x)) + MLP(maxpool(x)))`, shape `[B, 1, 1, C]`."""
         average = keras.ops.mean(x, axis=(1, 2))
         maximum = keras.ops.max(x, axis=(1, 2))
-        logits = self.mlp_output(self.mlp_hidden(average)) + self.mlp_output(self.mlp_hidden(maximum))
+        logits = self.mlp_output(self.mlp_hidden(average)) + self.mlp_output(
+            self.mlp_hidden(maximum)
+        )
         return keras.ops.sigmoid(logits)[:, None, None, :]
 
     def _spatial_weights(self, x):

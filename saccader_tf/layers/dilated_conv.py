@@ -36,8 +36,11 @@ def same_dilated_conv2d(x, kernel, dilation_rate):
     padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
     taps = [
         tf.slice(padded, [0, u * dilation_rate, v * dilation_rate, 0], [-1, height, width, -1])
-        for u in range(size) for v in range(size)
+        for u in range(size)
+        for v in range(size)
     ]
     patches = tf.reshape(tf.concat(taps, axis=-1), [-1, size * size * channels_in])
-    out = tf.matmul(patches, tf.reshape(tf.cast(kernel, x.dtype), [size * size * channels_in, channels_out]))
+    out = tf.matmul(
+        patches, tf.reshape(tf.cast(kernel, x.dtype), [size * size * channels_in, channels_out])
+    )
     return tf.reshape(out, [-1, height, width, channels_out])

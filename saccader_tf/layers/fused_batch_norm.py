@@ -56,8 +56,12 @@ class BatchNormalization(keras.layers.BatchNormalization):
     def _fused_supported(self, inputs, mask):
         axis = self.axis if isinstance(self.axis, int) else None
         return (
-            mask is None and not self.renorm and not getattr(self, "synchronized", False)
-            and len(inputs.shape) == 4 and axis in (-1, 3) and inputs.shape[-1] is not None
+            mask is None
+            and not self.renorm
+            and not getattr(self, "synchronized", False)
+            and len(inputs.shape) == 4
+            and axis in (-1, 3)
+            and inputs.shape[-1] is not None
             and keras.backend.standardize_dtype(inputs.dtype) in ("float32", "float16", "bfloat16")
         )
 
@@ -70,7 +74,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
         beta = tf.cast(self.beta, tf.float32) if self.center else tf.zeros([channels], tf.float32)
         if training and self.trainable:
             y, mean, unbiased_variance = tf.compat.v1.nn.fused_batch_norm(
-                x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True)
+                x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True
+            )
             count = tf.cast(tf.size(x, out_type=tf.int64) // channels, tf.float32)
             variance = unbiased_variance * ((count - 1.0) / tf.maximum(count, 1.0))
             momentum = self.momentum
@@ -80,7 +85,13 @@ class BatchNormalization(keras.layers.BatchNormalization):
             self.moving_variance.assign(moving_variance * momentum + variance * (1.0 - momentum))
         else:
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                x, gamma, beta, mean=tf.cast(self.moving_mean, tf.float32),
-                variance=tf.cast(self.moving_variance, tf.float32), epsilon=self.epsilon,
-                data_format="NHWC", is_training=False)
+                x,
+                gamma,
+                beta,
+                mean=tf.cast(self.moving_mean, tf.float32),
+                variance=tf.cast(self.moving_variance, tf.float32),
+                epsilon=self.epsilon,
+                data_format="NHWC",
+                is_training=False,
+            )
         return tf.cast(y, self.compute_dtype)

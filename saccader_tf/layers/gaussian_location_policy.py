@@ -51,7 +51,9 @@ class GaussianLocationPolicy(keras.layers.Layer):
         self.stddev = float(stddev)
         self.seed = None if seed is None else int(seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="location_seed")
-        self.emission = keras.layers.Dense(2, activation="tanh", dtype=self.dtype_policy, name="emission")
+        self.emission = keras.layers.Dense(
+            2, activation="tanh", dtype=self.dtype_policy, name="emission"
+        )
 
     def build(self, hidden_shape):
         self.emission.build(hidden_shape)
@@ -61,7 +63,9 @@ class GaussianLocationPolicy(keras.layers.Layer):
         mean = tf.cast(self.emission(hidden), tf.float32)
         if not training:
             return {"mean": mean, "location": tf.stop_gradient(mean)}
-        sample = tfp.distributions.Normal(loc=mean, scale=self.stddev).sample(seed=replica_seed(self.seed_generator))
+        sample = tfp.distributions.Normal(loc=mean, scale=self.stddev).sample(
+            seed=replica_seed(self.seed_generator)
+        )
         return {"mean": mean, "location": tf.stop_gradient(tf.clip_by_value(sample, -1.0, 1.0))}
 
     def compute_output_shape(self, hidden_shape):

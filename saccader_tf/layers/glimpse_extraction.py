@@ -65,24 +65,37 @@ class GlimpseExtraction(keras.layers.Layer):
         Elsayed, Kornblith & Le, "Saccader", NeurIPS 2019 (Saccader-ClassNet).
     """
 
-    def __init__(self, image_size, source_size, receptive_field, output_size=None, interpolation="bilinear",
-                 **kwargs):
+    def __init__(
+        self,
+        image_size,
+        source_size,
+        receptive_field,
+        output_size=None,
+        interpolation="bilinear",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_int("image_size", image_size)
         check_int("source_size", source_size)
         check_int("receptive_field", receptive_field)
         if receptive_field > source_size:
-            raise ValueError(f"`receptive_field` must be at most source_size={source_size}. "
-                             f"Received: receptive_field={receptive_field!r}")
+            raise ValueError(
+                f"`receptive_field` must be at most source_size={source_size}. "
+                f"Received: receptive_field={receptive_field!r}"
+            )
         glimpse_size = scaled_glimpse_size(image_size, source_size, receptive_field)
         if glimpse_size < 1:
-            raise ValueError(f"The glimpse side int(image_size / source_size * receptive_field) is 0; "
-                             f"use a larger image. Received: image_size={image_size!r}")
+            raise ValueError(
+                f"The glimpse side int(image_size / source_size * receptive_field) is 0; "
+                f"use a larger image. Received: image_size={image_size!r}"
+            )
         if output_size is not None:
             check_int("output_size", output_size)
         if interpolation not in INTERPOLATIONS:
-            raise ValueError(f"`interpolation` must be one of {INTERPOLATIONS}. "
-                             f"Received: interpolation={interpolation!r}")
+            raise ValueError(
+                f"`interpolation` must be one of {INTERPOLATIONS}. "
+                f"Received: interpolation={interpolation!r}"
+            )
         self.image_size = image_size
         self.source_size = source_size
         self.receptive_field = receptive_field
@@ -110,14 +123,20 @@ class GlimpseExtraction(keras.layers.Layer):
         images = tf.convert_to_tensor(images)
         corners = self.corners(boxes)  # [N, T, 2]
         offsets = tf.range(self.glimpse_size, dtype=tf.int32)
-        indices = tf.clip_by_value(corners[..., None] + offsets, 0, self.image_size - 1)  # [N, T, 2, g]
+        indices = tf.clip_by_value(
+            corners[..., None] + offsets, 0, self.image_size - 1
+        )  # [N, T, 2, g]
         rows = tf.gather(images, indices[:, :, 0], axis=1, batch_dims=1)  # [N, T, g, S, C]
         glimpses = tf.gather(rows, indices[:, :, 1], axis=3, batch_dims=2)  # [N, T, g, g, C]
         if self.resized_size != self.glimpse_size:
             shape = tf.shape(glimpses)
             flat = tf.reshape(glimpses, [-1, self.glimpse_size, self.glimpse_size, shape[-1]])
-            flat = tf.image.resize(tf.cast(flat, tf.float32), [self.resized_size] * 2, method=self.interpolation)
-            glimpses = tf.reshape(flat, [shape[0], shape[1], self.resized_size, self.resized_size, shape[-1]])
+            flat = tf.image.resize(
+                tf.cast(flat, tf.float32), [self.resized_size] * 2, method=self.interpolation
+            )
+            glimpses = tf.reshape(
+                flat, [shape[0], shape[1], self.resized_size, self.resized_size, shape[-1]]
+            )
         return tf.cast(glimpses, self.compute_dtype)
 
     def compute_output_shape(self, images_shape, boxes_shape):
@@ -126,7 +145,11 @@ class GlimpseExtraction(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(image_size=self.image_size, source_size=self.source_size,
-                      receptive_field=self.receptive_field, output_size=self.output_size,
-                      interpolation=self.interpolation)
+        config.update(
+            image_size=self.image_size,
+            source_size=self.source_size,
+            receptive_field=self.receptive_field,
+            output_size=self.output_size,
+            interpolation=self.interpolation,
+        )
         return config

@@ -55,18 +55,30 @@ class GlimpseNetwork(keras.layers.Layer):
         Elsayed, Kornblith & Le, NeurIPS 2019 (its DRAM baseline).
     """
 
-    def __init__(self, image_size, glimpse_size, input_channels=3, num_resolutions=3, backbone="small_cnn",
-                 widths=(16, 32, 64, 64), **kwargs):
+    def __init__(
+        self,
+        image_size,
+        glimpse_size,
+        input_channels=3,
+        num_resolutions=3,
+        backbone="small_cnn",
+        widths=(16, 32, 64, 64),
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_int("image_size", image_size)
         check_int("glimpse_size", glimpse_size)
         check_int("input_channels", input_channels)
         check_int("num_resolutions", num_resolutions)
         if glimpse_size > image_size:
-            raise ValueError(f"`glimpse_size` must be at most image_size={image_size}. "
-                             f"Received: glimpse_size={glimpse_size}")
+            raise ValueError(
+                f"`glimpse_size` must be at most image_size={image_size}. "
+                f"Received: glimpse_size={glimpse_size}"
+            )
         if backbone not in BACKBONES:
-            raise ValueError(f"`backbone` must be one of {BACKBONES}. Received: backbone={backbone!r}")
+            raise ValueError(
+                f"`backbone` must be one of {BACKBONES}. Received: backbone={backbone!r}"
+            )
         widths = check_ints("widths", widths)
         self.image_size = image_size
         self.glimpse_size = glimpse_size
@@ -78,7 +90,8 @@ class GlimpseNetwork(keras.layers.Layer):
         shape = (glimpse_size, glimpse_size, num_resolutions * (input_channels + 2))
         if backbone == "resnet50v2":
             self.backbone = keras.applications.ResNet50V2(
-                include_top=False, weights=None, input_shape=shape, pooling="avg", name="backbone")
+                include_top=False, weights=None, input_shape=shape, pooling="avg", name="backbone"
+            )
         else:
             self.backbone = _small_cnn(shape, widths, self.dtype_policy)
         self.output_size = self.backbone.output_shape[-1]
@@ -89,22 +102,29 @@ class GlimpseNetwork(keras.layers.Layer):
     def prepare(self, images):
         """Position channels appended and zero padding: `[B, 3S, 3S, C + 2]`."""
         images = tf.cast(images, tf.float32)
-        return retina.pad_for_glimpses(tf.concat([images, retina.position_channels(images)], axis=-1))
+        return retina.pad_for_glimpses(
+            tf.concat([images, retina.position_channels(images)], axis=-1)
+        )
 
     def glimpses(self, prepared, locations):
         """The n resized glimpses `[B, g, g, C + 2]` at `locations` and their corners int32 `[B, 2]`."""
         corners = retina.glimpse_corners(locations, self.image_size, self.glimpse_size)
-        patches = retina.multi_resolution_glimpses(prepared, corners, self.fields, self.glimpse_size,
-                                                   self.image_size)
+        patches = retina.multi_resolution_glimpses(
+            prepared, corners, self.fields, self.glimpse_size, self.image_size
+        )
         return patches, corners
 
     def call(self, images, locations, use_resolution=None, training=None, prepared=False):
         prepared_images = images if prepared else self.prepare(images)
         patches, _ = self.glimpses(prepared_images, locations)
-        use = tuple(use_resolution) if use_resolution is not None else (True,) * self.num_resolutions
+        use = (
+            tuple(use_resolution) if use_resolution is not None else (True,) * self.num_resolutions
+        )
         if len(use) != self.num_resolutions:
-            raise ValueError(f"`use_resolution` needs {self.num_resolutions} flags. "
-                             f"Received: use_resolution={use_resolution}")
+            raise ValueError(
+                f"`use_resolution` needs {self.num_resolutions} flags. "
+                f"Received: use_resolution={use_resolution}"
+            )
         stacked = tf.cast(retina.mask_resolutions(patches, use), self.compute_dtype)
         return self.backbone(stacked, training=training)
 
@@ -113,9 +133,14 @@ class GlimpseNetwork(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(image_size=self.image_size, glimpse_size=self.glimpse_size,
-                      input_channels=self.input_channels, num_resolutions=self.num_resolutions,
-                      backbone=self.backbone_name, widths=self.widths)
+        config.update(
+            image_size=self.image_size,
+            glimpse_size=self.glimpse_size,
+            input_channels=self.input_channels,
+            num_resolutions=self.num_resolutions,
+            backbone=self.backbone_name,
+            widths=self.widths,
+        )
         return config
 
 
@@ -125,8 +150,15 @@ def _small_cnn(input_shape, widths, dtype):
     for index, width in enumerate(widths):
         stride = _SMALL_CNN_STRIDES[index] if index < len(_SMALL_CNN_STRIDES) else 1
         layers += [
-            keras.layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False, dtype=dtype,
-                                name=f"conv{index}"),
+            keras.layers.Conv2D(
+                width,
+                3,
+                strides=stride,
+                padding="same",
+                use_bias=False,
+                dtype=dtype,
+                name=f"conv{index}",
+            ),
             BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype, name=f"bn{index}"),
             keras.layers.ReLU(dtype=dtype, name=f"relu{index}"),
         ]

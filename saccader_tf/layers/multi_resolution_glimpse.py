@@ -114,6 +114,8 @@ def mask_resolutions(glimpses, use_resolution):
     kept = []
     for glimpse, use in zip(glimpses, use_resolution):
         if not use:
-            glimpse = tf.broadcast_to(tf.reduce_mean(glimpse, axis=[1, 2], keepdims=True), tf.shape(glimpse))
+            glimpse = tf.broadcast_to(
+                tf.reduce_mean(glimpse, axis=[1, 2], keepdims=True), tf.shape(glimpse)
+            )
         kept.append(glimpse)
     return tf.concat(kept, axis=-1)

@@ -168,4 +168,3 @@ def sample_categorical(logits, seed):
     (`training.losses.policy_log_probs`).
     """
     return tf.random.stateless_categorical(logits, 1, seed=seed, dtype=tf.int32)[:, 0]
-

@@ -69,16 +69,40 @@ class BagNet(keras.Model):
     """
 
     def __init__(
-        self, num_classes, variant="bagnet77_lowd", stem=None, stem_width=None, blocks=None,
-        widths=None, strides=None, kernel3=None, lowd_width=None, attention=None,
-        attention_kwargs=None, input_channels=3, image_size=None, **kwargs,
+        self,
+        num_classes,
+        variant="bagnet77_lowd",
+        stem=None,
+        stem_width=None,
+        blocks=None,
+        widths=None,
+        strides=None,
+        kernel3=None,
+        lowd_width=None,
+        attention=None,
+        attention_kwargs=None,
+        input_channels=3,
+        image_size=None,
+        **kwargs,
     ):
         arch = _resolve_architecture(
-            variant, stem=stem, stem_width=stem_width, blocks=blocks, widths=widths,
-            strides=strides, kernel3=kernel3, lowd_width=lowd_width,
+            variant,
+            stem=stem,
+            stem_width=stem_width,
+            blocks=blocks,
+            widths=widths,
+            strides=strides,
+            kernel3=kernel3,
+            lowd_width=lowd_width,
         )
-        _validate(num_classes, arch, attention, input_channels, image_size,
-                  model=variant or "this architecture")
+        _validate(
+            num_classes,
+            arch,
+            attention,
+            input_channels,
+            image_size,
+            model=variant or "this architecture",
+        )
         dtype = kwargs.pop("dtype", None)
         layers = _build_layers(num_classes, arch, attention, dict(attention_kwargs or {}), dtype)
         images = keras.Input(shape=(image_size, image_size, input_channels), name="images")
@@ -91,9 +115,14 @@ class BagNet(keras.Model):
             what = layer(what)
         patch_logits = layers["head"](what)
         logits = keras.layers.GlobalAveragePooling2D(name="logits", dtype=logits_dtype(dtype))(
-            patch_logits)
-        outputs = {"logits": logits, "patch_logits": patch_logits, "features": features,
-                   "what_features": what}
+            patch_logits
+        )
+        outputs = {
+            "logits": logits,
+            "patch_logits": patch_logits,
+            "features": features,
+            "what_features": what,
+        }
         super().__init__(inputs=images, outputs=outputs, **kwargs)
         self.num_classes = num_classes
         self.variant = variant
@@ -148,15 +177,23 @@ class BagNet(keras.Model):
         return {key: getattr(self, key) for key in _ARCHITECTURE}
 
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "num_classes": self.num_classes,
-                  "variant": self.variant}
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_classes": self.num_classes,
+            "variant": self.variant,
+        }
         config.update(self._arch())
         config.update(
-            attention=self.attention, attention_kwargs=self.attention_kwargs,
-            input_channels=self.input_channels, image_size=self.image_size,
+            attention=self.attention,
+            attention_kwargs=self.attention_kwargs,
+            input_channels=self.input_channels,
+            image_size=self.image_size,
         )
         if self._dtype_arg is not None:
-            config["dtype"] = keras.dtype_policies.serialize(keras.dtype_policies.get(self._dtype_arg))
+            config["dtype"] = keras.dtype_policies.serialize(
+                keras.dtype_policies.get(self._dtype_arg)
+            )
         return config
 
     @classmethod
@@ -186,7 +223,9 @@ def _resolve_architecture(variant, **overrides):
             )
         base = {"lowd_width": 0}
     elif variant not in VARIANTS:
-        raise ValueError(f"Unknown BagNet variant; known: {sorted(VARIANTS)}. Received: variant={variant!r}")
+        raise ValueError(
+            f"Unknown BagNet variant; known: {sorted(VARIANTS)}. Received: variant={variant!r}"
+        )
     else:
         base = dict(VARIANTS[variant])
     arch = {**base, **{k: v for k, v in overrides.items() if v is not None}}
@@ -226,7 +265,9 @@ def _validate(num_classes, arch, attention, input_channels, image_size, model):
                 f"Received: kernel3={arch['kernel3']!r}"
             )
     if not isinstance(arch["lowd_width"], int) or arch["lowd_width"] < 0:
-        raise ValueError(f"`lowd_width` must be an integer >= 0. Received: lowd_width={arch['lowd_width']!r}")
+        raise ValueError(
+            f"`lowd_width` must be an integer >= 0. Received: lowd_width={arch['lowd_width']!r}"
+        )
     validate_attention(attention)
     if image_size is not None:
         rf_math.grid_side(image_size, _conv_stack(arch), model=model)
@@ -234,8 +275,15 @@ def _validate(num_classes, arch, attention, input_channels, image_size, model):
 
 def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
     def conv(filters, kernel, name, use_bias=False):
-        return keras.layers.Conv2D(filters, kernel, padding="valid", use_bias=use_bias,
-                                   kernel_initializer="he_normal", name=name, dtype=dtype)
+        return keras.layers.Conv2D(
+            filters,
+            kernel,
+            padding="valid",
+            use_bias=use_bias,
+            kernel_initializer="he_normal",
+            name=name,
+            dtype=dtype,
+        )
 
     def bn(name):
         return BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=dtype)
@@ -247,14 +295,21 @@ def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
     blocks = []
     for g, num_blocks in enumerate(arch["blocks"]):
         for b in range(num_blocks):
-            blocks.append(BagNetBottleneck(
-                filters=arch["widths"][g], kernel_size=3 if b < arch["kernel3"][g] else 1,
-                strides=arch["strides"][g] if b == 0 else 1, attention=attention,
-                attention_kwargs=attention_kwargs, name=f"group{g + 1}_block{b + 1}", dtype=dtype,
-            ))
+            blocks.append(
+                BagNetBottleneck(
+                    filters=arch["widths"][g],
+                    kernel_size=3 if b < arch["kernel3"][g] else 1,
+                    strides=arch["strides"][g] if b == 0 else 1,
+                    attention=attention,
+                    attention_kwargs=attention_kwargs,
+                    name=f"group{g + 1}_block{b + 1}",
+                    dtype=dtype,
+                )
+            )
     lowd = []
     if arch["lowd_width"]:
         lowd = [conv(arch["lowd_width"], 1, "lowd_conv"), bn("lowd_bn"), relu("lowd_relu")]
-    head = keras.layers.Conv2D(num_classes, 1, use_bias=True, name="patch_logits",
-                               dtype=logits_dtype(dtype))  # float32 logits in mixed precision
+    head = keras.layers.Conv2D(
+        num_classes, 1, use_bias=True, name="patch_logits", dtype=logits_dtype(dtype)
+    )  # float32 logits in mixed precision
     return {"stem": stem, "blocks": blocks, "lowd": lowd, "head": head}

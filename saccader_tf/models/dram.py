@@ -6,10 +6,10 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from saccader_tf.models import geometry
 from saccader_tf.layers import multi_resolution_glimpse as retina
 from saccader_tf.layers.gaussian_location_policy import GaussianLocationPolicy
 from saccader_tf.layers.glimpse_network import GlimpseNetwork
+from saccader_tf.models import geometry
 from saccader_tf.models.dram_policies import DRAM_POLICIES, make_dram_policy
 from saccader_tf.models.dtype_policy import logits_dtype
 from saccader_tf.utils.validation import check_int
@@ -22,7 +22,9 @@ OUTPUT_KEYS = ("logits", "glimpse_logits", "cells", "glimpse_boxes", "locations"
 # stage-3 step costs; `dram_tiny` is for tests.
 DRAM_VARIANTS = {
     "dram_resnet50v2": dict(glimpse_size=77, backbone="resnet50v2", widths=(), lstm_units=1024),
-    "dram_small": dict(glimpse_size=29, backbone="small_cnn", widths=(16, 32, 64, 64), lstm_units=256),
+    "dram_small": dict(
+        glimpse_size=29, backbone="small_cnn", widths=(16, 32, 64, 64), lstm_units=256
+    ),
     "dram_tiny": dict(glimpse_size=9, backbone="small_cnn", widths=(4, 8), lstm_units=8),
 }
 
@@ -84,27 +86,54 @@ class DRAM(keras.Model):
         Elsayed, Kornblith & Le, "Saccader", NeurIPS 2019 (DRAM baseline of its comparison).
     """
 
-    def __init__(self, num_classes, image_size, variant="dram_small", input_channels=3, num_glimpses=6,
-                 policy="learned", num_resolutions=3, stddev=0.1, seed=None, **kwargs):
+    def __init__(
+        self,
+        num_classes,
+        image_size,
+        variant="dram_small",
+        input_channels=3,
+        num_glimpses=6,
+        policy="learned",
+        num_resolutions=3,
+        stddev=0.1,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if variant not in DRAM_VARIANTS:
-            raise ValueError(f"`variant` must be one of {sorted(DRAM_VARIANTS)}. Received: variant={variant!r}")
+            raise ValueError(
+                f"`variant` must be one of {sorted(DRAM_VARIANTS)}. Received: variant={variant!r}"
+            )
         check_int("num_glimpses", num_glimpses)
         spec = DRAM_VARIANTS[variant]
         self.glimpse_network = GlimpseNetwork(
-            image_size=image_size, glimpse_size=spec["glimpse_size"], input_channels=input_channels,
-            num_resolutions=num_resolutions, backbone=spec["backbone"], widths=spec["widths"] or (1,),
-            dtype=self.dtype_policy, name="glimpse_network")
+            image_size=image_size,
+            glimpse_size=spec["glimpse_size"],
+            input_channels=input_channels,
+            num_resolutions=num_resolutions,
+            backbone=spec["backbone"],
+            widths=spec["widths"] or (1,),
+            dtype=self.dtype_policy,
+            name="glimpse_network",
+        )
         units = spec["lstm_units"]
-        self.classification_lstm = keras.layers.LSTMCell(units, dtype=self.dtype_policy, name="lstm0")
+        self.classification_lstm = keras.layers.LSTMCell(
+            units, dtype=self.dtype_policy, name="lstm0"
+        )
         self.location_lstm = keras.layers.LSTMCell(units, dtype=self.dtype_policy, name="lstm1")
-        self.classifier = keras.layers.Dense(num_classes, dtype=logits_dtype(self.dtype_policy),
-                                             name="classifier")  # float32 logits in mixed precision
-        self.location_policy = GaussianLocationPolicy(stddev=stddev, seed=seed, dtype=self.dtype_policy,
-                                                      name="location_policy")
+        self.classifier = keras.layers.Dense(
+            num_classes, dtype=logits_dtype(self.dtype_policy), name="classifier"
+        )  # float32 logits in mixed precision
+        self.location_policy = GaussianLocationPolicy(
+            stddev=stddev, seed=seed, dtype=self.dtype_policy, name="location_policy"
+        )
         self.policy = make_dram_policy(policy, seed=seed)
         self.num_classes, self.image_size, self.variant = num_classes, image_size, variant
-        self.input_channels, self.num_glimpses, self.policy_name = input_channels, num_glimpses, policy
+        self.input_channels, self.num_glimpses, self.policy_name = (
+            input_channels,
+            num_glimpses,
+            policy,
+        )
         self.num_resolutions, self.stddev, self.seed = num_resolutions, stddev, seed
         self.glimpse_size = spec["glimpse_size"]
         self.lstm_units = units
@@ -130,8 +159,12 @@ class DRAM(keras.Model):
         prepared = self.glimpse_network.prepare(images)
         centre = tf.zeros([tf.shape(images)[0], 2], tf.float32)
         features = self.glimpse_network(prepared, centre, training=training, prepared=True)
-        hidden, _ = self.classification_lstm(features, self._zero_state(features), training=training)
-        location_hidden, location_state = self.location_lstm(hidden, self._zero_state(hidden), training=training)
+        hidden, _ = self.classification_lstm(
+            features, self._zero_state(features), training=training
+        )
+        location_hidden, location_state = self.location_lstm(
+            hidden, self._zero_state(hidden), training=training
+        )
         emitted = self.location_policy(location_hidden, training=training)
         return DramContext(prepared=prepared, location_state=location_state, emitted=emitted), {}
 
@@ -147,21 +180,33 @@ class DRAM(keras.Model):
             location = policy.locate(emitted, training)
             locations.append(location)
             means.append(emitted["mean"])
-            features = self.glimpse_network(context.prepared, location, use_resolution=high_only,
-                                            training=training, prepared=True)
-            hidden, state = self.classification_lstm(features, state or self._zero_state(features),
-                                                     training=training)
+            features = self.glimpse_network(
+                context.prepared,
+                location,
+                use_resolution=high_only,
+                training=training,
+                prepared=True,
+            )
+            hidden, state = self.classification_lstm(
+                features, state or self._zero_state(features), training=training
+            )
             logits.append(tf.cast(self.classifier(hidden), tf.float32))
             if t + 1 < steps:  # the last step's emission would never be used
-                location_hidden, location_state = self.location_lstm(hidden, location_state, training=training)
+                location_hidden, location_state = self.location_lstm(
+                    hidden, location_state, training=training
+                )
                 emitted = self.location_policy(location_hidden, training=training)
         locations = tf.stack(locations, axis=1)
         corners = retina.glimpse_corners(locations, self.image_size, self.glimpse_size)
         cells = retina.corner_cells(corners, self.image_size, self.glimpse_size)
         glimpse_logits = tf.stack(logits, axis=1)
         return {
-            "logits": glimpse_logits[:, -1], "glimpse_logits": glimpse_logits, "cells": cells,
-            "glimpse_boxes": self.boxes(cells), "locations": locations, "mean_locations": tf.stack(means, axis=1),
+            "logits": glimpse_logits[:, -1],
+            "glimpse_logits": glimpse_logits,
+            "cells": cells,
+            "glimpse_boxes": self.boxes(cells),
+            "locations": locations,
+            "mean_locations": tf.stack(means, axis=1),
         }
 
     def call(self, images, training=None, num_glimpses=None):
@@ -189,8 +234,11 @@ class DRAM(keras.Model):
     @property
     def classification_variables(self):
         """Trainable variables of the glimpse network, LSTM0 and the classifier."""
-        return (self.glimpse_network.trainable_variables + self.classification_lstm.trainable_variables
-                + self.classifier.trainable_variables)
+        return (
+            self.glimpse_network.trainable_variables
+            + self.classification_lstm.trainable_variables
+            + self.classifier.trainable_variables
+        )
 
     @property
     def location_variables(self):
@@ -199,10 +247,17 @@ class DRAM(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_classes=self.num_classes, image_size=self.image_size, variant=self.variant,
-                      input_channels=self.input_channels, num_glimpses=self.num_glimpses,
-                      policy=self.policy_name, num_resolutions=self.num_resolutions, stddev=self.stddev,
-                      seed=self.seed)
+        config.update(
+            num_classes=self.num_classes,
+            image_size=self.image_size,
+            variant=self.variant,
+            input_channels=self.input_channels,
+            num_glimpses=self.num_glimpses,
+            policy=self.policy_name,
+            num_resolutions=self.num_resolutions,
+            stddev=self.stddev,
+            seed=self.seed,
+        )
         return config
 
 

@@ -59,7 +59,9 @@ class RandomLocationPolicy:
 
     def locate(self, emitted, training):
         shape = tf.shape(emitted["mean"])
-        return tf.random.stateless_uniform(shape, seed=replica_seed(self.seed_generator), minval=-1.0, maxval=1.0)
+        return tf.random.stateless_uniform(
+            shape, seed=replica_seed(self.seed_generator), minval=-1.0, maxval=1.0
+        )
 
 
 class CenterLocationPolicy:

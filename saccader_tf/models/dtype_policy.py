@@ -19,8 +19,10 @@ MIXED_PRECISION = ("none", "mixed_float16", "mixed_bfloat16")
 def check_mixed_precision(mixed_precision):
     """Raises a `ValueError` naming the choices unless `mixed_precision` is one of them."""
     if mixed_precision not in MIXED_PRECISION:
-        raise ValueError(f"`mixed_precision` must be one of {MIXED_PRECISION}. "
-                         f"Received: mixed_precision={mixed_precision!r}")
+        raise ValueError(
+            f"`mixed_precision` must be one of {MIXED_PRECISION}. "
+            f"Received: mixed_precision={mixed_precision!r}"
+        )
 
 
 def model_dtype(mixed_precision="none"):

@@ -40,26 +40,45 @@ class PlainCNN(keras.Model):
     TensorShape([2, 10])
     """
 
-    def __init__(self, num_classes, image_size, input_channels=1, widths=DEFAULT_WIDTHS,
-                 strides=DEFAULT_STRIDES, **kwargs):
+    def __init__(
+        self,
+        num_classes,
+        image_size,
+        input_channels=1,
+        widths=DEFAULT_WIDTHS,
+        strides=DEFAULT_STRIDES,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         widths, strides = tuple(int(w) for w in widths), tuple(int(s) for s in strides)
         if not widths or len(widths) != len(strides) or min(widths + strides) < 1:
-            raise ValueError("`widths` and `strides` must be non-empty lists of positive integers "
-                             f"of the same length. Received: widths={widths}, strides={strides}")
+            raise ValueError(
+                "`widths` and `strides` must be non-empty lists of positive integers "
+                f"of the same length. Received: widths={widths}, strides={strides}"
+            )
         self.num_classes = num_classes
         self.image_size = image_size
         self.input_channels = input_channels
         self.widths = widths
         self.strides = strides
         self.convs = [
-            keras.layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False,
-                                dtype=self.dtype_policy, name=f"conv{i}")
+            keras.layers.Conv2D(
+                width,
+                3,
+                strides=stride,
+                padding="same",
+                use_bias=False,
+                dtype=self.dtype_policy,
+                name=f"conv{i}",
+            )
             for i, (width, stride) in enumerate(zip(widths, strides))
         ]
-        self.norms = [BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
-                                         dtype=self.dtype_policy, name=f"bn{i}")
-                      for i in range(len(widths))]
+        self.norms = [
+            BatchNormalization(
+                momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=self.dtype_policy, name=f"bn{i}"
+            )
+            for i in range(len(widths))
+        ]
         self.classifier = keras.layers.Dense(num_classes, dtype=self.dtype_policy, name="logits")
 
     def build(self, input_shape=None):
@@ -79,7 +98,11 @@ class PlainCNN(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_classes=self.num_classes, image_size=self.image_size,
-                      input_channels=self.input_channels, widths=list(self.widths),
-                      strides=list(self.strides))
+        config.update(
+            num_classes=self.num_classes,
+            image_size=self.image_size,
+            input_channels=self.input_channels,
+            widths=list(self.widths),
+            strides=list(self.strides),
+        )
         return config

@@ -33,7 +33,14 @@ from saccader_tf.layers.replica_seed import replica_seed
 from saccader_tf.layers.saccader_cell import VISITED_PENALTY, sample_categorical
 
 POLICIES = (
-    "learned", "random", "ordered_logits", "center", "full", "sobel_mean", "sobel_var", "random_tf1",
+    "learned",
+    "random",
+    "ordered_logits",
+    "center",
+    "full",
+    "sobel_mean",
+    "sobel_var",
+    "random_tf1",
     "center_tf1",
 )
 
@@ -167,12 +174,19 @@ def make_policy(name, cell=None, seed=None):
         raise ValueError(f"`policy` must be one of {POLICIES}. Received: policy={name!r}")
     if name == "learned":
         if cell is None:
-            raise ValueError("The learned policy needs the model's SaccaderCell. Received: cell=None")
+            raise ValueError(
+                "The learned policy needs the model's SaccaderCell. Received: cell=None"
+            )
         return LearnedPolicy(cell)
     if name == "random":
         return RandomPolicy(seed)
     if name == "random_tf1":
         return tf1_policies.RandomTF1Policy(seed)
-    return {"ordered_logits": OrderedLogitsPolicy, "center": CenterPolicy, "full": FullImagePolicy,
-            "sobel_mean": sobel_policies.SobelMeanPolicy, "sobel_var": sobel_policies.SobelVarPolicy,
-            "center_tf1": tf1_policies.CenterTF1Policy}[name]()
+    return {
+        "ordered_logits": OrderedLogitsPolicy,
+        "center": CenterPolicy,
+        "full": FullImagePolicy,
+        "sobel_mean": sobel_policies.SobelMeanPolicy,
+        "sobel_var": sobel_policies.SobelVarPolicy,
+        "center_tf1": tf1_policies.CenterTF1Policy,
+    }[name]()

@@ -30,7 +30,9 @@ def hard_readout(patch_logits, cells, probabilities):
 def soft_readout(patch_logits, cells, probabilities):
     """y^t = Σ_n π^t_n Z_n: float32 `[B, T, K]` from Z `[B, N, K]` and π `[B, T, N]`."""
     del cells
-    return tf.einsum("btn,bnk->btk", tf.cast(probabilities, tf.float32), tf.cast(patch_logits, tf.float32))
+    return tf.einsum(
+        "btn,bnk->btk", tf.cast(probabilities, tf.float32), tf.cast(patch_logits, tf.float32)
+    )
 
 
 def make_readout(name):

@@ -3,17 +3,23 @@
 import keras
 import tensorflow as tf
 
-from saccader_tf.models import geometry, receptive_field
 from saccader_tf.layers.attention_network import AttentionNetwork
 from saccader_tf.layers.saccader_cell import SaccaderCell
 from saccader_tf.layers.what_where_mixer import WhatWhereMixer
+from saccader_tf.models import geometry, receptive_field
 from saccader_tf.models.bagnet import BagNet
 from saccader_tf.models.policies import GlimpseContext, make_policy
 from saccader_tf.models.readouts import make_readout
 
 OUTPUT_KEYS = (
-    "logits", "glimpse_logits", "cells", "location_logits", "probabilities", "glimpse_boxes",
-    "full_logits", "patch_logits",
+    "logits",
+    "glimpse_logits",
+    "cells",
+    "location_logits",
+    "probabilities",
+    "glimpse_boxes",
+    "full_logits",
+    "patch_logits",
 )
 
 
@@ -86,24 +92,48 @@ class Saccader(keras.Model):
     """
 
     def __init__(
-        self, num_classes, image_size, variant="bagnet77_lowd", input_channels=3, num_glimpses=6,
-        policy="learned", attention_widths=None, mixing_width=None, attention=None,
-        bagnet_attention=None, bagnet_kwargs=None, seed=None, readout="hard", **kwargs,
+        self,
+        num_classes,
+        image_size,
+        variant="bagnet77_lowd",
+        input_channels=3,
+        num_glimpses=6,
+        policy="learned",
+        attention_widths=None,
+        mixing_width=None,
+        attention=None,
+        bagnet_attention=None,
+        bagnet_kwargs=None,
+        seed=None,
+        readout="hard",
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.representation = BagNet(
-            num_classes=num_classes, variant=variant, input_channels=input_channels,
-            image_size=image_size, attention=bagnet_attention, dtype=self.dtype_policy,
-            name="representation", **dict(bagnet_kwargs or {}),
+            num_classes=num_classes,
+            variant=variant,
+            input_channels=input_channels,
+            image_size=image_size,
+            attention=bagnet_attention,
+            dtype=self.dtype_policy,
+            name="representation",
+            **dict(bagnet_kwargs or {}),
         )
         self.grid = self.representation.grid_size(image_size)
         self.check_cell_count("num_glimpses", num_glimpses)
-        widths = attention_widths or AttentionNetwork.attention_widths(self.representation.feature_width)
+        widths = attention_widths or AttentionNetwork.attention_widths(
+            self.representation.feature_width
+        )
         self.attention_network = AttentionNetwork(
-            widths=tuple(widths), attention=attention, dtype=self.dtype_policy, name="attention_network"
+            widths=tuple(widths),
+            attention=attention,
+            dtype=self.dtype_policy,
+            name="attention_network",
         )
         self.mixer = WhatWhereMixer(
-            width=mixing_width or self.representation.what_width, dtype=self.dtype_policy, name="mixer"
+            width=mixing_width or self.representation.what_width,
+            dtype=self.dtype_policy,
+            name="mixer",
         )
         self.cell = SaccaderCell(seed=seed, dtype=self.dtype_policy, name="cell")
         self.policy = make_policy(policy, cell=self.cell, seed=seed)
@@ -227,8 +257,9 @@ class Saccader(keras.Model):
         """Raises `ValueError` unless the count `value` of distinct cells fits the grid
         (`1 <= value <= num_cells`): `num_glimpses`, stage 2's `num_targets`."""
         rep = self.representation
-        receptive_field.check_cell_count(name, value, self.grid, model=rep.variant or "this BagNet",
-                                         image_size=rep.image_size)
+        receptive_field.check_cell_count(
+            name, value, self.grid, model=rep.variant or "this BagNet", image_size=rep.image_size
+        )
 
     def call(self, images, training=None, num_glimpses=None):
         context, rep = self.context(images, training=training)
@@ -258,17 +289,27 @@ class Saccader(keras.Model):
     @property
     def location_variables(self):
         """Trainable variables of the attention network, the mixer and the cell (stage 2)."""
-        return (self.attention_network.trainable_variables + self.mixer.trainable_variables
-                + self.cell.trainable_variables)
+        return (
+            self.attention_network.trainable_variables
+            + self.mixer.trainable_variables
+            + self.cell.trainable_variables
+        )
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            num_classes=self.num_classes, image_size=self.image_size, variant=self.variant,
-            input_channels=self.input_channels, num_glimpses=self.num_glimpses,
-            policy=self.policy_name, attention_widths=self.attention_widths,
-            mixing_width=self.mixing_width, attention=self.attention,
-            bagnet_attention=self.bagnet_attention, bagnet_kwargs=self.bagnet_kwargs, seed=self.seed,
+            num_classes=self.num_classes,
+            image_size=self.image_size,
+            variant=self.variant,
+            input_channels=self.input_channels,
+            num_glimpses=self.num_glimpses,
+            policy=self.policy_name,
+            attention_widths=self.attention_widths,
+            mixing_width=self.mixing_width,
+            attention=self.attention,
+            bagnet_attention=self.bagnet_attention,
+            bagnet_kwargs=self.bagnet_kwargs,
+            seed=self.seed,
             readout=self.readout,
         )
         return config

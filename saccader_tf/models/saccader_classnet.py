@@ -9,7 +9,14 @@ from saccader_tf.layers.glimpse_extraction import GlimpseExtraction
 from saccader_tf.models.saccader import Saccader
 from saccader_tf.utils.validation import check_ints
 
-OUTPUT_KEYS = ("logits", "glimpse_logits", "cells", "glimpse_boxes", "classifier_boxes", "saccader_logits")
+OUTPUT_KEYS = (
+    "logits",
+    "glimpse_logits",
+    "cells",
+    "glimpse_boxes",
+    "classifier_boxes",
+    "saccader_logits",
+)
 CLASSIFIERS = ("nasnet_large", "resnet50_v2", "small_cnn")
 _NATIVE_SIZE_CLASSIFIERS = ("nasnet_large", "resnet50_v2")
 
@@ -73,8 +80,17 @@ class SaccaderClassNet(keras.Model):
         Elsayed, Kornblith & Le, "Saccader", NeurIPS 2019 (arXiv 1908.07644), Saccader-ClassNet.
     """
 
-    def __init__(self, saccader, classifier, classifier_image_size, glimpse_input_size=None,
-                 classifier_weights=None, small_cnn_widths=(16, 32, 64), interpolation="bilinear", **kwargs):
+    def __init__(
+        self,
+        saccader,
+        classifier,
+        classifier_image_size,
+        glimpse_input_size=None,
+        classifier_weights=None,
+        small_cnn_widths=(16, 32, 64),
+        interpolation="bilinear",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(saccader, dict):
             saccader = keras.saving.deserialize_keras_object(saccader)
@@ -83,22 +99,37 @@ class SaccaderClassNet(keras.Model):
         if isinstance(classifier, dict):
             classifier = keras.saving.deserialize_keras_object(classifier)
         if not (classifier in CLASSIFIERS or isinstance(classifier, keras.Model)):
-            raise ValueError(f"`classifier` must be one of {CLASSIFIERS} or a keras.Model. "
-                             f"Received: classifier={classifier!r}")
+            raise ValueError(
+                f"`classifier` must be one of {CLASSIFIERS} or a keras.Model. "
+                f"Received: classifier={classifier!r}"
+            )
         if classifier_weights is not None and not os.path.isfile(classifier_weights):
-            raise ValueError(f"`classifier_weights` must be an existing local file. "
-                             f"Received: classifier_weights={classifier_weights!r}")
+            raise ValueError(
+                f"`classifier_weights` must be an existing local file. "
+                f"Received: classifier_weights={classifier_weights!r}"
+            )
         small_cnn_widths = check_ints("small_cnn_widths", small_cnn_widths)
         rf = saccader.representation.receptive_field
-        side = _input_side(classifier, glimpse_input_size, classifier_image_size, saccader.image_size, rf)
+        side = _input_side(
+            classifier, glimpse_input_size, classifier_image_size, saccader.image_size, rf
+        )
         self.extraction = GlimpseExtraction(
-            image_size=classifier_image_size, source_size=saccader.image_size, receptive_field=rf,
-            output_size=side, interpolation=interpolation, dtype=self.dtype_policy, name="glimpse_extraction")
+            image_size=classifier_image_size,
+            source_size=saccader.image_size,
+            receptive_field=rf,
+            output_size=side,
+            interpolation=interpolation,
+            dtype=self.dtype_policy,
+            name="glimpse_extraction",
+        )
         self.saccader = saccader
         self.classifier_name = classifier if isinstance(classifier, str) else None
         shape = (side, side, saccader.input_channels)
-        self.classifier = (_make_classifier(classifier, shape, saccader.num_classes, small_cnn_widths)
-                           if isinstance(classifier, str) else classifier)
+        self.classifier = (
+            _make_classifier(classifier, shape, saccader.num_classes, small_cnn_widths)
+            if isinstance(classifier, str)
+            else classifier
+        )
         if classifier_weights is not None:
             self.classifier.load_weights(classifier_weights)
         self.classifier_image_size = classifier_image_size
@@ -111,7 +142,9 @@ class SaccaderClassNet(keras.Model):
         self.image_size = classifier_image_size
 
     def build(self, input_shape=None):
-        if not self.saccader.built:  # a deserialized Saccader may already be built (its build_config)
+        if (
+            not self.saccader.built
+        ):  # a deserialized Saccader may already be built (its build_config)
             size = self.saccader.image_size
             self.saccader.build((None, size, size, self.saccader.input_channels))
         self.built = True
@@ -122,8 +155,9 @@ class SaccaderClassNet(keras.Model):
         size = self.saccader.image_size
         if size == self.classifier_image_size:
             return images
-        return tf.image.resize(tf.cast(images, tf.float32), [size, size], method="bilinear",
-                               antialias=True)
+        return tf.image.resize(
+            tf.cast(images, tf.float32), [size, size], method="bilinear", antialias=True
+        )
 
     def call(self, images, training=None, num_glimpses=None, saccader_images=None):
         if saccader_images is None:
@@ -167,9 +201,12 @@ class SaccaderClassNet(keras.Model):
         config = super().get_config()
         classifier = self.classifier_name or keras.saving.serialize_keras_object(self.classifier)
         config.update(
-            saccader=keras.saving.serialize_keras_object(self.saccader), classifier=classifier,
-            classifier_image_size=self.classifier_image_size, glimpse_input_size=self.glimpse_input_size,
-            classifier_weights=self.classifier_weights, small_cnn_widths=self.small_cnn_widths,
+            saccader=keras.saving.serialize_keras_object(self.saccader),
+            classifier=classifier,
+            classifier_image_size=self.classifier_image_size,
+            glimpse_input_size=self.glimpse_input_size,
+            classifier_weights=self.classifier_weights,
+            small_cnn_widths=self.small_cnn_widths,
             interpolation=self.interpolation,
         )
         return config
@@ -184,11 +221,15 @@ def _input_side(classifier, glimpse_input_size, image_size, source_size, recepti
     if isinstance(classifier, keras.Model):
         shape = tuple(classifier.inputs[0].shape) if classifier.inputs else None
         if not shape or len(shape) != 4 or shape[1] is None or shape[1] != shape[2]:
-            raise ValueError(f"A passed-in classifier needs a static square input `[M, s, s, C]`. "
-                             f"Received: classifier input shape={shape}")
+            raise ValueError(
+                f"A passed-in classifier needs a static square input `[M, s, s, C]`. "
+                f"Received: classifier input shape={shape}"
+            )
         if glimpse_input_size not in (None, shape[1]):
-            raise ValueError(f"`glimpse_input_size` must match the classifier's input side {shape[1]}. "
-                             f"Received: glimpse_input_size={glimpse_input_size!r}")
+            raise ValueError(
+                f"`glimpse_input_size` must match the classifier's input side {shape[1]}. "
+                f"Received: glimpse_input_size={glimpse_input_size!r}"
+            )
         return shape[1]
     if glimpse_input_size is not None:
         return glimpse_input_size
@@ -201,19 +242,36 @@ def _make_classifier(name, input_shape, num_classes, widths):
     """A fresh `keras.applications` model (`weights=None`, logits) or the small CNN."""
     if name == "nasnet_large":
         return keras.applications.NASNetLarge(
-            input_shape=input_shape, include_top=True, weights=None, classes=num_classes,
-            classifier_activation=None, name="classifier")
+            input_shape=input_shape,
+            include_top=True,
+            weights=None,
+            classes=num_classes,
+            classifier_activation=None,
+            name="classifier",
+        )
     if name == "resnet50_v2":
         return keras.applications.ResNet50V2(
-            input_shape=input_shape, include_top=True, weights=None, classes=num_classes,
-            classifier_activation=None, name="classifier")
+            input_shape=input_shape,
+            include_top=True,
+            weights=None,
+            classes=num_classes,
+            classifier_activation=None,
+            name="classifier",
+        )
     layers = [keras.Input(shape=input_shape)]
     for index, width in enumerate(widths):
         stride = 1 if index == 0 else 2
-        layers += [keras.layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False, name=f"conv{index}"),
-                   keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn{index}"),
-                   keras.layers.ReLU(name=f"relu{index}")]
-    layers += [keras.layers.GlobalAveragePooling2D(name="spatial_mean"), keras.layers.Dense(num_classes, name="logits")]
+        layers += [
+            keras.layers.Conv2D(
+                width, 3, strides=stride, padding="same", use_bias=False, name=f"conv{index}"
+            ),
+            keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn{index}"),
+            keras.layers.ReLU(name=f"relu{index}"),
+        ]
+    layers += [
+        keras.layers.GlobalAveragePooling2D(name="spatial_mean"),
+        keras.layers.Dense(num_classes, name="logits"),
+    ]
     return keras.Sequential(layers, name="classifier")
 
 

@@ -48,6 +48,7 @@ def snap_to_grid(locations, grid):
 
 def snapped_log_probabilities(grid):
     """log P(cell) of a U([−1, 1]²) location snapped with `snap_to_grid`, float32 `[h * w]`."""
+
     def side(n):
         if n == 1:
             return np.ones([1])
@@ -75,7 +76,8 @@ class RandomTF1Policy:
     def sample_locations(self, batch_size):
         """The next continuous locations, float32 `[B, 2]` uniform in `[−1, 1]²`."""
         return tf.random.stateless_uniform(
-            [batch_size, 2], seed=replica_seed(self.seed_generator), minval=-1.0, maxval=1.0)
+            [batch_size, 2], seed=replica_seed(self.seed_generator), minval=-1.0, maxval=1.0
+        )
 
     def step(self, context, visited, training):
         cells = snap_to_grid(self.sample_locations(tf.shape(visited)[0]), context.grid)

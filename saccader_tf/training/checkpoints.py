@@ -33,12 +33,24 @@ WEIGHTS_FILE = "saccader.weights.h5"
 CLASSNET_CONFIG_FILE = "classnet_config.json"
 # Config keys that must agree for weights to be reusable (the rest, e.g. the seed, may differ).
 _ARCHITECTURE_KEYS = (
-    "num_classes", "image_size", "variant", "input_channels", "attention_widths", "mixing_width",
-    "attention", "bagnet_attention", "bagnet_kwargs",
+    "num_classes",
+    "image_size",
+    "variant",
+    "input_channels",
+    "attention_widths",
+    "mixing_width",
+    "attention",
+    "bagnet_attention",
+    "bagnet_kwargs",
 )
 # The same for a Saccader-ClassNet's own settings (its Saccader's are in CONFIG_FILE).
-_CLASSNET_KEYS = ("classifier", "classifier_image_size", "glimpse_input_size", "small_cnn_widths",
-                  "interpolation")
+_CLASSNET_KEYS = (
+    "classifier",
+    "classifier_image_size",
+    "glimpse_input_size",
+    "small_cnn_widths",
+    "interpolation",
+)
 
 
 class MissingCheckpointError(FileNotFoundError):
@@ -62,7 +74,8 @@ def progress_dir(model_dir, stage):
 def stage_finished(model_dir, stage):
     """Whether `stage` ran to its end in `model_dir`: its checkpoint exists and no progress is pending."""
     return os.path.exists(stage_weights_path(model_dir, stage)) and not os.path.exists(
-        progress_dir(model_dir, stage))
+        progress_dir(model_dir, stage)
+    )
 
 
 def save_stage(saccader, model_dir, stage):
@@ -97,6 +110,7 @@ def load_stage_weights(saccader, path, fix):
     Raises:
         CorruptCheckpointError: naming `path`, what is wrong and `fix`.
     """
+
     def corrupt(problem):
         return CorruptCheckpointError(f"{path} {problem}: {fix}. Received: path={path}")
 
@@ -164,8 +178,11 @@ def load_trained_saccader(model_dir):
     size, channels = saccader.image_size, saccader.input_channels
     saccader(tf.zeros([1, size, size, channels], tf.float32), training=False)
     load_stage_weights(
-        saccader, path, f"train stage 3 again (`python -m saccader_tf.launch --stage=3 --retrain "
-                        f"--model_dir={model_dir}` with the flags of that run)")
+        saccader,
+        path,
+        f"train stage 3 again (`python -m saccader_tf.launch --stage=3 --retrain "
+        f"--model_dir={model_dir}` with the flags of that run)",
+    )
     return saccader
 
 
@@ -179,14 +196,18 @@ def check_model_config(model_dir, config, *, file=CONFIG_FILE, keys=_ARCHITECTUR
     path = os.path.join(model_dir, file)
     config = config_record(config)
     if os.path.exists(path):
-        recorded = read_json_record(path, "delete it to record the current flags' model there, or use "
-                                          "a new --model_dir")
+        recorded = read_json_record(
+            path, "delete it to record the current flags' model there, or use a new --model_dir"
+        )
         differences = {
             key: (recorded.get(key), config.get(key))
-            for key in keys if recorded.get(key) != config.get(key)
+            for key in keys
+            if recorded.get(key) != config.get(key)
         }
         if differences:
-            details = ", ".join(f"{k}: {old!r} there vs {new!r} now" for k, (old, new) in differences.items())
+            details = ", ".join(
+                f"{k}: {old!r} there vs {new!r} now" for k, (old, new) in differences.items()
+            )
             raise ValueError(
                 f"{model_dir} holds checkpoints of another model ({details}). Use the same flags as "
                 f"that run, or a new --model_dir. Received: model_dir={model_dir}"
@@ -212,8 +233,11 @@ def load_classnet_config(model_dir):
     path = os.path.join(model_dir, CLASSNET_CONFIG_FILE)
     if not os.path.exists(path):
         return None
-    return read_json_record(path, "delete it (and model_dir/stage4) to use the Saccader alone, or "
-                                  "train stage 4 again in a new --model_dir")
+    return read_json_record(
+        path,
+        "delete it (and model_dir/stage4) to use the Saccader alone, or "
+        "train stage 4 again in a new --model_dir",
+    )
 
 
 def load_trained_model(model_dir):
@@ -236,13 +260,17 @@ def load_trained_model(model_dir):
         raise MissingCheckpointError(
             f"{model_dir} holds a Saccader-ClassNet ({CLASSNET_CONFIG_FILE}) whose stage-4 "
             f"checkpoint {path} does not exist. Train it with `{command}` (and the other flags of "
-            "that run).")
+            "that run)."
+        )
     # The stage-4 file holds the trained classifier: the local file it started from is not needed.
     classnet = model_from_config({**config, "classifier_weights": None})
     size, channels = classnet.image_size, classnet.input_channels
     classnet(tf.zeros([1, size, size, channels], tf.float32), training=False)
-    load_stage_weights(classnet, path, f"train stage 4 again (`{command} --retrain` with the other "
-                                       "flags of that run)")
+    load_stage_weights(
+        classnet,
+        path,
+        f"train stage 4 again (`{command} --retrain` with the other flags of that run)",
+    )
     return classnet
 
 
@@ -251,7 +279,9 @@ def load_model_config(model_dir):
     path = os.path.join(model_dir, CONFIG_FILE)
     if not os.path.exists(path):
         raise MissingCheckpointError(f"{path} does not exist: {model_dir} holds no trained model.")
-    return read_json_record(path, "restore it from a copy, or train the model again in a new --model_dir")
+    return read_json_record(
+        path, "restore it from a copy, or train the model again in a new --model_dir"
+    )
 
 
 def record_preprocessing(model_dir, source):
@@ -261,8 +291,11 @@ def record_preprocessing(model_dir, source):
     os.makedirs(model_dir, exist_ok=True)
     settings = getattr(source, "settings", None) or {}
     record = {
-        "dataset": source.name, "recipe": settings.get("augment"), "channels": source.channels,
-        "mean": list(source.mean), "std": list(source.std),
+        "dataset": source.name,
+        "recipe": settings.get("augment"),
+        "channels": source.channels,
+        "mean": list(source.mean),
+        "std": list(source.std),
         "crop_fraction": source.crop_fraction,
         "class_names": list(source.class_names) if source.class_names else None,
     }
@@ -278,7 +311,9 @@ def load_preprocessing(model_dir):
             f"{path} does not exist: train the model with `python -m saccader_tf.launch "
             f"--model_dir={model_dir}` first."
         )
-    return read_json_record(path, "delete it and re-run the training command (it is written at the start)")
+    return read_json_record(
+        path, "delete it and re-run the training command (it is written at the start)"
+    )
 
 
 def read_json_record(path, fix):
@@ -292,10 +327,13 @@ def read_json_record(path, fix):
         with open(path, encoding="utf-8") as f:
             record = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CorruptCheckpointError(f"{path} is not valid JSON ({error}): {fix}. Received: path={path}") from None
+        raise CorruptCheckpointError(
+            f"{path} is not valid JSON ({error}): {fix}. Received: path={path}"
+        ) from None
     if not isinstance(record, dict):
         raise CorruptCheckpointError(
-            f"{path} holds a JSON {type(record).__name__}, not an object of settings: {fix}. Received: path={path}")
+            f"{path} holds a JSON {type(record).__name__}, not an object of settings: {fix}. Received: path={path}"
+        )
     return record
 
 

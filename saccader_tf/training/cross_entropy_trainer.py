@@ -37,13 +37,17 @@ class CrossEntropyTrainer(StageTrainer):
     def evaluate_batch(self, images, labels):
         logits = self.saccader(images, training=False)
         cross_entropy = tf.reduce_mean(_cross_entropy(labels, logits))
-        return {"loss": cross_entropy, "cross_entropy": cross_entropy,
-                "accuracy": _accuracy(labels, logits)}
+        return {
+            "loss": cross_entropy,
+            "cross_entropy": cross_entropy,
+            "accuracy": _accuracy(labels, logits),
+        }
 
 
 def _cross_entropy(labels, logits):
     return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
+        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32)
+    )
 
 
 def _accuracy(labels, logits):

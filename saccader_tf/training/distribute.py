@@ -21,7 +21,9 @@ def make_strategy(name="default", devices=None):
         (`saccader_tf.training.multi_worker`) and lets only the chief write.
     """
     if devices and name != "mirrored":
-        raise ValueError(f"`devices` only applies to the mirrored strategy. Received: devices={devices}")
+        raise ValueError(
+            f"`devices` only applies to the mirrored strategy. Received: devices={devices}"
+        )
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

@@ -38,14 +38,23 @@ class DRAMTrainer(StageTrainer):
 
     reduces_across_replicas = True  # the REINFORCE baseline is a global-batch mean
 
-    def __init__(self, dram, weight_decay=0.0, reinforce_weight=DEFAULT_REINFORCE_WEIGHT,
-                 reward="binary", **kwargs):
+    def __init__(
+        self,
+        dram,
+        weight_decay=0.0,
+        reinforce_weight=DEFAULT_REINFORCE_WEIGHT,
+        reward="binary",
+        **kwargs,
+    ):
         super().__init__(dram, weight_decay=weight_decay, **kwargs)
         if reinforce_weight < 0:
-            raise ValueError(f"`reinforce_weight` must be >= 0. Received: reinforce_weight={reinforce_weight}")
+            raise ValueError(
+                f"`reinforce_weight` must be >= 0. Received: reinforce_weight={reinforce_weight}"
+            )
         if reward not in REWARDS:
             raise ValueError(
-                f"`reward` must be one of {tuple(REWARDS)}. Received: reward={reward!r}")
+                f"`reward` must be one of {tuple(REWARDS)}. Received: reward={reward!r}"
+            )
         self.reinforce_weight = reinforce_weight
         self.reward = reward
         self.make_trackers(["loss", "cross_entropy", "reinforce", "accuracy", "reward"])
@@ -61,17 +70,24 @@ class DRAMTrainer(StageTrainer):
         reinforce = reinforce_loss(log_probs, rewards, global_batch_mean(rewards))
         cross_entropy = _cross_entropy(labels, out["logits"])
         per_example = cross_entropy + self.reinforce_weight * reinforce
-        logs = {"cross_entropy": tf.reduce_mean(cross_entropy), "reinforce": tf.reduce_mean(reinforce),
-                "accuracy": tf.reduce_mean(correct), "reward": tf.reduce_mean(rewards)}
+        logs = {
+            "cross_entropy": tf.reduce_mean(cross_entropy),
+            "reinforce": tf.reduce_mean(reinforce),
+            "accuracy": tf.reduce_mean(correct),
+            "reward": tf.reduce_mean(rewards),
+        }
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
         out = self.saccader(images, training=False)
         correct = correct_prediction_reward(out["logits"], labels)
-        return {"accuracy": tf.reduce_mean(correct),
-                "cross_entropy": tf.reduce_mean(_cross_entropy(labels, out["logits"]))}
+        return {
+            "accuracy": tf.reduce_mean(correct),
+            "cross_entropy": tf.reduce_mean(_cross_entropy(labels, out["logits"])),
+        }
 
 
 def _cross_entropy(labels, logits):
     return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
+        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32)
+    )

@@ -24,20 +24,27 @@ def error_report(error, model_dir):
         model_dir: the run's `--model_dir` (named when a disk problem has no file name).
     """
     full = (isinstance(error, OSError) and error.errno == errno.ENOSPC) or (
-        isinstance(error, tf.errors.OpError) and "No space left on device" in error.message)
+        isinstance(error, tf.errors.OpError) and "No space left on device" in error.message
+    )
     if isinstance(error, NonFiniteLossError):
         return 3, str(error)
     if full:
         where = getattr(error, "filename", None) or model_dir
-        return 2, (f"no space left on the disk of {where}: free some space (saved progress is kept, so "
-                   "re-running the same command continues) or use a --model_dir on another disk.")
+        return 2, (
+            f"no space left on the disk of {where}: free some space (saved progress is kept, so "
+            "re-running the same command continues) or use a --model_dir on another disk."
+        )
     if isinstance(error, (app.UsageError, ValueError, ModelDirBusyError, FileNotFoundError)):
         return 2, str(error)  # FileNotFoundError: MissingCheckpointError, a missing folder
-    if isinstance(error, tf.errors.InvalidArgumentError):  # bad data met while training or evaluating
+    if isinstance(
+        error, tf.errors.InvalidArgumentError
+    ):  # bad data met while training or evaluating
         return 2, data_problem(error)
     if isinstance(error, OSError):
-        return 2, (f"{error.strerror or error}: {error.filename or model_dir}. Check that path "
-                   "(permissions, a file where a directory is expected) or use another --model_dir.")
+        return 2, (
+            f"{error.strerror or error}: {error.filename or model_dir}. Check that path "
+            "(permissions, a file where a directory is expected) or use another --model_dir."
+        )
     return None
 
 
@@ -46,5 +53,5 @@ def data_problem(error):
     for line in error.message.splitlines():
         for marker in ("Cannot read image file", "Labels must lie in"):
             if marker in line:  # drop tf.data's "Error in user-defined function ...: [" around it
-                return line[line.index(marker):].strip().rstrip("]").strip()
+                return line[line.index(marker) :].strip().rstrip("]").strip()
     return error.message

@@ -290,8 +290,9 @@ def normalized_l2_penalty(variables, weight_decay):
     return tf.cast(weight_decay, tf.float32) * tf.add_n(terms)
 
 
-def weight_decay_penalty(variables, weight_decay, *, location_variables=(),
-                         location_weight_decay=None, l2="standard"):
+def weight_decay_penalty(
+    variables, weight_decay, *, location_variables=(), location_weight_decay=None, l2="standard"
+):
     """The weight-decay term of a stage: the decayed kernels among `variables`, with their own
     coefficient for the location network.
 

@@ -60,8 +60,12 @@ class ModelDirLock:
             if error.errno not in (errno.EWOULDBLOCK, errno.EACCES):
                 raise
             raise ModelDirBusyError(self._busy_message()) from None
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
-                  "started": datetime.datetime.now().isoformat(timespec="seconds")}
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": self.command,
+            "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
         os.ftruncate(fd, 0)
         os.write(fd, (json.dumps(holder) + "\n").encode())
         os.fsync(fd)
@@ -87,9 +91,13 @@ class ModelDirLock:
 
     def _busy_message(self):
         holder = self.holder()
-        who = (f"process {holder.get('pid', '?')} on host {holder.get('host', '?')} (started "
-               f"{holder.get('started', '?')}: {holder.get('command', '?')})")
+        who = (
+            f"process {holder.get('pid', '?')} on host {holder.get('host', '?')} (started "
+            f"{holder.get('started', '?')}: {holder.get('command', '?')})"
+        )
         model_dir = os.path.dirname(self.path)
-        return (f"{model_dir} is in use by another launcher, {who}. Wait for it to finish or stop "
-                f"it (kill {holder.get('pid', '<pid>')}), or use another --model_dir. "
-                f"Received: model_dir={model_dir}")
+        return (
+            f"{model_dir} is in use by another launcher, {who}. Wait for it to finish or stop "
+            f"it (kill {holder.get('pid', '<pid>')}), or use another --model_dir. "
+            f"Received: model_dir={model_dir}"
+        )

@@ -81,8 +81,10 @@ def replica_compiled(function):
 
 def is_multi_worker(strategy):
     """Whether `strategy` is a `MultiWorkerMirroredStrategy` spanning more than one worker."""
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._num_workers > 1)  # noqa: SLF001 (no public accessor)
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._num_workers > 1
+    )  # noqa: SLF001 (no public accessor)
 
 
 def task_info(strategy):
@@ -119,7 +121,10 @@ def fit_compat(strategy):
     original_build = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
 
     def reduce_per_replica(values, strategy, reduction="auto"):
-        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(
+            strategy
+        ):
+
             def mean(value):
                 local = strategy.experimental_local_results(value)[0]
                 axis = 0 if getattr(local, "shape", tf.TensorShape([])).rank else None
@@ -134,7 +139,11 @@ def fit_compat(strategy):
         for _, _, it in iterator:
             batch = next(it)
             data_batch = tf.nest.map_structure(
-                lambda v: v if v is None else self.distribute_strategy.experimental_local_results(v)[0], batch)
+                lambda v: (
+                    v if v is None else self.distribute_strategy.experimental_local_results(v)[0]
+                ),
+                batch,
+            )
             break
         return original_build(self, iterator=None, data_batch=data_batch)
 

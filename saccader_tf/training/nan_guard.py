@@ -19,7 +19,9 @@ def non_finite_variables(variables):
     floats = [v for v in variables if tf.as_dtype(v.dtype).is_floating]
     if not floats:
         return []
-    finite = tf.stack([tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(v))) for v in floats]).numpy()
+    finite = tf.stack(
+        [tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(v))) for v in floats]
+    ).numpy()
     return [getattr(v, "path", None) or v.name for v, ok in zip(floats, finite) if not ok]
 
 
@@ -51,7 +53,10 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         values = {name: float(value) for name, value in (logs or {}).items()}
         if self.failure is None and not all(math.isfinite(v) for v in values.values()):
             terms = ", ".join(f"{name}={value:.4g}" for name, value in sorted(values.items()))
-            self._fail(batch, f"a loss term became non-finite at its training step {{step}} ({{batch}}): {terms}")
+            self._fail(
+                batch,
+                f"a loss term became non-finite at its training step {{step}} ({{batch}}): {terms}",
+            )
 
     def check_weights(self, variables):
         """Whether `variables` may be saved: no failure seen and every float variable finite.
@@ -63,15 +68,22 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         bad = non_finite_variables(variables)
         if bad:
             shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-            self._fail(None, f"{len(bad)} weight tensor(s) became non-finite by its training step {{step}} "
-                             f"({{batch}}) while the loss stayed finite: {shown}")
+            self._fail(
+                None,
+                f"{len(bad)} weight tensor(s) became non-finite by its training step {{step}} "
+                f"({{batch}}) while the loss stayed finite: {shown}",
+            )
         return not bad
 
     def _fail(self, batch, template):
         step = int(self.model.optimizer.iterations.numpy()) if self.model is not None else 0
-        if self.steps_per_epoch and step:  # `batch` counts from where this `fit` started (maybe a resume)
+        if (
+            self.steps_per_epoch and step
+        ):  # `batch` counts from where this `fit` started (maybe a resume)
             batch = (step - 1) % self.steps_per_epoch
-        where = f"batch {batch} of its epoch" if batch is not None else "the last step before a save"
+        where = (
+            f"batch {batch} of its epoch" if batch is not None else "the last step before a save"
+        )
         self.failure = (step, template.format(step=step, batch=where))
         if self.model is not None:
             self.model.stop_training = True

@@ -61,8 +61,9 @@ class StageProgress:
         # Keras 3 sublayers kept in lists (the attention network's BatchNorm statistics), while
         # `variables` lists every weight, statistic and SeedGenerator state in a fixed order.
         self.variables = list(saccader.variables) + list(optimizer.variables)
-        self.checkpoint = tf.train.Checkpoint(model=list(saccader.variables),
-                                              optimizer=list(optimizer.variables))
+        self.checkpoint = tf.train.Checkpoint(
+            model=list(saccader.variables), optimizer=list(optimizer.variables)
+        )
         self.optimizer = optimizer
         self.max_to_keep = max_to_keep
         # Only the chief writes (and may set a garbled state file aside); other workers just read.
@@ -96,13 +97,17 @@ class StageProgress:
                 return self.step
             self.notes.append(f"cannot resume from {path}: {problem}")
         if saves:
-            self.notes.append(f"no usable save in {self.directory}: the stage starts again from step 0")
+            self.notes.append(
+                f"no usable save in {self.directory}: the stage starts again from step 0"
+            )
         if self.writer:
             shutil.rmtree(self.directory, ignore_errors=True)
             os.makedirs(self.directory)
             with open(os.path.join(self.directory, PLAN_FILE), "w") as f:
                 json.dump(self.plan, f, indent=2, sort_keys=True)
-            self.manager = _manager(self.checkpoint, self.directory, self.max_to_keep)  # forget old records
+            self.manager = _manager(
+                self.checkpoint, self.directory, self.max_to_keep
+            )  # forget old records
         return 0
 
     def save(self):
@@ -125,8 +130,11 @@ class StageProgress:
         path = os.path.join(self.directory, PLAN_FILE)
         saved = {}
         if os.path.exists(path):
-            saved = read_json_record(path, f"delete the folder {self.directory} (launcher: --retrain) to "
-                                           "start the stage again")
+            saved = read_json_record(
+                path,
+                f"delete the folder {self.directory} (launcher: --retrain) to "
+                "start the stage again",
+            )
         changed = sorted(k for k in set(saved) | set(self.plan) if saved.get(k) != self.plan.get(k))
         if changed:
             details = ", ".join(f"{k}: {saved.get(k)!r} -> {self.plan.get(k)!r}" for k in changed)
@@ -213,5 +221,7 @@ def _manager(checkpoint, directory, max_to_keep):
     try:
         return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
     except (tf.errors.OpError, ValueError, UnicodeDecodeError):
-        os.replace(os.path.join(directory, "checkpoint"), os.path.join(directory, "checkpoint.garbled"))
+        os.replace(
+            os.path.join(directory, "checkpoint"), os.path.join(directory, "checkpoint.garbled")
+        )
         return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)

@@ -70,8 +70,12 @@ def launch(settings, stage):
 
 def data_source(settings):
     """The `DataSource` of `settings.dataset` (a TFDS download without network explained)."""
-    common = dict(image_size=settings.image_size, batch_size=settings.batch_size,
-                  seed=settings.seed, data_dir=settings.data_dir)
+    common = dict(
+        image_size=settings.image_size,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        data_dir=settings.data_dir,
+    )
     if settings.dataset == "cluttered_mnist":
         extra = {"num_train": settings.train_examples}
         if settings.num_clutter is not None:
@@ -87,8 +91,11 @@ def data_source(settings):
         extra["skip_bad_files"] = settings.skip_bad_files
     if settings.background_class:  # TFDS only (the launcher refuses it for other data)
         extra["background_class"] = True
-    download = contextlib.nullcontext() if folder else explained_download(settings.dataset,
-                                                                          settings.data_dir)
+    download = (
+        contextlib.nullcontext()
+        if folder
+        else explained_download(settings.dataset, settings.data_dir)
+    )
     with download:
         return make_source(settings.dataset, **common, **extra)
 
@@ -100,9 +107,14 @@ def build(settings, strategy):
         return source, _build_dram(settings, strategy, source)
     with strategy.scope():
         saccader = Saccader(
-            num_classes=source.num_classes, image_size=settings.image_size, variant=settings.model,
-            input_channels=source.channels, num_glimpses=settings.num_glimpses, seed=settings.seed,
-            readout=settings.readout, dtype=model_dtype(settings.mixed_precision),
+            num_classes=source.num_classes,
+            image_size=settings.image_size,
+            variant=settings.model,
+            input_channels=source.channels,
+            num_glimpses=settings.num_glimpses,
+            seed=settings.seed,
+            readout=settings.readout,
+            dtype=model_dtype(settings.mixed_precision),
         )
         saccader.build()
     return source, saccader
@@ -112,10 +124,13 @@ def build_classnet(settings, strategy, saccader):
     """The Saccader-ClassNet of `settings.classifier` around the (trained) `saccader`, built in
     the strategy's scope."""
     with strategy.scope():
-        classnet = SaccaderClassNet(saccader, settings.classifier,
-                                    classifier_image_size=settings.classnet_image_size,
-                                    classifier_weights=settings.classifier_weights,
-                                    dtype=model_dtype(settings.mixed_precision))
+        classnet = SaccaderClassNet(
+            saccader,
+            settings.classifier,
+            classifier_image_size=settings.classnet_image_size,
+            classifier_weights=settings.classifier_weights,
+            dtype=model_dtype(settings.mixed_precision),
+        )
         classnet.build()
     return classnet
 
@@ -134,9 +149,11 @@ def check_recorded_classifier(settings, stages):
     if recorded is None or settings.classifier != "none" or stages != settings.stages:
         return
     name = recorded.get("classifier")
-    raise ValueError(f"{settings.model_dir} holds a Saccader-ClassNet (--classifier={name}): pass "
-                     "it again to continue with it, or use a new --model_dir for the Saccader "
-                     "alone. Received: --classifier=none")
+    raise ValueError(
+        f"{settings.model_dir} holds a Saccader-ClassNet (--classifier={name}): pass "
+        "it again to continue with it, or use a new --model_dir for the Saccader "
+        "alone. Received: --classifier=none"
+    )
 
 
 def float32_config(model):
@@ -147,10 +164,15 @@ def float32_config(model):
 
 def _build_dram(settings, strategy, source):
     with strategy.scope():
-        dram = DRAM(num_classes=source.num_classes, image_size=settings.image_size,
-                    variant=settings.dram_model, input_channels=source.channels,
-                    num_glimpses=settings.num_glimpses, seed=settings.seed,
-                    dtype=model_dtype(settings.mixed_precision))
+        dram = DRAM(
+            num_classes=source.num_classes,
+            image_size=settings.image_size,
+            variant=settings.dram_model,
+            input_channels=source.channels,
+            num_glimpses=settings.num_glimpses,
+            seed=settings.seed,
+            dtype=model_dtype(settings.mixed_precision),
+        )
         dram.build()
     return dram
 
@@ -165,8 +187,10 @@ def run(settings, stages):
     """
     if settings.architecture == "dram":
         if settings.skip_stage2:
-            raise ValueError("skip_stage2 applies to the Saccader's three stages; DRAM has one "
-                             "training stage. Received: skip_stage2=True, architecture='dram'")
+            raise ValueError(
+                "skip_stage2 applies to the Saccader's three stages; DRAM has one "
+                "training stage. Received: skip_stage2=True, architecture='dram'"
+            )
         return _run_dram(settings, compare_and_export=stages == [1, 2, 3])
     keras.utils.set_random_seed(settings.seed)
     strategy = make_strategy(settings.strategy, list(settings.devices))
@@ -182,8 +206,9 @@ def run(settings, stages):
         checkpoints.record_preprocessing(settings.model_dir, source)
     previous = settings.previous_stage(stages[0])  # stage 1 for stage 3 with skip_stage2
     if previous:
-        path = checkpoints.restore_stage(saccader, settings.model_dir, previous,
-                                         settings.command(previous))
+        path = checkpoints.restore_stage(
+            saccader, settings.model_dir, previous, settings.command(previous)
+        )
         print(f"restored {path}")
     summaries, classnet, stage_source = [], None, source
     for stage in stages:
@@ -194,22 +219,37 @@ def run(settings, stages):
             if chief:
                 checkpoints.check_classnet_config(settings.model_dir, float32_config(classnet))
         if not settings.retrain and checkpoints.stage_finished(settings.model_dir, stage):
-            path = checkpoints.restore_stage(model, settings.model_dir, stage,
-                                             settings.command(stage))
-            summary = (f"stage {stage} ({STAGE_NAMES[stage]}): already finished in {path}; skipped "
-                       "(--retrain trains it again)")
+            path = checkpoints.restore_stage(
+                model, settings.model_dir, stage, settings.command(stage)
+            )
+            summary = (
+                f"stage {stage} ({STAGE_NAMES[stage]}): already finished in {path}; skipped "
+                "(--retrain trains it again)"
+            )
         else:
-            summary = train_stage(stage, model, stage_source, settings.stage_settings(stage),
-                                  model_dir=settings.model_dir, strategy=strategy)["summary"]
+            summary = train_stage(
+                stage,
+                model,
+                stage_source,
+                settings.stage_settings(stage),
+                model_dir=settings.model_dir,
+                strategy=strategy,
+            )["summary"]
         summaries.append(summary)
         print(summary, flush=True)
     print("\n".join(["", "summary:", *summaries]))
     if stages == settings.stages and chief:  # --stage=all
         chosen = {"policies": tuple(settings.eval_policies)} if settings.eval_policies_given else {}
         stage1 = stage1_network(settings, saccader)
-        accuracies = policy_accuracies(saccader, stage_source.eval, settings.num_glimpses,
-                                       seed=settings.seed, stage1=stage1, classnet=classnet,
-                                       **chosen)
+        accuracies = policy_accuracies(
+            saccader,
+            stage_source.eval,
+            settings.num_glimpses,
+            seed=settings.seed,
+            stage1=stage1,
+            classnet=classnet,
+            **chosen,
+        )
         _write_policy_comparison(settings, accuracies)
         # A mixed-precision model is exported as model_dir records it: in float32.
         export(settings, None if settings.mixed_precision != "none" else classnet or saccader)
@@ -232,16 +272,21 @@ def _run_dram(settings, compare_and_export):
         # The first --epochs / --learning_rate value; num_targets and the full-image weight are
         # Saccader settings, kept at their defaults (they are part of the recorded stage plan).
         stage = dataclasses.replace(
-            settings.stage_settings(3), epochs=settings.epochs[0],
-            learning_rate=settings.learning_rate[0], num_targets=StageSettings.num_targets,
-            full_image_loss_weight=StageSettings.full_image_loss_weight)
-        result = train_stage(3, dram, source, stage, model_dir=settings.model_dir,
-                             strategy=strategy)
+            settings.stage_settings(3),
+            epochs=settings.epochs[0],
+            learning_rate=settings.learning_rate[0],
+            num_targets=StageSettings.num_targets,
+            full_image_loss_weight=StageSettings.full_image_loss_weight,
+        )
+        result = train_stage(
+            3, dram, source, stage, model_dir=settings.model_dir, strategy=strategy
+        )
         summary = result["summary"].replace("stage 3 (policy gradient)", "DRAM (one stage)")
         print(summary, flush=True)
     if compare_and_export and chief:
-        accuracies = policy_accuracies(dram, source.eval, settings.num_glimpses,
-                                       policies=DRAM_POLICIES, seed=settings.seed)
+        accuracies = policy_accuracies(
+            dram, source.eval, settings.num_glimpses, policies=DRAM_POLICIES, seed=settings.seed
+        )
         _write_policy_comparison(settings, accuracies)
         export(settings, None if settings.mixed_precision != "none" else dram)  # float32
 
@@ -262,14 +307,26 @@ def evaluate(settings):
     source = data_source(settings)
     out_dir = os.path.join(settings.model_dir, "evaluation")
     if isinstance(saccader, DRAM):  # DRAM's own policies; no BagNet to judge an occlusion check
-        result = evaluate_model(saccader, source, max_glimpses=12, policies=DRAM_POLICIES,
-                                seed=settings.seed, max_batches=settings.eval_steps,
-                                occlusion_glimpses=())
+        result = evaluate_model(
+            saccader,
+            source,
+            max_glimpses=12,
+            policies=DRAM_POLICIES,
+            seed=settings.seed,
+            max_batches=settings.eval_steps,
+            occlusion_glimpses=(),
+        )
         return _write_evaluation(settings, saccader, result, source, out_dir)
-    result = evaluate_model(saccader, source, max_glimpses=12, seed=settings.seed,
-                            policies=tuple(settings.eval_policies),
-                            stage1=stage1_network(settings, saccader),
-                            max_batches=settings.eval_steps, fill_value=black_value(source))
+    result = evaluate_model(
+        saccader,
+        source,
+        max_glimpses=12,
+        seed=settings.seed,
+        policies=tuple(settings.eval_policies),
+        stage1=stage1_network(settings, saccader),
+        max_batches=settings.eval_steps,
+        fill_value=black_value(source),
+    )
     _write_evaluation(settings, saccader, result, source, out_dir)
 
 
@@ -278,18 +335,32 @@ def _evaluate_classnet(settings, classnet):
     occlusion check) and the ClassNet's rows, on the data at the classifier's size."""
     saccader = classnet.saccader
     if settings.readout_given and settings.readout != saccader.readout:
-        raise ValueError(f"{settings.model_dir} holds a Saccader-ClassNet, evaluated as trained "
-                         f"(--readout={saccader.readout}): drop --readout. "
-                         f"Received: --readout={settings.readout}")
+        raise ValueError(
+            f"{settings.model_dir} holds a Saccader-ClassNet, evaluated as trained "
+            f"(--readout={saccader.readout}): drop --readout. "
+            f"Received: --readout={settings.readout}"
+        )
     size = classnet.classifier_image_size
     source = data_source(dataclasses.replace(settings, image_size=size))
-    result = evaluate_model(saccader, source, max_glimpses=12, seed=settings.seed,
-                            policies=tuple(settings.eval_policies),
-                            stage1=stage1_network(settings, saccader),
-                            max_batches=settings.eval_steps, fill_value=black_value(source),
-                            classnet=classnet)
-    _write_evaluation(settings, saccader, result, source,
-                      os.path.join(settings.model_dir, "evaluation"), classnet=classnet)
+    result = evaluate_model(
+        saccader,
+        source,
+        max_glimpses=12,
+        seed=settings.seed,
+        policies=tuple(settings.eval_policies),
+        stage1=stage1_network(settings, saccader),
+        max_batches=settings.eval_steps,
+        fill_value=black_value(source),
+        classnet=classnet,
+    )
+    _write_evaluation(
+        settings,
+        saccader,
+        result,
+        source,
+        os.path.join(settings.model_dir, "evaluation"),
+        classnet=classnet,
+    )
 
 
 def check_recorded_readout(settings, recorded):
@@ -297,22 +368,26 @@ def check_recorded_readout(settings, recorded):
     config)."""
     readout = recorded.get("readout", "hard")  # model_dirs from before the option are hard
     if readout != settings.readout:
-        raise ValueError(f"{settings.model_dir} holds a model trained with --readout={readout}: "
-                         "use it again, or a new --model_dir. "
-                         f"Received: --readout={settings.readout}")
+        raise ValueError(
+            f"{settings.model_dir} holds a model trained with --readout={readout}: "
+            "use it again, or a new --model_dir. "
+            f"Received: --readout={settings.readout}"
+        )
 
 
 def with_readout_flag(settings, model):
     """--stage=eval with an explicit --readout: the trained weights read out that way (an ablation);
     otherwise the model as recorded in model_dir."""
-    if (not settings.readout_given or isinstance(model, DRAM)
-            or model.readout == settings.readout):
+    if not settings.readout_given or isinstance(model, DRAM) or model.readout == settings.readout:
         return model
     other = type(model).from_config({**model.get_config(), "readout": settings.readout})
     other.build()
     other.set_weights(model.get_weights())
-    print(f"note: evaluating with --readout={settings.readout} (trained with "
-          f"--readout={model.readout})", file=sys.stderr)
+    print(
+        f"note: evaluating with --readout={settings.readout} (trained with "
+        f"--readout={model.readout})",
+        file=sys.stderr,
+    )
     return other
 
 
@@ -325,8 +400,13 @@ def _write_evaluation(settings, model, result, source, out_dir, classnet=None):
     images, labels = next(iter(source.eval))[:2]
     if classnet is not None:
         images = classnet.saccader_inputs(images)
-    pictures.plot_model_glimpses(model, images[:8], os.path.join(out_dir, "glimpses.png"),
-                                 labels=labels[:8], num_glimpses=settings.num_glimpses)
+    pictures.plot_model_glimpses(
+        model,
+        images[:8],
+        os.path.join(out_dir, "glimpses.png"),
+        labels=labels[:8],
+        num_glimpses=settings.num_glimpses,
+    )
     print(f"wrote {paths['json']}, {paths['csv']} and pictures in {out_dir}")
 
 
@@ -335,9 +415,12 @@ def stage1_network(settings, saccader):
     network = load_stage1_network(saccader, settings.model_dir)
     if network is None:
         path = checkpoints.stage_weights_path(settings.model_dir, 1)
-        print(f"note: no stage-1 network ({path} is missing, or the model has no stage 1): the "
-              "baselines are measured on the final model only, which also judges the occlusion "
-              "check.", file=sys.stderr)
+        print(
+            f"note: no stage-1 network ({path} is missing, or the model has no stage 1): the "
+            "baselines are measured on the final model only, which also judges the occlusion "
+            "check.",
+            file=sys.stderr,
+        )
     return network
 
 
@@ -346,8 +429,11 @@ def export(settings, saccader=None):
     saccader = saccader or checkpoints.load_trained_model(settings.model_dir)  # a ClassNet too
     preprocessing = checkpoints.load_preprocessing(settings.model_dir)
     path = export_saccader(
-        saccader, os.path.join(settings.model_dir, "export"), mean=preprocessing["mean"],
-        std=preprocessing["std"], crop_fraction=preprocessing["crop_fraction"],
+        saccader,
+        os.path.join(settings.model_dir, "export"),
+        mean=preprocessing["mean"],
+        std=preprocessing["std"],
+        crop_fraction=preprocessing["crop_fraction"],
         resize_method=resize_method_of(preprocessing.get("recipe")),
     )
     print(f"exported SavedModel to {path} (load it with tf.saved_model.load)")

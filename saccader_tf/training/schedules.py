@@ -36,12 +36,14 @@ def learning_rate_schedule(peak, total_steps=None, *, schedule="cosine", warmup_
         raise ValueError(f"`schedule` must be one of {SCHEDULES}. Received: schedule={schedule!r}")
     if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
         raise ValueError(
-            f"`warmup_steps` must be an int >= 0. Received: warmup_steps={warmup_steps!r}")
+            f"`warmup_steps` must be an int >= 0. Received: warmup_steps={warmup_steps!r}"
+        )
     if total_steps and warmup_steps >= total_steps:
         raise ValueError(
             f"`warmup_steps` must be below the stage's {total_steps} steps (the warm-up would "
             f"take the whole stage): use fewer warm-up steps. "
-            f"Received: warmup_steps={warmup_steps}")
+            f"Received: warmup_steps={warmup_steps}"
+        )
     decay = schedule == "cosine" and bool(total_steps)
     if not warmup_steps:
         if decay:
@@ -66,7 +68,8 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(f"`warmup_steps` must be >= 1. Received: warmup_steps={warmup_steps}")
         if decay_steps is not None and decay_steps < 1:
             raise ValueError(
-                f"`decay_steps` must be >= 1 or None. Received: decay_steps={decay_steps}")
+                f"`decay_steps` must be >= 1 or None. Received: decay_steps={decay_steps}"
+            )
         self.peak = peak
         self.warmup_steps = warmup_steps
         self.decay_steps = decay_steps
@@ -83,5 +86,8 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return tf.where(step < warmup, rising, after)
 
     def get_config(self):
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "decay_steps": self.decay_steps}
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "decay_steps": self.decay_steps,
+        }

@@ -12,8 +12,17 @@ from typing import Callable, Optional
 
 from saccader_tf.training.stage3 import DEFAULT_FULL_IMAGE_LOSS_WEIGHT
 
-DEFAULT_EVAL_POLICIES = ("learned", "ordered_logits", "random", "full", "center", "random_tf1",
-                         "center_tf1", "sobel_mean", "sobel_var")
+DEFAULT_EVAL_POLICIES = (
+    "learned",
+    "ordered_logits",
+    "random",
+    "full",
+    "center",
+    "random_tf1",
+    "center_tf1",
+    "sobel_mean",
+    "sobel_var",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,10 +80,19 @@ class StageSettings:
         """The reproduction switches that are not at their defaults, by name (for a stage's plan:
         an empty dict by default, so plans of runs without switches stay as they were)."""
         defaults = StageSettings(epochs=1, learning_rate=1.0)
-        names = ("l2", "location_weight_decay", "reward", "schedule", "warmup_epochs",
-                 "skip_stage2")
-        return {name: getattr(self, name) for name in names
-                if getattr(self, name) != getattr(defaults, name)}
+        names = (
+            "l2",
+            "location_weight_decay",
+            "reward",
+            "schedule",
+            "warmup_epochs",
+            "skip_stage2",
+        )
+        return {
+            name: getattr(self, name)
+            for name in names
+            if getattr(self, name) != getattr(defaults, name)
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,12 +196,22 @@ class RunSettings:
             return values[stage - 1] if len(values) >= stage else values[0]
 
         return StageSettings(
-            epochs=of_stage(self.epochs), learning_rate=of_stage(self.learning_rate),
-            weight_decay=self.weight_decay, num_targets=self.num_targets,
-            full_image_loss_weight=self.full_image_loss_weight, steps_per_epoch=self.steps,
-            eval_steps=self.eval_steps, optimizer=self.optimizer, jit_compile=self.jit_compile,
-            verbose=verbose, save_every_steps=self.save_every_steps, restart=self.retrain,
-            l2=self.l2, location_weight_decay=self.location_weight_decay, reward=self.reward,
-            schedule=self.schedule, warmup_epochs=self.warmup_epochs,
+            epochs=of_stage(self.epochs),
+            learning_rate=of_stage(self.learning_rate),
+            weight_decay=self.weight_decay,
+            num_targets=self.num_targets,
+            full_image_loss_weight=self.full_image_loss_weight,
+            steps_per_epoch=self.steps,
+            eval_steps=self.eval_steps,
+            optimizer=self.optimizer,
+            jit_compile=self.jit_compile,
+            verbose=verbose,
+            save_every_steps=self.save_every_steps,
+            restart=self.retrain,
+            l2=self.l2,
+            location_weight_decay=self.location_weight_decay,
+            reward=self.reward,
+            schedule=self.schedule,
+            warmup_epochs=self.warmup_epochs,
             skip_stage2=self.skip_stage2 and stage == 3,
         )

@@ -60,4 +60,7 @@ class LocationPretrainer(StageTrainer):
 
 def _metrics(logits, targets):
     hits = correct(logits, targets)
-    return {"target_accuracy": tf.reduce_mean(hits), "first_target_accuracy": tf.reduce_mean(hits[:, 0])}
+    return {
+        "target_accuracy": tf.reduce_mean(hits),
+        "first_target_accuracy": tf.reduce_mean(hits[:, 0]),
+    }

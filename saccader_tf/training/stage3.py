@@ -3,8 +3,13 @@
 import tensorflow as tf
 
 from saccader_tf.training.losses import (
-    correct, correct_prediction_reward, glimpse_cross_entropy, global_batch_mean,
-    per_location_cross_entropy, policy_log_probs, reinforce_loss,
+    correct,
+    correct_prediction_reward,
+    glimpse_cross_entropy,
+    global_batch_mean,
+    per_location_cross_entropy,
+    policy_log_probs,
+    reinforce_loss,
 )
 from saccader_tf.training.rewards import REWARDS
 from saccader_tf.training.stage_trainer import StageTrainer
@@ -59,20 +64,39 @@ class PolicyGradientTrainer(StageTrainer):
 
     reduces_across_replicas = True  # the REINFORCE baseline is a global-batch mean
 
-    def __init__(self, saccader, weight_decay=0.0, reinforce_weight=1.0,
-                 full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT, reward="binary", **kwargs):
+    def __init__(
+        self,
+        saccader,
+        weight_decay=0.0,
+        reinforce_weight=1.0,
+        full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT,
+        reward="binary",
+        **kwargs,
+    ):
         super().__init__(saccader, weight_decay=weight_decay, **kwargs)
         if not full_image_loss_weight >= 0:
-            raise ValueError("`full_image_loss_weight` must be >= 0. "
-                             f"Received: full_image_loss_weight={full_image_loss_weight}")
+            raise ValueError(
+                "`full_image_loss_weight` must be >= 0. "
+                f"Received: full_image_loss_weight={full_image_loss_weight}"
+            )
         if reward not in REWARDS:
             raise ValueError(
-                f"`reward` must be one of {tuple(REWARDS)}. Received: reward={reward!r}")
+                f"`reward` must be one of {tuple(REWARDS)}. Received: reward={reward!r}"
+            )
         self.reinforce_weight = reinforce_weight
         self.full_image_loss_weight = full_image_loss_weight
         self.reward = reward
-        self.make_trackers(["loss", "reinforce", "glimpse_ce", "full_image_ce", "accuracy", "reward",
-                            "full_accuracy"])
+        self.make_trackers(
+            [
+                "loss",
+                "reinforce",
+                "glimpse_ce",
+                "full_image_ce",
+                "accuracy",
+                "reward",
+                "full_accuracy",
+            ]
+        )
 
     def trained_variables(self):
         return self.saccader.trainable_variables
@@ -92,18 +116,26 @@ class PolicyGradientTrainer(StageTrainer):
         if self.full_image_loss_weight:
             per_example = per_example + self.full_image_loss_weight * full_image
         logs = _metrics(out, labels)
-        logs.update(reward=tf.reduce_mean(rewards), reinforce=tf.reduce_mean(reinforce),
-                    glimpse_ce=tf.reduce_mean(supervised), full_image_ce=tf.reduce_mean(full_image))
+        logs.update(
+            reward=tf.reduce_mean(rewards),
+            reinforce=tf.reduce_mean(reinforce),
+            glimpse_ce=tf.reduce_mean(supervised),
+            full_image_ce=tf.reduce_mean(full_image),
+        )
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
         out = self.saccader(images, training=False)
         logs = _metrics(out, labels)
         logs["glimpse_ce"] = tf.reduce_mean(glimpse_cross_entropy(labels, out["glimpse_logits"]))
-        logs["full_image_ce"] = tf.reduce_mean(per_location_cross_entropy(labels, out["patch_logits"]))
+        logs["full_image_ce"] = tf.reduce_mean(
+            per_location_cross_entropy(labels, out["patch_logits"])
+        )
         return logs
 
 
 def _metrics(out, labels):
-    return {"accuracy": tf.reduce_mean(correct(out["logits"], labels)),
-            "full_accuracy": tf.reduce_mean(correct(out["full_logits"], labels))}
+    return {
+        "accuracy": tf.reduce_mean(correct(out["logits"], labels)),
+        "full_accuracy": tf.reduce_mean(correct(out["full_logits"], labels)),
+    }

@@ -31,7 +31,9 @@ class ClassNetTrainer(StageTrainer):
 
     def __init__(self, classnet, weight_decay=0.0, **kwargs):
         super().__init__(classnet, weight_decay=weight_decay, **kwargs)
-        self.make_trackers(["loss", "glimpse_ce", "accuracy", "glimpse_accuracy", "saccader_accuracy"])
+        self.make_trackers(
+            ["loss", "glimpse_ce", "accuracy", "glimpse_accuracy", "saccader_accuracy"]
+        )
 
     def trained_variables(self):
         return self.saccader.classifier_variables
@@ -53,7 +55,8 @@ def _glimpse_losses(out, labels):
     glimpse_logits = tf.cast(out["glimpse_logits"], tf.float32)  # [B, T, K]; float32 loss
     steps = tf.shape(glimpse_logits)[1]
     per_glimpse = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.repeat(labels[:, None], steps, axis=1), logits=glimpse_logits)
+        labels=tf.repeat(labels[:, None], steps, axis=1), logits=glimpse_logits
+    )
     per_example = tf.reduce_mean(per_glimpse, axis=1)
 
     def accuracy(logits, target):

@@ -30,14 +30,17 @@ class StageTrainer(keras.Model):
         **kwargs: base-model arguments (`name`, ...).
     """
 
-    def __init__(self, saccader, weight_decay=0.0, l2="standard", location_weight_decay=None,
-                 **kwargs):
+    def __init__(
+        self, saccader, weight_decay=0.0, l2="standard", location_weight_decay=None, **kwargs
+    ):
         super().__init__(**kwargs)
         if weight_decay < 0:
             raise ValueError(f"`weight_decay` must be >= 0. Received: weight_decay={weight_decay}")
         if location_weight_decay is not None and not location_weight_decay >= 0:
-            raise ValueError("`location_weight_decay` must be >= 0 or None. "
-                             f"Received: location_weight_decay={location_weight_decay}")
+            raise ValueError(
+                "`location_weight_decay` must be >= 0 or None. "
+                f"Received: location_weight_decay={location_weight_decay}"
+            )
         if l2 not in L2_MODES:
             raise ValueError(f"`l2` must be one of {L2_MODES}. Received: l2={l2!r}")
         if not saccader.built:
@@ -79,7 +82,8 @@ class StageTrainer(keras.Model):
         """
         super().compile(optimizer=with_loss_scaling(optimizer, self.saccader), **kwargs)
         self.replica_jit = bool(self.jit_compile) and multi_worker.needs_replica_jit(
-            self.distribute_strategy)
+            self.distribute_strategy
+        )
         self._gradients_fn, self._evaluate_fn = self._gradients, self.evaluate_batch
         self._forward_fn = None  # None: call the model itself (not stored twice: Keras tracks it)
         if self.replica_jit:
@@ -109,14 +113,18 @@ class StageTrainer(keras.Model):
     def weight_decay_penalty(self):
         """`λ · Σ ||w||² / 2` over the decayed kernels among `trained_variables()` (by default; see
         `l2` and `location_weight_decay`)."""
-        location_decay = (self.weight_decay if self.location_weight_decay is None
-                          else self.location_weight_decay)
+        location_decay = (
+            self.weight_decay if self.location_weight_decay is None else self.location_weight_decay
+        )
         if not self.weight_decay and not location_decay:
             return tf.constant(0.0)
         return weight_decay_penalty(
-            self.trained_variables(), self.weight_decay, l2=self.l2,
+            self.trained_variables(),
+            self.weight_decay,
+            l2=self.l2,
             location_variables=getattr(self.saccader, "location_variables", ()),
-            location_weight_decay=self.location_weight_decay)
+            location_weight_decay=self.location_weight_decay,
+        )
 
     def train_step(self, data):
         images, labels = data[0], self.checked_labels(data[1])
@@ -143,10 +151,14 @@ class StageTrainer(keras.Model):
         stops with a message saying what is wrong instead (`tf.errors.InvalidArgumentError`).
         """
         num_classes = self.saccader.num_classes
-        message = (f"Labels must lie in [0, num_classes={num_classes}); a batch holds a label outside "
-                   "it. Check the dataset's labels against the model's number of classes.")
-        checks = [tf.debugging.assert_non_negative(labels, message=message),
-                  tf.debugging.assert_less(labels, tf.cast(num_classes, labels.dtype), message=message)]
+        message = (
+            f"Labels must lie in [0, num_classes={num_classes}); a batch holds a label outside "
+            "it. Check the dataset's labels against the model's number of classes."
+        )
+        checks = [
+            tf.debugging.assert_non_negative(labels, message=message),
+            tf.debugging.assert_less(labels, tf.cast(num_classes, labels.dtype), message=message),
+        ]
         with tf.control_dependencies(checks):
             return tf.identity(labels)
 
