@@ -1,6 +1,8 @@
-"""Code style: `ruff check` (settings in ruff.toml: line length 100, import order) finds nothing.
+"""Code style: `ruff check` (settings in ruff.toml: line length 100, import order) finds nothing
+and `ruff format` would change nothing.
 
-Run `python -m ruff check` to see the same list, `python -m ruff check --fix` to sort imports.
+Run `python -m ruff check` to see the same list, `python -m ruff check --fix` to sort imports,
+`python -m ruff format` to format.
 """
 
 import os
@@ -13,8 +15,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHECKED_PATHS = ("saccader_tf", "tests", "launch", "setup.py")
 
 
-def _ruff(*args, stdin=None):
-    """Runs `python -m ruff check ARGS` from the repository root (so it reads ruff.toml)."""
+def _ruff(*args, stdin=None, command="check"):
+    """Runs `python -m ruff COMMAND ARGS` from the repository root (so it reads ruff.toml)."""
     try:
         import ruff  # noqa: F401  (only to give a clear message when it is missing)
     except ImportError as error:
@@ -22,7 +24,7 @@ def _ruff(*args, stdin=None):
             'ruff is not installed: run `pip install -e ".[test]"` (it is a test extra)'
         ) from error
     return subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format=concise", *args],
+        [sys.executable, "-m", "ruff", command, "--no-cache", *args],
         cwd=REPO_ROOT,
         input=stdin,
         capture_output=True,
@@ -33,12 +35,22 @@ def _ruff(*args, stdin=None):
 
 class CodeStyleTest(unittest.TestCase):
     def test_repository_is_clean(self):
-        result = _ruff(*CHECKED_PATHS)
+        result = _ruff("--output-format=concise", *CHECKED_PATHS)
         self.assertEqual(
             result.returncode,
             0,
             "ruff check reports style problems (fix them; `python -m ruff check --fix` sorts "
             "imports):\n" + result.stdout + result.stderr,
+        )
+
+    def test_repository_is_formatted(self):
+        result = _ruff("--check", *CHECKED_PATHS, command="format")
+        self.assertEqual(
+            result.returncode,
+            0,
+            "ruff format would change these files (run `python -m ruff format`):\n"
+            + result.stdout
+            + result.stderr,
         )
 
     def test_settings_flag_long_lines_and_import_order(self):
@@ -50,7 +62,11 @@ class CodeStyleTest(unittest.TestCase):
 
         unsorted = "from saccader_tf import flags\nimport numpy\n"  # saccader_tf before numpy
         result = _ruff(
-            "--stdin-filename", "saccader_tf/style_probe.py", "-", stdin=probe(unsorted, 101)
+            "--output-format=concise",
+            "--stdin-filename",
+            "saccader_tf/style_probe.py",
+            "-",
+            stdin=probe(unsorted, 101),
         )
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
         self.assertIn("I001", result.stdout)
@@ -58,7 +74,11 @@ class CodeStyleTest(unittest.TestCase):
         # Third party, a blank line, then saccader_tf; 100 characters is allowed.
         ordered = "import numpy\n\nfrom saccader_tf import flags\n"
         result = _ruff(
-            "--stdin-filename", "saccader_tf/style_probe.py", "-", stdin=probe(ordered, 100)
+            "--output-format=concise",
+            "--stdin-filename",
+            "saccader_tf/style_probe.py",
+            "-",
+            stdin=probe(ordered, 100),
         )
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
