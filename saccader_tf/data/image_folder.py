@@ -1,4 +1,5 @@
-"""Images in class folders, `<root>/train/<class>/*` and `<root>/val/<class>/*`, as a `DataSource`."""
+"""Images in class folders, `<root>/train/<class>/*` and `<root>/val/<class>/*`, as a
+`DataSource`."""
 
 import numpy as np
 from absl import logging
@@ -33,9 +34,9 @@ def image_folder_source(
     """An image folder, preprocessed with the recipe `augment`.
 
     Layout: `<root>/train/<class>/<image>` and `<root>/val/<class>/<image>` (`validation/` or
-    `test/` are used when `val/` is missing). Images are `.jpg/.jpeg/.png/.bmp/.gif` (any case), found
-    recursively in each class folder (see `list_image_folder`, also for symbolic links). Class names
-    are the sorted sub-folder names of `train/`; the evaluation split must have the same ones.
+    `test/` are used when `val/` is missing). Images are `.jpg/.jpeg/.png/.bmp/.gif` (any case),
+    found recursively in each class folder (see `list_image_folder`, also for symbolic links). Class
+    names are the sorted sub-folder names of `train/`; the evaluation split must have the same ones.
 
     Epochs: epoch `e` is a seeded permutation of the training files (`epoch_order`) cut to
     `floor(files / batch_size)` full batches; its order and augmentation depend only on `(seed, e)`,

@@ -187,7 +187,8 @@ def _image_files(class_dir, fenced):
 
 
 def _checked(paths, skip_bad_files):
-    """`(good paths, [(skipped path, problem), ...])`; raises on the first bad file unless skipping."""
+    """`(good paths, [(skipped path, problem), ...])`; raises on the first bad file unless
+    skipping."""
     good, skipped = [], []
     for path in paths:
         problem = image_file_problem(path)

@@ -1,8 +1,9 @@
 """The ImageNet recipe, per image: Inception-style random crop + flip for training, centre crop for
 evaluation, resize to `S`, normalise.
 
-All randomness is stateless (`tf.random.experimental.stateless_*` / `tf.image.stateless_*`) and driven
-by an explicit `[2]` seed per image, so a pipeline that derives the seeds from one integer reproduces.
+All randomness is stateless (`tf.random.experimental.stateless_*` / `tf.image.stateless_*`) and
+driven by an explicit `[2]` seed per image, so a pipeline that derives the seeds from one integer
+reproduces.
 """
 
 import tensorflow as tf

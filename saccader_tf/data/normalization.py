@@ -4,8 +4,8 @@ A source turns raw `uint8` pixels into model inputs with
 
     image_float = (uint8 / 255 - mean) / std
 
-per channel. `DataSource.mean` / `DataSource.std` record the two tuples so that an exported model can
-accept raw `uint8` images and apply the same transform inside its graph.
+per channel. `DataSource.mean` / `DataSource.std` record the two tuples so that an exported model
+can accept raw `uint8` images and apply the same transform inside its graph.
 """
 
 import tensorflow as tf

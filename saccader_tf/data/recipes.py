@@ -2,21 +2,22 @@
 
 One recipe is chosen per run and applied the same way to image folders and TFDS datasets:
 
-| recipe     | training                                            | evaluation (and export)        |
-|------------|-----------------------------------------------------|--------------------------------|
-| `imagenet` | Inception random crop (area 0.08–1, aspect 3/4–4/3), resize, horizontal flip | centre crop 0.875, resize |
-| `imagenet_tf1` | as `imagenet`, 100 crop attempts, bicubic resize | crop `S/(S + S//10)`, bicubic|
-| `light`    | resize, then a random shift of up to `1/16` of the side (zero padding, then an `S x S` crop) | resize |
-| `none`     | resize                                              | resize                         |
+- `imagenet`: training: Inception random crop (area 0.08–1, aspect 3/4–4/3), resize, horizontal
+  flip; evaluation (and export): centre crop 0.875, resize.
+- `imagenet_tf1`: training: as `imagenet`, 100 crop attempts, bicubic resize; evaluation (and
+  export): crop `S/(S + S//10)`, bicubic.
+- `light`: training: resize, then a random shift of up to `1/16` of the side (zero padding, then an
+  `S x S` crop); evaluation (and export): resize.
+- `none`: training: resize; evaluation (and export): resize.
 
-`imagenet` is for natural photos at ImageNet scale (and the ImageNet presets in `launch/`): its crops
-of 8 % of the area would cut a small or off-centre object out, and its centre crop cuts off objects
-near the border. `light` is the default for a user's own images: images that are already framed keep
-their scale and content, and small shifts still vary them. `none` trains on exactly the resized
-images. Flips are on only for `imagenet` (and `imagenet_tf1`) unless asked for (`flip=True`),
-because a flip changes the class of digits, text and many other things. "Resize" is a bilinear
-`tf.image.resize` of the whole image to `S x S` (no aspect-preserving crop), so evaluation sees
-everything that is in the image.
+`imagenet` is for natural photos at ImageNet scale (and the ImageNet presets in `launch/`): its
+crops of 8 % of the area would cut a small or off-centre object out, and its centre crop cuts off
+objects near the border. `light` is the default for a user's own images: images that are already
+framed keep their scale and content, and small shifts still vary them. `none` trains on exactly
+the resized images. Flips are on only for `imagenet` (and `imagenet_tf1`) unless asked for
+(`flip=True`), because a flip changes the class of digits, text and many other things. "Resize" is
+a bilinear `tf.image.resize` of the whole image to `S x S` (no aspect-preserving crop), so
+evaluation sees everything that is in the image.
 
 `imagenet_tf1` is a reproduction switch (off unless chosen): the official TF1 code's ImageNet
 preprocessing, for comparing with the paper's numbers. It differs from `imagenet` in three

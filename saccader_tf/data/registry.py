@@ -54,7 +54,8 @@ def make_source(name, *, image_size, batch_size, seed=0, data_dir=None, **kwargs
         return tfds_source(name, data_dir=data_dir, **common, **kwargs)
     except tfds.core.registered.DatasetNotFoundError:
         raise ValueError(
-            f"Unknown dataset {name!r}: it is not {CLUTTERED_MNIST!r}, not '{FOLDER_PREFIX}<path>', "
+            f"Unknown dataset {name!r}: it is not {CLUTTERED_MNIST!r}, "
+            f"not '{FOLDER_PREFIX}<path>', "
             "and TFDS has no dataset of that name (see `tfds.list_builders()`). "
             f"Received: name={name!r}"
         ) from None

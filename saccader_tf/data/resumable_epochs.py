@@ -69,7 +69,8 @@ def _states_epoch_length(source):
 
 
 def training_batches(source, first_batch, num_batches):
-    """Batches `[first_batch, first_batch + num_batches)` of the endless sequence of training epochs.
+    """Batches `[first_batch, first_batch + num_batches)` of the endless sequence of training
+    epochs.
 
     Exact and cheap to skip when the source states its epoch length (`train_size` and
     `batch_size`: every built-in source with a known training-set size): each piece is

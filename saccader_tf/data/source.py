@@ -1,4 +1,5 @@
-"""`DataSource`: the train / eval pipelines of one dataset plus what a model and an exporter need."""
+"""`DataSource`: the train / eval pipelines of one dataset plus what a model and an exporter
+need."""
 
 import dataclasses
 from typing import Callable, Optional, Tuple
@@ -38,15 +39,15 @@ class DataSource:
         std: per-channel standard deviation, a tuple of `C` floats in `[0, 1]` units.
         name: the dataset name given to `make_source`.
         eval_boxes: `None`, or an int32 numpy array `[N_eval, 4]` of object boxes
-            `(ymin, xmin, ymax, xmax)` in pixels of the `S x S` input, end-exclusive, aligned with the
-            order of `eval` (cluttered MNIST).
+            `(ymin, xmin, ymax, xmax)` in pixels of the `S x S` input, end-exclusive, aligned with
+            the order of `eval` (cluttered MNIST).
         train_size: number of training examples (before `drop_remainder`), or `None` when unknown.
         eval_size: number of evaluation examples, or `None` when unknown.
         class_names: tuple of `K` class names, or `None` when the dataset has none.
-        crop_fraction: fraction of the shorter image side that evaluation centre-crops before resizing
-            to `S` (`0.875` for the `imagenet` recipe, `1.0` when images already are `S x S`), or
-            `None` when evaluation resizes the whole image (the `light` and `none` recipes); an
-            exporter applies the same to raw images.
+        crop_fraction: fraction of the shorter image side that evaluation centre-crops before
+            resizing to `S` (`0.875` for the `imagenet` recipe, `1.0` when images already are
+            `S x S`), or `None` when evaluation resizes the whole image (the `light` and `none`
+            recipes); an exporter applies the same to raw images.
         settings: JSON-serialisable dict of every setting that decides which batches training
             sees and how images are preprocessed (dataset, sizes, seed, recipe, channels, ...).
             A resumed stage compares it with the one it started with, so a changed data setting
@@ -130,6 +131,7 @@ CHANNEL_CHOICES = ("auto", 1, 3)
 
 
 def check_channels(channels):
-    """Raises `ValueError` unless `channels` is one of `CHANNEL_CHOICES` (folder and TFDS sources)."""
+    """Raises `ValueError` unless `channels` is one of `CHANNEL_CHOICES` (folder and TFDS
+    sources)."""
     if channels not in CHANNEL_CHOICES:
         raise ValueError(f"`channels` must be 'auto', 1 or 3. Received: channels={channels!r}")

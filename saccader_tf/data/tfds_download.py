@@ -52,10 +52,12 @@ def offline_message(name, data_dir):
     """The fix for a TFDS dataset that cannot be downloaded here."""
     target = data_dir or "~/tensorflow_datasets"
     return (
-        f"TFDS needs to download {name!r}, but there is no network. Prepare it offline: on a machine "
-        f'with network run `tfds build {name} --data_dir=DIR` (or `python -c "import tensorflow_datasets '
-        f"as tfds; tfds.builder('{name}', data_dir='DIR').download_and_prepare()\"`), copy DIR here and "
-        f"pass --data_dir=DIR (now: {target}); or use --dataset=cluttered_mnist (built in, offline) or "
+        f"TFDS needs to download {name!r}, but there is no network. Prepare it offline: "
+        f"on a machine with network run `tfds build {name} --data_dir=DIR` (or "
+        '`python -c "import tensorflow_datasets as tfds; '
+        f"tfds.builder('{name}', data_dir='DIR').download_and_prepare()\"`), "
+        f"copy DIR here and pass --data_dir=DIR (now: {target}); "
+        "or use --dataset=cluttered_mnist (built in, offline) or "
         f"--dataset=folder:PATH. Received: dataset={name}"
     )
 
@@ -80,8 +82,8 @@ def explained_download(name, data_dir=None, reachable=None):
         builder = None
     if builder is not None and not builder.is_prepared():
         print(
-            f"TFDS is downloading and preparing {name!r} into {builder.data_dir} (needs the network; "
-            "done once)",
+            f"TFDS is downloading and preparing {name!r} into {builder.data_dir} "
+            "(needs the network; done once)",
             file=sys.stderr,
             flush=True,
         )

@@ -1,5 +1,5 @@
-"""Any TFDS image-classification dataset (`imagenet2012`, `imagenette`, `cifar10`, ...), preprocessed
-with a recipe (`saccader_tf.data.recipes`), as a `DataSource`."""
+"""Any TFDS image-classification dataset (`imagenet2012`, `imagenette`, `cifar10`, ...),
+preprocessed with a recipe (`saccader_tf.data.recipes`), as a `DataSource`."""
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -97,7 +97,8 @@ def tfds_source(
     train_size = _split_size(info, train_split)
     if train_size is not None and batch_size > train_size:
         raise ValueError(
-            f"`batch_size` is larger than split {train_split!r} of {name!r} ({train_size} examples), "
+            f"`batch_size` is larger than split {train_split!r} of {name!r} "
+            f"({train_size} examples), "
             "so the training pipeline (which drops the last partial batch) would be empty. "
             f"Received: batch_size={batch_size}"
         )

@@ -16,7 +16,8 @@ def _is_number(value):
 
 
 def validate_adcm_arguments(rate, p_max, mode, granularity):
-    """Raises `ValueError` unless `0 <= rate <= p_max < 1`, `p_max > 0` and the strings are known."""
+    """Raises `ValueError` unless `0 <= rate <= p_max < 1`, `p_max > 0` and the strings are
+    known."""
     if not _is_number(rate) or not 0 <= rate < 1:
         raise ValueError(f"`rate` must be a number in [0, 1). Received: rate={rate!r}")
     if not _is_number(p_max) or not 0 < p_max < 1:
@@ -43,17 +44,17 @@ class ADCM(keras.layers.Layer):
     - `"position"`: `a = M_s`, `[B, H, W, 1]` (one draw per position and example).
 
     The drop probability is `p = clip(rate · g(a) / mean(g(a)), 0, p_max)`, with the mean taken per
-    example over the non-batch axes of `a`, and `g(a) = 1 - a` for `mode="low"` (low-attention features
-    are dropped more often; keeps the network's focus) or `g(a) = a` for `mode="high"` (the most
-    attended features are dropped more often, ADL-style; spreads the evidence). A keep mask
+    example over the non-batch axes of `a`, and `g(a) = 1 - a` for `mode="low"` (low-attention
+    features are dropped more often; keeps the network's focus) or `g(a) = a` for `mode="high"` (the
+    most attended features are dropped more often, ADL-style; spreads the evidence). A keep mask
     `m ~ Bernoulli(1 - p)` gives `output = y · m / (1 - p)` (inverted dropout: `E[output] = y`).
     Before clipping the mean drop probability of each example is exactly `rate`; clipping at `p_max`
     can only lower some probabilities, so the realised mean drop rate can be slightly lower than
     `rate` when the attention is very uneven.
 
-    In training only; at inference (`training` false or `None`) the output is exactly `CBAM(x)`, with
-    the same weights (ADCM holds its CBAM as the sublayer `cbam`). The probabilities are computed in
-    float32 and the mask is cast to the compute dtype. Random draws come from a
+    In training only; at inference (`training` false or `None`) the output is exactly `CBAM(x)`,
+    with the same weights (ADCM holds its CBAM as the sublayer `cbam`). The probabilities are
+    computed in float32 and the mask is cast to the compute dtype. Random draws come from a
     `keras.random.SeedGenerator(seed)` with the distribute replica id folded in, so replicas draw
     different masks while a fixed `seed` reproduces them.
 

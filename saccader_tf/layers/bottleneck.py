@@ -17,11 +17,11 @@ class BagNetBottleneck(keras.layers.Layer):
 
     Residual branch: 1x1 conv `filters` → BN → ReLU → `k`x`k` conv `filters`, stride `s`, VALID →
     BN → ReLU → 1x1 conv `4·filters` → BN (γ initialised to 0) → optional CBAM/ADCM.
-    Shortcut: identity, or a 1x1 stride-`s` projection conv + BN when the channel count or the stride
-    changes; when `k = 3` the shortcut is first center-cropped by `(k - 1) / 2` pixels per side so
-    that both branches cover the same input cells. Output: ReLU(residual + shortcut). Convolutions
-    have no bias (each is followed by BN). Nothing is zero-padded, so an output cell depends on a
-    `k`x`k` window of input cells only (for `attention=None`).
+    Shortcut: identity, or a 1x1 stride-`s` projection conv + BN when the channel count or the
+    stride changes; when `k = 3` the shortcut is first center-cropped by `(k - 1) / 2` pixels per
+    side so that both branches cover the same input cells. Output: ReLU(residual + shortcut).
+    Convolutions have no bias (each is followed by BN). Nothing is zero-padded, so an output cell
+    depends on a `k`x`k` window of input cells only (for `attention=None`).
 
     Output size: `floor((n - k) / s) + 1` for an `n`x`n` input.
 

@@ -6,7 +6,8 @@ from saccader_tf.utils.validation import check_int
 
 
 def validate_cbam_arguments(reduction, kernel_size):
-    """Raises `ValueError` unless `reduction` is an integer >= 1 and `kernel_size` an odd integer >= 1."""
+    """Raises `ValueError` unless `reduction` is an integer >= 1 and `kernel_size` an odd
+    integer >= 1."""
     check_int("reduction", reduction)
     if (
         isinstance(kernel_size, bool)
@@ -25,11 +26,11 @@ class CBAM(keras.layers.Layer):
 
     For a feature map `x` of shape `[B, H, W, C]`:
 
-    - channel gate: `M_c = sigmoid(MLP(avgpool(x)) + MLP(maxpool(x)))`, shape `[B, 1, 1, C]`, where the
-      pools are global over `H, W` and the MLP is shared: `Dense(max(1, C // reduction))` + ReLU, then
-      `Dense(C)`; `x' = M_c · x`;
-    - spatial gate: `M_s = sigmoid(conv([max_C(x'), mean_C(x')]))`, shape `[B, H, W, 1]`, where the two
-      channel-wise maps are concatenated in that order (max first) and `conv` is a
+    - channel gate: `M_c = sigmoid(MLP(avgpool(x)) + MLP(maxpool(x)))`, shape `[B, 1, 1, C]`, where
+      the pools are global over `H, W` and the MLP is shared: `Dense(max(1, C // reduction))` +
+      ReLU, then `Dense(C)`; `x' = M_c · x`;
+    - spatial gate: `M_s = sigmoid(conv([max_C(x'), mean_C(x')]))`, shape `[B, H, W, 1]`, where the
+      two channel-wise maps are concatenated in that order (max first) and `conv` is a
       `kernel_size`x`kernel_size` convolution with one filter and SAME (zero) padding;
     - output: `M_s · x' = M_s · M_c · x`.
 
@@ -112,8 +113,8 @@ class CBAM(keras.layers.Layer):
             inputs: `[B, H, W, C]` feature map.
 
         Returns:
-            `(outputs [B, H, W, C], channel_weights [B, 1, 1, C], spatial_weights [B, H, W, 1])`, all in
-            the layer's compute dtype.
+            `(outputs [B, H, W, C], channel_weights [B, 1, 1, C], spatial_weights [B, H, W, 1])`,
+            all in the layer's compute dtype.
         """
         if not self.built:
             self.build(tuple(inputs.shape))

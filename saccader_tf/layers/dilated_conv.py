@@ -9,7 +9,8 @@ def same_dilated_conv2d(x, kernel, dilation_rate):
     With `p = r·(k − 1)/2` zero pixels padded on each side of `x`, output pixel `(i, j)` is
 
         y[b, i, j, :] = Σ_{u,v < k} x_pad[b, i + r·u, j + r·v, :] @ kernel[u, v]
-                      = concat_{u,v}(x_pad[b, i + r·u, j + r·v, :]) @ reshape(kernel, [k²·C_in, C_out])
+                      = concat_{u,v}(x_pad[b, i + r·u, j + r·v, :])
+                        @ reshape(kernel, [k²·C_in, C_out])
 
     which is what `keras.layers.Conv2D` computes (the same sums, in another order: equal to float
     rounding). TensorFlow runs a dilated convolution on a CPU as space-to-batch → convolution →

@@ -19,7 +19,8 @@ class GaussianLocationPolicy(keras.layers.Layer):
 
     `l` carries no gradient (REINFORCE trains μ through `gaussian_log_prob`). Samples use a
     stateless seed from a `keras.random.SeedGenerator(seed)` with the replica id folded in, so
-    replicas of a distribution strategy draw different locations while a fixed seed reproduces a run.
+    replicas of a distribution strategy draw different locations while a fixed seed reproduces a
+    run.
 
     Args:
         stddev: σ of the policy (0.1 in the Saccader paper's DRAM).

@@ -1,4 +1,5 @@
-"""Glimpses for Saccader-ClassNet: the Saccader's boxes at its size, cut from the image at another size."""
+"""Glimpses for Saccader-ClassNet: the Saccader's boxes at its size, cut from the image at another
+size."""
 
 import keras
 import tensorflow as tf
@@ -30,8 +31,8 @@ class GlimpseExtraction(keras.layers.Layer):
     (the Saccader's receptive-field boxes). Their centre in S_sac pixels is `(ymin + ymax) / 2`
     (continuous coordinates: pixel y covers `[y, y + 1)`); scaled to the image at `image_size` =
     S_cls it is `c = (ymin + ymax) / 2 · S_cls / S_sac`. The glimpse has side
-    `g = int(S_cls / S_sac · RF)` (`scaled_glimpse_size`, integer floor) and its first row is `c − g/2`
-    rounded to the nearest integer, halves up:
+    `g = int(S_cls / S_sac · RF)` (`scaled_glimpse_size`, integer floor) and its first row is
+    `c − g/2` rounded to the nearest integer, halves up:
 
         top = floor(((ymin + ymax) · S_cls − g · S_sac + S_sac) / (2 · S_sac))
 
@@ -57,7 +58,9 @@ class GlimpseExtraction(keras.layers.Layer):
 
     Example:
 
-    >>> layer = GlimpseExtraction(image_size=331, source_size=224, receptive_field=77, output_size=331)
+    >>> layer = GlimpseExtraction(
+    ...     image_size=331, source_size=224, receptive_field=77, output_size=331
+    ... )
     >>> layer.glimpse_size
     113
 
@@ -108,7 +111,8 @@ class GlimpseExtraction(keras.layers.Layer):
         self.built = True
 
     def corners(self, boxes):
-        """Top-left corners `[..., 2]` (int32 `(top, left)` in S_cls pixels) of the glimpses of `boxes`."""
+        """Top-left corners `[..., 2]` (int32 `(top, left)` in S_cls pixels) of the glimpses of
+        `boxes`."""
         boxes = tf.cast(boxes, tf.int64)
         doubled_centre = boxes[..., 0:2] + boxes[..., 2:4]  # 2 · centre, in S_sac pixels
         numerator = doubled_centre * self.image_size - (self.glimpse_size - 1) * self.source_size

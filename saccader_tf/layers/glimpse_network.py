@@ -107,7 +107,8 @@ class GlimpseNetwork(keras.layers.Layer):
         )
 
     def glimpses(self, prepared, locations):
-        """The n resized glimpses `[B, g, g, C + 2]` at `locations` and their corners int32 `[B, 2]`."""
+        """The n resized glimpses `[B, g, g, C + 2]` at `locations` and their corners int32
+        `[B, 2]`."""
         corners = retina.glimpse_corners(locations, self.image_size, self.glimpse_size)
         patches = retina.multi_resolution_glimpses(
             prepared, corners, self.fields, self.glimpse_size, self.image_size

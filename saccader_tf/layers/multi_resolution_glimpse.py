@@ -48,7 +48,8 @@ def fields_of_view(image_size, glimpse_size, num_resolutions):
 
 
 def glimpse_corners(locations, image_size, glimpse_size):
-    """Top-left pixels `[B, 2]` (int32, in `[0, S - g]`) of the high-resolution glimpse at `locations`."""
+    """Top-left pixels `[B, 2]` (int32, in `[0, S - g]`) of the high-resolution glimpse at
+    `locations`."""
     locations = tf.clip_by_value(tf.cast(locations, tf.float32), -1.0, 1.0)
     half_span = (image_size - glimpse_size) / 2.0
     return tf.cast(tf.round(half_span * (1.0 + locations)), tf.int32)

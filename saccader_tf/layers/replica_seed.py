@@ -2,8 +2,8 @@
 
 A Keras `SeedGenerator` lives in a variable that is mirrored across replicas, so every replica of a
 `MirroredStrategy` (and every worker of a `MultiWorkerMirroredStrategy`) would draw the same random
-numbers. `replica_seed` takes the generator's next stateless seed and folds in the global replica id,
-so replicas draw independent samples while a fixed seed still reproduces a run.
+numbers. `replica_seed` takes the generator's next stateless seed and folds in the global replica
+id, so replicas draw independent samples while a fixed seed still reproduces a run.
 """
 
 import tensorflow as tf
