@@ -8,8 +8,8 @@ Endpoints (also the SavedModel's signatures):
 
 * `serving_default(images)`: `images` uint8 `[N, H, W, C]` (any `N`, `H`, `W`; `C` fixed) →
   `{"logits": float32 [N, K], "probabilities": float32 [N, K], "top_k_classes": int32 [N, k],
-  "top_k_scores": float32 [N, k], "glimpse_boxes": float32 [N, T, 4], "glimpse_cells": int32 [N, T]}`
-  with `T` the model's `num_glimpses` and `k = min(top_k, K)`.
+  "top_k_scores": float32 [N, k], "glimpse_boxes": float32 [N, T, 4],
+  "glimpse_cells": int32 [N, T]}` with `T` the model's `num_glimpses` and `k = min(top_k, K)`.
 * `serve_float(images)`: the same for float32 `images` holding pixel values in `[0, 255]` (the
   uint8 scale, not `[0, 1]`); a value outside that range, NaN or Inf fails with an
   `InvalidArgumentError` saying so (NumPy float or int16 arrays given to the uint8 endpoints are
@@ -35,9 +35,9 @@ mapped from the Saccader's `S_sac` pixels to the input image), and one more outp
 
 Preprocessing (inside the graph, as the evaluation pipeline does it): central square crop of side
 `round(crop_fraction * min(H, W))` (at least 1 pixel) at offset `((H - c) // 2, (W - c) // 2)` (no
-crop when `crop_fraction` is `None`: the `none` and `light` recipes resize the whole image), bilinear
-resize (half-pixel centres, no antialiasing; bicubic for the `imagenet_tf1` recipe: `resize_method`)
-to `S x S`, `(x / 255 - mean) / std`.
+crop when `crop_fraction` is `None`: the `none` and `light` recipes resize the whole image),
+bilinear resize (half-pixel centres, no antialiasing; bicubic for the `imagenet_tf1` recipe:
+`resize_method`) to `S x S`, `(x / 255 - mean) / std`.
 Glimpse boxes `(ymin, xmin, ymax, xmax)`, end-exclusive, are returned in the input image's own pixel
 coordinates: `box_input = box_model * (h, w, h, w) / S + (top, left, top, left)` for the crop window
 `(top, left, h, w)` (not clipped to the image: a
@@ -86,7 +86,8 @@ def export_saccader(
         crop_fraction: central-crop fraction of the shorter side, in `(0, 1]`, or `None` for a plain
             resize of the whole image (`DataSource.crop_fraction`).
         top_k: number of top classes returned (`k = min(top_k, K)`).
-        max_glimpses: largest `num_glimpses` of `serve_glimpses` (capped at the number of grid cells).
+        max_glimpses: largest `num_glimpses` of `serve_glimpses` (capped at the number of grid
+            cells).
         resize_method: `"bilinear"` (default) or `"bicubic"` (the `imagenet_tf1` recipe's;
             `saccader_tf.data.recipes.resize_method_of(recipe)`).
 
@@ -95,11 +96,12 @@ def export_saccader(
 
     Note:
         The float dtype is rejected by the signature itself: a float `tf.Tensor` raises `TypeError`
-        ("Can not cast TensorSpec(..., dtype=tf.float32 ...) to TensorSpec(shape=(None, None, None, C),
-        dtype=tf.uint8 ...)"), as do a wrong rank or channel count, before the graph runs. A *NumPy*
-        float array passed to the loaded function (or to its signature) is instead converted to uint8
-        by TensorFlow's argument binding (values truncated, no error): pass uint8 arrays or tensors,
-        or use `serve_float`, which checks the range.
+        ("Can not cast TensorSpec(..., dtype=tf.float32 ...) to
+        TensorSpec(shape=(None, None, None, C), dtype=tf.uint8 ...)"), as do a wrong rank or
+        channel count, before the graph runs. A *NumPy* float array passed to the loaded function
+        (or to its signature) is instead converted to uint8 by TensorFlow's argument binding (values
+        truncated, no error): pass uint8 arrays or tensors, or use `serve_float`, which checks the
+        range.
     """
     _check_export_args(saccader, mean, std, crop_fraction, top_k, max_glimpses)
     mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
@@ -298,9 +300,9 @@ def serving_outputs(logits, cells, boxes, window, image_size, k):
         k: number of top classes.
 
     Returns:
-        Dict with keys `OUTPUT_KEYS`: float32 `logits`/`probabilities` `[N, K]`, int32 `top_k_classes`
-        and float32 `top_k_scores` `[N, k]`, float32 `glimpse_boxes` `[N, T, 4]` in input-image pixels,
-        int32 `glimpse_cells` `[N, T]`.
+        Dict with keys `OUTPUT_KEYS`: float32 `logits`/`probabilities` `[N, K]`, int32
+        `top_k_classes` and float32 `top_k_scores` `[N, k]`, float32 `glimpse_boxes` `[N, T, 4]` in
+        input-image pixels, int32 `glimpse_cells` `[N, T]`.
     """
     logits = tf.cast(logits, tf.float32)
     probabilities = tf.nn.softmax(logits, axis=-1)
@@ -316,7 +318,8 @@ def serving_outputs(logits, cells, boxes, window, image_size, k):
 
 
 def _unroll_dynamic(saccader, inputs, num_glimpses, largest):
-    """Inference-mode logits `[N,K]` and cells int32 `[N,T]` for a scalar tensor `T` in `[1, largest]`."""
+    """Inference-mode logits `[N,K]` and cells int32 `[N,T]` for a scalar tensor `T` in
+    `[1, largest]`."""
     message = f"serve_glimpses expects num_glimpses in [1, {largest}]"
     checks = [
         tf.debugging.assert_greater_equal(num_glimpses, 1, message=message),

@@ -8,7 +8,8 @@
 Each stage writes `model_dir/stageN/saccader.weights.h5`; stages 2 and 3 start from the previous
 stage's checkpoint and stop with the command that creates it when it is missing. While a stage runs
 its progress is saved every `--save_every_steps` steps; re-running a killed command continues from
-the last save, and stages already finished in `model_dir` are skipped (`--retrain` trains them again).
+the last save, and stages already finished in `model_dir` are skipped (`--retrain` trains them
+again).
 """
 
 import os
@@ -100,7 +101,8 @@ def _validate_flags():
         )
     if FLAGS.save_every_steps < 0:
         raise app.UsageError(
-            f"--save_every_steps must be >= 0. Received: --save_every_steps={FLAGS.save_every_steps}"
+            "--save_every_steps must be >= 0. "
+            f"Received: --save_every_steps={FLAGS.save_every_steps}"
         )
     if FLAGS.devices and FLAGS.strategy != "mirrored":
         raise app.UsageError("--devices needs --strategy=mirrored.")
@@ -224,7 +226,8 @@ def _validate_data_flags():
         )
     if not folder and FLAGS.cache != "auto":
         raise app.UsageError(
-            f"--cache applies to image folders (--dataset=folder:PATH). Received: --cache={FLAGS.cache}"
+            "--cache applies to image folders (--dataset=folder:PATH). "
+            f"Received: --cache={FLAGS.cache}"
         )
     if FLAGS.cache_budget_mb < 0:
         raise app.UsageError(
@@ -294,7 +297,8 @@ def _validate_dram_flags():
 
 
 def _check_skip_bad_files():
-    """--skip_bad_files reaches TFDS sources only once `tfds_source` takes it (a usage error until then)."""
+    """--skip_bad_files reaches TFDS sources only once `tfds_source` takes it (a usage error until
+    then)."""
     import inspect
 
     from saccader_tf.data.tfds_source import tfds_source
@@ -307,7 +311,8 @@ def _check_skip_bad_files():
     ):
         raise app.UsageError(
             "--skip_bad_files is not supported for TFDS datasets yet (TFDS decodes the "
-            f"images itself); it applies to --dataset=folder:PATH. Received: --dataset={FLAGS.dataset}"
+            "images itself); it applies to --dataset=folder:PATH. "
+            f"Received: --dataset={FLAGS.dataset}"
         )
 
 

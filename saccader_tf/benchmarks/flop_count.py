@@ -9,9 +9,9 @@ are elementwise and not counted (they are memory-bound and small next to the con
 
 Training multipliers (the usual convention, and what TensorFlow's pruned gradient graph computes):
 a trained layer costs 3x its forward pass (forward, gradient of the input, gradient of the
-weights); a trained layer whose input needs no gradient (the BagNet's first conv, which sees the images; the
-attention network's first conv in stage 2, whose input is `stop_gradient`) costs 2x; a frozen
-layer whose output needs no gradient (the BagNet in stage 2) costs 1x.
+weights); a trained layer whose input needs no gradient (the BagNet's first conv, which sees the
+images; the attention network's first conv in stage 2, whose input is `stop_gradient`) costs 2x;
+a frozen layer whose output needs no gradient (the BagNet in stage 2) costs 1x.
 
 - Stage 1: BagNet forward + backward.
 - Stage 2: BagNet forward (frozen), attention network + mixer forward + backward, the cell

@@ -3,10 +3,11 @@
 The built-in cluttered MNIST is written as a PNG folder (`saccader_tf.data.write_folder`), so both
 sources hold the same images. For each source a fresh model trains stage 1 through one `fit` on the
 step-addressed stream that `train_stage` consumes (`training_batches`): warm-up steps first (they
-trace the step and fill the prefetch queue), then timed steps, measured between batch ends. The sources take
-turns for `rounds` rounds and the fastest round of each is kept, so a burst of other load on the
-machine does not decide the ratio. The folder source reads with its defaults (`light` recipe,
-`channels="auto"`), once from its decode-once cache and once streamed (decoded every epoch).
+trace the step and fill the prefetch queue), then timed steps, measured between batch ends. The
+sources take turns for `rounds` rounds and the fastest round of each is kept, so a burst of other
+load on the machine does not decide the ratio. The folder source reads with its defaults (`light`
+recipe, `channels="auto"`), once from its decode-once cache and once streamed (decoded every
+epoch).
 """
 
 import dataclasses

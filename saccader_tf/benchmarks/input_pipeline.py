@@ -10,7 +10,8 @@ def pipeline_images_per_second(dataset, *, batches, warmup=5):
     with the step (its `prefetch` overlaps the two).
 
     Args:
-        dataset: a `tf.data.Dataset` of `(images, labels, ...)` batches (e.g. `training_batches(source, ...)`).
+        dataset: a `tf.data.Dataset` of `(images, labels, ...)` batches (e.g.
+            `training_batches(source, ...)`).
         batches: number of timed batches.
         warmup: untimed batches first (fills the shuffle buffer and the prefetch queue).
 

@@ -6,9 +6,9 @@ T reads a prefix of it. That is exact: the learned policy in inference mode, `or
 `center` do not depend on T, and a prefix of a uniform draw without replacement (`random`) is itself
 a uniform draw.
 
-Given the stage-1 network (`saccader_tf.evaluation.stage1_network`), the `full` and `ordered_logits` baselines
-are also measured on it, in the same pass, and the occlusion check is judged by it; every result
-row names its network (`"final"` or `"stage1"`).
+Given the stage-1 network (`saccader_tf.evaluation.stage1_network`), the `full` and
+`ordered_logits` baselines are also measured on it, in the same pass, and the occlusion check is
+judged by it; every result row names its network (`"final"` or `"stage1"`).
 
 Given a Saccader-ClassNet (`classnet`), the eval images are at its classifier's size, the Saccader
 rows see them as its Saccader does (`SaccaderClassNet.saccader_inputs`), and rows with network
@@ -59,7 +59,8 @@ def policy_accuracies(
         num_glimpses: T; default the model's.
         policies: names from `saccader_tf.models.POLICIES`, measured on `saccader`.
         seed: seed of the `random` policy.
-        stage1: optional stage-1 network (`saccader_tf.evaluation.stage1_network.load_stage1_network`).
+        stage1: optional stage-1 network
+            (`saccader_tf.evaluation.stage1_network.load_stage1_network`).
         stage1_policies: the policies also measured on `stage1` (not `"learned"`).
         classnet: optional `SaccaderClassNet` whose `saccader` is `saccader` (see the module
             docstring); `dataset` then holds images at its classifier's size.
@@ -162,7 +163,8 @@ def _prediction_rule(model):
 
 
 def _policy(model, name, seed=None):
-    """Policy `name` of `model`: its own `policy_named` (DRAM) or the Saccader policy on its cell."""
+    """Policy `name` of `model`: its own `policy_named` (DRAM) or the Saccader policy on its
+    cell."""
     if hasattr(model, "policy_named"):
         return model.policy_named(name, seed=seed)
     return make_policy(name, cell=model.cell, seed=seed)
@@ -428,9 +430,10 @@ def evaluate_model(
             `learned` policy; `()` skips it).
         fill_value: value of blanked pixels, a scalar or `[C]`: the normalised black
             (`occlusion.black_value(source)`; 0 for cluttered MNIST).
-        stage1: optional stage-1 network (`saccader_tf.evaluation.stage1_network.load_stage1_network`): then
-            `stage1_policies` are also measured on it (rows with `network="stage1"`) and it judges
-            the occlusion check (otherwise `saccader`'s own BagNet does; the result says which).
+        stage1: optional stage-1 network
+            (`saccader_tf.evaluation.stage1_network.load_stage1_network`): then `stage1_policies`
+            are also measured on it (rows with `network="stage1"`) and it judges the occlusion
+            check (otherwise `saccader`'s own BagNet does; the result says which).
         stage1_policies: the policies measured on `stage1` (not `"learned"`).
         classnet: optional `SaccaderClassNet` whose `saccader` is `saccader`: rows with
             `network="classnet"` for its Saccader's policy, T = 1..max_glimpses (module

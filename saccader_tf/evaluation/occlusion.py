@@ -61,7 +61,8 @@ def occlusion_logits(saccader, images, cells, steps, fill_value, seed, judge=Non
         saccader: the `Saccader` whose cells (grid and boxes) are blanked.
         images: `[B, S, S, C]`.
         cells: int32 `[B, T]` cells chosen by the policy, in order (`T >= max(steps)`).
-        steps: tuple of glimpse counts t; the first t chosen cells (resp. t random cells) are blanked.
+        steps: tuple of glimpse counts t; the first t chosen cells (resp. t random cells) are
+            blanked.
         fill_value: value of blanked pixels.
         seed: int32 `[2]` seed of the random cells.
         judge: the BagNet that classifies the blanked images (e.g. the stage-1 network's

@@ -99,8 +99,8 @@ def format_table(result):
     for row in result.rows:
         glimpses = "all" if row["glimpses"] is None else str(row["glimpses"])
         lines.append(
-            f"{row['policy']:<16}{row.get('network', FINAL):<9}{glimpses:>9}{_percent(row['top1']):>9}"
-            f"{_percent(row['top5']):>9}{_percent(row['coverage']):>10}{_percent(row['hit_first']):>10}"
+            f"{row['policy']:<16}{row.get('network', FINAL):<9}{glimpses:>9}"
+            f"{_percent(row['top1']):>9}{_percent(row['top5']):>9}{_percent(row['coverage']):>10}{_percent(row['hit_first']):>10}"
             f"{_percent(row['hit_any']):>9}"
         )
     if result.occlusion:

@@ -69,7 +69,7 @@ def check_stage1_network(saccader, stage1, stage1_policies):
             )
     if (stage1.grid, stage1.num_classes) != (saccader.grid, saccader.num_classes):
         raise ValueError(
-            f"The stage-1 network must have the evaluated model's grid ({saccader.grid}) and classes "
-            f"({saccader.num_classes}). Received: stage1.grid={stage1.grid}, "
+            f"The stage-1 network must have the evaluated model's grid ({saccader.grid}) and "
+            f"classes ({saccader.num_classes}). Received: stage1.grid={stage1.grid}, "
             f"stage1.num_classes={stage1.num_classes}"
         )

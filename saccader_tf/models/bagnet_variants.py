@@ -6,8 +6,8 @@ Every entry fixes the keyword arguments of `saccader_tf.models.BagNet` except `n
   (Brendel & Bethge: 1x1 conv then 3x3 conv).
 - `stem_width`: channels of the stem.
 - `blocks`: bottleneck blocks per group; `widths`: bottleneck widths (the block output is 4x that);
-  `strides`: stride of the first block of each group; `kernel3`: how many leading blocks of each group
-  use a 3x3 middle convolution (the rest use 1x1).
+  `strides`: stride of the first block of each group; `kernel3`: how many leading blocks of each
+  group use a 3x3 middle convolution (the rest use 1x1).
 - `lowd_width`: width of the 1x1 "lowD" projection on the last features, or 0 for none.
 
 Receptive field / stride / grid at the reference image size (computed, and pinned in the tests):
@@ -21,10 +21,11 @@ Receptive field / stride / grid at the reference image size (computed, and pinne
 | bagnet29_small   | 29 | 4      | 8x8 at 60, 18x18 at 100 |
 | bagnet9_tiny     |  9 | 4      | 12x12 at 56, 4x4 at 24 (tests) |
 
-`bagnet29_small` is ours, for cluttered MNIST: a 28 px digit is about one receptive field, and a 60 px
-canvas still gives an 8x8 grid of 64 candidate glimpses. It is narrow where the maps are large
+`bagnet29_small` is ours, for cluttered MNIST: a 28 px digit is about one receptive field, and a
+60 px canvas still gives an 8x8 grid of 64 candidate glimpses. It is narrow where the maps are large
 (stem 16, first group 8→32 channels) and wider where they are small: on a 2-core CPU the
-full-resolution layers dominate the step time, and halving them halves the stage-1 step. `bagnet9_tiny` exists for fast tests.
+full-resolution layers dominate the step time, and halving them halves the stage-1 step.
+`bagnet9_tiny` exists for fast tests.
 """
 
 _RESNET50_BLOCKS = (3, 4, 6, 3)

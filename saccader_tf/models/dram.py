@@ -40,7 +40,8 @@ class DramContext:
 
 @keras.saving.register_keras_serializable(package="saccader_tf")
 class DRAM(keras.Model):
-    """Deep recurrent attention model: glimpse network → LSTM0 → classes; LSTM0 → LSTM1 → where next.
+    """Deep recurrent attention model: glimpse network → LSTM0 → classes; LSTM0 → LSTM1 → where
+    next.
 
     Context step: a glimpse at the centre with all n resolutions → LSTM0 (zero state) → LSTM1
     (zero state) → emission μ₁ → policy → l₁; LSTM1 keeps its state, LSTM0 is reset. Then for
@@ -70,10 +71,10 @@ class DRAM(keras.Model):
     Returns:
         A dict (keys `OUTPUT_KEYS`): `"logits"` float32 `[B, K]` (= `glimpse_logits[:, -1]`);
         `"glimpse_logits"` float32 `[B, T, K]` (the prediction after t glimpses); `"cells"` int32
-        `[B, T]` (top-left pixel index `top·(S−g+1) + left` of each glimpse); `"glimpse_boxes"` int32
-        `[B, T, 4]` (ymin, xmin, ymax, xmax, end-exclusive pixels: the g x g high-resolution box);
-        `"locations"` float32 `[B, T, 2]` (l_t in `[-1, 1]`, no gradient); `"mean_locations"` float32
-        `[B, T, 2]` (μ_t, differentiable: REINFORCE's log-probabilities).
+        `[B, T]` (top-left pixel index `top·(S−g+1) + left` of each glimpse); `"glimpse_boxes"`
+        int32 `[B, T, 4]` (ymin, xmin, ymax, xmax, end-exclusive pixels: the g x g high-resolution
+        box); `"locations"` float32 `[B, T, 2]` (l_t in `[-1, 1]`, no gradient); `"mean_locations"`
+        float32 `[B, T, 2]` (μ_t, differentiable: REINFORCE's log-probabilities).
 
     Example:
 
@@ -214,7 +215,8 @@ class DRAM(keras.Model):
         return self.unroll(context, num_glimpses=num_glimpses, training=training)
 
     def boxes(self, cells):
-        """High-resolution glimpse boxes `[..., 4]` (int32 pixels, end-exclusive) of cell indices."""
+        """High-resolution glimpse boxes `[..., 4]` (int32 pixels, end-exclusive) of cell
+        indices."""
         return geometry.cell_boxes(cells, self.grid, 1, self.glimpse_size)
 
     @property

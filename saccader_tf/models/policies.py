@@ -15,8 +15,8 @@ the cell's own for `learned`, `mark_visited` for the others):
 | `center`         | −(squared distance to the grid centre) − V·C  | argmax (ties: lower index)|
 | `sobel_mean`     | mean Sobel edge magnitude in the cell's box − V·C | argmax (`sobel_policies`) |
 | `sobel_var`      | its variance in the cell's box − V·C          | argmax (`sobel_policies`) |
-| `random_tf1`     | log P(cell) of a snapped uniform location     | sampled, may revisit (`tf1_policies`) |
-| `center_tf1`     | 0 at the centre cell, −V elsewhere            | centre cell T times (`tf1_policies`) |
+| `random_tf1` | log P(cell) of a snapped uniform location | sampled, may revisit (`tf1_policies`) |
+| `center_tf1` | 0 at the centre cell, −V elsewhere | centre cell T times (`tf1_policies`) |
 
 `random` and `center` are ours (distinct cells); `random_tf1` and `center_tf1` are the 2019 TF1
 code's definitions, which may revisit a cell (see `saccader_tf.models.tf1_policies`).

@@ -31,9 +31,10 @@ class Saccader(keras.Model):
     `[B,h,w,K]`; where G = AttentionNetwork(P); mixed M = Conv1x1(concat[G, Q]) `[B,h,w,D]`.
     For t = 1..T a policy (the learned `SaccaderCell` by default) picks an unvisited cell `l^t`
     from M and the visited mask; the glimpse's logits are `y^t = Z[l^t]` (hard readout; or
-    `y^t = Σ_n π^t_n Z_n` with `readout="soft"`) and the prediction is `ŷ = mean_t y^t`. The glimpse box of `l^t` is the exact receptive field of that cell. In
-    inference mode the learned policy is deterministic and has no memory besides the visited mask,
-    so the first k glimpses do not depend on T.
+    `y^t = Σ_n π^t_n Z_n` with `readout="soft"`) and the prediction is `ŷ = mean_t y^t`. The
+    glimpse box of `l^t` is the exact receptive field of that cell. In inference mode the learned
+    policy is deterministic and has no memory besides the visited mask, so the first k glimpses do
+    not depend on T.
 
     Args:
         num_classes: number of classes `K`.

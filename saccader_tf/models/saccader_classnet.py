@@ -1,4 +1,5 @@
-"""Saccader-ClassNet: the Saccader chooses where to look, a separate classifier classifies the glimpses."""
+"""Saccader-ClassNet: the Saccader chooses where to look, a separate classifier classifies the
+glimpses."""
 
 import os
 
@@ -26,22 +27,22 @@ class SaccaderClassNet(keras.Model):
     """Saccader-ClassNet: T glimpses chosen by a Saccader, each classified by a separate classifier.
 
     The input is the image at the classifier's size S_cls. The Saccader sees it resized to its own
-    size S_sac (`tf.image.resize`, bilinear with antialiasing; or pass `saccader_images`) and, always
-    in inference mode (its configured policy, deterministic for `"learned"`), picks T cells with
-    receptive-field boxes `b^t` (S_sac pixels). `GlimpseExtraction` cuts `g = int(S_cls/S_sac · RF)`
-    px glimpses centred at the same normalised locations from the S_cls image (edge replication
-    outside it) and resizes them to the classifier's input side s. The classifier maps each glimpse
-    to logits `y^t` `[K]`; the prediction is `ŷ = mean_t y^t`. The BagNet's glimpse logits are not
-    used for it (they are returned as `"saccader_logits"`).
+    size S_sac (`tf.image.resize`, bilinear with antialiasing; or pass `saccader_images`) and,
+    always in inference mode (its configured policy, deterministic for `"learned"`), picks T cells
+    with receptive-field boxes `b^t` (S_sac pixels). `GlimpseExtraction` cuts
+    `g = int(S_cls/S_sac · RF)` px glimpses centred at the same normalised locations from the S_cls
+    image (edge replication outside it) and resizes them to the classifier's input side s. The
+    classifier maps each glimpse to logits `y^t` `[K]`; the prediction is `ŷ = mean_t y^t`. The
+    BagNet's glimpse logits are not used for it (they are returned as `"saccader_logits"`).
 
     Classifiers (all with `weights=None`: nothing is downloaded; `classifier_weights` may name a
     local weights file, loaded with `load_weights`):
     `"nasnet_large"` = `keras.applications.NASNetLarge(include_top=True, classes=K,
     classifier_activation=None)`, `"resnet50_v2"` = `keras.applications.ResNet50V2(...)` likewise
-    (both default to s = S_cls, the paper's 331 px input for NASNet), `"small_cnn"` = 3x3 conv (SAME,
-    no bias) + BN + ReLU per width of `small_cnn_widths` (strides 1, 2, 2, ...) → spatial mean → Dense K
-    (default s = g: no resize, for the built-in 60 px data), or a `keras.Model` mapping
-    `[M, s, s, C]` to logits `[M, K]` (s read from its input shape). A passed-in model is
+    (both default to s = S_cls, the paper's 331 px input for NASNet), `"small_cnn"` = 3x3 conv
+    (SAME, no bias) + BN + ReLU per width of `small_cnn_widths` (strides 1, 2, 2, ...) → spatial
+    mean → Dense K (default s = g: no resize, for the built-in 60 px data), or a `keras.Model`
+    mapping `[M, s, s, C]` to logits `[M, K]` (s read from its input shape). A passed-in model is
     serialized into `get_config()` with `keras.saving.serialize_keras_object`: functional and
     Sequential models (and registered subclasses) survive `from_config` and a `.keras` round trip;
     an unregistered subclassed model does not deserialize.
@@ -65,9 +66,10 @@ class SaccaderClassNet(keras.Model):
 
     Returns:
         A dict (keys `OUTPUT_KEYS`): `"logits"` float32 `[N, K]`; `"glimpse_logits"` float32
-        `[N, T, K]` (the classifier's per glimpse); `"cells"` int32 `[N, T]`; `"glimpse_boxes"` int32
-        `[N, T, 4]` (the Saccader's boxes, S_sac pixels); `"classifier_boxes"` int32 `[N, T, 4]` (the cut
-        boxes, S_cls pixels, may leave the image); `"saccader_logits"` float32 `[N, K]`.
+        `[N, T, K]` (the classifier's per glimpse); `"cells"` int32 `[N, T]`; `"glimpse_boxes"`
+        int32 `[N, T, 4]` (the Saccader's boxes, S_sac pixels); `"classifier_boxes"` int32
+        `[N, T, 4]` (the cut boxes, S_cls pixels, may leave the image); `"saccader_logits"` float32
+        `[N, K]`.
 
     Example:
 

@@ -77,8 +77,8 @@ class _SobelPolicy(_FixedScorePolicy):
     def scores(self, context):
         if context.images is None or context.cell_boxes is None:
             raise ValueError(
-                f"The `{self.name}` policy needs the images and the cell boxes in the glimpse context "
-                "(`Saccader.context` provides them). "
+                f"The `{self.name}` policy needs the images and the cell boxes in the glimpse "
+                "context (`Saccader.context` provides them). "
                 f"Received: images={context.images!r}, cell_boxes={context.cell_boxes!r}"
             )
         # Reused only in the graph that computed them (eager, one tf.function, or one branch of a

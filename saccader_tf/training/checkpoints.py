@@ -72,7 +72,8 @@ def progress_dir(model_dir, stage):
 
 
 def stage_finished(model_dir, stage):
-    """Whether `stage` ran to its end in `model_dir`: its checkpoint exists and no progress is pending."""
+    """Whether `stage` ran to its end in `model_dir`: its checkpoint exists and no progress is
+    pending."""
     return os.path.exists(stage_weights_path(model_dir, stage)) and not os.path.exists(
         progress_dir(model_dir, stage)
     )
@@ -209,8 +210,8 @@ def check_model_config(model_dir, config, *, file=CONFIG_FILE, keys=_ARCHITECTUR
                 f"{k}: {old!r} there vs {new!r} now" for k, (old, new) in differences.items()
             )
             raise ValueError(
-                f"{model_dir} holds checkpoints of another model ({details}). Use the same flags as "
-                f"that run, or a new --model_dir. Received: model_dir={model_dir}"
+                f"{model_dir} holds checkpoints of another model ({details}). Use the same flags "
+                f"as that run, or a new --model_dir. Received: model_dir={model_dir}"
             )
         return
     os.makedirs(model_dir, exist_ok=True)
@@ -332,7 +333,8 @@ def read_json_record(path, fix):
         ) from None
     if not isinstance(record, dict):
         raise CorruptCheckpointError(
-            f"{path} holds a JSON {type(record).__name__}, not an object of settings: {fix}. Received: path={path}"
+            f"{path} holds a JSON {type(record).__name__}, not an object of settings: {fix}. "
+            f"Received: path={path}"
         )
     return record
 

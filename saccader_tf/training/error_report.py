@@ -49,7 +49,8 @@ def error_report(error, model_dir):
 
 
 def data_problem(error):
-    """The line of a TensorFlow error that names a bad file or label (the whole message otherwise)."""
+    """The line of a TensorFlow error that names a bad file or label (the whole message
+    otherwise)."""
     for line in error.message.splitlines():
         for marker in ("Cannot read image file", "Labels must lie in"):
             if marker in line:  # drop tf.data's "Error in user-defined function ...: [" around it

@@ -6,12 +6,14 @@ correct under `tf.distribute`:
 
     loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
 
-(divide by the GLOBAL batch, once — never also divide by `num_replicas_in_sync`). Scalar terms that are
-not per-example (`l2_penalty`) are added once per global step, so inside a replica context the caller
-divides them by `num_replicas_in_sync` (`tf.nn.scale_regularization_loss` does exactly that).
+(divide by the GLOBAL batch, once — never also divide by `num_replicas_in_sync`). Scalar terms that
+are not per-example (`l2_penalty`) are added once per global step, so inside a replica context the
+caller divides them by `num_replicas_in_sync` (`tf.nn.scale_regularization_loss` does exactly
+that).
 
 - Stage 1: `per_location_cross_entropy` (+ `l2_penalty`).
-- Stage 2: `top_cells_targets` then `location_pretraining_loss` (teacher-forced, DESIGN §3.6 (ours)).
+- Stage 2: `top_cells_targets` then `location_pretraining_loss` (teacher-forced, DESIGN §3.6
+  (ours)).
 - Stage 3: `policy_log_probs`, `correct_prediction_reward`, `global_batch_mean` (the baseline),
   `reinforce_loss`, `glimpse_cross_entropy` (+ `l2_penalty`).
 - Weight decay of every stage: `weight_decay_penalty` (`l2="standard"`: `l2_penalty`;
@@ -64,7 +66,8 @@ def _check_rank(tensor, rank, name):
 
 
 def _sparse_cross_entropy(labels, logits):
-    """Per-position `-log softmax(logits)[labels]` in `float32`, labels broadcast to logits[..., 0]."""
+    """Per-position `-log softmax(logits)[labels]` in `float32`, labels broadcast to
+    logits[..., 0]."""
     logits = tf.cast(logits, tf.float32)
     labels = tf.cast(labels, tf.int32)
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)

@@ -1,4 +1,5 @@
-"""`MultiWorkerMirroredStrategy` support: chief detection and a version-gated `fit` shim (DESIGN §5).
+"""`MultiWorkerMirroredStrategy` support: chief detection and a version-gated `fit` shim
+(DESIGN §5).
 
 Keras 3.15's `model.fit` fails under `tf.distribute.MultiWorkerMirroredStrategy`
 (keras-team/keras#20585, tensorflow/tensorflow#72388), for two reasons, both in
@@ -111,7 +112,8 @@ def is_chief(strategy):
 
 @contextlib.contextmanager
 def fit_compat(strategy):
-    """Makes `model.fit`/`evaluate` work under a multi-worker strategy within the block (see above)."""
+    """Makes `model.fit`/`evaluate` work under a multi-worker strategy within the block (see
+    above)."""
     if not (is_multi_worker(strategy) and needs_fit_shim()):
         yield
         return

@@ -93,8 +93,8 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         if self.failure is None:
             return
         raise NonFiniteLossError(
-            f"Stage {self.stage} stopped: {self.failure[1]}. The stage-{self.stage} checkpoint was not "
-            "written and earlier checkpoints are unchanged (no save holds a non-finite weight). Look for "
-            "NaN/Inf pixels or labels out of range in the data, or lower --learning_rate (with "
-            "--retrain: saved progress keeps its settings)."
+            f"Stage {self.stage} stopped: {self.failure[1]}. The stage-{self.stage} checkpoint "
+            "was not written and earlier checkpoints are unchanged (no save holds a non-finite "
+            "weight). Look for NaN/Inf pixels or labels out of range in the data, or lower "
+            "--learning_rate (with --retrain: saved progress keeps its settings)."
         )

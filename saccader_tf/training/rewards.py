@@ -5,10 +5,11 @@ official TF1 code's) r ∈ {−1, 1}, i.e. 2·binary − 1. With the batch-mean 
 `punishment` is exactly twice the `binary` one, so it doubles the REINFORCE term and changes
 nothing else.
 
-The REINFORCE baseline of Saccader is the mean reward over the batch. Under `tf.distribute` the batch
-is split over replicas (and workers), so "the batch" means the GLOBAL batch: `global_batch_mean`
-all-reduces the local sum and the local count, so every replica uses the same baseline, and replicas
-whose local batch is smaller (the last partial batch) get their proper weight.
+The REINFORCE baseline of Saccader is the mean reward over the batch. Under `tf.distribute` the
+batch is split over replicas (and workers), so "the batch" means the GLOBAL batch:
+`global_batch_mean` all-reduces the local sum and the local count, so every replica uses the same
+baseline, and replicas whose local batch is smaller (the last partial batch) get their proper
+weight.
 """
 
 import tensorflow as tf

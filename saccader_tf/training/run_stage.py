@@ -120,7 +120,8 @@ def train_stage(
 
     Returns:
         A dict summary: `stage`, `seconds`, `steps`, `resumed_from` (step), `epochs_run` (indices of
-        the epochs this call trained), `train` and `eval` logs of the last epoch, `checkpoint` path (or `None`) and a one-line `summary`.
+        the epochs this call trained), `train` and `eval` logs of the last epoch, `checkpoint` path
+        (or `None`) and a one-line `summary`.
 
     Raises:
         NonFiniteLossError: a loss term became NaN/Inf; the stage stops there, without a checkpoint.
@@ -243,7 +244,8 @@ def _check_schedule(epochs, learning_rate):
     check_int("epochs", epochs)
     if not 0 < learning_rate < float("inf"):
         raise ValueError(
-            f"`learning_rate` must be positive and finite. Received: learning_rate={learning_rate!r}"
+            "`learning_rate` must be positive and finite. "
+            f"Received: learning_rate={learning_rate!r}"
         )
 
 
@@ -285,8 +287,8 @@ def _fit_epochs(
     eval_steps,
     verbose,
 ):
-    """One `fit` per remaining epoch, starting at stage step `first_step`; returns the merged history
-    (with `"epoch"`: the indices of the epochs run)."""
+    """One `fit` per remaining epoch, starting at stage step `first_step`; returns the merged
+    history (with `"epoch"`: the indices of the epochs run)."""
     history = {"epoch": []}
     for epoch in range(first_step // steps_per_epoch, epochs):
         first = max(first_step, epoch * steps_per_epoch)
@@ -311,7 +313,8 @@ def _fit_epochs(
 
 
 def _logging_callbacks(stage, saccader, source, model_dir):
-    """TensorBoard logs, and in stage 3 the glimpses on 8 fixed validation images after every epoch."""
+    """TensorBoard logs, and in stage 3 the glimpses on 8 fixed validation images after every
+    epoch."""
     log_dir = os.path.join(model_dir, "logs", f"stage{stage}")
     callbacks = [keras.callbacks.TensorBoard(log_dir)]
     if stage == 3:
@@ -349,7 +352,8 @@ def _result(stage, trainer, history, seconds, epochs, resumed_from, path):
 
 
 class StageProgbar(keras.callbacks.ProgbarLogger):
-    """Keras's progress bar, numbering epochs out of the whole stage (`fit` runs one epoch at a time).
+    """Keras's progress bar, numbering epochs out of the whole stage (`fit` runs one epoch at a
+    time).
 
     Args:
         epochs: the stage's number of epochs.

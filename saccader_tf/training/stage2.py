@@ -1,4 +1,5 @@
-"""Stage 2: pretrain the location network towards the BagNet's most confident cells (DESIGN §3.6)."""
+"""Stage 2: pretrain the location network towards the BagNet's most confident cells
+(DESIGN §3.6)."""
 
 import tensorflow as tf
 

@@ -15,7 +15,10 @@ from saccader_tf.training.rewards import REWARDS
 from saccader_tf.training.stage_trainer import StageTrainer
 
 DEFAULT_FULL_IMAGE_LOSS_WEIGHT = 1.0
-"""Default μ of the full-image term: on (ours; the paper's stage 3 is μ = 0). See the class docstring."""
+(
+    "Default μ of the full-image term: on (ours; the paper's stage 3 is μ = 0). See the class "
+    "docstring."
+)
 
 
 class PolicyGradientTrainer(StageTrainer):
@@ -35,7 +38,8 @@ class PolicyGradientTrainer(StageTrainer):
     full-image logits (`full_logits`, the `full` and `ordered_logits` baselines on this model) get
     worse than after stage 1. μ > 0 keeps the stage-1 per-location cross-entropy on every cell
     (`per_location_cross_entropy`, each cell's Z against the label), so the network stays a
-    full-image classifier. With μ = 0 the term is only logged (no gradient): a step is exactly the paper's.
+    full-image classifier. With μ = 0 the term is only logged (no gradient): a step is exactly the
+    paper's.
 
     Default μ = 1 (ours), chosen from README's measured table ("Keeping the full-image loss in
     stage 3"; same stage-1/2 weights, stage 3 run with μ = 0 and μ = 1): with μ = 0 the final

@@ -14,7 +14,8 @@ class ClassNetTrainer(StageTrainer):
     `training=False` and stops gradients at the image and the boxes), so it picks the glimpses it
     will pick when serving, and only the classifier learns, from each of its T glimpses on its own:
 
-        L4 = mean_b mean_t CE(softmax(classifier(glimpse_bt)), y_b) + λ·Σ||w||²/2 (classifier kernels).
+        L4 = mean_b mean_t CE(softmax(classifier(glimpse_bt)), y_b)
+             + λ·Σ||w||²/2 (classifier kernels).
 
     Each glimpse is classified alone at inference too (the final logits are the mean over T), so
     every glimpse is trained to carry the class; a loss on the mean logits would let some glimpses
