@@ -1,4 +1,5 @@
-"""`python -m saccader_tf.benchmarks`: the quick mode prints every row; FLOP counts by hand; targets."""
+"""`python -m saccader_tf.benchmarks`: the quick mode prints every row; FLOP counts by hand;
+targets."""
 
 import io
 import json

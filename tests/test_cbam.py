@@ -1,4 +1,5 @@
-"""Tests of the CBAM layer: hand-computed numerics, gate order, weight maps, validation, shared checks."""
+"""Tests of the CBAM layer: hand-computed numerics, gate order, weight maps, validation, shared
+checks."""
 
 import os
 import sys
@@ -102,7 +103,8 @@ class CBAMNumericsTest(tf.test.TestCase):
         channel_weights, spatial_weights = cbam.attention_maps(x)
         m_c = sigmoid(np.array([20.0, -20.0]))  # Both MLP branches add their bias.
         self.assertAllClose(np.reshape(channel_weights, [-1]), m_c, atol=1e-7)
-        # Channel first: the spatial gate sees x' = (0, 10 sigmoid(-20)) at A, so M_s(A) ~ sigmoid(0).
+        # Channel first: the spatial gate sees x' = (0, 10 sigmoid(-20)) at A, so
+        # M_s(A) ~ sigmoid(0).
         # Spatial first would see max 10 at A and give M_s(A) = sigmoid(10) ~ 1.
         refined = x[0, 0] * m_c
         expected_ms = sigmoid(refined.max(axis=-1))

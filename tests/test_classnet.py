@@ -1,4 +1,5 @@
-"""Saccader-ClassNet (issue 12): glimpse extraction, weight count, logits by hand, config and `.keras`."""
+"""Saccader-ClassNet (issue 12): glimpse extraction, weight count, logits by hand, config and
+`.keras`."""
 
 import json
 import os
@@ -71,7 +72,8 @@ class GlimpseExtractionTest(tf.test.TestCase):
         self.assertAllEqual(out[0, 0], padded[5:12, 5:12])
         self.assertAllEqual(out[0, 1], padded[17:24, 17:24])
         self.assertAllEqual(out[0, 2], padded[5:12, 17:24])
-        # Edge replication by hand: the first 4 rows of glimpse 0 all repeat image row 0 (columns -3..3).
+        # Edge replication by hand: the first 4 rows of glimpse 0 all repeat image row 0
+        # (columns -3..3).
         for row in range(4):
             self.assertAllEqual(out[0, 0, row, 3:], image[0, 0, 0:4])
             self.assertAllEqual(out[0, 0, row, :3], np.repeat(image[0, 0, :1], 3, axis=0))
@@ -119,8 +121,8 @@ class GlimpseExtractionTest(tf.test.TestCase):
 class SaccaderClassNetTest(tf.test.TestCase):
     def test_weight_count_is_the_sum_of_both_networks(self):
         net = _classnet()
-        # Small CNN, C = 1, K = 5, widths (4, 8): conv 3·3·1·4 = 36, BN 4·4 = 16, conv 3·3·4·8 = 288,
-        # BN 4·8 = 32, dense 8·5 + 5 = 45.
+        # Small CNN, C = 1, K = 5, widths (4, 8): conv 3·3·1·4 = 36, BN 4·4 = 16,
+        # conv 3·3·4·8 = 288, BN 4·8 = 32, dense 8·5 + 5 = 45.
         self.assertEqual(net.classifier.count_params(), 36 + 16 + 288 + 32 + 45)
         self.assertEqual(
             net.count_params(), net.saccader.count_params() + net.classifier.count_params()

@@ -169,8 +169,8 @@ class ClutteredMnistSourceTest(tf.test.TestCase):
         self.assertAllClose(images, expected / 255.0)
         self.assertAllEqual(eval_labels, labels)
         np.testing.assert_array_equal(source.eval_boxes, boxes)
-        epoch1 = np.concatenate([l.numpy() for _, l in source.train_epoch(0)])
-        epoch2 = np.concatenate([l.numpy() for _, l in source.train_epoch(1)])
+        epoch1 = np.concatenate([batch_labels.numpy() for _, batch_labels in source.train_epoch(0)])
+        epoch2 = np.concatenate([batch_labels.numpy() for _, batch_labels in source.train_epoch(1)])
         again = cluttered_mnist_source(batch_size=50, num_train=100, num_eval=50, seed=4)
         self.assertFalse(
             np.array_equal(
@@ -178,8 +178,14 @@ class ClutteredMnistSourceTest(tf.test.TestCase):
                 np.concatenate([i.numpy() for i, _ in source.train_epoch(1)]),
             )
         )  # reshuffled each epoch
-        self.assertAllEqual(epoch1, np.concatenate([l.numpy() for _, l in again.train_epoch(0)]))
-        self.assertAllEqual(epoch2, np.concatenate([l.numpy() for _, l in again.train_epoch(1)]))
+        self.assertAllEqual(
+            epoch1,
+            np.concatenate([batch_labels.numpy() for _, batch_labels in again.train_epoch(0)]),
+        )
+        self.assertAllEqual(
+            epoch2,
+            np.concatenate([batch_labels.numpy() for _, batch_labels in again.train_epoch(1)]),
+        )
 
     def test_make_source_dispatch(self):
         source = make_source(

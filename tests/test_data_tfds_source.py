@@ -44,7 +44,7 @@ class TfdsSourceTest(tf.test.TestCase):
                 augment="imagenet",
             )
             images, labels = _first_batch(source.train_epoch(0))
-            eval_batches = [(i.numpy(), l.numpy()) for i, l in source.eval]
+            eval_batches = [(i.numpy(), batch_labels.numpy()) for i, batch_labels in source.eval]
         self.assertEqual(attempts, [])
         self.assertEqual((source.num_classes, source.channels, source.image_size), (10, 3, 24))
         self.assertEqual((source.mean, source.std), (IMAGENET_MEAN, IMAGENET_STD))
@@ -82,8 +82,8 @@ class TfdsSourceTest(tf.test.TestCase):
             again = _first_batch(tfds_source("cifar10", seed=3, **kwargs).train_epoch(0))
             other = _first_batch(tfds_source("cifar10", seed=4, **kwargs).train_epoch(0))
             source = tfds_source("cifar10", seed=3, **kwargs)
-            eval_once = [l.numpy() for _, l in source.eval]
-            eval_twice = [l.numpy() for _, l in source.eval]
+            eval_once = [batch_labels.numpy() for _, batch_labels in source.eval]
+            eval_twice = [batch_labels.numpy() for _, batch_labels in source.eval]
         self.assertAllEqual(first[0], again[0])
         self.assertAllEqual(first[1], again[1])
         self.assertNotAllClose(first[0], other[0])

@@ -1,4 +1,5 @@
-"""DRAM (issue 13): glimpse network, multi-resolution crops, Gaussian policy, unroll, trainer, size."""
+"""DRAM (issue 13): glimpse network, multi-resolution crops, Gaussian policy, unroll, trainer,
+size."""
 
 import math
 import os
@@ -294,7 +295,7 @@ report = {
     "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(results[0], initial)),
 }
 print("RESULT " + json.dumps(report))
-"""
+"""  # noqa: E501 (a script run in a subprocess)
 
 
 @pytest.mark.slow

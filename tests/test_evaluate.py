@@ -109,7 +109,8 @@ class EvaluateModelTest(tf.test.TestCase):
         self.assertEqual(evaluate_lib._check_arguments(self.model, 20, ("learned",)), 16)
 
     def test_coverage(self):
-        # Every receptive field is 9 x 9 inside the 24 x 24 image; all 16 cells cover rows/cols 0..20.
+        # Every receptive field is 9 x 9 inside the 24 x 24 image; all 16 cells cover
+        # rows/cols 0..20.
         for policy in ("learned", "random", "ordered_logits"):
             self.assertAllClose(self.result.row(policy, 1)["coverage"], 81 / 576)
         self.assertAllClose(self.result.row("full")["coverage"], 21 * 21 / 576)

@@ -1,8 +1,9 @@
-"""Tests of `saccader_tf.export`: a SavedModel that serves uint8 images, reloaded with TensorFlow only.
+"""Tests of `saccader_tf.export`: a SavedModel that serves uint8 images, reloaded with TensorFlow
+only.
 
 One tiny model is exported once per class; one fresh subprocess (no `saccader_tf`, no
-`tensorflow_probability`) loads it, runs every endpoint and bad input, and saves the outputs; the tests
-compare them with the Keras model.
+`tensorflow_probability`) loads it, runs every endpoint and bad input, and saves the outputs; the
+tests compare them with the Keras model.
 """
 
 import json
@@ -74,7 +75,7 @@ assert "saccader_tf" not in sys.modules and "tensorflow_probability" not in sys.
 np.savez(outputs_path, **results)
 with open(errors_path, "w") as f:
     json.dump(errors, f)
-"""
+"""  # noqa: E501 (a script run in a subprocess)
 
 
 def _tiny_saccader():

@@ -1,4 +1,5 @@
-"""Stage 3's optional full-image term: off it changes nothing, on it trains cells no glimpse used."""
+"""Stage 3's optional full-image term: off it changes nothing, on it trains cells no glimpse
+used."""
 
 import keras
 import numpy as np
@@ -77,8 +78,8 @@ class FullImageLossTest(tf.test.TestCase):
         )  # logged with the term off too
 
     def test_weight_above_zero_trains_the_bagnet_on_pixels_no_glimpse_saw(self):
-        """The stem kernel's gradient is Σ pixel·δ: with the glimpse's pixels all zero it is exactly 0
-        unless the full-image term reaches the cells no glimpse used."""
+        """The stem kernel's gradient is Σ pixel·δ: with the glimpse's pixels all zero it is exactly
+        0 unless the full-image term reaches the cells no glimpse used."""
         model, (images, labels) = _model(seed=2), _data(seed=2)
         model.policy = make_policy("center")  # a fixed glimpse; its location logits have no weights
         model.num_glimpses = 1

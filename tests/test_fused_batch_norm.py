@@ -64,7 +64,8 @@ class FusedBatchNormTest(tf.test.TestCase):
                         self.assertAllClose(w_fused, w_ref, atol=1e-6, rtol=1e-6)
 
     def test_hand_computed_moving_variance_update(self):
-        # One channel, values 1 and 3: batch mean 2, biased variance 1 (the unbiased one would be 2).
+        # One channel, values 1 and 3: batch mean 2, biased variance 1 (the unbiased one would
+        # be 2).
         bn = BatchNormalization(momentum=0.5, epsilon=0.0)
         y = bn(tf.constant([[[[1.0]]], [[[3.0]]]]), training=True)
         self.assertAllClose(tf.reshape(y, [-1]), [-1.0, 1.0])

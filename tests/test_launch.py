@@ -82,8 +82,9 @@ class LaunchTest(tf.test.TestCase):
         with open(stage_weights_path(model_dir, 3), "rb") as f:
             self.assertEqual(f.read(), stage3_bytes)
 
-        # --retrain: a separate stage-3 run with a negligible learning rate (0 is refused) keeps the
-        # restored stage-2 cell weights (Adam moves each weight by about the learning rate per step).
+        # --retrain: a separate stage-3 run with a negligible learning rate (0 is refused) keeps
+        # the restored stage-2 cell weights (Adam moves each weight by about the learning rate per
+        # step).
         again = _launch(
             "--stage=3", f"--model_dir={model_dir}", "--learning_rate=1e-12", "--retrain"
         )

@@ -134,7 +134,8 @@ class LaunchErrorsTest(tf.test.TestCase):
                 model_dir, path = self._stage1_file(damage.__name__)
                 damage(path)
                 self._assert_one_line_error(
-                    rf"{path} (cannot be read|is damaged).*train stage 1 again with .*--stage=1.* --retrain",
+                    rf"{path} (cannot be read|is damaged).*train stage 1 again with "
+                    r".*--stage=1.* --retrain",
                     stage="2",
                     model_dir=model_dir,
                 )

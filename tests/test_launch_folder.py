@@ -1,4 +1,5 @@
-"""The launcher on an image folder as a user has it: no --steps, recipe `none`, export without crop."""
+"""The launcher on an image folder as a user has it: no --steps, recipe `none`, export without
+crop."""
 
 import json
 import os

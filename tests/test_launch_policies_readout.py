@@ -1,4 +1,5 @@
-"""Launcher (issue 12): --readout builds the Saccader's readout; --eval_policies rows in --stage=eval."""
+"""Launcher (issue 12): --readout builds the Saccader's readout; --eval_policies rows in
+--stage=eval."""
 
 import json
 import os

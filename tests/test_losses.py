@@ -1,4 +1,5 @@
-"""Tests of the stage 1-3 losses, the reward and the global-batch baseline (hand-computed values)."""
+"""Tests of the stage 1-3 losses, the reward and the global-batch baseline (hand-computed
+values)."""
 
 import json
 import math

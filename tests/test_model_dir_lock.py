@@ -43,7 +43,8 @@ class ModelDirLockTest(tf.test.TestCase):
         return holder
 
     def _main(self, model_dir, stage="2"):
-        """The launcher in process (`--stage=2` with no stage-1 file: it stops right after locking)."""
+        """The launcher in process (`--stage=2` with no stage-1 file: it stops right after
+        locking)."""
         stderr = io.StringIO()
         flags = dict(
             model="bagnet9_tiny",

@@ -120,7 +120,7 @@ report["reference_seconds"] = time.time() - start
 
 report["import_seconds"], report["total_seconds"] = _t1 - _t0, time.time() - _t0
 print("RESULT " + json.dumps(report), flush=True)
-"""
+"""  # noqa: E501 (a script run in a subprocess)
 
 
 @pytest.mark.slow
@@ -190,7 +190,8 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertFalse(np.array_equal(cells[0], cells[1]), "both workers sampled the same cells")
 
     def test_plain_fit_still_fails_on_gated_keras(self):
-        """When this fails, upstream fixed `fit`: drop `saccader_tf.training.multi_worker.fit_compat`."""
+        """When this fails, upstream fixed `fit`: drop
+        `saccader_tf.training.multi_worker.fit_compat`."""
         reports = self._reports()
         if not multi_worker.needs_fit_shim():
             self.skipTest(f"the shim is not applied on Keras {multi_worker.keras.__version__}")
@@ -224,7 +225,8 @@ class VersionGateTest(tf.test.TestCase):
 @pytest.mark.slow
 class LaunchExampleTest(tf.test.TestCase):
     def test_launch_trains_with_two_workers(self):
-        """`launch/multi_worker_local.py` runs `python -m saccader_tf.launch --strategy=multi_worker`.
+        """`launch/multi_worker_local.py` runs
+        `python -m saccader_tf.launch --strategy=multi_worker`.
 
         Stage 1 only, to keep the test short: every stage under `train_stage` is checked above.
         """

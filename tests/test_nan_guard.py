@@ -54,8 +54,9 @@ class NonFiniteLossGuardTest(tf.test.TestCase):
         with open(path, "rb") as f:
             good_bytes = f.read()
 
-        # The NaN pixel reaches the loss at step 3 (batch 2), or, where the CPU's oneDNN ReLU maps NaN
-        # to 0, only the gradients: then the weights are found non-finite before the stage file.
+        # The NaN pixel reaches the loss at step 3 (batch 2), or, where the CPU's oneDNN ReLU maps
+        # NaN to 0, only the gradients: then the weights are found non-finite before the stage
+        # file.
         with self.assertRaisesRegex(
             NonFiniteLossError,
             r"non-finite (at its training step 3 \(batch 2 of its epoch\)"
@@ -146,9 +147,10 @@ class NonFiniteWeightsNeverSavedTest(tf.test.TestCase):
             num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=0
         )
         model.build()
-        nan_optimizer = lambda name, learning_rate, total_steps=None: keras.optimizers.SGD(
-            float("nan")
-        )  # noqa: E731
+
+        def nan_optimizer(name, learning_rate, total_steps=None):
+            return keras.optimizers.SGD(float("nan"))
+
         with mock.patch.object(run_stage, "make_optimizer", nan_optimizer):
             with self.assertRaisesRegex(
                 NonFiniteLossError,

@@ -158,8 +158,8 @@ class ProgressRecoveryTest(tf.test.TestCase):
 
 
 class ChangedSettingsRefusedTest(tf.test.TestCase):
-    """`stage_plan` (what `train_stage` records) holds the data source's settings, the batch size and
-    the model's config, so a resume under any changed one is refused."""
+    """`stage_plan` (what `train_stage` records) holds the data source's settings, the batch size
+    and the model's config, so a resume under any changed one is refused."""
 
     def _assert_refused(self, first, second, pattern):
         directory = os.path.join(self.get_temp_dir(), f"plan_{self._testMethodName}_{pattern[:8]}")

@@ -1,4 +1,5 @@
-"""The same seed on the same machine gives bit-identical stage-1 weights and evaluation tables (CPU)."""
+"""The same seed on the same machine gives bit-identical stage-1 weights and evaluation
+tables (CPU)."""
 
 import keras
 import numpy as np

@@ -18,7 +18,7 @@ from test_data_tfds_source import _offline_mock
 
 
 def _arrays(dataset):
-    batches = [(i.numpy(), l.numpy()) for i, l in dataset]
+    batches = [(i.numpy(), batch_labels.numpy()) for i, batch_labels in dataset]
     return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
 
 
@@ -79,13 +79,16 @@ class TrainingBatchesTest(tf.test.TestCase):
 
     def test_tfds_skip_happens_on_encoded_examples(self):
         with _offline_mock(num_examples=10):
-            make = lambda: tfds_source(
-                "cifar10",
-                image_size=16,
-                batch_size=2,
-                seed=3,  # noqa: E731
-                data_dir=self.get_temp_dir(),
-            )
+
+            def make():
+                return tfds_source(
+                    "cifar10",
+                    image_size=16,
+                    batch_size=2,
+                    seed=3,
+                    data_dir=self.get_temp_dir(),
+                )
+
             images, labels = _arrays(training_batches(make(), 0, 7))
             resumed_images, resumed_labels = _arrays(training_batches(make(), 3, 4))
         self.assertAllEqual(resumed_images, images[6:14])

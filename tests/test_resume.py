@@ -74,7 +74,7 @@ for stage in stages:
     report[f"stage{stage}"] = {k: result[k] for k in ("steps", "resumed_from", "epochs_run")}
 np.savez(os.path.join(model_dir, f"final_{task}.npz"), *model.get_weights())
 print("RESULT " + json.dumps(report), flush=True)
-"""
+"""  # noqa: E501 (a script run in a subprocess)
 
 
 def _run(model_dir, kill_at=None, strategy="default", stages="1,3", **source_env):
@@ -181,7 +181,8 @@ class ResumeTest(tf.test.TestCase):
 
 @pytest.mark.slow
 class MultiWorkerResumeTest(tf.test.TestCase):
-    """Both workers of a 2-worker cluster die in stage 1; restarted, they rejoin from the chief's save."""
+    """Both workers of a 2-worker cluster die in stage 1; restarted, they rejoin from the chief's
+    save."""
 
     def test_restarted_workers_rejoin_from_the_same_save(self):
         root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), f"resume_mw_{os.getpid()}")

@@ -155,7 +155,7 @@ class SamplingSeedTest(tf.test.TestCase):
             run = lambda x: model(x, training=True, num_glimpses=4)["cells"]
             per_replica = strategy.run(run, args=(images[:4],))
             print(json.dumps([v.numpy().tolist() for v in strategy.experimental_local_results(per_replica)]))
-            """
+            """  # noqa: E501 (a script run in a subprocess)
         )
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         result = subprocess.run(

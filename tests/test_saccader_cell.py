@@ -22,7 +22,8 @@ def _features(shape, scale=1.0, seed=0):
 
 
 def _unroll(cell, features, steps, training):
-    """Runs `steps` cell steps from an empty mask; returns cells [B, steps] and masks [steps, B, N]."""
+    """Runs `steps` cell steps from an empty mask; returns cells [B, steps] and masks
+    [steps, B, N]."""
     batch, cells = features.shape[0], int(np.prod(features.shape[1:-1]))
     visited = tf.zeros((batch, cells))
     chosen, masks = [], []

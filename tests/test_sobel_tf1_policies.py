@@ -1,4 +1,5 @@
-"""Issue 12 policies: `sobel_mean` / `sobel_var` edge rankings and the TF1 `random_tf1` / `center_tf1`."""
+"""Issue 12 policies: `sobel_mean` / `sobel_var` edge rankings and the TF1 `random_tf1` /
+`center_tf1`."""
 
 import numpy as np
 import tensorflow as tf

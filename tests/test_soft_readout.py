@@ -1,4 +1,5 @@
-"""Soft-attention readout (issue 12): y^t = Σ_n π^t_n Z_n, ŷ = mean_t y^t; chosen at construction."""
+"""Soft-attention readout (issue 12): y^t = Σ_n π^t_n Z_n, ŷ = mean_t y^t; chosen at
+construction."""
 
 import os
 

@@ -1,4 +1,5 @@
-"""The `full` / `ordered_logits` baselines and the occlusion check read the stage-1 network (issue 17)."""
+"""The `full` / `ordered_logits` baselines and the occlusion check read the stage-1 network
+(issue 17)."""
 
 import os
 
@@ -36,7 +37,8 @@ class Stage1BaselinesTest(tf.test.TestCase):
         cls.final, cls.stage1 = _model(1), _model(2)
         rng = np.random.default_rng(0)
         cls.images = rng.normal(size=(6, 24, 24, 1)).astype("float32")
-        # The final model's full-image predictions are all right: negating its head makes them wrong.
+        # The final model's full-image predictions are all right: negating its head makes
+        # them wrong.
         cls.labels = cls.final(cls.images)["full_logits"].numpy().argmax(-1).astype("int32")
         cls.dataset = tf.data.Dataset.from_tensor_slices((cls.images, cls.labels)).batch(6)
 

@@ -1,4 +1,5 @@
-"""Stage trainers: which weights each stage moves, distributed equivalence, the stage-3 loss, stage 2.
+"""Stage trainers: which weights each stage moves, distributed equivalence, the stage-3 loss,
+stage 2.
 
 Every trainer is compiled with `jit_compile=False` and plain SGD (no momentum), so one step is
 `w ← w − lr·g` and variables without a gradient stay bit-identical.
@@ -61,10 +62,12 @@ def _labels_with_three_correct(predictions):
 
 
 class StageIsolationTest(tf.test.TestCase):
-    """One `fit` step changes exactly the variables of its stage; every other weight is bit-identical."""
+    """One `fit` step changes exactly the variables of its stage; every other weight is
+    bit-identical."""
 
     def _gradients(self, trainer, model, images, labels):
-        """Per-path gradient of the total loss (eager), then every weight restored (BN stats too)."""
+        """Per-path gradient of the total loss (eager), then every weight restored (BN
+        stats too)."""
         before = _snapshot(model)
         with tf.GradientTape() as tape:
             loss, _ = trainer.compute_losses(images, labels, training=True)
@@ -215,7 +218,7 @@ for stage, make_trainer in stages.items():
         "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(results[0], initial)),
     }
 print("RESULT " + json.dumps(report))
-"""
+"""  # noqa: E501 (a script run in a subprocess)
 
 
 @pytest.mark.slow

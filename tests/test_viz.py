@@ -1,4 +1,5 @@
-"""Glimpse pictures: PNG files are written and readable; summary images have boxes where expected."""
+"""Glimpse pictures: PNG files are written and readable; summary images have boxes where
+expected."""
 
 import glob
 import os
