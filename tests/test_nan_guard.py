@@ -148,7 +148,7 @@ class NonFiniteWeightsNeverSavedTest(tf.test.TestCase):
         )
         model.build()
 
-        def nan_optimizer(name, learning_rate, total_steps=None):
+        def nan_optimizer(name, learning_rate, total_steps=None, **schedule):
             return keras.optimizers.SGD(float("nan"))
 
         with mock.patch.object(run_stage, "make_optimizer", nan_optimizer):
