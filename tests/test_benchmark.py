@@ -25,6 +25,7 @@ ROW_KEYS = [
     "default/stage3",
     "default/stage3_over_stage1",
     "default/stage1_peak_fraction",
+    "default/stage1_kernel_profile",
     "bagnet77/stage1",
     "bagnet77/stage2",
     "bagnet77/stage3",
@@ -48,8 +49,10 @@ def _run(argv):
 
 
 def _table_lines(stdout):
+    """The main table's rows (the kernel profile's table, printed after a blank line, excluded)."""
+    main = stdout.split("\n\n")[1]
     return [
-        line for line in stdout.splitlines() if line.startswith("| ") and "measurement" not in line
+        line for line in main.splitlines() if line.startswith("| ") and "measurement" not in line
     ]
 
 
@@ -133,10 +136,51 @@ class QuickBenchmarkTest(tf.test.TestCase):
         ):
             self.assertIn(part, self.stderr)
 
+    def test_kernel_profile_table(self):
+        # The stage-1 kernel table is printed below the main table, one row per kernel category
+        # (and per layer for convolutions and BatchNorm), and its FLOP column adds up to the
+        # analytic count of the step: stage_flops x batch.
+        self.assertIn("Stage-1 kernel profile", self.stdout)
+        profile_text = self.stdout.split("Stage-1 kernel profile", 1)[1]
+        for label in (
+            "Conv2D forward: stem_conv3x3",
+            "Conv2DBackpropInput: group1_block1/conv2",
+            "Conv2DBackpropFilter: stem_conv3x3",
+            "FusedBatchNorm",
+            "FusedBatchNormGrad",
+            "optimizer update (Adam)",
+            "outside ops",
+            "**whole step**",
+        ):
+            self.assertIn(f"| {label}", profile_text)
+        row = {r["key"]: r for r in self.report["rows"]}["default/stage1_kernel_profile"]
+        profile = row["numbers"]["profile"]
+        setup = quick_plan().default
+        model = Saccader(
+            num_classes=setup.num_classes,
+            image_size=setup.image_size,
+            variant=setup.variant,
+            input_channels=setup.input_channels,
+        )
+        expected = stage_flops(model, 1) * setup.batch_size
+        self.assertAllClose(sum(r["flops"] for r in profile["rows"]), expected, rtol=1e-6)
+        self.assertEqual(profile["flops"], expected)
+        # Every op is in exactly one row: the rows and the time outside ops make up the step.
+        self.assertAllClose(
+            sum(r["seconds"] for r in profile["rows"]), profile["step_seconds"], rtol=1e-6
+        )
+        # FLOP kernels ⊂ layer kernels ⊂ the whole step, so ceiling >= reachable >= achieved.
+        self.assertGreaterEqual(profile["ceiling_fraction"], profile["reachable_fraction"])
+        self.assertGreaterEqual(profile["reachable_fraction"], profile["achieved_fraction"])
+        self.assertIn("ceiling", row["value"])
+        peak_row = {r["key"]: r for r in self.report["rows"]}["default/stage1_peak_fraction"]
+        self.assertIn("reachable", peak_row["target"])
+        self.assertIn("≥ 0.5 (", peak_row["target"])
+
 
 class SkipTest(tf.test.TestCase):
     def test_skipped_parts_still_print_their_rows(self):
-        stdout, _ = _run(["--quick", "--skip=default,bagnet77,pipeline,folder,serving"])
+        stdout, _ = _run(["--quick", "--skip=default,profile,bagnet77,pipeline,folder,serving"])
         lines = _table_lines(stdout)
         self.assertLen(lines, len(ROW_KEYS))
         # All but the peak; the GPU rows, not skipped, say that this CPU run did not measure them.

@@ -8,6 +8,9 @@ targets):
 - images/s of each stage's compiled training step, with its analytic FLOPs per image, for the
   embedded default model (`bagnet29_small`, 60 px, batch 64) and for `bagnet77_lowd` at 224 px
   (small batch); the stage-3 / stage-1 step-time ratio; the stage-1 FLOP/s against the peak;
+- a kernel-by-kernel profile of the default model's stage-1 step (`kernel_profile`: time, FLOPs,
+  GFLOP/s and fraction of the peak per convolution and per op category; printed below the table),
+  with the ceiling and reachable ratios the stage-1 peak-fraction row is judged against;
 - the embedded dataset's input pipeline against the stage-3 step's consumption;
 - stage-1 steps with their input from an image folder (decode-once cache; streamed) against the
   built-in source, on the same images;
@@ -118,10 +121,25 @@ def main(argv=None, stdout=None, stderr=None):
     rows = run_benchmark(plan, progress, device=machine["device"])
     command = "python -m saccader_tf.benchmarks" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
     print(f"{command}\n{format_machine(machine)}\n\n{format_table(rows)}", file=stdout, flush=True)
+    print(_profile_text(rows), file=stdout, end="", flush=True)
     if args.output:
         with open(args.output, "w") as f:
             f.write(rows_to_json(rows, {"command": command, "quick": args.quick, **machine}))
     return rows
+
+
+def _profile_text(rows):
+    """The stage-1 kernel table (and its summary) when the profile part ran, else `""`."""
+    from saccader_tf.benchmarks.kernel_profile import KernelProfile, format_profile
+
+    for row in rows:
+        if row.key == "default/stage1_kernel_profile" and "profile" in row.numbers:
+            profile = KernelProfile.from_numbers(row.numbers["profile"])
+            return (
+                f"\nStage-1 kernel profile ({row.measurement.split(':')[0]}; "
+                f"`--skip=profile` leaves it out):\n\n{format_profile(profile)}\n"
+            )
+    return ""
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, ski
         serving_batches=(1, 32),
         serving_repeats=50,
         skip=frozenset(skip),
+        profile_steps=5,
     )
 
 
@@ -101,6 +102,7 @@ def quick_plan(*, batch_size=4, steps=2, skip=()):
         serving_batches=(1, 32),
         serving_repeats=3,
         skip=frozenset(skip),
+        profile_steps=2,
     )
 
 

@@ -2,12 +2,15 @@
 
 Targets:
 - stage-3 / stage-1 step time ≤ (stage-3 / stage-1 analytic FLOPs) × 1.15;
-- achieved FLOP/s of the stage-1 step ≥ 0.5 × the peak FLOP/s of a large `tf.matmul`;
+- achieved FLOP/s of the stage-1 step ≥ 0.5 × the peak FLOP/s of a large `tf.matmul`; when the
+  kernel profile ran, the row is also met when the profiled steps reach ≥ 0.9 × the profile's
+  reachable ratio (issue 14); its target text still says whether 0.5 is met;
 - input pipeline images/s ≥ 3 × the stage-3 step's images/s (the pipeline never limits training);
 - stage-1 step time with its input, image folder (decode-once cache) / built-in source ≤ 1.10;
 - SavedModel serving latency ≤ 1.10 × the compiled Keras inference's latency (batch 1 and 32).
 """
 
+from saccader_tf.benchmarks.kernel_profile import FLOP_CATEGORIES, REACHED, category_totals
 from saccader_tf.benchmarks.report import Row, skipped_row
 
 STAGE_RATIO_SLACK = 1.15
@@ -27,7 +30,7 @@ def peak_row(flops_per_second, size):
     )
 
 
-def training_rows(prefix, setup, timings, peak_flops):
+def training_rows(prefix, setup, timings, peak_flops, profile=None):
     """Rows of one model: three stage throughputs, the stage-3/stage-1 ratio, the stage-1 FLOP/s.
 
     Args:
@@ -35,6 +38,10 @@ def training_rows(prefix, setup, timings, peak_flops):
         setup: its `plan.ModelSetup`.
         timings: `{stage: StepTiming}`, or `None` when the part was skipped.
         peak_flops: the peak matmul FLOP/s.
+        profile: the stage-1 `kernel_profile.KernelProfile` of this model, or `None`. When given,
+            the peak-fraction row is also met when the profiled steps' fraction reaches
+            `kernel_profile.REACHED` of the profile's reachable ratio (both against the peak the
+            profile measured next to its steps); the 0.5 target is still printed, met or not.
     """
     label = setup.label
     names = {s: f"{label}: stage {s} training step" for s in (1, 2, 3)}
@@ -79,21 +86,60 @@ def training_rows(prefix, setup, timings, peak_flops):
         )
     )
     fraction = one.flops_per_second / peak_flops
+    target, met = f"≥ {PEAK_FRACTION_TARGET}", fraction >= PEAK_FRACTION_TARGET
+    numbers = {"fraction": fraction, "flops_per_second": one.flops_per_second, "peak": peak_flops}
+    if profile is not None:  # its ratios use its own peak, measured next to its steps
+        reachable, achieved = profile.reachable_fraction, profile.achieved_fraction
+        target = (
+            f"≥ {PEAK_FRACTION_TARGET} ({'met' if met else 'missed'}); kernel profile: ceiling "
+            f"{profile.ceiling_fraction:.2f}, reachable {reachable:.2f}, profiled steps "
+            f"{achieved:.2f} ≥ {REACHED} × reachable"
+        )
+        met = bool(met or achieved >= REACHED * reachable)
+        numbers.update(
+            reachable_fraction=reachable,
+            ceiling_fraction=profile.ceiling_fraction,
+            profiled_fraction=achieved,
+            profile_peak=profile.peak_flops,
+            reached_threshold=REACHED * reachable,
+        )
     rows.append(
         Row(
             key=f"{prefix}/stage1_peak_fraction",
             measurement=peak_name,
             value=f"{fraction:.2f} ({one.flops_per_second / _G:.1f} / {peak_flops / _G:.1f} GFLOP/s)",
-            target=f"≥ {PEAK_FRACTION_TARGET}",
-            met=fraction >= PEAK_FRACTION_TARGET,
-            numbers={
-                "fraction": fraction,
-                "flops_per_second": one.flops_per_second,
-                "peak": peak_flops,
-            },
+            target=target,
+            met=met,
+            numbers=numbers,
         )
     )
     return rows
+
+
+def profile_row(setup, profile):
+    """The stage-1 kernel profile in one row: ceiling and reachable ratios, time shares (the
+    kernel table itself, in `numbers["profile"]`, is printed below the main table)."""
+    measurement = (
+        f"{setup.label}: stage-1 kernel profile (FLOP/s / peak: FLOP kernels alone = "
+        "ceiling; the layers' kernels alone = reachable)"
+    )
+    if profile is None:
+        return skipped_row("default/stage1_kernel_profile", measurement)
+    shares = {
+        key: row.seconds / profile.step_seconds for key, row in category_totals(profile).items()
+    }
+    conv = sum(shares.get(key, 0.0) for key in FLOP_CATEGORIES)
+    norm = shares.get("batch_norm", 0.0) + shares.get("batch_norm_grad", 0.0)
+    return Row(
+        key="default/stage1_kernel_profile",
+        measurement=measurement,
+        value=(
+            f"ceiling {profile.ceiling_fraction:.2f}, reachable {profile.reachable_fraction:.2f},"
+            f" achieved {profile.achieved_fraction:.2f} (profiled steps); convolutions "
+            f"{conv:.0%} of the step, BatchNorm {norm:.0%}"
+        ),
+        numbers={"profile": profile.to_numbers(), "shares": shares},
+    )
 
 
 def pipeline_row(setup, images_per_second, stage3):

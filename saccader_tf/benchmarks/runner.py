@@ -74,11 +74,17 @@ def run_benchmark(plan, progress, device="CPU"):
             )
         profile = None
         if part == "default" and "profile" not in plan.skip:
-            progress(f"profile: {plan.profile_steps} stage-1 steps of {setup.label} under "
-                     "tf.profiler")
+            progress(
+                f"profile: {plan.profile_steps} stage-1 steps of {setup.label} under tf.profiler"
+            )
             saccader = build_saccader(setup)
-            profile = profile_stage1(saccader, *random_batch(saccader, setup.batch_size), peak,
-                                     steps=plan.profile_steps, warmup=setup.warmup)
+            profile = profile_stage1(
+                saccader,
+                *random_batch(saccader, setup.batch_size),
+                matmul_size=plan.matmul_size,
+                steps=plan.profile_steps,
+                warmup=setup.warmup,
+            )
         rows += table.training_rows(part, setup, timings[part], peak, profile=profile)
         if part == "default":
             rows.append(table.profile_row(setup, profile))
