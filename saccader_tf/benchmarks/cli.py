@@ -84,7 +84,8 @@ def parse_args(argv):
 
 
 def make_plan(args):
-    """The `Plan` for parsed command-line `args` (raises `ValueError` on an unknown `--skip` part)."""
+    """The `Plan` for parsed command-line `args` (raises `ValueError` on an unknown `--skip`
+    part)."""
     from saccader_tf.benchmarks.plan import check_skip, full_plan, quick_plan
 
     skip = check_skip([name.strip() for name in args.skip.split(",") if name.strip()])

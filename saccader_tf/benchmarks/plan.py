@@ -89,7 +89,8 @@ def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, ski
 
 
 def quick_plan(*, batch_size=4, steps=2, skip=()):
-    """Seconds-long smoke run (CI, tests): tiny models, tiny batches, few repeats; every row printed."""
+    """Seconds-long smoke run (CI, tests): tiny models, tiny batches, few repeats; every row
+    printed."""
     return Plan(
         default=ModelSetup("bagnet9_tiny", 28, 10, 1, batch_size=batch_size, steps=steps, warmup=1),
         large=ModelSetup("bagnet9_tiny", 56, 1001, 3, batch_size=2, steps=steps, warmup=1),

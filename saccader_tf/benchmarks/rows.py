@@ -60,7 +60,8 @@ def training_rows(prefix, setup, timings, peak_flops, profile=None):
                 measurement=names[stage],
                 value=(
                     f"{t.images_per_second:.1f} images/s ({t.seconds * 1000:.0f} ms/step); "
-                    f"{t.flops_per_image / _G:.3g} GFLOP/image = {t.flops_per_second / _G:.1f} GFLOP/s"
+                    f"{t.flops_per_image / _G:.3g} GFLOP/image = "
+                    f"{t.flops_per_second / _G:.1f} GFLOP/s"
                 ),
                 numbers={
                     "images_per_second": t.images_per_second,
@@ -107,7 +108,9 @@ def training_rows(prefix, setup, timings, peak_flops, profile=None):
         Row(
             key=f"{prefix}/stage1_peak_fraction",
             measurement=peak_name,
-            value=f"{fraction:.2f} ({one.flops_per_second / _G:.1f} / {peak_flops / _G:.1f} GFLOP/s)",
+            value=(
+                f"{fraction:.2f} ({one.flops_per_second / _G:.1f} / {peak_flops / _G:.1f} GFLOP/s)"
+            ),
             target=target,
             met=met,
             numbers=numbers,
@@ -143,7 +146,8 @@ def profile_row(setup, profile):
 
 
 def pipeline_row(setup, images_per_second, stage3):
-    """The input pipeline against the stage-3 step's consumption (`stage3`: a `StepTiming` or None)."""
+    """The input pipeline against the stage-3 step's consumption (`stage3`: a `StepTiming` or
+    None)."""
     measurement = (
         f"input pipeline (cluttered_mnist {setup.image_size} px, batch {setup.batch_size})"
         " / stage-3 consumption"
@@ -163,7 +167,9 @@ def pipeline_row(setup, images_per_second, stage3):
     return Row(
         key="input_pipeline",
         measurement=measurement,
-        value=f"{factor:.1f}× ({images_per_second:.0f} vs. {stage3.images_per_second:.1f} images/s)",
+        value=(
+            f"{factor:.1f}× ({images_per_second:.0f} vs. {stage3.images_per_second:.1f} images/s)"
+        ),
         target=target,
         met=factor >= PIPELINE_FACTOR_TARGET,
         numbers={
@@ -235,8 +241,12 @@ def serving_rows(setup, latencies, batch_sizes):
         rows.append(
             Row(
                 key=f"serving/batch{lat.batch_size}",
-                measurement=f"serving latency, batch {lat.batch_size}: SavedModel / Keras ({label})",
-                value=f"{lat.ratio:.2f}× ({lat.saved_model * 1000:.2f} vs. {lat.keras * 1000:.2f} ms)",
+                measurement=(
+                    f"serving latency, batch {lat.batch_size}: SavedModel / Keras ({label})"
+                ),
+                value=(
+                    f"{lat.ratio:.2f}× ({lat.saved_model * 1000:.2f} vs. {lat.keras * 1000:.2f} ms)"
+                ),
                 target=target,
                 met=lat.ratio <= SERVING_RATIO_TARGET,
                 numbers={
