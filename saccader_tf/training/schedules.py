@@ -15,6 +15,8 @@ import math
 import keras
 import tensorflow as tf
 
+from saccader_tf.utils.validation import check_int
+
 SCHEDULES = ("cosine", "constant")
 
 
@@ -64,12 +66,9 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, peak, warmup_steps, decay_steps=None):
-        if warmup_steps < 1:
-            raise ValueError(f"`warmup_steps` must be >= 1. Received: warmup_steps={warmup_steps}")
-        if decay_steps is not None and decay_steps < 1:
-            raise ValueError(
-                f"`decay_steps` must be >= 1 or None. Received: decay_steps={decay_steps}"
-            )
+        check_int("warmup_steps", warmup_steps)
+        if decay_steps is not None:
+            check_int("decay_steps", decay_steps)
         self.peak = peak
         self.warmup_steps = warmup_steps
         self.decay_steps = decay_steps

@@ -28,12 +28,7 @@ class LocationPretrainer(StageTrainer):
 
     def __init__(self, saccader, num_targets=12, weight_decay=0.0, **kwargs):
         super().__init__(saccader, weight_decay=weight_decay, **kwargs)
-        cells = saccader.grid * saccader.grid
-        if not 1 <= num_targets <= cells:
-            raise ValueError(
-                f"`num_targets` must be between 1 and the number of grid cells ({cells}). "
-                f"Received: num_targets={num_targets}"
-            )
+        saccader.check_cell_count("num_targets", num_targets)
         self.num_targets = num_targets
         self.make_trackers(["loss", "location_ce", "target_accuracy", "first_target_accuracy"])
 
