@@ -334,13 +334,16 @@ def graph_flops(step_function, images, labels, layer_names):
     return flops
 
 
-def profile_stage1(saccader, images, labels, *, matmul_size=2048, steps=3, warmup=2, logdir=None):
+def profile_stage1(
+    saccader, images, labels, *, matmul_size=2048, steps=3, warmup=2, logdir=None, peak_flops=0.0
+):
     """Profiles `steps` stage-1 training steps of `saccader` on one batch.
 
     The fractions' reference is the peak of a `matmul_size`² `tf.matmul` measured right before
-    and right after the profiled steps (the higher of the two), in the same process and with the
-    same kernel settings: on a shared CPU, a peak measured minutes earlier may have seen other
-    load than the steps did.
+    and right after the profiled steps, in the same process and with the same kernel settings,
+    or `peak_flops` (the run's own peak) when higher: other load on the cores only ever lowers a
+    measured peak (on the shared 2-core machine it alternated between ~100 and ~200 GFLOP/s), so
+    the highest one seen is the machine's.
 
     Args:
         saccader: a built `Saccader` (trained in place: these are real steps).
@@ -348,6 +351,7 @@ def profile_stage1(saccader, images, labels, *, matmul_size=2048, steps=3, warmu
         matmul_size: side of the square matmul that sets the peak.
         steps: profiled steps; warmup: untimed steps first (tracing, oneDNN primitive caches).
         logdir: where the profiler writes (default: a temporary directory, deleted after).
+        peak_flops: a peak FLOP/s measured earlier in the same run (0: none).
 
     Returns:
         A `KernelProfile`.
@@ -373,7 +377,7 @@ def profile_stage1(saccader, images, labels, *, matmul_size=2048, steps=3, warmu
         finally:
             tf.profiler.experimental.stop()
         events = read_op_events(logdir)
-    peak = max(peak_before, matmul_peak_flops(matmul_size)[0])
+    peak = max(peak_flops, peak_before, matmul_peak_flops(matmul_size)[0])
     return build_profile(events, flops, names, walls, peak, int(images.shape[0]))
 
 

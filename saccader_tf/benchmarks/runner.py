@@ -82,6 +82,7 @@ def run_benchmark(plan, progress, device="CPU"):
                 saccader,
                 *random_batch(saccader, setup.batch_size),
                 matmul_size=plan.matmul_size,
+                peak_flops=peak,
                 steps=plan.profile_steps,
                 warmup=setup.warmup,
             )
