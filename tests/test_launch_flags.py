@@ -22,7 +22,7 @@ CASES = [
         r"--num_targets=10 exceeds the 9 cells of the 3x3 grid",
     ),
     ({"model": "resnet"}, r"--model must be one of .*Received: --model=resnet"),
-    ({"epochs": ["1", "2"]}, r"--epochs takes one value or three"),
+    ({"epochs": ["1", "2"]}, r"--epochs takes one value, three .stages 1, 2, 3. or four"),
     ({"learning_rate": ["fast"]}, r"--learning_rate takes numbers"),
     ({"devices": ["/gpu:0"]}, r"--devices needs --strategy=mirrored"),
     ({"batch_size": 0}, r"--batch_size must be >= 1"),
