@@ -33,6 +33,6 @@ setup(
     ],
     extras_require={
         # ruff: the linter tests/test_code_style.py runs (settings in ruff.toml).
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "ruff>=0.6,<1"],
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5", "ruff>=0.6,<1"],
     },
 )
