@@ -3,6 +3,8 @@ knows about absl flags). Presets live in `launch/*.cfg` and are used with `--fla
 
 from absl import flags
 
+from saccader_tf.training.settings import DEFAULT_EVAL_POLICIES
+
 STAGES = ("1", "2", "3", "4", "all", "eval", "export")
 
 flags.DEFINE_enum(
@@ -107,17 +109,7 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_list(
     "eval_policies",
-    [
-        "learned",
-        "ordered_logits",
-        "random",
-        "full",
-        "center",
-        "random_tf1",
-        "center_tf1",
-        "sobel_mean",
-        "sobel_var",
-    ],
+    list(DEFAULT_EVAL_POLICIES),
     "Saccader glimpse policies of the --stage=eval table (rows for T = 1..12), and of the "
     "policy comparison at the end of --stage=all when given (its default there: learned, "
     "full, ordered_logits, random). random/center are ours (distinct cells), random_tf1/"
