@@ -104,20 +104,21 @@ def build(settings, strategy):
     """Data source and Saccader (or DRAM) of `settings` (the model built in the strategy scope)."""
     source = data_source(settings)
     if settings.architecture == "dram":
-        return source, _build_dram(settings, strategy, source)
+        model_class, options = DRAM, {"variant": settings.dram_model}
+    else:
+        model_class, options = Saccader, {"variant": settings.model, "readout": settings.readout}
     with strategy.scope():
-        saccader = Saccader(
+        model = model_class(
             num_classes=source.num_classes,
             image_size=settings.image_size,
-            variant=settings.model,
             input_channels=source.channels,
             num_glimpses=settings.num_glimpses,
             seed=settings.seed,
-            readout=settings.readout,
             dtype=model_dtype(settings.mixed_precision),
+            **options,
         )
-        saccader.build()
-    return source, saccader
+        model.build()
+    return source, model
 
 
 def build_classnet(settings, strategy, saccader):
@@ -160,21 +161,6 @@ def float32_config(model):
     """`model.get_config()` as model_dir records it: float32 (`--mixed_precision` is a training
     setting, so `--stage=eval` and `--stage=export` rebuild the model in float32)."""
     return {**model.get_config(), "dtype": "float32"}
-
-
-def _build_dram(settings, strategy, source):
-    with strategy.scope():
-        dram = DRAM(
-            num_classes=source.num_classes,
-            image_size=settings.image_size,
-            variant=settings.dram_model,
-            input_channels=source.channels,
-            num_glimpses=settings.num_glimpses,
-            seed=settings.seed,
-            dtype=model_dtype(settings.mixed_precision),
-        )
-        dram.build()
-    return dram
 
 
 def run(settings, stages):
