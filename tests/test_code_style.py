@@ -5,12 +5,12 @@ Run `python -m ruff check` to see the same list, `python -m ruff check --fix` to
 `python -m ruff format` to format.
 """
 
-import os
 import subprocess
 import sys
 import unittest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.support.paths import REPO_ROOT
+
 # Everything that is Python in the repository; ruff.toml excludes none of it.
 CHECKED_PATHS = ("saccader_tf", "tests", "launch", "setup.py")
 

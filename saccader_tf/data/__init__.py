@@ -5,6 +5,7 @@ Every source is a `DataSource` whose training epochs (`train_epoch(epoch, skip_b
 source from a name.
 """
 
+from saccader_tf.data.batches import eval_batches, train_batches
 from saccader_tf.data.cluttered_mnist import (
     cluttered_mnist_source,
     default_num_clutter,
@@ -29,8 +30,7 @@ from saccader_tf.data.normalization import (
     default_normalization,
     normalize_images,
 )
-from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
-from saccader_tf.data.recipes import RECIPES, Recipe
+from saccader_tf.data.preprocessing import RECIPES, Recipe
 from saccader_tf.data.registry import make_source
 from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.data.tfds_source import tfds_source

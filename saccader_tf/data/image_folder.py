@@ -4,13 +4,13 @@
 import numpy as np
 from absl import logging
 
+from saccader_tf.data.batches import eval_batches, train_batches
 from saccader_tf.data.decoded_cache import DEFAULT_BUDGET_BYTES, DecodedCache, should_cache
 from saccader_tf.data.image_decoding import ImageFiles
 from saccader_tf.data.image_folder_listing import list_image_folder
 from saccader_tf.data.image_survey import survey_images
 from saccader_tf.data.normalization import default_normalization
-from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
-from saccader_tf.data.recipes import Recipe
+from saccader_tf.data.preprocessing import Recipe
 from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.source import DataSource, check_channels
 from saccader_tf.utils.validation import check_int
@@ -59,7 +59,7 @@ def image_folder_source(
         batch_size: examples per batch; at most the number of training images.
         seed: integer seed of the epoch order and the augmentation.
         augment: preprocessing recipe, `"light"` (default: small shifts, no scale change, no flips),
-            `"imagenet"` or `"none"` (see `saccader_tf.data.recipes`).
+            `"imagenet"` or `"none"` (see `saccader_tf.data.preprocessing`).
         flip: random horizontal flips in training; `None` = the recipe's default.
         channels: `"auto"` (1 when the sampled training images are all grayscale, else 3; see
             `saccader_tf.data.image_survey`), 1 or 3.

@@ -1,13 +1,13 @@
 """Any TFDS image-classification dataset (`imagenet2012`, `imagenette`, `cifar10`, ...),
-preprocessed with a recipe (`saccader_tf.data.recipes`), as a `DataSource`."""
+preprocessed with a recipe (`saccader_tf.data.preprocessing`), as a `DataSource`."""
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
 
+from saccader_tf.data.batches import eval_batches, train_batches
 from saccader_tf.data.normalization import default_normalization
-from saccader_tf.data.recipe_pipeline import eval_batches, train_batches
-from saccader_tf.data.recipes import Recipe
+from saccader_tf.data.preprocessing import Recipe
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.source import DataSource, check_channels
 from saccader_tf.utils.validation import check_int

@@ -35,7 +35,7 @@ from saccader_tf.evaluation.stage1_network import (
     check_stage1_network,
 )
 from saccader_tf.models import geometry
-from saccader_tf.models.policies import make_policy
+from saccader_tf.models.saccader.policies import make_policy
 from saccader_tf.utils.validation import check_int
 
 EVALUATION_POLICIES = ("learned", "ordered_logits", "random", "full")

@@ -14,8 +14,8 @@ import os
 
 import tensorflow as tf
 
-from saccader_tf.models.saccader import Saccader
-from saccader_tf.training import checkpoints
+from saccader_tf.model_dir import stage_files as checkpoints
+from saccader_tf.models.saccader.saccader import Saccader
 
 FINAL = "final"
 """Label of rows measured on the model being evaluated (after stage 3: the final model)."""

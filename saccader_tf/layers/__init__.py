@@ -1,11 +1,6 @@
-"""Keras layers: BagNet bottleneck, CBAM, ADCM, attention network, mixer and Saccader cell."""
+"""Generic Keras layers and helpers used by several models: CBAM, ADCM, the attention-module
+factory, a fused batch normalisation, a dilated-convolution substitute and per-replica seeds."""
 
 from saccader_tf.layers.adcm import ADCM
-from saccader_tf.layers.attention_network import AttentionNetwork
-from saccader_tf.layers.bottleneck import BagNetBottleneck
 from saccader_tf.layers.cbam import CBAM
-from saccader_tf.layers.gaussian_location_policy import GaussianLocationPolicy
-from saccader_tf.layers.glimpse_extraction import GlimpseExtraction
-from saccader_tf.layers.glimpse_network import GlimpseNetwork
-from saccader_tf.layers.saccader_cell import VISITED_PENALTY, SaccaderCell
-from saccader_tf.layers.what_where_mixer import WhatWhereMixer
+from saccader_tf.layers.fused_batch_norm import BatchNormalization

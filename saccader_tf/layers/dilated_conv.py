@@ -17,7 +17,7 @@ def same_dilated_conv2d(x, kernel, dilation_rate):
     batch-to-space, and the gradient of that convolution with respect to its input falls far below
     matmul speed at some channel counts (about 7x slower than the forward pass at 128 channels on an
     8x8 grid); the patch matrix turns forward and backward into matrix products and slices, e.g.
-    2x faster forward + backward at 128 and 512 channels (`python -m saccader_tf.benchmarks`). It
+    2x faster forward + backward at 128 and 512 channels (`python -m benchmarks`). It
     costs `k²` copies of `x` in memory, which is small on the attention network's cell grid.
 
     Args:

@@ -18,7 +18,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
     Keras 3 builds this from elementwise ops (moments, subtract, multiply, ...), whose gradient is
     a chain of broadcasts and reductions; `FusedBatchNormV3` and its gradient kernel do the same
     in one pass each (about 2x faster forward + backward on a CPU, measured by
-    `python -m saccader_tf.benchmarks`), and in inference Grappler can fold it into the preceding
+    `python -m benchmarks`), and in inference Grappler can fold it into the preceding
     convolution. Results match the Keras layer to float32 rounding. The fused kernel returns the
     Bessel-corrected batch variance; it is scaled back by `(n − 1) / n` so that the moving variance
     follows the biased variance exactly as Keras does.

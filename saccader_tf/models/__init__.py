@@ -1,8 +1,14 @@
-"""Keras models: the BagNet representation network, the Saccader and the DRAM baseline."""
+"""Keras models, a folder each: `bagnet` (the representation network), `saccader`, `classnet`
+(Saccader-ClassNet) and `dram` (the recurrent baseline)."""
 
-from saccader_tf.models.bagnet import BagNet
-from saccader_tf.models.bagnet_variants import VARIANTS
-from saccader_tf.models.dram import DRAM, DRAM_VARIANTS
-from saccader_tf.models.policies import POLICIES, GlimpseContext, make_policy
-from saccader_tf.models.saccader import Saccader
-from saccader_tf.models.saccader_classnet import SaccaderClassNet
+from saccader_tf.models.bagnet import VARIANTS, BagNet, BagNetBottleneck
+from saccader_tf.models.classnet import GlimpseExtraction, SaccaderClassNet
+from saccader_tf.models.dram import DRAM, DRAM_VARIANTS, GaussianLocationPolicy, GlimpseNetwork
+from saccader_tf.models.saccader import (
+    VISITED_PENALTY,
+    AttentionNetwork,
+    Saccader,
+    SaccaderCell,
+    WhatWhereMixer,
+)
+from saccader_tf.models.saccader.policies import POLICIES, GlimpseContext, make_policy

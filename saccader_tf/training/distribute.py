@@ -17,7 +17,7 @@ def make_strategy(name="default", devices=None):
     Returns:
         A `tf.distribute.Strategy`. Build the model, optimizer and metrics in its `scope()`; the
         batch size flag is the global batch. Under `"multi_worker"`, train with
-        `saccader_tf.training.run_stage.train_stage`, which works around Keras `fit` gaps
+        `saccader_tf.training.train_stage.train_stage`, which works around Keras `fit` gaps
         (`saccader_tf.training.multi_worker`) and lets only the chief write.
     """
     if devices and name != "mirrored":

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from saccader_tf.layers.gaussian_location_policy import gaussian_log_prob
+from saccader_tf.models.dram.location_policy import gaussian_log_prob
 from saccader_tf.training.losses import correct_prediction_reward, global_batch_mean, reinforce_loss
 from saccader_tf.training.rewards import REWARDS
 from saccader_tf.training.stage_trainer import StageTrainer

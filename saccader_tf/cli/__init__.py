@@ -1,0 +1,1 @@
+"""The command line: `python -m saccader_tf.launch` (flags, start-up environment, error lines)."""

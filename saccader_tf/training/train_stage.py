@@ -1,0 +1,371 @@
+"""Runs one training stage end to end: trainer, optimizer, fit, checkpoint, one-line summary."""
+
+import os
+import sys
+import time
+
+import keras
+import tensorflow as tf
+
+from saccader_tf.data.resumable_epochs import batches_per_epoch, training_batches
+from saccader_tf.model_dir import stage_files as checkpoints
+from saccader_tf.model_dir.progress import ProgressSaver, StageProgress
+from saccader_tf.models.classnet.classnet import SaccaderClassNet
+from saccader_tf.models.dram.dram import DRAM
+from saccader_tf.training import multi_worker
+from saccader_tf.training.callbacks import GlimpseImagesCallback
+from saccader_tf.training.classnet_trainer import ClassNetTrainer
+from saccader_tf.training.dram_trainer import DRAMTrainer
+from saccader_tf.training.location_pretrainer import LocationPretrainer
+from saccader_tf.training.nan_guard import NonFiniteLossGuard
+from saccader_tf.training.policy_gradient_trainer import (
+    DEFAULT_FULL_IMAGE_LOSS_WEIGHT,
+    PolicyGradientTrainer,
+)
+from saccader_tf.training.representation_trainer import RepresentationTrainer
+from saccader_tf.training.schedules import learning_rate_schedule
+from saccader_tf.utils.validation import check_int
+
+STAGE_NAMES = {
+    1: "representation",
+    2: "location pretraining",
+    3: "policy gradient",
+    4: "ClassNet classifier",
+}
+# The metric that says how a stage is doing, reported in its summary line.
+HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy", 4: "accuracy"}
+
+
+def make_trainer(
+    stage,
+    saccader,
+    *,
+    weight_decay=0.0,
+    num_targets=12,
+    full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT,
+    l2="standard",
+    location_weight_decay=None,
+    reward="binary",
+):
+    """The `StageTrainer` of `stage` (1-4; 4: a `SaccaderClassNet`'s classifier) around
+    `saccader` (`full_image_loss_weight`: stage 3; `reward`: stage 3 and DRAM; `l2` and
+    `location_weight_decay`: every stage, see `StageTrainer`)."""
+    decay = dict(weight_decay=weight_decay, l2=l2, location_weight_decay=location_weight_decay)
+    if stage == 4:
+        if not isinstance(saccader, SaccaderClassNet):
+            raise ValueError(
+                "Stage 4 trains a Saccader-ClassNet's classifier: pass a "
+                f"SaccaderClassNet. Received: {type(saccader).__name__}"
+            )
+        return ClassNetTrainer(saccader, **decay, name="stage4")
+    if isinstance(saccader, DRAM):  # DRAM has one stage, run as stage 3 (its final stage)
+        return DRAMTrainer(saccader, **decay, reward=reward, name="dram")
+    if stage == 1:
+        return RepresentationTrainer(saccader, **decay, name="stage1")
+    if stage == 2:
+        return LocationPretrainer(saccader, num_targets=num_targets, **decay, name="stage2")
+    if stage == 3:
+        return PolicyGradientTrainer(
+            saccader,
+            **decay,
+            reward=reward,
+            full_image_loss_weight=full_image_loss_weight,
+            name="stage3",
+        )
+    raise ValueError(f"`stage` must be 1, 2, 3 or 4. Received: stage={stage!r}")
+
+
+def make_optimizer(name, learning_rate, total_steps=None, *, schedule="cosine", warmup_steps=0):
+    """Adam or SGD with Nesterov momentum 0.9; by default cosine decay to 0 over `total_steps`
+    when known (`schedule="constant"`: no decay; `warmup_steps`: a linear warm-up first; see
+    `saccader_tf.training.schedules.learning_rate_schedule`)."""
+    schedule = learning_rate_schedule(
+        learning_rate, total_steps, schedule=schedule, warmup_steps=warmup_steps
+    )
+    if name == "adam":
+        return keras.optimizers.Adam(schedule)
+    if name == "sgd":
+        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
+    raise ValueError(f"`optimizer` must be 'adam' or 'sgd'. Received: optimizer={name!r}")
+
+
+def train_stage(
+    stage,
+    saccader,
+    source,
+    settings,
+    *,
+    model_dir,
+    strategy=None,
+    write_checkpoint=True,
+    callbacks=(),
+):
+    """Trains `saccader` for one stage and writes the stage checkpoint.
+
+    The stage runs one `fit` call per epoch, each on its own slice of the training stream
+    (`training_batches`), so that it can start in the middle of an epoch: with
+    `settings.save_every_steps` set, the progress is saved (`StageProgress`) every that many steps
+    and after each epoch, and a later call with the same settings and `model_dir` continues from the
+    newest save, with the same batches, samples and learning rates as an uninterrupted run.
+
+    Args:
+        stage: 1, 2 or 3.
+        saccader: a built `Saccader` (created in `strategy.scope()` when a strategy is used).
+        source: a `saccader_tf.data.DataSource`.
+        settings: a `saccader_tf.run.settings.StageSettings` (epochs, learning rate, weight
+            decay, ...; its `steps_per_epoch=None` = one training epoch of `source`, whose length
+            must then be known). Progress saved with `save_every_steps` is kept under
+            `model_dir/stageN/progress` until the stage ends.
+        model_dir: where checkpoints and TensorBoard logs go.
+        strategy: a `tf.distribute.Strategy` (default: the current one).
+        write_checkpoint: only the chief writes checkpoints and logs (under a multi-worker strategy
+            the other workers never write, whatever this says).
+        callbacks: extra Keras callbacks, run after the stage's own (progress saving among them).
+
+    Returns:
+        A dict summary: `stage`, `seconds`, `steps`, `resumed_from` (step), `epochs_run` (indices of
+        the epochs this call trained), `train` and `eval` logs of the last epoch, `checkpoint` path
+        (or `None`) and a one-line `summary`.
+
+    Raises:
+        NonFiniteLossError: a loss term became NaN/Inf; the stage stops there, without a checkpoint.
+        ValueError: `epochs < 1` or `learning_rate <= 0` (nothing would be trained, or it would
+            climb the loss), the epoch length is unknown, or saved progress has other settings.
+    """
+    epochs, verbose = settings.epochs, settings.verbose
+    _check_schedule(epochs, settings.learning_rate)
+    if getattr(source, "eval_size", None) == 0:
+        raise ValueError(
+            f"The evaluation split of dataset {source.name!r} holds no examples, so every "
+            "evaluation would report NaN: give it images (an image folder: val/<class>/...). "
+            f"Received: eval_size=0"
+        )
+    strategy = strategy or tf.distribute.get_strategy()
+    chief = multi_worker.is_chief(strategy)
+    steps_per_epoch = settings.steps_per_epoch or batches_per_epoch(source)
+    if not steps_per_epoch:
+        raise ValueError(
+            "The training dataset's length is unknown: pass steps_per_epoch (--steps)."
+        )
+    with strategy.scope():
+        trainer = make_trainer(
+            stage,
+            saccader,
+            weight_decay=settings.weight_decay,
+            num_targets=settings.num_targets,
+            full_image_loss_weight=settings.full_image_loss_weight,
+            l2=settings.l2,
+            location_weight_decay=settings.location_weight_decay,
+            reward=settings.reward,
+        )
+        optimizer = make_optimizer(
+            settings.optimizer,
+            settings.learning_rate,
+            steps_per_epoch * epochs,
+            schedule=settings.schedule,
+            warmup_steps=warmup_steps(settings, steps_per_epoch),
+        )
+        trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
+        trainer.optimizer.build(trainer.trained_variables())  # slots exist before a restore
+    plan = settings_plan(stage, saccader, source, settings, steps_per_epoch)
+    progress = None
+    if settings.save_every_steps is not None and write_checkpoint:
+        progress = StageProgress(
+            checkpoints.progress_dir(model_dir, stage),
+            saccader,
+            trainer.optimizer,
+            plan,
+            writer=chief,
+        )
+    resumed_from = progress.start(resume=not settings.restart) if progress else 0
+    for note in progress.notes if progress else ():
+        print(f"stage {stage}: {note}", file=sys.stderr, flush=True)
+    if resumed_from and verbose:
+        print(
+            f"stage {stage}: resuming at step {resumed_from} of {steps_per_epoch * epochs} from "
+            f"{progress.restored_from}",
+            flush=True,
+        )
+    guard = NonFiniteLossGuard(stage, steps_per_epoch)
+    extra_callbacks, callbacks = list(callbacks), [guard, StageProgbar(epochs)]
+    if progress:
+        callbacks.append(ProgressSaver(progress, settings.save_every_steps, guard))
+    write = write_checkpoint and chief
+    if write:
+        callbacks.extend(_logging_callbacks(stage, saccader, source, model_dir))
+    callbacks.extend(extra_callbacks)
+    start = time.time()
+    history = _fit_epochs(
+        trainer,
+        source,
+        callbacks,
+        guard,
+        strategy,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        first_step=resumed_from,
+        eval_steps=settings.eval_steps,
+        verbose=verbose,
+    )
+    seconds = time.time() - start
+    guard.check_weights(saccader.variables)  # the stage file never holds a non-finite weight
+    guard.raise_if_failed()
+    path = checkpoints.save_stage(saccader, model_dir, stage) if write else None
+    if progress:
+        progress.clear()
+    return _result(stage, trainer, history, seconds, epochs, resumed_from, path)
+
+
+def settings_plan(stage, saccader, source, settings, steps_per_epoch):
+    """The `stage_plan` of a stage trained with `StageSettings` `settings`: its schedule, optimizer,
+    decay and targets (stage 3: the full-image weight), plus the reproduction switches that are on
+    (`StageSettings.switches()`; none by default, so older plans still match)."""
+    return stage_plan(
+        stage,
+        saccader,
+        source,
+        epochs=settings.epochs,
+        steps_per_epoch=steps_per_epoch,
+        learning_rate=settings.learning_rate,
+        optimizer=settings.optimizer,
+        weight_decay=settings.weight_decay,
+        num_targets=settings.num_targets,
+        **({"full_image_loss_weight": settings.full_image_loss_weight} if stage == 3 else {}),
+        **settings.switches(),
+    )
+
+
+def warmup_steps(settings, steps_per_epoch):
+    """`settings.warmup_epochs` in steps: `round(warmup_epochs · steps_per_epoch)`."""
+    warmup = settings.warmup_epochs
+    if not 0 <= warmup < float("inf"):
+        raise ValueError(f"`warmup_epochs` must be >= 0. Received: warmup_epochs={warmup!r}")
+    return int(round(warmup * steps_per_epoch))
+
+
+def _check_schedule(epochs, learning_rate):
+    """A stage trains at least one epoch, downhill: no untrained stage file, no gradient ascent."""
+    check_int("epochs", epochs)
+    if not 0 < learning_rate < float("inf"):
+        raise ValueError(
+            "`learning_rate` must be positive and finite. "
+            f"Received: learning_rate={learning_rate!r}"
+        )
+
+
+def stage_plan(stage, saccader, source, **settings):
+    """The settings a resumed stage must share with the run that saved its progress.
+
+    `settings` (epochs, learning rate, optimizer, ...) plus everything that decides which batches
+    the stage sees and what it trains: the data source's `settings` (dataset, image size, batch
+    size, seed, recipe, ...; `{}` for a hand-made source), the global batch size of its training
+    stream, and the model's whole config but its name (nor, for a ClassNet, its Saccader's name;
+    architecture, glimpses, seed).
+    """
+    config = checkpoints.config_record(saccader.get_config())
+    config.pop("name", None)
+    if isinstance(config.get("saccader"), dict):  # a ClassNet: its Saccader's layer name too
+        config["saccader"].get("config", {}).pop("name", None)
+    batch = source.train_epoch(0).element_spec
+    batch_size = tf.nest.flatten(batch)[0].shape[0]
+    return dict(
+        stage=stage,
+        data=getattr(source, "name", None),
+        data_settings=dict(getattr(source, "settings", None) or {}),
+        batch_size=batch_size,
+        model=config,
+        **settings,
+    )
+
+
+def _fit_epochs(
+    trainer,
+    source,
+    callbacks,
+    guard,
+    strategy,
+    *,
+    epochs,
+    steps_per_epoch,
+    first_step,
+    eval_steps,
+    verbose,
+):
+    """One `fit` per remaining epoch, starting at stage step `first_step`; returns the merged
+    history (with `"epoch"`: the indices of the epochs run)."""
+    history = {"epoch": []}
+    for epoch in range(first_step // steps_per_epoch, epochs):
+        first = max(first_step, epoch * steps_per_epoch)
+        steps = (epoch + 1) * steps_per_epoch - first
+        with multi_worker.fit_compat(strategy):  # a no-op unless multi-worker on an affected Keras
+            result = trainer.fit(
+                training_batches(source, first, steps),
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                steps_per_epoch=steps,
+                validation_data=source.eval,
+                validation_steps=eval_steps,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,
+            )
+        guard.raise_if_failed()  # before any checkpoint: NaN weights never overwrite a good one
+        history["epoch"].append(epoch)
+        for name, values in result.history.items():
+            history.setdefault(name, []).extend(values)
+    return history
+
+
+def _logging_callbacks(stage, saccader, source, model_dir):
+    """TensorBoard logs, and in stage 3 the glimpses on 8 fixed validation images after every
+    epoch."""
+    log_dir = os.path.join(model_dir, "logs", f"stage{stage}")
+    callbacks = [keras.callbacks.TensorBoard(log_dir)]
+    if stage == 3:
+        images = next(iter(source.eval))[0][:8]
+        callbacks.append(
+            GlimpseImagesCallback(images, os.path.join(log_dir, "glimpses"), saccader=saccader)
+        )
+    return callbacks
+
+
+def _result(stage, trainer, history, seconds, epochs, resumed_from, path):
+    epochs_run = history.pop("epoch")
+    train_logs = {k: v[-1] for k, v in history.items() if not k.startswith("val_")}
+    eval_logs = {k[4:]: v[-1] for k, v in history.items() if k.startswith("val_")}
+    metric = HEADLINE_METRIC[stage]
+    steps = int(trainer.optimizer.iterations.numpy())
+    summary = (
+        f"stage {stage} ({STAGE_NAMES[stage]}): {epochs} epoch(s), {steps} steps"
+        + (f" (resumed at step {resumed_from})" if resumed_from else "")
+        + f" in {seconds:.0f} s; train {metric} {train_logs.get(metric, float('nan')):.4f}, "
+        f"eval {metric} {eval_logs.get(metric, float('nan')):.4f}"
+        + (f"; checkpoint {path}" if path else "")
+    )
+    return {
+        "stage": stage,
+        "seconds": seconds,
+        "steps": steps,
+        "resumed_from": resumed_from,
+        "epochs_run": epochs_run,
+        "train": train_logs,
+        "eval": eval_logs,
+        "checkpoint": path,
+        "summary": summary,
+    }
+
+
+class StageProgbar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, numbering epochs out of the whole stage (`fit` runs one epoch at a
+    time).
+
+    Args:
+        epochs: the stage's number of epochs.
+    """
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.stage_epochs = epochs
+
+    def set_params(self, params):
+        super().set_params(dict(params, epochs=self.stage_epochs))

@@ -1,0 +1,308 @@
+"""Tests of `saccader_tf.export.savedmodel`: a SavedModel that serves uint8 images, reloaded with
+TensorFlow only.
+
+One tiny model is exported once per class; one fresh subprocess (no `saccader_tf`, no
+`tensorflow_probability`) loads it, runs every endpoint and bad input, and saves the outputs; the
+tests compare them with the Keras model.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from saccader_tf.data import imagenet_preprocessing
+from saccader_tf.data.normalization import normalize_images
+from saccader_tf.export.savedmodel import (
+    crop_window,
+    export_model,
+    input_boxes,
+    max_served_glimpses,
+    preprocess_images,
+)
+from saccader_tf.model_dir import stage_files as checkpoints
+from saccader_tf.models.saccader.saccader import Saccader
+
+SIZE = 24
+MEAN, STD = (0.5,), (0.25,)
+MAX_T = 4  # served glimpse counts 1..4 (export time grows with it; the model's grid has 16 cells)
+TOP_K = 3
+
+_LOADER = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+export_dir, inputs_path, outputs_path, errors_path, max_t = sys.argv[1:6]
+loaded = tf.saved_model.load(export_dir)
+inputs = dict(np.load(inputs_path))
+results = {}
+
+def run(prefix, fn, *args):
+    for key, value in fn(*args).items():
+        results[prefix + "/" + key] = value.numpy()
+
+run("same", loaded.serving_default, tf.constant(inputs["same"]))
+run("large", loaded.serving_default, tf.constant(inputs["large"]))
+run("empty", loaded.serving_default, tf.constant(inputs["empty"]))
+run("signature", lambda x: loaded.signatures["serving_default"](images=x), tf.constant(inputs["same"]))
+for t in range(1, int(max_t) + 1):
+    run("glimpses%d" % t, loaded.serve_glimpses, tf.constant(inputs["large"]), tf.constant(t))
+run("glimpses_empty", loaded.serve_glimpses, tf.constant(inputs["empty"]), tf.constant(2))
+
+errors = {}
+def error(name, fn):
+    try:
+        fn()
+        errors[name] = "no error"
+    except Exception as e:
+        errors[name] = (type(e).__name__ + ": " + str(e))[:3000]
+
+error("float", lambda: loaded.serving_default(tf.constant(inputs["same"].astype(np.float32))))
+error("channels", lambda: loaded.serving_default(tf.zeros([2, 24, 24, 3], tf.uint8)))
+error("rank", lambda: loaded.serving_default(tf.zeros([24, 24, 1], tf.uint8)))
+error("zero_height", lambda: loaded.serving_default(tf.zeros([1, 0, 5, 1], tf.uint8)))
+error("glimpses_zero", lambda: loaded.serve_glimpses(tf.constant(inputs["large"]), tf.constant(0)))
+error("glimpses_too_many",
+      lambda: loaded.serve_glimpses(tf.constant(inputs["large"]), tf.constant(int(max_t) + 1)))
+errors["modules"] = sorted(m for m in ("saccader_tf", "tensorflow_probability") if m in sys.modules)
+assert "saccader_tf" not in sys.modules and "tensorflow_probability" not in sys.modules, errors["modules"]
+np.savez(outputs_path, **results)
+with open(errors_path, "w") as f:
+    json.dump(errors, f)
+"""  # noqa: E501 (a script run in a subprocess)
+
+
+def _tiny_saccader():
+    return Saccader(
+        num_classes=5, image_size=SIZE, variant="bagnet9_tiny", input_channels=1, seed=1
+    )
+
+
+@pytest.mark.slow  # reloads the export in a fresh process
+class ExportedSaccaderTest(tf.test.TestCase):
+    """Runs the export and the TensorFlow-only reload once; each test checks one behaviour."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.TemporaryDirectory()
+        rng = np.random.RandomState(0)
+        cls.inputs = {
+            "same": rng.randint(0, 256, (3, SIZE, SIZE, 1)).astype(np.uint8),
+            "large": rng.randint(0, 256, (2, 2 * SIZE, 2 * SIZE + 12, 1)).astype(
+                np.uint8
+            ),  # 48 x 60
+            "empty": np.zeros((0, 30, 30, 1), np.uint8),
+        }
+        cls.model = _tiny_saccader()
+        export_dir = os.path.join(cls.tmp.name, "export")
+        export_model(
+            cls.model,
+            export_dir,
+            mean=MEAN,
+            std=STD,
+            crop_fraction=1.0,
+            top_k=TOP_K,
+            max_glimpses=MAX_T,
+        )
+        paths = [os.path.join(cls.tmp.name, name) for name in ("in.npz", "out.npz", "errors.json")]
+        np.savez(paths[0], **cls.inputs)
+        cls.proc = subprocess.run(
+            [sys.executable, "-c", _LOADER, export_dir, *paths, str(MAX_T)],
+            cwd=cls.tmp.name,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        cls.out, cls.errors = {}, {}
+        if cls.proc.returncode == 0:
+            cls.out = dict(np.load(paths[1]))
+            with open(paths[2]) as f:
+                cls.errors = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.assertEqual(self.proc.returncode, 0, msg=self.proc.stderr[-3000:])
+
+    def _reference(self, images, num_glimpses=None):
+        inputs, _ = preprocess_images(images, image_size=SIZE, mean=MEAN, std=STD)
+        return self.model(inputs, training=False, num_glimpses=num_glimpses)
+
+    def test_loads_without_saccader_tf_or_tfp(self):
+        self.assertEqual(self.errors["modules"], [])
+
+    def test_same_size_input_matches_keras(self):
+        ref = self._reference(self.inputs["same"])
+        self.assertAllClose(self.out["same/logits"], ref["logits"], atol=1e-5, rtol=0)
+        self.assertAllEqual(self.out["same/glimpse_cells"], ref["cells"])
+        self.assertEqual(self.out["same/glimpse_cells"].dtype, np.int32)
+        # Same size: crop window (0, 0, 24) and scale 1, so the boxes are the model's boxes.
+        self.assertAllEqual(
+            self.out["same/glimpse_boxes"], tf.cast(ref["glimpse_boxes"], tf.float32)
+        )
+
+    def test_probabilities_and_top_k(self):
+        logits = self.out["same/logits"]
+        probabilities = tf.nn.softmax(logits).numpy()
+        self.assertAllClose(self.out["same/probabilities"], probabilities, atol=1e-6)
+        expected_classes = np.argsort(-probabilities, axis=-1)[:, :TOP_K]
+        self.assertAllEqual(self.out["same/top_k_classes"], expected_classes)
+        self.assertAllClose(
+            self.out["same/top_k_scores"],
+            np.take_along_axis(probabilities, expected_classes, axis=-1),
+            atol=1e-6,
+        )
+
+    def test_signature_gives_the_same_outputs(self):
+        for key in ("logits", "glimpse_cells", "glimpse_boxes", "top_k_classes"):
+            self.assertAllEqual(self.out[f"signature/{key}"], self.out[f"same/{key}"])
+
+    def test_larger_input_matches_keras_on_the_resized_image(self):
+        ref = self._reference(self.inputs["large"])
+        self.assertAllClose(self.out["large/logits"], ref["logits"], atol=1e-5, rtol=0)
+        self.assertAllEqual(self.out["large/glimpse_cells"], ref["cells"])
+        self.assertEqual(self.out["large/glimpse_cells"].shape, (2, self.model.num_glimpses))
+
+    def test_larger_input_boxes_map_back_to_input_pixels(self):
+        ref = self._reference(self.inputs["large"])
+        # 48 x 60 input, crop_fraction 1: a 48 x 48 crop at (top, left) = (0, 6), scale 48 / 24 = 2.
+        expected = ref["glimpse_boxes"].numpy().astype(np.float32) * 2.0 + np.array(
+            [0, 6, 0, 6], np.float32
+        )
+        self.assertAllEqual(self.out["large/glimpse_boxes"], expected)
+
+    def test_serve_glimpses_matches_keras_for_every_t(self):
+        for t in range(1, MAX_T + 1):
+            ref = self._reference(self.inputs["large"], num_glimpses=t)
+            self.assertAllClose(self.out[f"glimpses{t}/logits"], ref["logits"], atol=1e-5, rtol=0)
+            self.assertAllEqual(self.out[f"glimpses{t}/glimpse_cells"], ref["cells"])
+            self.assertEqual(self.out[f"glimpses{t}/glimpse_boxes"].shape, (2, t, 4))
+
+    def test_empty_batch_gives_empty_outputs(self):
+        t, k = self.model.num_glimpses, TOP_K
+        for prefix, steps in (("empty", t), ("glimpses_empty", 2)):
+            shapes = {
+                key: self.out[f"{prefix}/{key}"].shape
+                for key in (
+                    "logits",
+                    "probabilities",
+                    "top_k_classes",
+                    "top_k_scores",
+                    "glimpse_boxes",
+                    "glimpse_cells",
+                )
+            }
+            self.assertEqual(
+                shapes,
+                {
+                    "logits": (0, 5),
+                    "probabilities": (0, 5),
+                    "top_k_classes": (0, k),
+                    "top_k_scores": (0, k),
+                    "glimpse_boxes": (0, steps, 4),
+                    "glimpse_cells": (0, steps),
+                },
+            )
+
+    def test_bad_inputs_name_what_is_expected(self):
+        for name in ("float", "channels", "rank"):
+            message = self.errors[name]
+            self.assertStartsWith(message, "TypeError")
+            self.assertIn("shape=(None, None, None, 1), dtype=tf.uint8", message)
+        self.assertIn("dtype=tf.float32", self.errors["float"])
+        self.assertIn(
+            "serving_default expects uint8 images [N, H, W, 1]", self.errors["zero_height"]
+        )
+        for name in ("glimpses_zero", "glimpses_too_many"):
+            self.assertIn(f"serve_glimpses expects num_glimpses in [1, {MAX_T}]", self.errors[name])
+
+
+class PreprocessingTest(tf.test.TestCase):
+    def test_same_size_resize_is_identity(self):
+        images = np.random.RandomState(1).randint(0, 256, (2, SIZE, SIZE, 1)).astype(np.uint8)
+        inputs, window = preprocess_images(tf.constant(images), image_size=SIZE, mean=MEAN, std=STD)
+        self.assertAllEqual(inputs, normalize_images(images, MEAN, STD))
+        self.assertAllEqual(window, (0, 0, SIZE, SIZE))
+
+    def test_crop_window_hand_computed(self):
+        # 40 x 30, 0.875: side round(26.25) = 26, top (40 - 26) // 2 = 7, left (30 - 26) // 2 = 2.
+        self.assertAllEqual(crop_window(tf.constant(40), tf.constant(30), 0.875), (7, 2, 26, 26))
+        # 2 x 9 at 0.1: side max(round(0.2), 1) = 1.
+        self.assertAllEqual(crop_window(tf.constant(2), tf.constant(9), 0.1), (0, 4, 1, 1))
+        # No crop (the `none` and `light` recipes): the whole image.
+        self.assertAllEqual(crop_window(tf.constant(40), tf.constant(30), None), (0, 0, 40, 30))
+
+    def test_no_crop_is_a_plain_resize_and_boxes_scale_per_axis(self):
+        images = np.random.RandomState(3).randint(0, 256, (1, 40, 30, 1)).astype(np.uint8)
+        inputs, window = preprocess_images(
+            tf.constant(images), image_size=SIZE, mean=MEAN, std=STD, crop_fraction=None
+        )
+        expected = normalize_images(tf.image.resize(images, [SIZE, SIZE]), MEAN, STD)
+        self.assertAllClose(inputs, expected, atol=1e-6, rtol=0)
+        # A box (ymin, xmin, ymax, xmax) = (3, 6, 9, 12) of the S x S input maps back with the
+        # scales 40 / S and 30 / S.
+        boxes = input_boxes(tf.constant([[3, 6, 9, 12]]), window, SIZE)
+        self.assertAllClose(boxes, [[3 * 40 / SIZE, 6 * 30 / SIZE, 9 * 40 / SIZE, 12 * 30 / SIZE]])
+
+    def test_matches_the_evaluation_pipeline(self):
+        images = np.random.RandomState(2).randint(0, 256, (2, 40, 30, 3)).astype(np.uint8)
+        mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+        inputs, _ = preprocess_images(
+            tf.constant(images), image_size=16, mean=mean, std=std, crop_fraction=0.875
+        )
+        for i in range(2):
+            expected = imagenet_preprocessing.preprocess_for_eval(
+                images[i], image_size=16, mean=mean, std=std, crop_fraction=0.875
+            )
+            self.assertAllClose(inputs[i], expected, atol=1e-6, rtol=0)
+
+
+class ExportHelpersTest(tf.test.TestCase):
+    def test_max_served_glimpses_is_capped_at_the_grid(self):
+        model = _tiny_saccader()  # 4 x 4 grid
+        self.assertEqual(max_served_glimpses(model), 12)
+        self.assertEqual(max_served_glimpses(model, 20), 16)
+
+    def test_export_argument_errors(self):
+        model = _tiny_saccader()
+        export_dir = os.path.join(self.get_temp_dir(), "never")
+        cases = (
+            (dict(mean=(0.5, 0.5), std=STD), "one value per channel"),
+            (dict(mean=MEAN, std=(0.0,)), "must be positive"),
+            (dict(mean=MEAN, std=STD, crop_fraction=0.0), "crop_fraction=0.0"),
+            (dict(mean=MEAN, std=STD, top_k=0), "top_k=0"),
+        )
+        for kwargs, message in cases:
+            with self.assertRaisesRegex(ValueError, message):
+                export_model(model, export_dir, **kwargs)
+        self.assertFalse(os.path.exists(export_dir))
+
+    def test_load_trained_saccader(self):
+        model_dir = os.path.join(self.get_temp_dir(), "run")
+        with self.assertRaises(checkpoints.MissingCheckpointError):
+            checkpoints.load_trained_saccader(model_dir)  # no model_config.json
+        model = _tiny_saccader()
+        images = tf.random.stateless_normal([2, SIZE, SIZE, 1], seed=[1, 2])
+        expected = model(images, training=False)
+        checkpoints.check_model_config(model_dir, model.get_config())
+        with self.assertRaisesRegex(checkpoints.MissingCheckpointError, r"stage-3\) checkpoint"):
+            checkpoints.load_trained_saccader(model_dir)
+        fresh = Saccader.from_config(checkpoints.load_model_config(model_dir))
+        self.assertNotAllClose(fresh(images, training=False)["logits"], expected["logits"])
+        checkpoints.save_stage(model, model_dir, 3)
+        loaded = checkpoints.load_trained_saccader(model_dir)
+        self.assertIsInstance(loaded, Saccader)
+        out = loaded(images, training=False)
+        self.assertAllClose(out["logits"], expected["logits"], atol=1e-6)
+        self.assertAllEqual(out["cells"], expected["cells"])

@@ -1,0 +1,147 @@
+"""A stage killed with SIGKILL and started again with the same command continues from its last save.
+
+The worker script trains stage 1 then stage 3 of a tiny Saccader on cluttered MNIST (6 batches per
+epoch, 3 epochs = 18 steps per stage, progress saved every 4 steps and after every epoch). With
+`KILL_AT=<stage>:<step>` in the environment it SIGKILLs itself right after that step (the last
+save before it is at a multiple of 4 or at an epoch end); the same command without it resumes. The
+resumed run must end with the same step count and, to 1e-6, the same weights as a run that was never
+interrupted, without training any epoch twice. Stage 3 samples glimpses, so it also checks that
+the sampler's random state is restored.
+"""
+
+import json
+import os
+import signal
+import sys
+import types
+
+import pytest
+import tensorflow as tf
+
+from saccader_tf.model_dir import stage_files as checkpoints
+from tests.support.launcher_runs import SCRIPT as _SCRIPT
+from tests.support.launcher_runs import report as _report
+from tests.support.launcher_runs import run as _run
+from tests.support.launcher_runs import weights as _weights
+from tests.support.local_cluster import multi_worker_local
+
+
+def _latest_step(model_dir, stage):
+    latest = tf.train.latest_checkpoint(checkpoints.progress_dir(model_dir, stage))
+    return int(latest.rsplit("-", 1)[1]) if latest else None
+
+
+@pytest.mark.slow
+class ResumeTest(tf.test.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), f"resume_test_{os.getpid()}")
+        cls.reference_dir = os.path.join(cls.root, "reference")
+        cls.reference = _run(cls.reference_dir)
+
+    def _assert_same_weights(self, model_dir):
+        reference = _weights(self.reference_dir)
+        resumed = _weights(model_dir)
+        self.assertLen(resumed, len(reference))
+        for a, b in zip(resumed, reference):
+            self.assertAllClose(a, b, atol=1e-6, rtol=0)
+
+    def _kill_and_resume(self, name, kill_at):
+        self.assertEqual(self.reference.returncode, 0, self.reference.stderr[-3000:])
+        model_dir = os.path.join(self.root, name)
+        killed = _run(model_dir, kill_at)
+        self.assertEqual(killed.returncode, -signal.SIGKILL, killed.stderr[-3000:])
+        resumed = _run(model_dir)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
+        return model_dir, _report(resumed.stdout)
+
+    def test_uninterrupted_reference_trains_every_epoch_once(self):
+        report = _report(self.reference.stdout)
+        self.assertEqual(
+            report["stage1"], {"steps": 18, "resumed_from": 0, "epochs_run": [0, 1, 2]}
+        )
+        self.assertEqual(
+            report["stage3"], {"steps": 18, "resumed_from": 0, "epochs_run": [0, 1, 2]}
+        )
+        self.assertFalse(
+            os.path.exists(checkpoints.progress_dir(self.reference_dir, 1))
+        )  # cleaned up
+
+    def test_killed_in_stage1_mid_epoch_resumes_from_last_save(self):
+        model_dir = os.path.join(self.root, "stage1_kill")
+        killed = _run(model_dir, "1:10")
+        self.assertEqual(killed.returncode, -signal.SIGKILL)
+        self.assertEqual(_latest_step(model_dir, 1), 8)  # saved at 4, 6 (epoch end), 8
+        self.assertFalse(os.path.exists(checkpoints.stage_weights_path(model_dir, 1)))
+        self._assert_changed_settings_refused(model_dir)
+        resumed = _run(model_dir)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
+        report = _report(resumed.stdout)
+        # Steps 9-18 run once more: the rest of epoch 1 and epoch 2; epoch 0 is not trained again.
+        self.assertEqual(report["stage1"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]})
+        self.assertEqual(report["stage3"]["epochs_run"], [0, 1, 2])
+        self._assert_same_weights(model_dir)
+
+    def _assert_changed_settings_refused(self, model_dir):
+        from saccader_tf.model_dir.progress import StageProgress
+
+        with open(os.path.join(checkpoints.progress_dir(model_dir, 1), "plan.json")) as f:
+            plan = json.load(f)
+        # The plan is checked before anything is restored: no model or optimizer variables needed.
+        empty = types.SimpleNamespace(variables=[])
+        progress = StageProgress(
+            checkpoints.progress_dir(model_dir, 1), empty, empty, dict(plan, epochs=5)
+        )
+        with self.assertRaisesRegex(ValueError, r"epochs: 3 -> 5.*--retrain"):
+            progress.start()
+
+    def test_killed_in_stage3_resumes_sampling_where_it_stopped(self):
+        model_dir, report = self._kill_and_resume("stage3_kill", "3:11")
+        self.assertEqual(report["stage1"], "skipped")  # finished before the kill: not re-run
+        self.assertEqual(report["stage3"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]})
+        self._assert_same_weights(model_dir)
+
+
+@pytest.mark.slow
+class MultiWorkerResumeTest(tf.test.TestCase):
+    """Both workers of a 2-worker cluster die in stage 1; restarted, they rejoin from the chief's
+    save."""
+
+    def test_restarted_workers_rejoin_from_the_same_save(self):
+        root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), f"resume_mw_{os.getpid()}")
+        runs = {}
+        for name, kill_at in (("reference", None), ("killed", "1:10"), ("resumed", None)):
+            model_dir = os.path.join(root, "reference" if name == "reference" else "run")
+            command = [sys.executable, "-c", _SCRIPT, model_dir, "multi_worker", "1"]
+            env = {k: v for k, v in os.environ.items() if k != "KILL_AT"}
+            if kill_at:
+                env["KILL_AT"] = kill_at
+            runs[name] = multi_worker_local.run_workers([command, command], timeout=240, env=env)
+        for code, output in runs["killed"]:
+            self.assertEqual(code, -signal.SIGKILL, output[-2000:])
+        for name in ("reference", "resumed"):
+            for code, output in runs[name]:
+                self.assertEqual(code, 0, output[-3000:])
+        reports = [_report(output) for _, output in runs["resumed"]]
+        for report in reports:  # every worker restored the chief's step-8 save
+            self.assertEqual(
+                report["stage1"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]}
+            )
+        # BatchNorm moving statistics are per worker under MultiWorkerMirroredStrategy (each worker
+        # averages its own batches); only the chief's are saved, so a restarted worker continues
+        # with the chief's. Everything else is identical on every worker.
+        from saccader_tf.models.saccader.saccader import Saccader
+
+        model = Saccader(
+            num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1, num_glimpses=2
+        )
+        model.build()
+        local = ["moving_" in w.path for w in model.weights]
+        self.assertEqual(sum(local), 2 * sum("moving_mean" in w.path for w in model.weights))
+        for task in (0, 1):
+            resumed = _weights(os.path.join(root, "run"), task)
+            reference = _weights(os.path.join(root, "reference"), task)
+            for a, b, is_local in zip(resumed, reference, local):
+                if task == 0 or not is_local:
+                    self.assertAllClose(a, b, atol=1e-6, rtol=0)
