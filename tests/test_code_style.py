@@ -12,7 +12,7 @@ import unittest
 from tests.support.paths import REPO_ROOT
 
 # Everything that is Python in the repository; ruff.toml excludes none of it.
-CHECKED_PATHS = ("saccader_tf", "tests", "launch", "setup.py")
+CHECKED_PATHS = ("saccader_tf", "benchmarks", "tests", "launch", "setup.py")
 
 
 def _ruff(*args, stdin=None, command="check"):
