@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.model_dir.stage_files import read_json_record
+from saccader_tf.model_dir.records import read_json_record
 
 PLAN_FILE = "plan.json"
 _SAVE_NAME = re.compile(r"^ckpt-(\d+)\.(index|data-\d+-of-\d+)$")

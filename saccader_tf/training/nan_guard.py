@@ -3,26 +3,12 @@
 import math
 
 import keras
-import tensorflow as tf
+
+from saccader_tf.utils.finite import non_finite_variables
 
 
 class NonFiniteLossError(FloatingPointError):
     """A training step produced a NaN or infinite loss term or weight; no checkpoint was written."""
-
-
-def non_finite_variables(variables):
-    """Names of the floating-point variables among `variables` that hold a NaN or an Inf.
-
-    One fused reduction per variable, fetched at once: cheap next to a training step, so it runs
-    before every save.
-    """
-    floats = [v for v in variables if tf.as_dtype(v.dtype).is_floating]
-    if not floats:
-        return []
-    finite = tf.stack(
-        [tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(v))) for v in floats]
-    ).numpy()
-    return [getattr(v, "path", None) or v.name for v, ok in zip(floats, finite) if not ok]
 
 
 class NonFiniteLossGuard(keras.callbacks.Callback):

@@ -1,1 +1,2 @@
-"""Small helpers shared by every part of the package: `validation` (integer argument checks)."""
+"""Small helpers shared by every part of the package: `validation` (integer argument checks) and
+`finite` (which variables hold a NaN or an Inf)."""
