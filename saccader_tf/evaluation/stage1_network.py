@@ -3,19 +3,21 @@
 The paper's `full` and `ordered_logits` baselines are the representation network trained as a
 full-image classifier. Stage 3 trains that network only through the T sampled glimpses (unless
 `full_image_loss_weight > 0`), so after it the BagNet's per-location logits decay where the policy
-does not look and its full-image logits become a worse classifier (README, "Results"). Evaluation
+does not look and its full-image logits become a worse classifier. Evaluation
 therefore measures `full` and `ordered_logits` twice, on this stage-1 network and on the final
 model, and judges the occlusion check with the stage-1 network (the final one was trained with
 the very policy under test). Stage 2 freezes the BagNet, so the stage-1 checkpoint holds it as it
-was when stage 2 and 3 started.
+was when stage 2 and 3 started (docs/design.md, "Training stages").
+
+Only models trained in the Saccader's stages have a stage-1 network; the run decides whether to
+ask for one (`saccader_tf.run.model_kinds`).
 """
 
 import os
 
 import tensorflow as tf
 
-from saccader_tf.model_dir import stage_files as checkpoints
-from saccader_tf.models.saccader.saccader import Saccader
+from saccader_tf.model_dir import stage_files
 
 FINAL = "final"
 """Label of rows measured on the model being evaluated (after stage 3: the final model)."""
@@ -27,28 +29,26 @@ STAGE1_POLICIES = ("full", "ordered_logits")
 """The baselines measured on the stage-1 network (its attention network and cell are untrained)."""
 
 
-def load_stage1_network(saccader, model_dir):
-    """A Saccader of `saccader`'s architecture holding the stage-1 checkpoint of `model_dir`.
+def load_stage1_network(model, model_dir):
+    """A model of `model`'s architecture holding the stage-1 checkpoint of `model_dir`.
 
     Only its BagNet (`representation`) is meaningful: the attention network, mixer and cell are
     those of a stage-1 checkpoint, i.e. untrained.
 
     Args:
-        saccader: the trained model (its `get_config()` gives the architecture).
+        model: the trained Saccader (its class and `get_config()` give the architecture).
         model_dir: the run's directory.
 
     Returns:
-        A built `Saccader` with the weights of `model_dir/stage1/saccader.weights.h5`, or `None`
-        when that file does not exist or `saccader` is no `Saccader` (DRAM has no stage 1).
+        A built model of `model`'s class with the weights of
+        `model_dir/stage1/saccader.weights.h5`, or `None` when that file does not exist.
     """
-    path = checkpoints.stage_weights_path(model_dir, 1)
-    if not isinstance(saccader, Saccader) or not os.path.exists(path):
+    path = stage_files.stage_weights_path(model_dir, 1)
+    if not os.path.exists(path):
         return None
-    network = Saccader.from_config(saccader.get_config())
+    network = type(model).from_config(model.get_config())
     size, channels = network.image_size, network.input_channels
-    network(
-        tf.zeros([1, size, size, channels], tf.float32), training=False
-    )  # creates every variable
+    network(tf.zeros([1, size, size, channels], tf.float32), training=False)  # every variable
     network.load_weights(path)
     return network
 
