@@ -1,5 +1,5 @@
 """One launcher per model_dir: a second one is refused naming the first; a killed holder's lock does
-not block; under multi-worker only the chief locks (issue 16, item 7).
+not block; under multi-worker only the chief locks.
 
 The first launcher is stood in for by a small Python process that holds the lock (it loads
 `model_dir_lock.py` alone, without TensorFlow, so it starts in a fraction of a second).
@@ -57,14 +57,9 @@ class ModelDirLockTest(tf.test.TestCase):
             stage=stage,
             model_dir=model_dir,
         )
-        try:
-            with flagsaver.flagsaver(**flags), contextlib.redirect_stderr(stderr):
-                with self.assertRaises(SystemExit) as exit_info:
-                    launch.main(["launch"])
-        finally:
-            for lock in launch._LOCKS:
-                lock.__exit__(None, None, None)
-            launch._LOCKS.clear()
+        with flagsaver.flagsaver(**flags), contextlib.redirect_stderr(stderr):
+            with self.assertRaises(SystemExit) as exit_info:
+                launch.main(["launch"])
         return exit_info.exception.code, stderr.getvalue()
 
     def test_second_launcher_refused_then_accepted_after_the_first_is_killed(self):

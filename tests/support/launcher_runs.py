@@ -13,7 +13,7 @@ SCRIPT = r"""
 import json, os, signal, sys
 import keras
 import numpy as np
-from saccader_tf.model_dir import stage_files as checkpoints
+from saccader_tf.model_dir import stage_files
 from saccader_tf.data import cluttered_mnist_source
 from saccader_tf.training.distribute import make_strategy
 from saccader_tf.models.saccader.saccader import Saccader
@@ -49,8 +49,8 @@ with strategy.scope():
     model.build()
 report = {}
 for stage in stages:
-    if checkpoints.stage_finished(model_dir, stage):
-        checkpoints.restore_stage(model, model_dir, stage, "")
+    if stage_files.stage_finished(model_dir, stage):
+        stage_files.restore_stage(model, model_dir, stage, "")
         report[f"stage{stage}"] = "skipped"
         continue
     settings = StageSettings(epochs=3, learning_rate=0.01, weight_decay=1e-4, num_targets=2,
