@@ -14,8 +14,8 @@ import tensorflow as tf
 from absl import app
 from absl.testing import flagsaver
 
+from saccader_tf import model_dir as checkpoints
 from saccader_tf.cli import launcher as launch
-from saccader_tf.model_dir import stage_files as checkpoints
 from saccader_tf.models import Saccader, SaccaderClassNet
 from saccader_tf.run import orchestrator as recipe
 

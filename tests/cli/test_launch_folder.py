@@ -58,8 +58,8 @@ class LaunchFolderTest(tf.test.TestCase):
         served = tf.saved_model.load(os.path.join(model_dir, "export"))
         raw = np.random.default_rng(0).integers(0, 256, (1, 40, 28, 1), dtype=np.uint8)
         out = served.serving_default(tf.constant(raw))
-        from saccader_tf.model_dir.stage_files import load_trained_saccader
+        from saccader_tf.model_dir.model_config import load_trained_model
 
-        model = load_trained_saccader(model_dir)
+        model = load_trained_model(model_dir)
         inputs = (tf.image.resize(raw, [28, 28]) / 255.0 - 0.5) / 0.5
         self.assertAllClose(out["logits"], model(inputs, training=False)["logits"], atol=1e-4)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from saccader_tf import model_dir as checkpoints
 from saccader_tf.data import imagenet_preprocessing
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.export.savedmodel import (
@@ -25,7 +26,6 @@ from saccader_tf.export.savedmodel import (
     max_served_glimpses,
     preprocess_images,
 )
-from saccader_tf.model_dir import stage_files as checkpoints
 from saccader_tf.models.saccader.saccader import Saccader
 
 SIZE = 24
@@ -291,17 +291,17 @@ class ExportHelpersTest(tf.test.TestCase):
     def test_load_trained_saccader(self):
         model_dir = os.path.join(self.get_temp_dir(), "run")
         with self.assertRaises(checkpoints.MissingCheckpointError):
-            checkpoints.load_trained_saccader(model_dir)  # no model_config.json
+            checkpoints.load_trained_model(model_dir)  # no model_config.json
         model = _tiny_saccader()
         images = tf.random.stateless_normal([2, SIZE, SIZE, 1], seed=[1, 2])
         expected = model(images, training=False)
         checkpoints.check_model_config(model_dir, model.get_config())
         with self.assertRaisesRegex(checkpoints.MissingCheckpointError, r"stage-3\) checkpoint"):
-            checkpoints.load_trained_saccader(model_dir)
+            checkpoints.load_trained_model(model_dir)
         fresh = Saccader.from_config(checkpoints.load_model_config(model_dir))
         self.assertNotAllClose(fresh(images, training=False)["logits"], expected["logits"])
         checkpoints.save_stage(model, model_dir, 3)
-        loaded = checkpoints.load_trained_saccader(model_dir)
+        loaded = checkpoints.load_trained_model(model_dir)
         self.assertIsInstance(loaded, Saccader)
         out = loaded(images, training=False)
         self.assertAllClose(out["logits"], expected["logits"], atol=1e-6)
