@@ -37,11 +37,10 @@ import keras
 from saccader_tf.training import multi_worker
 from saccader_tf.training.distribute import make_strategy
 from saccader_tf.data.source import fixed_epochs
-from saccader_tf.models.saccader.policies.standard import LearnedPolicy
-from saccader_tf.models.saccader.saccader import Saccader
 from saccader_tf.training import RepresentationTrainer
 from saccader_tf.training.train_stage import train_stage
 from saccader_tf.run.settings import StageSettings
+from tests.support.comparable_models import greedy_saccader, tiny_saccader
 
 out_dir = sys.argv[1]
 strategy = make_strategy("multi_worker")
@@ -52,14 +51,7 @@ report = {"task": task, "replicas": strategy.num_replicas_in_sync, "chief": mult
 
 def make_model(greedy=True):
     keras.utils.set_random_seed(0)
-    model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=3)
-    model.build()
-    if greedy:
-        model.policy = LearnedPolicy(model.cell, sample=False)
-        for layer in model._flatten_layers():
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.trainable = False
-    return model
+    return greedy_saccader() if greedy else tiny_saccader()
 
 
 rng = np.random.default_rng(0)

@@ -145,19 +145,9 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import keras
-from saccader_tf.models.saccader.policies.standard import LearnedPolicy
-from saccader_tf.models.saccader.saccader import Saccader
 from saccader_tf.training import LocationPretrainer, PolicyGradientTrainer, RepresentationTrainer
-
-
-def make_model():
-    model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=3)
-    model.build()
-    model.policy = LearnedPolicy(model.cell, sample=False)
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False  # inference statistics: per-replica BN batches are not compared
-    return model
+from tests.support.comparable_models import greedy_saccader as make_model
+from tests.support.trainer_fixtures import labels_with_three_correct
 
 
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -172,9 +162,7 @@ rng = np.random.default_rng(0)
 images = rng.normal(size=(8, 24, 24, 1)).astype("float32")
 single.set_weights(initial)
 predictions = np.argmax(single(images, training=True)["logits"].numpy(), axis=-1)
-labels = (predictions + 1) % 5
-labels[[0, 5, 6]] = predictions[[0, 5, 6]]  # 3 of 8 right: no 4/4 split has the global mean 3/8
-labels = labels.astype("int32")
+labels = labels_with_three_correct(predictions)
 rewards = (np.argmax(single(images, training=True)["logits"].numpy(), -1) == labels).astype(float)
 assert rewards.sum() == 3 and len(set(rewards)) == 2, rewards
 

@@ -8,6 +8,7 @@ A subprocess with 2 logical CPUs checks the compiled path under `MirroredStrateg
 Shapes are tiny: XLA and bfloat16 are much slower than the default kernels on this CPU.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -20,18 +21,15 @@ import pytest
 import tensorflow as tf
 from absl.testing import flagsaver
 
+from saccader_tf import model_dir as checkpoints
 from saccader_tf.cli import launcher as launch
-from saccader_tf.model_dir import stage_files as checkpoints
 from saccader_tf.models import Saccader, SaccaderClassNet
-from saccader_tf.models.dram.dram import DRAM
-from saccader_tf.models.dram.policies import OffsetLocationPolicy
 from saccader_tf.models.dtype_policy import (
     MIXED_PRECISION,
     check_mixed_precision,
     logits_dtype,
     model_dtype,
 )
-from saccader_tf.models.saccader.policies.standard import LearnedPolicy
 from saccader_tf.run import orchestrator as recipe
 from saccader_tf.training import multi_worker
 from saccader_tf.training.classnet_trainer import ClassNetTrainer
@@ -40,6 +38,7 @@ from saccader_tf.training.location_pretrainer import LocationPretrainer
 from saccader_tf.training.loss_scaling import with_loss_scaling
 from saccader_tf.training.policy_gradient_trainer import PolicyGradientTrainer
 from saccader_tf.training.representation_trainer import RepresentationTrainer
+from tests.support.comparable_models import greedy_saccader, offset_dram, tiny_dram, tiny_saccader
 from tests.support.paths import REPO_ROOT
 
 SIZE, CLASSES, BATCH = 24, 5, 4
@@ -47,20 +46,8 @@ SIZE, CLASSES, BATCH = 24, 5, 4
 
 def _saccader(dtype=None, sample=True):
     keras.utils.set_random_seed(0)
-    model = Saccader(
-        num_classes=CLASSES,
-        image_size=SIZE,
-        variant="bagnet9_tiny",
-        input_channels=1,
-        num_glimpses=3,
-        seed=3,
-        dtype=dtype,
-        name="saccader",
-    )
-    model.build()
-    if not sample:
-        model.policy = LearnedPolicy(model.cell, sample=False)
-    return model
+    make = tiny_saccader if sample else functools.partial(greedy_saccader, frozen_batch_norm=False)
+    return make(num_glimpses=3, dtype=dtype, name="saccader")
 
 
 def _classnet(dtype=None, sample=True):
@@ -79,20 +66,8 @@ def _classnet(dtype=None, sample=True):
 
 def _dram(dtype=None, sample=True):
     keras.utils.set_random_seed(0)
-    model = DRAM(
-        num_classes=CLASSES,
-        image_size=SIZE,
-        variant="dram_tiny",
-        input_channels=1,
-        num_glimpses=2,
-        seed=3,
-        dtype=dtype,
-        name="dram",
-    )
-    model.build()
-    if not sample:
-        model.policy = OffsetLocationPolicy(0.05)  # deterministic, non-zero REINFORCE gradient
-    return model
+    make = tiny_dram if sample else functools.partial(offset_dram, frozen_batch_norm=False)
+    return make(num_glimpses=2, dtype=dtype, name="dram")
 
 
 # stage -> (model factory, trainer factory)
@@ -278,21 +253,13 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import keras
-from saccader_tf.models.saccader.policies.standard import LearnedPolicy
-from saccader_tf.models.saccader.saccader import Saccader
 from saccader_tf.training.representation_trainer import RepresentationTrainer
 from saccader_tf.training.policy_gradient_trainer import PolicyGradientTrainer
+from tests.support.comparable_models import greedy_saccader
 
 
 def make_model():
-    model = Saccader(num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1,
-                     num_glimpses=3, seed=3)
-    model.build()
-    model.policy = LearnedPolicy(model.cell, sample=False)  # replicas sample differently
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False  # per-replica batch statistics are not what is compared
-    return model
+    return greedy_saccader(num_glimpses=3)
 
 
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
