@@ -1,69 +1,23 @@
-"""Policy comparison: the numbers agree with the model's own calls."""
+"""`evaluate_model`: rows, caps, coverage, hit rates and the occlusion check against the model's
+own calls and hand-made references; the result files."""
+
+import csv
+import json
+import tempfile
+import types
 
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.evaluation.evaluate import format_policy_table, policy_accuracies
+from saccader_tf.evaluation import occlusion
+from saccader_tf.evaluation.checks import check_occlusion, check_policies
+from saccader_tf.evaluation.evaluate import evaluate_model, format_table, write_results
 from saccader_tf.models import Saccader
-
-
-class PolicyAccuraciesTest(tf.test.TestCase):
-    def test_learned_and_full_rows_match_the_models_own_predictions(self):
-        model = Saccader(
-            num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=1
-        )
-        rng = np.random.default_rng(0)
-        images = rng.normal(size=(10, 24, 24, 1)).astype("float32")
-        out = model(images, num_glimpses=2)
-        # Labels chosen so that the learned and the full-image predictions score differently.
-        labels = out["logits"].numpy().argmax(-1)
-        labels[:4] = (labels[:4] + 1) % 3
-        dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
-        result = policy_accuracies(
-            model, dataset, num_glimpses=2, policies=("learned", "full", "random")
-        )
-        self.assertEqual(result["examples"], 10)
-        self.assertNotIn("stage1", result)  # no stage-1 network given
-        self.assertAllClose(result["final"]["learned"], 0.6)
-        full = np.mean(out["full_logits"].numpy().argmax(-1) == labels)
-        self.assertAllClose(result["final"]["full"], full)
-        table = format_policy_table(result, 2)
-        self.assertIn("learned         final            2    60.00%  40.00%", table)
-        self.assertIn("(10 test images)", table)
-
-    def test_empty_dataset_is_an_error(self):
-        model = Saccader(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1)
-        empty = tf.data.Dataset.from_tensor_slices(
-            (np.zeros((0, 24, 24, 1), "float32"), np.zeros((0,), "int64"))
-        ).batch(2)
-        with self.assertRaisesRegex(ValueError, "empty"):
-            policy_accuracies(model, empty)
-
-
-# --------------------------------------------------------------------------- evaluate_model
-import csv  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-
-from saccader_tf.data.source import DataSource, fixed_epochs  # noqa: E402
-from saccader_tf.evaluation import evaluate as evaluate_lib  # noqa: E402
-from saccader_tf.evaluation import occlusion  # noqa: E402
-from saccader_tf.evaluation.evaluate import evaluate_model, format_table, write_results  # noqa: E402
+from tests.support.sources import array_source
 
 
 def _source(images, labels, eval_boxes=None, batch=4):
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch)
-    return DataSource(
-        train_epoch=fixed_epochs(dataset),
-        eval=dataset,
-        num_classes=3,
-        image_size=24,
-        channels=1,
-        mean=(0.0,),
-        std=(1.0,),
-        name="test",
-        eval_boxes=eval_boxes,
-    )
+    return array_source(images, labels, 3, batch=batch, eval_boxes=eval_boxes)
 
 
 class EvaluateModelTest(tf.test.TestCase):
@@ -106,7 +60,7 @@ class EvaluateModelTest(tf.test.TestCase):
         self.assertEqual(self.result.examples, 6)
         self.assertLen(self.result.rows, 3 * 3 + 1)
         self.assertEqual([r["glimpses"] for r in self.result.occlusion], [1, 2, 3])
-        self.assertEqual(evaluate_lib._check_arguments(self.model, 20, ("learned",)), 16)
+        self.assertEqual(check_policies(self.model, 20, ("learned",)), 16)
 
     def test_coverage(self):
         # Every receptive field is 9 x 9 inside the 24 x 24 image; all 16 cells cover
@@ -176,44 +130,9 @@ class EvaluateModelTest(tf.test.TestCase):
             evaluate_model(self.model, source, policies=("nope",))
 
 
-class MetricAndOcclusionTest(tf.test.TestCase):
-    def test_correct_predictions(self):
-        logits = tf.constant([[0.0, 2.0, 1.0, 3, 4, 5, 6], [9.0, 1.0, 0.0, 0, 0, 0, 0]])
-        top1, top5 = evaluate_lib.correct_predictions(logits, tf.constant([1, 0]))
-        self.assertAllEqual(top1, [0.0, 1.0])
-        self.assertAllEqual(top5, [1.0, 1.0])  # label 1 of row 0 has rank 4 (5 larger: no)
-        _, top5 = evaluate_lib.correct_predictions(logits, tf.constant([0, 0]))
-        self.assertAllEqual(top5, [0.0, 1.0])  # logit 0.0 has 6 larger classes
-
-    def test_glimpse_sums_by_hand(self):
-        glimpses = {
-            "glimpse_boxes": tf.constant(
-                [[[0, 0, 6, 12], [0, 0, 12, 12]], [[20, 20, 24, 24], [0, 0, 2, 2]]]
-            ),
-            "glimpse_logits": tf.constant([[[1.0, 0, 0], [0, 5, 0]], [[0, 1.0, 0], [0, 0, 3]]]),
-        }
-        objects = tf.constant([[5, 5, 8, 8], [0, 0, 4, 4]])
-        sums = evaluate_lib._glimpse_sums(glimpses, tf.constant([0, 1]), objects, 24)
-        self.assertAllClose(sums["coverage"], [(72 + 16) / 576, (144 + 20) / 576])
-        self.assertAllClose(sums["top1"], [2.0, 0.0])  # T=2: image 0 predicts 1, image 1 predicts 2
-        self.assertAllClose(sums["hit_first"], 1.0)  # only image 0's first box meets its object
-        self.assertAllClose(sums["hit_any"], [1.0, 2.0])
-
-    def test_blank_boxes_sets_exactly_the_union(self):
-        images = np.arange(2 * 6 * 7 * 2, dtype="float32").reshape(2, 6, 7, 2) + 1
-        boxes = tf.constant([[[1, 2, 3, 5], [2, 4, 4, 6]], [[0, 0, 1, 1], [0, 0, 1, 1]]])
-        out = occlusion.blank_boxes(images, boxes, fill_value=[-1.0, -2.0]).numpy()
-        mask = np.zeros((2, 6, 7), bool)
-        mask[0, 1:3, 2:5] = mask[0, 2:4, 4:6] = mask[1, 0, 0] = True
-        self.assertAllEqual(out[~mask], images[~mask])
-        self.assertAllEqual(out[mask], np.tile([[-1.0, -2.0]], [mask.sum(), 1]))
-
-    def test_random_cells_are_distinct_seeded_and_prefix_stable(self):
-        seed = tf.constant([3, 4])
-        cells = occlusion.random_cells(5, 16, 16, seed).numpy()
-        self.assertAllEqual(np.sort(cells, axis=1), np.tile(np.arange(16), [5, 1]))
-        self.assertAllEqual(occlusion.random_cells(5, 16, 3, seed), cells[:, :3])
-
-    def test_black_value(self):
-        source = _source(np.zeros((2, 24, 24, 1), "float32"), np.zeros(2, "int32"))
-        self.assertAllClose(occlusion.black_value(source), [0.0])
+class OcclusionArgumentTest(tf.test.TestCase):
+    def test_a_model_without_bagnet_cannot_judge_the_occlusion_check(self):
+        no_bagnet = types.SimpleNamespace()  # e.g. a DRAM: no `representation`
+        with self.assertRaisesRegex(ValueError, r"occlusion_glimpses=\(\)"):
+            check_occlusion(no_bagnet, (1, 3))
+        check_occlusion(no_bagnet, ())  # no check asked: nothing to judge

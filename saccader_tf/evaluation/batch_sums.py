@@ -1,0 +1,269 @@
+"""The per-batch sums of an evaluation pass, and their totals over a dataset.
+
+`make_batch_step` builds one `tf.function` that, for a batch, runs each network's context once,
+unrolls each glimpse policy once with the largest T and sums, for every T = 1..steps, the top-1 and
+top-5 hits, the coverage and (with object boxes) the hit rates; `run_batches` adds the sums of all
+batches. `evaluate_model` and `policy_accuracies` turn the totals into accuracies.
+
+An evaluated model provides `context(images, training)`, `unroll(context, steps, policy,
+training)`, `boxes(cells)`, `num_cells` and `image_size` (the Saccader and DRAM both do). Where the
+two differ (how a policy is named, how T glimpses make a prediction) `glimpse_policy` and
+`prediction_rule` say so in one place.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from saccader_tf.evaluation import occlusion
+from saccader_tf.evaluation.results import CLASSNET
+from saccader_tf.evaluation.stage1_network import STAGE1
+from saccader_tf.models.geometry import box_hits, coverage
+from saccader_tf.models.saccader.policies.registry import make_policy
+
+
+def correct_predictions(logits, labels):
+    """Top-1 (argmax, as the model predicts) and top-5 hits.
+
+    Top-5 counts a hit when fewer than 5 classes have strictly larger logits than the label's, so
+    it is always true when K <= 5.
+
+    Args:
+        logits: float `[B, K]`.
+        labels: int `[B]`.
+
+    Returns:
+        Two float32 `[B]` tensors of 0/1.
+    """
+    labels = tf.cast(labels, tf.int32)
+    top1 = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels)
+    target = tf.gather(logits, labels, axis=1, batch_dims=1)
+    rank = tf.reduce_sum(tf.cast(logits > target[:, None], tf.int32), axis=-1)
+    return tf.cast(top1, tf.float32), tf.cast(rank < 5, tf.float32)
+
+
+def mean_of_first_glimpses(glimpse_logits, t):
+    """The Saccader's prediction after t glimpses: the mean of the first t glimpses' logits.
+
+    Args:
+        glimpse_logits: `[B, T, K]`.
+        t: 1 <= t <= T.
+
+    Returns:
+        `[B, K]`.
+    """
+    return tf.reduce_mean(glimpse_logits[:, :t], axis=1)
+
+
+def prediction_rule(model):
+    """`(glimpse_logits, t) -> logits` of `model`: its `logits_after_glimpses` when it defines one
+    (DRAM: step t's logits), else the Saccader's `mean_of_first_glimpses`."""
+    return getattr(model, "logits_after_glimpses", mean_of_first_glimpses)
+
+
+def glimpse_policy(model, name, seed=None):
+    """Policy `name` for `model.unroll`: the model's own `policy_named` when it defines one (DRAM),
+    else the Saccader policy of that name on `model.cell` (raises `ValueError` for unknown names).
+    """
+    if hasattr(model, "policy_named"):
+        return model.policy_named(name, seed=seed)
+    return make_policy(name, cell=model.cell, seed=seed)
+
+
+def glimpse_sums(glimpses, labels, object_boxes, image_size, predict=mean_of_first_glimpses):
+    """Per-T sums over the batch of one policy's unroll.
+
+    Args:
+        glimpses: `unroll` output with `glimpse_logits` `[B, T, K]` and `glimpse_boxes`
+            `[B, T, 4]`.
+        labels: int `[B]`.
+        object_boxes: `None`, or int `[B, 4]` object boxes (for the hit rates).
+        image_size: S, the side of the images the boxes are in.
+        predict: `(glimpse_logits, t) -> [B, K]`, the prediction after t glimpses
+            (`prediction_rule`).
+
+    Returns:
+        `{"top1", "top5", "coverage"}` `[T]` each, plus `hit_first` (scalar) and `hit_any` `[T]`
+        when `object_boxes` is given.
+    """
+    sums = {"top1": [], "top5": [], "coverage": []}
+    boxes = glimpses["glimpse_boxes"]
+    for t in range(1, boxes.shape[1] + 1):
+        top1, top5 = correct_predictions(predict(glimpses["glimpse_logits"], t), labels)
+        sums["top1"].append(tf.reduce_sum(top1))
+        sums["top5"].append(tf.reduce_sum(top5))
+        sums["coverage"].append(tf.reduce_sum(coverage(boxes[:, :t], image_size, image_size)))
+    sums = {key: tf.stack(value) for key, value in sums.items()}
+    if object_boxes is not None:
+        hits = tf.cast(box_hits(boxes, object_boxes), tf.float32)  # [B, T]
+        sums["hit_first"] = tf.reduce_sum(hits[:, 0])
+        sums["hit_any"] = tf.reduce_sum(tf.cast(tf.cumsum(hits, axis=1) > 0, tf.float32), axis=0)
+    return sums
+
+
+def network_sums(model, images, policies, steps, labels, object_boxes):
+    """Per-policy sums of one network on one batch, and the cells each glimpse policy chose.
+
+    Args:
+        model: the network (Saccader or DRAM).
+        images: `[B, S, S, C]`.
+        policies: `{name: policy object}`; a policy without glimpses (`full`) gets the full-image
+            logits' top-1 / top-5 sums only.
+        steps: T, the glimpses unrolled.
+        labels: int `[B]`.
+        object_boxes: `None` or int `[B, 4]`.
+
+    Returns:
+        `(sums, cells)`: `{name: sums}` and `{name: int32 [B, T]}` for the glimpse policies.
+    """
+    context, _ = model.context(images, training=False)
+    sums, cells = {}, {}
+    for name, policy in policies.items():
+        if not policy.uses_glimpses:
+            top1, top5 = correct_predictions(tf.cast(context.full_logits, tf.float32), labels)
+            sums[name] = {"top1": tf.reduce_sum(top1), "top5": tf.reduce_sum(top5)}
+            continue
+        glimpses = model.unroll(context, steps, policy, training=False)
+        sums[name] = glimpse_sums(
+            glimpses, labels, object_boxes, model.image_size, prediction_rule(model)
+        )
+        cells[name] = glimpses["cells"]
+    return sums, cells
+
+
+def classnet_sums(classnet, images, saccader_images, cells, steps, labels, object_boxes):
+    """`{policy: per-T sums}` of the ClassNet for its Saccader's policy on one batch.
+
+    The glimpses are cut at the cells that policy chose for the Saccader rows (the same unroll), or
+    from a new unroll when that policy is not among the evaluated ones.
+
+    Args:
+        classnet: the `SaccaderClassNet`.
+        images: `[B, S', S', C]` at the classifier's size.
+        saccader_images: the same images as its Saccader sees them, `[B, S, S, C]`.
+        cells: `{policy: int32 [B, T]}` chosen in the Saccader rows (`network_sums`).
+        steps, labels, object_boxes: as for `network_sums`.
+    """
+    saccader, name = classnet.saccader, classnet.saccader.policy_name
+    chosen = cells.get(name)
+    if chosen is None:
+        context, _ = saccader.context(saccader_images, training=False)
+        chosen = saccader.unroll(context, steps, training=False)["cells"]
+    boxes = saccader.boxes(chosen)
+    glimpses = {
+        "glimpse_logits": classnet.classify_boxes(images, boxes, training=False),
+        "glimpse_boxes": boxes,
+    }
+    return {name: glimpse_sums(glimpses, labels, object_boxes, saccader.image_size)}
+
+
+def occlusion_sums(saccader, judge, images, labels, cells, occlusion_steps, fill_value, seed):
+    """Top-1 / top-5 sums of the occlusion check (`occlusion.occlusion_logits`) on one batch.
+
+    Returns:
+        `{"chosen_top1", "chosen_top5", "random_top1", "random_top5"}`, each `[len(steps)]`.
+    """
+    logits = occlusion.occlusion_logits(
+        saccader, images, cells, occlusion_steps, fill_value, seed, judge=judge
+    )
+    sums = {}
+    for kind, per_step in logits.items():
+        hits = [correct_predictions(step_logits, labels) for step_logits in per_step]
+        sums[f"{kind}_top1"] = tf.stack([tf.reduce_sum(top1) for top1, _ in hits])
+        sums[f"{kind}_top5"] = tf.stack([tf.reduce_sum(top5) for _, top5 in hits])
+    return sums
+
+
+def make_batch_step(
+    model,
+    policies,
+    seed,
+    steps,
+    occlusion_steps=(),
+    fill_value=0.0,
+    has_boxes=False,
+    stage1=None,
+    stage1_policies=(),
+    classnet=None,
+):
+    """A `tf.function` `(images, labels, object_boxes, seed) -> dict of per-batch sums`.
+
+    The sums of `model`'s policies are under their names, those of `stage1`'s under
+    `sums["stage1"][name]`, those of `classnet` under `sums["classnet"][its policy]`, the
+    occlusion check (judged by `stage1`'s BagNet when given, else `model`'s) under "occlusion".
+    With `classnet` the `images` are at its classifier's size.
+
+    Args:
+        model: the evaluated model (`"final"` rows).
+        policies: policy names measured on `model`.
+        seed: seed of the `random` policies.
+        steps: T, the largest number of glimpses.
+        occlusion_steps: the T of the occlusion check (`()`: none); needs the `learned` policy.
+        fill_value: value of blanked pixels (a float32 scalar or `[C]` tensor).
+        has_boxes: whether the batches' object boxes are real (else they are ignored).
+        stage1: optional stage-1 network; `stage1_policies` are measured on it.
+        stage1_policies: names measured on `stage1`.
+        classnet: optional `SaccaderClassNet` wrapping `model`.
+    """
+    objects = {name: glimpse_policy(model, name, seed=seed) for name in policies}
+    stage1_objects = {
+        name: make_policy(name, cell=stage1.cell, seed=seed) for name in stage1_policies
+    }
+    judge = (stage1 or model).representation if occlusion_steps else None
+
+    @tf.function(reduce_retracing=True)
+    def step(images, labels, object_boxes, seed):
+        boxes = object_boxes if has_boxes else None
+        classnet_images = images
+        if classnet is not None:
+            images = classnet.saccader_inputs(images)
+        sums, cells = network_sums(model, images, objects, steps, labels, boxes)
+        if classnet is not None:
+            sums[CLASSNET] = classnet_sums(
+                classnet, classnet_images, images, cells, steps, labels, boxes
+            )
+        if stage1_objects:
+            sums[STAGE1] = network_sums(stage1, images, stage1_objects, steps, labels, boxes)[0]
+        if "learned" in cells and occlusion_steps:
+            sums["occlusion"] = occlusion_sums(
+                model, judge, images, labels, cells["learned"], occlusion_steps, fill_value, seed
+            )
+        return sums
+
+    return step
+
+
+def run_batches(step, dataset, eval_boxes, max_batches, seed):
+    """Sums the per-batch results of `step` over `dataset`.
+
+    Args:
+        step: a `make_batch_step` function.
+        dataset: batches `(images, labels, ...)`.
+        eval_boxes: `None`, or object boxes `[N, 4]` aligned with the dataset's examples.
+        max_batches: stop after this many batches (`None`: all).
+        seed: int; batch i gets the stateless seed `[seed, i]`.
+
+    Returns:
+        `(totals, examples)`: the sums as float64 numpy arrays, and the number of examples.
+    """
+    totals, examples = None, 0
+    boxes = None if eval_boxes is None else np.asarray(eval_boxes, np.int32)
+    for index, batch in enumerate(dataset):
+        if max_batches is not None and index >= max_batches:
+            break
+        images, labels = batch[0], tf.cast(batch[1], tf.int32)
+        size = int(labels.shape[0])
+        if boxes is not None and examples + size > len(boxes):
+            raise ValueError(
+                f"`eval_boxes` has fewer rows than the eval dataset. Received: "
+                f"eval_boxes.shape={boxes.shape}, at least {examples + size} examples"
+            )
+        object_boxes = (
+            np.zeros([size, 4], np.int32) if boxes is None else boxes[examples : examples + size]
+        )
+        sums = step(images, labels, tf.constant(object_boxes), tf.constant([seed, index], tf.int32))
+        sums = tf.nest.map_structure(lambda x: np.asarray(x, np.float64), sums)
+        totals = sums if totals is None else tf.nest.map_structure(np.add, totals, sums)
+        examples += size
+    if examples == 0:
+        raise ValueError("The evaluation dataset is empty. Received: dataset with 0 examples")
+    return totals, examples
