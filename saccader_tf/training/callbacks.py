@@ -12,18 +12,20 @@ class GlimpseImagesCallback(keras.callbacks.Callback):
     Args:
         images: `[B, S, S, C]` fixed (normalised) validation images.
         log_dir: TensorBoard directory (a writer is created there).
-        saccader: the `Saccader`; default the trained model's `saccader` attribute (the stage
-            trainers hold it there).
-        num_glimpses: T; default the Saccader's.
+        model: the model whose glimpses are drawn (a `Saccader`, `DRAM` or `SaccaderClassNet`:
+            anything called as `model(images, training=False, num_glimpses=T)` that returns
+            `glimpse_boxes`); default the trained model's `saccader` attribute (the model a
+            `StageTrainer` wraps). Keras's own `callback.model` stays the trainer.
+        num_glimpses: T; default the model's.
         name: summary tag.
         every: write every `every` epochs.
     """
 
-    def __init__(self, images, log_dir, saccader=None, num_glimpses=None, name="glimpses", every=1):
+    def __init__(self, images, log_dir, model=None, num_glimpses=None, name="glimpses", every=1):
         super().__init__()
         self.images = tf.convert_to_tensor(images, tf.float32)
         self.log_dir = log_dir
-        self.saccader = saccader
+        self.drawn_model = model
         self.num_glimpses = num_glimpses
         self.name = name
         self.every = every
@@ -32,8 +34,8 @@ class GlimpseImagesCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        saccader = self.saccader or self.model.saccader
-        out = saccader(self.images, training=False, num_glimpses=self.num_glimpses)
+        model = self.drawn_model or self.model.saccader
+        out = model(self.images, training=False, num_glimpses=self.num_glimpses)
         pictures = glimpse_summary_image(self.images.numpy(), out["glimpse_boxes"].numpy())
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
