@@ -1,4 +1,12 @@
-"""Runs one training stage end to end: trainer, optimizer, fit, checkpoint, one-line summary."""
+"""Runs one training stage end to end: trainer, optimizer, fit, checkpoint, one-line summary.
+
+`train_stage` trains one stage of any model: the trainer comes from a `TrainerSpec`
+(`saccader_tf.training.stage_trainers`; by default the Saccader's stage of that number, or a
+Saccader-ClassNet's stage 4), the weights go to `model_dir/stageN/saccader.weights.h5`
+(`saccader_tf.model_dir.stage_files`), and with `save_every_steps` the stage can be resumed from
+its saved progress (`saccader_tf.model_dir.progress`) with the same batches as an uninterrupted run.
+`stage_plan` is what such a resume must agree on.
+"""
 
 import os
 import sys
@@ -8,71 +16,17 @@ import keras
 import tensorflow as tf
 
 from saccader_tf.data.resumable_epochs import batches_per_epoch, training_batches
-from saccader_tf.model_dir import stage_files as checkpoints
+from saccader_tf.model_dir import stage_files
 from saccader_tf.model_dir.progress import ProgressSaver, StageProgress
-from saccader_tf.models.classnet.classnet import SaccaderClassNet
-from saccader_tf.models.dram.dram import DRAM
+from saccader_tf.model_dir.records import config_record
 from saccader_tf.training import multi_worker
 from saccader_tf.training.callbacks import GlimpseImagesCallback
-from saccader_tf.training.classnet_trainer import ClassNetTrainer
-from saccader_tf.training.dram_trainer import DRAMTrainer
-from saccader_tf.training.location_pretrainer import LocationPretrainer
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
-from saccader_tf.training.policy_gradient_trainer import (
-    DEFAULT_FULL_IMAGE_LOSS_WEIGHT,
-    PolicyGradientTrainer,
-)
-from saccader_tf.training.representation_trainer import RepresentationTrainer
 from saccader_tf.training.schedules import learning_rate_schedule
+from saccader_tf.training.stage_trainers import STAGE_TRAINERS, make_trainer
 from saccader_tf.utils.validation import check_int
 
-STAGE_NAMES = {
-    1: "representation",
-    2: "location pretraining",
-    3: "policy gradient",
-    4: "ClassNet classifier",
-}
-# The metric that says how a stage is doing, reported in its summary line.
-HEADLINE_METRIC = {1: "accuracy", 2: "target_accuracy", 3: "accuracy", 4: "accuracy"}
-
-
-def make_trainer(
-    stage,
-    saccader,
-    *,
-    weight_decay=0.0,
-    num_targets=12,
-    full_image_loss_weight=DEFAULT_FULL_IMAGE_LOSS_WEIGHT,
-    l2="standard",
-    location_weight_decay=None,
-    reward="binary",
-):
-    """The `StageTrainer` of `stage` (1-4; 4: a `SaccaderClassNet`'s classifier) around
-    `saccader` (`full_image_loss_weight`: stage 3; `reward`: stage 3 and DRAM; `l2` and
-    `location_weight_decay`: every stage, see `StageTrainer`)."""
-    decay = dict(weight_decay=weight_decay, l2=l2, location_weight_decay=location_weight_decay)
-    if stage == 4:
-        if not isinstance(saccader, SaccaderClassNet):
-            raise ValueError(
-                "Stage 4 trains a Saccader-ClassNet's classifier: pass a "
-                f"SaccaderClassNet. Received: {type(saccader).__name__}"
-            )
-        return ClassNetTrainer(saccader, **decay, name="stage4")
-    if isinstance(saccader, DRAM):  # DRAM has one stage, run as stage 3 (its final stage)
-        return DRAMTrainer(saccader, **decay, reward=reward, name="dram")
-    if stage == 1:
-        return RepresentationTrainer(saccader, **decay, name="stage1")
-    if stage == 2:
-        return LocationPretrainer(saccader, num_targets=num_targets, **decay, name="stage2")
-    if stage == 3:
-        return PolicyGradientTrainer(
-            saccader,
-            **decay,
-            reward=reward,
-            full_image_loss_weight=full_image_loss_weight,
-            name="stage3",
-        )
-    raise ValueError(f"`stage` must be 1, 2, 3 or 4. Received: stage={stage!r}")
+__all__ = ["make_optimizer", "make_trainer", "stage_plan", "train_stage"]
 
 
 def make_optimizer(name, learning_rate, total_steps=None, *, schedule="cosine", warmup_steps=0):
@@ -91,7 +45,7 @@ def make_optimizer(name, learning_rate, total_steps=None, *, schedule="cosine", 
 
 def train_stage(
     stage,
-    saccader,
+    model,
     source,
     settings,
     *,
@@ -99,8 +53,9 @@ def train_stage(
     strategy=None,
     write_checkpoint=True,
     callbacks=(),
+    trainer_spec=None,
 ):
-    """Trains `saccader` for one stage and writes the stage checkpoint.
+    """Trains `model` for one stage and writes the stage checkpoint.
 
     The stage runs one `fit` call per epoch, each on its own slice of the training stream
     (`training_batches`), so that it can start in the middle of an epoch: with
@@ -109,8 +64,10 @@ def train_stage(
     newest save, with the same batches, samples and learning rates as an uninterrupted run.
 
     Args:
-        stage: 1, 2 or 3.
-        saccader: a built `Saccader` (created in `strategy.scope()` when a strategy is used).
+        stage: the stage number, 1-4: it names the checkpoint (`model_dir/stageN/...`), the logs
+            and, without `trainer_spec`, the trainer (`STAGE_TRAINERS[stage]`).
+        model: a built model (created in `strategy.scope()` when a strategy is used): a `Saccader`
+            for stages 1-3, a `SaccaderClassNet` for stage 4, or the model `trainer_spec` trains.
         source: a `saccader_tf.data.DataSource`.
         settings: a `saccader_tf.run.settings.StageSettings` (epochs, learning rate, weight
             decay, ...; its `steps_per_epoch=None` = one training epoch of `source`, whose length
@@ -121,36 +78,84 @@ def train_stage(
         write_checkpoint: only the chief writes checkpoints and logs (under a multi-worker strategy
             the other workers never write, whatever this says).
         callbacks: extra Keras callbacks, run after the stage's own (progress saving among them).
+        trainer_spec: a `saccader_tf.training.stage_trainers.TrainerSpec` to train with instead
+            of the stage's own (e.g. `DRAM_TRAINER`, kept as stage 3).
 
     Returns:
         A dict summary: `stage`, `seconds`, `steps`, `resumed_from` (step), `epochs_run` (indices of
         the epochs this call trained), `train` and `eval` logs of the last epoch, `checkpoint` path
-        (or `None`) and a one-line `summary`.
+        (or `None`) and a one-line `summary` (starting with the spec's title).
 
     Raises:
         NonFiniteLossError: a loss term became NaN/Inf; the stage stops there, without a checkpoint.
         ValueError: `epochs < 1` or `learning_rate <= 0` (nothing would be trained, or it would
             climb the loss), the epoch length is unknown, or saved progress has other settings.
     """
-    epochs, verbose = settings.epochs, settings.verbose
-    _check_schedule(epochs, settings.learning_rate)
+    spec = trainer_spec or STAGE_TRAINERS.get(stage)
+    steps_per_epoch = _steps_per_epoch(settings, source)
+    strategy = strategy or tf.distribute.get_strategy()
+    chief = multi_worker.is_chief(strategy)
+    trainer = _compiled_trainer(stage, model, settings, steps_per_epoch, strategy, spec)
+    progress = None
+    if settings.save_every_steps is not None and write_checkpoint:
+        plan = settings_plan(stage, model, source, settings, steps_per_epoch)
+        directory = stage_files.progress_dir(model_dir, stage)
+        progress = StageProgress(directory, model, trainer.optimizer, plan, writer=chief)
+    resumed_from = _start(stage, progress, settings, steps_per_epoch)
+    guard = NonFiniteLossGuard(stage, steps_per_epoch)
+    write = write_checkpoint and chief
+    stage_callbacks = [guard, StageProgbar(settings.epochs)]
+    if progress:
+        stage_callbacks.append(ProgressSaver(progress, settings.save_every_steps, guard))
+    if write:
+        stage_callbacks.extend(_logging_callbacks(stage, model, source, model_dir))
+    start = time.time()
+    history = _fit_epochs(
+        trainer,
+        source,
+        stage_callbacks + list(callbacks),
+        guard,
+        strategy,
+        epochs=settings.epochs,
+        steps_per_epoch=steps_per_epoch,
+        first_step=resumed_from,
+        eval_steps=settings.eval_steps,
+        verbose=settings.verbose,
+    )
+    seconds = time.time() - start
+    guard.check_weights(model.variables)  # the stage file never holds a non-finite weight
+    guard.raise_if_failed()
+    path = stage_files.save_stage(model, model_dir, stage) if write else None
+    if progress:
+        progress.clear()
+    timing = dict(seconds=seconds, epochs=settings.epochs, resumed_from=resumed_from)
+    return _result(stage, spec, trainer, history, path, **timing)
+
+
+def _steps_per_epoch(settings, source):
+    """The stage's steps per epoch, once its schedule and data are known to train something."""
+    _check_schedule(settings.epochs, settings.learning_rate)
     if getattr(source, "eval_size", None) == 0:
         raise ValueError(
             f"The evaluation split of dataset {source.name!r} holds no examples, so every "
             "evaluation would report NaN: give it images (an image folder: val/<class>/...). "
             f"Received: eval_size=0"
         )
-    strategy = strategy or tf.distribute.get_strategy()
-    chief = multi_worker.is_chief(strategy)
     steps_per_epoch = settings.steps_per_epoch or batches_per_epoch(source)
     if not steps_per_epoch:
         raise ValueError(
             "The training dataset's length is unknown: pass steps_per_epoch (--steps)."
         )
+    return steps_per_epoch
+
+
+def _compiled_trainer(stage, model, settings, steps_per_epoch, strategy, spec):
+    """The stage's trainer, compiled with its optimizer (built, so a restore finds its slots)."""
     with strategy.scope():
         trainer = make_trainer(
             stage,
-            saccader,
+            model,
+            spec=spec,
             weight_decay=settings.weight_decay,
             num_targets=settings.num_targets,
             full_image_loss_weight=settings.full_image_loss_weight,
@@ -161,68 +166,38 @@ def train_stage(
         optimizer = make_optimizer(
             settings.optimizer,
             settings.learning_rate,
-            steps_per_epoch * epochs,
+            steps_per_epoch * settings.epochs,
             schedule=settings.schedule,
             warmup_steps=warmup_steps(settings, steps_per_epoch),
         )
         trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
         trainer.optimizer.build(trainer.trained_variables())  # slots exist before a restore
-    plan = settings_plan(stage, saccader, source, settings, steps_per_epoch)
-    progress = None
-    if settings.save_every_steps is not None and write_checkpoint:
-        progress = StageProgress(
-            checkpoints.progress_dir(model_dir, stage),
-            saccader,
-            trainer.optimizer,
-            plan,
-            writer=chief,
-        )
-    resumed_from = progress.start(resume=not settings.restart) if progress else 0
-    for note in progress.notes if progress else ():
+    return trainer
+
+
+def _start(stage, progress, settings, steps_per_epoch):
+    """The step the stage starts at: 0, or that of the newest progress save (said on stdout)."""
+    if progress is None:
+        return 0
+    resumed_from = progress.start(resume=not settings.restart)
+    for note in progress.notes:
         print(f"stage {stage}: {note}", file=sys.stderr, flush=True)
-    if resumed_from and verbose:
+    if resumed_from and settings.verbose:
         print(
-            f"stage {stage}: resuming at step {resumed_from} of {steps_per_epoch * epochs} from "
-            f"{progress.restored_from}",
+            f"stage {stage}: resuming at step {resumed_from} of "
+            f"{steps_per_epoch * settings.epochs} from {progress.restored_from}",
             flush=True,
         )
-    guard = NonFiniteLossGuard(stage, steps_per_epoch)
-    extra_callbacks, callbacks = list(callbacks), [guard, StageProgbar(epochs)]
-    if progress:
-        callbacks.append(ProgressSaver(progress, settings.save_every_steps, guard))
-    write = write_checkpoint and chief
-    if write:
-        callbacks.extend(_logging_callbacks(stage, saccader, source, model_dir))
-    callbacks.extend(extra_callbacks)
-    start = time.time()
-    history = _fit_epochs(
-        trainer,
-        source,
-        callbacks,
-        guard,
-        strategy,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        first_step=resumed_from,
-        eval_steps=settings.eval_steps,
-        verbose=verbose,
-    )
-    seconds = time.time() - start
-    guard.check_weights(saccader.variables)  # the stage file never holds a non-finite weight
-    guard.raise_if_failed()
-    path = checkpoints.save_stage(saccader, model_dir, stage) if write else None
-    if progress:
-        progress.clear()
-    return _result(stage, trainer, history, seconds, epochs, resumed_from, path)
+    return resumed_from
 
 
-def settings_plan(stage, saccader, source, settings, steps_per_epoch):
+def settings_plan(stage, model, source, settings, steps_per_epoch):
     """The `stage_plan` of a stage trained with `StageSettings` `settings`: its schedule, optimizer,
     decay and targets (stage 3: the full-image weight), plus the reproduction switches that are on
     (`StageSettings.switches()`; none by default, so older plans still match)."""
     return stage_plan(
         stage,
-        saccader,
+        model,
         source,
         epochs=settings.epochs,
         steps_per_epoch=steps_per_epoch,
@@ -253,7 +228,7 @@ def _check_schedule(epochs, learning_rate):
         )
 
 
-def stage_plan(stage, saccader, source, **settings):
+def stage_plan(stage, model, source, **settings):
     """The settings a resumed stage must share with the run that saved its progress.
 
     `settings` (epochs, learning rate, optimizer, ...) plus everything that decides which batches
@@ -262,7 +237,7 @@ def stage_plan(stage, saccader, source, **settings):
     stream, and the model's whole config but its name (nor, for a ClassNet, its Saccader's name;
     architecture, glimpses, seed).
     """
-    config = checkpoints.config_record(saccader.get_config())
+    config = config_record(model.get_config())
     config.pop("name", None)
     if isinstance(config.get("saccader"), dict):  # a ClassNet: its Saccader's layer name too
         config["saccader"].get("config", {}).pop("name", None)
@@ -316,27 +291,28 @@ def _fit_epochs(
     return history
 
 
-def _logging_callbacks(stage, saccader, source, model_dir):
-    """TensorBoard logs, and in stage 3 the glimpses on 8 fixed validation images after every
-    epoch."""
+def _logging_callbacks(stage, model, source, model_dir):
+    """TensorBoard logs, and in stage 3 (the final stage of the Saccader and of DRAM) the glimpses
+    on 8 fixed validation images after every epoch."""
     log_dir = os.path.join(model_dir, "logs", f"stage{stage}")
     callbacks = [keras.callbacks.TensorBoard(log_dir)]
     if stage == 3:
         images = next(iter(source.eval))[0][:8]
         callbacks.append(
-            GlimpseImagesCallback(images, os.path.join(log_dir, "glimpses"), model=saccader)
+            GlimpseImagesCallback(images, os.path.join(log_dir, "glimpses"), model=model)
         )
     return callbacks
 
 
-def _result(stage, trainer, history, seconds, epochs, resumed_from, path):
+def _result(stage, spec, trainer, history, path, *, seconds, epochs, resumed_from):
+    """The dict `train_stage` returns (see there), its `summary` line starting with `spec.title`."""
     epochs_run = history.pop("epoch")
     train_logs = {k: v[-1] for k, v in history.items() if not k.startswith("val_")}
     eval_logs = {k[4:]: v[-1] for k, v in history.items() if k.startswith("val_")}
-    metric = HEADLINE_METRIC[stage]
+    metric = spec.metric
     steps = int(trainer.optimizer.iterations.numpy())
     summary = (
-        f"stage {stage} ({STAGE_NAMES[stage]}): {epochs} epoch(s), {steps} steps"
+        f"{spec.title}: {epochs} epoch(s), {steps} steps"
         + (f" (resumed at step {resumed_from})" if resumed_from else "")
         + f" in {seconds:.0f} s; train {metric} {train_logs.get(metric, float('nan')):.4f}, "
         f"eval {metric} {eval_logs.get(metric, float('nan')):.4f}"
