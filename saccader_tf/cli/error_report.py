@@ -1,10 +1,14 @@
 """Which failures of a launcher run the user can fix, as one line each (the rest are bugs).
 
-`error_report(error, model_dir)` gives `(exit code, message)` for a problem that a flag, a file,
-the data or the machine explains, and `None` for anything else (the launcher re-raises those, so
-a real bug keeps its traceback). Exit code 2: the flags, the files in `model_dir`, the data, the
-disk, the network or another launcher on the same `model_dir`; 3: training diverged (a non-finite
-loss or weight).
+`error_report(error, model_dir)` gives `(exit code, message)` for an error the project raises on
+purpose for input the user gave, and `None` for anything else: the launcher re-raises those, so a
+real bug keeps its traceback, even when it is a `ValueError` or an `OSError`. One line:
+
+- exit code 2: a setting (`SettingsError`, worded with the flags: `--batch_size`), a usage error,
+  any `saccader_tf.utils.errors.UserError` (bad data or input files), the files in `model_dir`
+  (missing or damaged), another launcher on the same `model_dir`, a TFDS download without network,
+  a full disk, or an image file that tf.data could not decode (named by the error);
+- exit code 3: training diverged (a non-finite loss or weight).
 """
 
 import errno
@@ -12,8 +16,25 @@ import errno
 import tensorflow as tf
 from absl import app
 
+from saccader_tf.data.tfds_download import NoNetworkError
+from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
 from saccader_tf.model_dir.lock import ModelDirBusyError
+from saccader_tf.run.settings_error import SettingsError
 from saccader_tf.training.nan_guard import NonFiniteLossError
+from saccader_tf.utils.errors import UserError
+
+USER_ERRORS = (
+    UserError,
+    app.UsageError,
+    MissingCheckpointError,
+    CorruptCheckpointError,
+    ModelDirBusyError,
+    NoNetworkError,
+)
+"""The errors whose message is the whole report (exit code 2)."""
+
+DATA_MARKERS = ("Cannot read image file", "Labels must lie in")
+"""How the data pipeline names a bad file or label inside a TensorFlow error (the line kept)."""
 
 
 def error_report(error, model_dir):
@@ -21,38 +42,37 @@ def error_report(error, model_dir):
 
     Args:
         error: the exception that ended the run.
-        model_dir: the run's `--model_dir` (named when a disk problem has no file name).
+        model_dir: the run's `--model_dir` (named when a full disk has no file name).
     """
-    full = (isinstance(error, OSError) and error.errno == errno.ENOSPC) or (
-        isinstance(error, tf.errors.OpError) and "No space left on device" in error.message
-    )
     if isinstance(error, NonFiniteLossError):
         return 3, str(error)
-    if full:
+    if is_disk_full(error):
         where = getattr(error, "filename", None) or model_dir
         return 2, (
             f"no space left on the disk of {where}: free some space (saved progress is kept, so "
             "re-running the same command continues) or use a --model_dir on another disk."
         )
-    if isinstance(error, (app.UsageError, ValueError, ModelDirBusyError, FileNotFoundError)):
-        return 2, str(error)  # FileNotFoundError: MissingCheckpointError, a missing folder
-    if isinstance(
-        error, tf.errors.InvalidArgumentError
-    ):  # bad data met while training or evaluating
-        return 2, data_problem(error)
-    if isinstance(error, OSError):
-        return 2, (
-            f"{error.strerror or error}: {error.filename or model_dir}. Check that path "
-            "(permissions, a file where a directory is expected) or use another --model_dir."
-        )
+    if isinstance(error, SettingsError):
+        return 2, error.worded("--")
+    if isinstance(error, USER_ERRORS):
+        return 2, str(error)
+    if isinstance(error, tf.errors.InvalidArgumentError):  # bad data met while training
+        line = data_problem(error)
+        return None if line is None else (2, line)
     return None
 
 
+def is_disk_full(error):
+    """True for an `OSError` ENOSPC or a TensorFlow error saying the disk is full."""
+    if isinstance(error, OSError):
+        return error.errno == errno.ENOSPC
+    return isinstance(error, tf.errors.OpError) and "No space left on device" in error.message
+
+
 def data_problem(error):
-    """The line of a TensorFlow error that names a bad file or label (the whole message
-    otherwise)."""
+    """The line of a TensorFlow error that names a bad file or label (`None` when none does)."""
     for line in error.message.splitlines():
-        for marker in ("Cannot read image file", "Labels must lie in"):
+        for marker in DATA_MARKERS:
             if marker in line:  # drop tf.data's "Error in user-defined function ...: [" around it
                 return line[line.index(marker) :].strip().rstrip("]").strip()
-    return error.message
+    return None

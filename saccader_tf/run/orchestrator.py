@@ -76,6 +76,7 @@ def launch(settings, stage):
     Raises:
         ModelDirBusyError: another process holds the lock on `settings.model_dir`.
     """
+    settings.validate(stage)  # SettingsError naming the setting, before any work
     if stage in ("eval", "export"):
         exists = os.path.isdir(settings.model_dir)  # else the step below says what is missing
         with ModelDirLock(settings.model_dir) if exists else contextlib.nullcontext():

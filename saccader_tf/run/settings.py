@@ -1,16 +1,23 @@
-"""The settings of a training run and of one training stage, as plain frozen dataclasses.
+"""`RunSettings`: the settings of a training run, declared once, as a frozen dataclass.
 
-`RunSettings` is everything the stage recipe (`saccader_tf.run.orchestrator`) reads: the launcher
-builds it from its flags (`saccader_tf.launch.settings_from_flags`), Python code builds it directly.
-Its defaults are the launcher's flag defaults. `StageSettings` is what `train_stage` needs of one
-stage (`RunSettings.stage_settings(stage)` makes it from a run's settings).
+`RunSettings` is everything the stage recipe (`saccader_tf.run.orchestrator`) reads, declared once:
+each field carries its default, its help text and the kind of its command-line flag
+(`dataclasses.field(metadata=...)`, see `setting`). `saccader_tf.cli.flags` generates the flags of
+`python -m saccader_tf.launch` from these fields and `saccader_tf.cli.launcher.settings_from_flags`
+reads them back; Python code builds a `RunSettings` directly. `RunSettings.validate(stage)` refuses
+settings that cannot work, for both (`saccader_tf.run.validate`).
+
+`StageSettings` (`saccader_tf.run.stage_settings`) is what `train_stage` needs of one stage;
+`RunSettings.stage_settings(stage)` makes it from a run's settings.
 """
 
 import dataclasses
 import sys
 from typing import Callable, Optional
 
-from saccader_tf.training.policy_gradient_trainer import DEFAULT_FULL_IMAGE_LOSS_WEIGHT
+from saccader_tf.models.dtype_policy import MIXED_PRECISION
+from saccader_tf.run.stage_settings import SHARED_WITH_RUNS, StageSettings
+from saccader_tf.run.validate import validate_settings
 
 DEFAULT_EVAL_POLICIES = (
     "learned",
@@ -24,143 +31,312 @@ DEFAULT_EVAL_POLICIES = (
     "sobel_var",
 )
 
+FLAG_KINDS = ("string", "integer", "float", "boolean", "enum", "list", "per_stage")
+"""How a setting is given on the command line: absl's flag types, plus `per_stage` (a list flag of
+one value for every stage, three for stages 1-3 or four for stages 1-4)."""
 
-@dataclasses.dataclass(frozen=True)
-class StageSettings:
-    """How one stage trains (see `saccader_tf.training.train_stage.train_stage`).
 
-    Attributes:
-        epochs: passes over the training data (or of `steps_per_epoch` steps), >= 1.
-        learning_rate: peak learning rate (cosine-decayed over the stage), positive and finite.
-        weight_decay: L2 coefficient λ of `λ·Σ||w||²/2` on kernels.
-        num_targets: stage 2's number of target cells.
-        full_image_loss_weight: stage 3's weight μ of the full-image loss (ignored by 1 and 2).
-        steps_per_epoch: steps per epoch; `None` = one pass over the training data (whose length
-            must then be known).
-        eval_steps: evaluation batches per epoch; `None` = the whole evaluation split.
-        optimizer: `"adam"` or `"sgd"` (Nesterov momentum 0.9).
-        jit_compile: XLA for the train step (slower on CPUs; for GPUs).
-        verbose: Keras `fit` verbosity (1 = progress bar, 2 = one line per epoch, 0 = silent).
-        save_every_steps: `None` = no resumable progress; `0` = saved after every epoch; `N` =
-            also every `N` steps.
-        restart: ignore (and replace) saved progress instead of resuming from it.
+def setting(default, flag, help, choices=None):
+    """A `RunSettings` field that is also a flag of the launcher.
 
-    Reproduction switches (issue 12; each off by default, recorded in a stage's progress plan when
-    on, so a resume with another value is refused):
-        l2: `"standard"` (λ·Σ||w||²/2) or `"normalized"` (the TF1 code's λ·Σ mean(w²)); see
-            `saccader_tf.training.losses.weight_decay_penalty`.
-        location_weight_decay: λ of the location network; `None` = `weight_decay`.
-        reward: stage 3's (and DRAM's) `"binary"` r ∈ {0, 1} or `"punishment"` r ∈ {−1, 1}.
-        schedule: `"cosine"` (decay to 0 over the stage) or `"constant"`.
-        warmup_epochs: linear warm-up from 0 to `learning_rate` over this many epochs (may be
-            fractional; rounded to steps), then `schedule` over the rest; 0 = none.
-        skip_stage2: stage 3 starts from stage 1's weights (the paper's no-pretraining ablation).
+    Args:
+        default: the setting's default (also the flag's).
+        flag: one of `FLAG_KINDS`.
+        help: the flag's help text.
+        choices: the allowed values of an `enum` flag.
     """
+    metadata = {"flag": flag, "help": help, "choices": tuple(choices) if choices else None}
+    return dataclasses.field(default=default, metadata=metadata)
 
-    epochs: int
-    learning_rate: float
-    weight_decay: float = 0.0
-    num_targets: int = 12
-    full_image_loss_weight: float = DEFAULT_FULL_IMAGE_LOSS_WEIGHT
-    steps_per_epoch: Optional[int] = None
-    eval_steps: Optional[int] = None
-    optimizer: str = "adam"
-    jit_compile: bool = False
-    verbose: int = 1
-    save_every_steps: Optional[int] = None
-    restart: bool = False
-    l2: str = "standard"
-    location_weight_decay: Optional[float] = None
-    reward: str = "binary"
-    schedule: str = "cosine"
-    warmup_epochs: float = 0.0
-    skip_stage2: bool = False
 
-    def switches(self):
-        """The reproduction switches that are not at their defaults, by name (for a stage's plan:
-        an empty dict by default, so plans of runs without switches stay as they were)."""
-        defaults = StageSettings(epochs=1, learning_rate=1.0)
-        names = (
-            "l2",
-            "location_weight_decay",
-            "reward",
-            "schedule",
-            "warmup_epochs",
-            "skip_stage2",
-        )
-        return {
-            name: getattr(self, name)
-            for name in names
-            if getattr(self, name) != getattr(defaults, name)
-        }
+def flag_fields():
+    """The `RunSettings` fields that are launcher flags, in declaration order."""
+    return [field for field in dataclasses.fields(RunSettings) if "flag" in field.metadata]
 
 
 @dataclasses.dataclass(frozen=True)
 class RunSettings:
     """A training run: data, model, the per-stage schedule and where it is written.
 
-    The fields carry the names of the launcher's flags (`python -m saccader_tf.launch --help`
-    describes each), with two differences: `epochs` and `learning_rate` hold one value per stage
-    (stages 1, 2, 3, and optionally 4; without a fourth, stage 4 takes stage 1's), and
-    `readout_given` / `eval_policies_given` say whether `--readout` / `--eval_policies` were given
-    (an explicit `--readout` re-reads a model in `--stage=eval`; an explicit `--eval_policies`
-    replaces the policy comparison's default rows).
+    Every field declared with `setting` is the launcher flag of the same name, with that help text
+    (`python -m saccader_tf.launch --help` lists them). `epochs` and `learning_rate` hold one value
+    per stage (stages 1, 2, 3, and optionally 4; without a fourth, stage 4 takes stage 1's).
 
     Attributes besides the flags:
+        readout_given, eval_policies_given: whether `readout` / `eval_policies` were chosen (the
+            flag given): an explicit `readout` re-reads a model in `--stage=eval`, an explicit
+            `eval_policies` replaces the policy comparison's default rows.
         verbose: Keras `fit` verbosity; `None` = a progress bar on a terminal, else one line per
             epoch.
         command_for: `stage -> shell command` that creates that stage's checkpoint (quoted when a
             later stage misses it); `None` = a plain launcher command with this `model_dir`.
     """
 
-    dataset: str = "cluttered_mnist"
-    data_dir: Optional[str] = None
-    num_clutter: Optional[int] = None
-    train_examples: Optional[int] = 20000
-    skip_bad_files: bool = False
-    augment: Optional[str] = None
-    flip: Optional[bool] = None
-    channels: str = "auto"
-    cache: str = "auto"
-    cache_budget_mb: int = 1024
-    model: str = "bagnet29_small"
-    architecture: str = "saccader"
-    dram_model: str = "dram_small"
-    image_size: int = 60
-    num_glimpses: int = 6
-    num_targets: int = 12
-    readout: str = "hard"
-    readout_given: bool = False
-    eval_policies: tuple = DEFAULT_EVAL_POLICIES
-    eval_policies_given: bool = False
-    batch_size: int = 64
-    epochs: tuple = (3, 1, 1)
-    steps: Optional[int] = None
-    eval_steps: Optional[int] = None
-    learning_rate: tuple = (0.002, 0.002, 0.002)
-    weight_decay: float = 8e-5
-    full_image_loss_weight: float = DEFAULT_FULL_IMAGE_LOSS_WEIGHT
-    optimizer: str = "adam"
-    model_dir: str = "runs/saccader"
-    save_every_steps: int = 100
-    retrain: bool = False
-    seed: int = 0
-    strategy: str = "default"
-    devices: tuple = ()
-    jit_compile: bool = False
-    mixed_precision: str = "none"
-    classifier: str = "none"
-    classifier_image_size: Optional[int] = None
-    classifier_weights: Optional[str] = None
-    l2: str = "standard"
-    location_weight_decay: Optional[float] = None
-    reward: str = "binary"
-    background_class: bool = False
-    schedule: str = "cosine"
-    warmup_epochs: float = 0.0
-    skip_stage2: bool = False
+    dataset: str = setting(
+        "cluttered_mnist",
+        "string",
+        "'cluttered_mnist' (offline default), 'folder:<path>' (an image folder "
+        "<path>/train/<class>/*), or a TFDS dataset name.",
+    )
+    data_dir: Optional[str] = setting(None, "string", "TFDS data directory.")
+    num_clutter: Optional[int] = setting(
+        None,
+        "integer",
+        "cluttered_mnist: clutter pieces per image (default 4 at 60 px, 8 at 100 px).",
+    )
+    train_examples: Optional[int] = setting(
+        20000, "integer", "cluttered_mnist: number of training images generated."
+    )
+    skip_bad_files: bool = setting(
+        False,
+        "boolean",
+        "Image folders: leave out unreadable image files with a counted warning instead of "
+        "stopping with an error naming the file. Not for TFDS datasets: TFDS decodes their images "
+        "inside its own pipeline, where a bad image cannot be skipped.",
+    )
+    augment: Optional[str] = setting(
+        None,
+        "enum",
+        "Preprocessing recipe of image folders and TFDS datasets: light (default: small random "
+        "shifts, no scale change, no flips; evaluation resizes), imagenet (Inception random crops "
+        "and flips; evaluation centre-crops 0.875: for natural photos at ImageNet scale), none "
+        "(resize only) or imagenet_tf1 (reproduction switch, the official TF1 code's: as imagenet "
+        "with bicubic resizing, 100 crop attempts and the centre crop S/(S+S//10), 224/246 at "
+        "224). The built-in cluttered_mnist is used as generated.",
+        choices=["imagenet", "light", "none", "imagenet_tf1"],
+    )
+    flip: Optional[bool] = setting(
+        None,
+        "boolean",
+        "Random horizontal flips in training (default: on for --augment=imagenet and imagenet_tf1 "
+        "only; a flip changes the class of digits and text).",
+    )
+    channels: str = setting(
+        "auto",
+        "enum",
+        "Image channels of folder and TFDS data: auto = for a folder 1 when the sampled training "
+        "images are all grayscale, else 3; for TFDS the dataset's own. 1 or 3 converts.",
+        choices=["auto", "1", "3"],
+    )
+    cache: str = setting(
+        "auto",
+        "enum",
+        "Image folders: keep the decoded images in memory (decoded once) or decode them every "
+        "epoch (stream); auto = memory when they fit --cache_budget_mb.",
+        choices=["auto", "memory", "stream"],
+    )
+    cache_budget_mb: int = setting(1024, "integer", "Memory budget of --cache=auto, in MiB.")
+    model: str = setting(
+        "bagnet29_small",
+        "string",
+        "BagNet variant: bagnet9, bagnet17, bagnet33, bagnet77_lowd, bagnet29_small, bagnet9_tiny.",
+    )
+    architecture: str = setting(
+        "saccader",
+        "enum",
+        "Model: saccader (BagNet + Saccader cell, 3 stages) or dram (the paper's recurrent "
+        "baseline, one training stage stored as stage 3; --epochs and --learning_rate then take "
+        "their first value).",
+        choices=["saccader", "dram"],
+    )
+    dram_model: str = setting(
+        "dram_small",
+        "string",
+        "DRAM variant (--architecture=dram): dram_small (60 px data, 29 px glimpses), "
+        "dram_resnet50v2 (the paper's, 224 px, 77 px glimpses), dram_tiny.",
+    )
+    image_size: int = setting(60, "integer", "Side of the square input images, in pixels.")
+    num_glimpses: int = setting(6, "integer", "Glimpses T per image (stage 3 and evaluation).")
+    num_targets: int = setting(
+        StageSettings.num_targets, "integer", "Stage 2: number of target cells."
+    )
+    readout: str = setting(
+        "hard",
+        "enum",
+        "Saccader readout of each glimpse step: hard (the logits Z at the chosen cell) or soft "
+        "(the TF1 code's soft-attention ablation: Σ_cells π·Z with the step's location "
+        "probabilities π; logits averaged over the steps). Recorded in --model_dir (training "
+        "refuses another one there); --stage=export uses the recorded one, --stage=eval too unless "
+        "--readout is given.",
+        choices=["hard", "soft"],
+    )
+    readout_given: bool = dataclasses.field(default=False, metadata={"given": "readout"})
+    eval_policies: tuple = setting(
+        DEFAULT_EVAL_POLICIES,
+        "list",
+        "Saccader glimpse policies of the --stage=eval table (rows for T = 1..12), and of the "
+        "policy comparison at the end of --stage=all when given (its default there: learned, full, "
+        "ordered_logits, random). random/center are ours (distinct cells), random_tf1/center_tf1 "
+        "the TF1 code's (revisits allowed), sobel_mean/sobel_var rank cells by the mean/variance "
+        "of the Sobel edge magnitude in their box.",
+    )
+    eval_policies_given: bool = dataclasses.field(
+        default=False, metadata={"given": "eval_policies"}
+    )
+    batch_size: int = setting(64, "integer", "GLOBAL batch size (split across replicas).")
+    epochs: tuple = setting(
+        (3, 1, 1),
+        "per_stage",
+        "Epochs per stage: one value for every stage, three values for stages 1, 2, 3, or four for "
+        "stages 1-4 (stage 4: --classifier; with fewer values it takes stage 1's, as it trains a "
+        "classifier from scratch too).",
+    )
+    steps: Optional[int] = setting(
+        StageSettings.steps_per_epoch,
+        "integer",
+        "Steps per epoch (default: one pass over the training data).",
+    )
+    eval_steps: Optional[int] = setting(
+        StageSettings.eval_steps,
+        "integer",
+        "Evaluation batches per epoch (default: the whole eval split).",
+    )
+    learning_rate: tuple = setting(
+        (0.002, 0.002, 0.002),
+        "per_stage",
+        "Peak learning rate, cosine-decayed: one value or one per stage (as --epochs: 1, 3 or 4 "
+        "values).",
+    )
+    weight_decay: float = setting(8e-5, "float", "L2 weight decay λ of λ·Σ||w||²/2 on kernels.")
+    full_image_loss_weight: float = setting(
+        StageSettings.full_image_loss_weight,
+        "float",
+        "Stage 3: weight μ of stage 1's per-location cross-entropy kept as an extra loss term, so "
+        "the BagNet stays a full-image classifier (0 = the paper's stage 3, which trains it only "
+        "through the glimpses and lets its full-image accuracy fall; README: 'Keeping the "
+        "full-image loss').",
+    )
+    optimizer: str = setting(
+        StageSettings.optimizer,
+        "enum",
+        "Optimizer (sgd = Nesterov momentum 0.9).",
+        choices=["adam", "sgd"],
+    )
+    model_dir: str = setting(
+        "runs/saccader", "string", "Directory for checkpoints and TensorBoard logs."
+    )
+    save_every_steps: int = setting(
+        100,
+        "integer",
+        "Save the training progress every N steps (and after every epoch); a killed run re-started "
+        "with the same command continues from the last save. 0 = only after every epoch.",
+    )
+    retrain: bool = setting(
+        StageSettings.restart,
+        "boolean",
+        "Train the requested stages from scratch, even when model_dir holds them finished or holds "
+        "saved progress (by default finished stages are skipped and interrupted ones resumed).",
+    )
+    seed: int = setting(
+        0, "integer", "Seed of data generation, shuffling, initialisation and glimpse sampling."
+    )
+    strategy: str = setting(
+        "default",
+        "enum",
+        "tf.distribute strategy: multi_worker = MultiWorkerMirroredStrategy from TF_CONFIG (see "
+        "launch/multi_worker_local.py).",
+        choices=["default", "mirrored", "multi_worker"],
+    )
+    devices: tuple = setting(
+        (), "list", "Devices for --strategy=mirrored (default: all local GPUs)."
+    )
+    jit_compile: bool = setting(
+        StageSettings.jit_compile,
+        "boolean",
+        "XLA-compile every stage's train step, also under --strategy=mirrored/multi_worker (for "
+        "GPUs; off by default: on a 2-core CPU it made the BagNet's steps 2-3x slower).",
+    )
+    mixed_precision: str = setting(
+        "none",
+        "enum",
+        "Keras mixed precision of the model (float32 weights; logits, losses and location "
+        "log-probabilities stay float32; mixed_float16 adds loss scaling). For GPUs and bfloat16 "
+        "accelerators; off by default: on a 2-core CPU bfloat16 steps were 9-11x slower. "
+        "--stage=eval and the export rebuild the model in float32.",
+        choices=MIXED_PRECISION,
+    )
+    classifier: str = setting(
+        "none",
+        "enum",
+        "Saccader-ClassNet (stage 4): the classifier of the Saccader's glimpses. none = the "
+        "Saccader alone; small_cnn (3x3 convs 16/32/64 + BN + ReLU, mean, dense; for small "
+        "images); resnet50_v2 / nasnet_large (keras.applications, weights=None: nothing is "
+        "downloaded; --classifier_weights loads a local file). Recorded in --model_dir; "
+        "--stage=eval and --stage=export then use the ClassNet.",
+        choices=["none", "small_cnn", "resnet50_v2", "nasnet_large"],
+    )
+    classifier_image_size: Optional[int] = setting(
+        None,
+        "integer",
+        "Saccader-ClassNet: side S_cls of the images the glimpses are cut from (default: "
+        "--image_size; the Saccader sees them resized to --image_size). The paper: 331 with "
+        "--image_size=224. Must equal --image_size for the built-in cluttered_mnist (generated at "
+        "one size).",
+    )
+    classifier_weights: Optional[str] = setting(
+        None,
+        "string",
+        "Saccader-ClassNet: a local weights file (`Model.save_weights`) the classifier starts from "
+        "(default: random init).",
+    )
+    l2: str = setting(
+        StageSettings.l2,
+        "enum",
+        "Form of the weight decay: standard (λ·Σ||w||²/2 over kernels) or normalized (reproduction "
+        "switch: the official TF1 code's λ·Σ_w mean(w²), each kernel's mean square).",
+        choices=["standard", "normalized"],
+    )
+    location_weight_decay: Optional[float] = setting(
+        StageSettings.location_weight_decay,
+        "float",
+        "Weight decay λ of the location network (attention network, mixer, cell; DRAM's location "
+        "LSTM and emission) (default: --weight_decay; the TF1 code weighs the two paths "
+        "separately).",
+    )
+    reward: str = setting(
+        StageSettings.reward,
+        "enum",
+        "Stage-3 (and DRAM) reward of a prediction: binary (1 right, 0 wrong) or punishment "
+        "(reproduction switch, the TF1 code's: 1 right, -1 wrong; doubles the REINFORCE term).",
+        choices=["binary", "punishment"],
+    )
+    background_class: bool = setting(
+        False,
+        "boolean",
+        "TFDS datasets: add a class 0 'background' and shift every label by one (reproduction "
+        "switch: imagenet2012 then has the paper's 1001 classes).",
+    )
+    schedule: str = setting(
+        StageSettings.schedule,
+        "enum",
+        "Learning rate of each stage: cosine decay from --learning_rate to 0, or constant.",
+        choices=["cosine", "constant"],
+    )
+    warmup_epochs: float = setting(
+        StageSettings.warmup_epochs,
+        "float",
+        "Linear warm-up of the learning rate from 0 over this many epochs at the start of each "
+        "stage (reproduction switch; 0 = none), then --schedule over the rest.",
+    )
+    skip_stage2: bool = setting(
+        StageSettings.skip_stage2,
+        "boolean",
+        "The paper's no-pretraining ablation: --stage=all runs stages 1 and 3, and stage 3 starts "
+        "from stage 1's weights.",
+    )
     verbose: Optional[int] = None
     command_for: Optional[Callable[[int], str]] = dataclasses.field(default=None, compare=False)
+
+    def validate(self, stage="all"):
+        """Raises `SettingsError` when these settings cannot work for `stage` (the first problem
+        found, named by field and with the fix); returns `self` otherwise.
+
+        Args:
+            stage: what will be run, as for `saccader_tf.run.orchestrator.launch`: `"all"`,
+                `"eval"`, `"export"` or a stage number (int or str).
+        """
+        validate_settings(self, str(stage))
+        return self
 
     def command(self, stage):
         """The shell command that creates the checkpoint of `stage` (for missing-file errors)."""
@@ -188,30 +364,25 @@ class RunSettings:
         `image_size`)."""
         return self.classifier_image_size or self.image_size
 
+    @staticmethod
+    def of_stage(values, stage):
+        """The value of `stage` (1-4) in the per-stage `values` (`epochs`, `learning_rate`):
+        a stage without a value of its own (stage 4 of three values; every stage of one) takes
+        the first."""
+        return values[stage - 1] if len(values) >= stage else values[0]
+
     def stage_settings(self, stage):
-        """The `StageSettings` of `stage` (1-4): its epochs and learning rate, the rest shared."""
+        """The `StageSettings` of `stage` (1-4): its epochs and learning rate, the rest shared
+        (the fields of the same name, `steps` as `steps_per_epoch`, `retrain` as `restart`)."""
+        names = (*SHARED_WITH_RUNS, "weight_decay", "save_every_steps")
+        shared = {name: getattr(self, name) for name in names}
         verbose = self.verbose if self.verbose is not None else 1 if sys.stdout.isatty() else 2
-
-        def of_stage(values):  # stage 4 without a value of its own takes stage 1's
-            return values[stage - 1] if len(values) >= stage else values[0]
-
         return StageSettings(
-            epochs=of_stage(self.epochs),
-            learning_rate=of_stage(self.learning_rate),
-            weight_decay=self.weight_decay,
-            num_targets=self.num_targets,
-            full_image_loss_weight=self.full_image_loss_weight,
+            **shared,
+            epochs=self.of_stage(self.epochs, stage),
+            learning_rate=self.of_stage(self.learning_rate, stage),
             steps_per_epoch=self.steps,
-            eval_steps=self.eval_steps,
-            optimizer=self.optimizer,
-            jit_compile=self.jit_compile,
-            verbose=verbose,
-            save_every_steps=self.save_every_steps,
             restart=self.retrain,
-            l2=self.l2,
-            location_weight_decay=self.location_weight_decay,
-            reward=self.reward,
-            schedule=self.schedule,
-            warmup_epochs=self.warmup_epochs,
+            verbose=verbose,
             skip_stage2=self.skip_stage2 and stage == 3,
         )
