@@ -9,3 +9,4 @@ Python) and the orchestration of stages, evaluation and export.
 
 from saccader_tf.run.orchestrator import launch
 from saccader_tf.run.settings import RunSettings, StageSettings
+from saccader_tf.run.settings_error import SettingsError
