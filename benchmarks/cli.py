@@ -20,11 +20,11 @@ targets):
 
 Examples:
 
-    python -m benchmarks                          # full run, ~5 minutes on 2 CPU cores
+    python -m benchmarks                          # full run: minutes
     python -m benchmarks --skip=bagnet77,serving  # leave out slow parts
     python -m benchmarks --quick                  # seconds: checks that it works (CI)
     python -m benchmarks --output=benchmark.json
-    python -m benchmarks --race                   # time-to-accuracy race, 20-30 min
+    python -m benchmarks --race                   # the race: 180 s a contender + warm-ups
     python -m benchmarks --race --quick           # the race in seconds (CI)
 
 Run it on an otherwise idle machine: other jobs on the same cores lower every figure (the load

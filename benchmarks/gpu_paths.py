@@ -2,9 +2,9 @@
 
 Both are claims about GPUs (XLA fuses kernels, float16 uses tensor cores), so they are measured
 only when the run is on a GPU (`machine.compute_device()`). A CPU run prints them as "not
-measured: no GPU", without a verdict, whatever numbers it is handed: on the CPU this was
-developed on, XLA made the BagNet's training steps 2-3x slower and bfloat16 9-11x slower,
-figures that say nothing about a GPU.
+measured: no GPU", without a verdict, whatever numbers it is handed: on a CPU both paths make
+the BagNet's training steps slower (docs/results/cpu_kernels.md), which says nothing about a
+GPU.
 """
 
 from benchmarks.report import Row, skipped_row

@@ -1,150 +1,45 @@
 """Kernel-by-kernel profile of a stage-1 training step: where the time goes, at what FLOP/s.
 
-The step is the one `training_throughput.time_stage_step` times (the stage-1 trainer compiled
-with Adam and `jit_compile=False`, called through Keras' `train_on_batch`). A few steps run under
-`tf.profiler.experimental`; the XPlane file it writes is parsed here (no TensorBoard plug-in
-needed): every TensorFlow op executed is one event with its node name, op type and duration.
-
-Each op is put in a category (convolution forward, input gradient, filter gradient, BatchNorm,
-its gradient, ReLU, its gradient, slices/pads, loss, weight decay, optimizer update, other) and,
-for the convolutions and BatchNorms, in the layer it belongs to. FLOPs per op are analytic, from
-the static shapes of the same step traced as a graph (`2 · prod(output) · k_h · k_w · C_in` for a
-convolution and both its gradients, `2 · m · k · n` for a matmul), so the FLOP column sums to the
-step's analytic count (`flop_count.stage_flops` × batch) — a test checks it.
+`kernel_tracing.profile_stage1` runs and records the steps; `build_profile` here turns their op
+events (each op's category and layer from `kernel_ops`) into `KernelRow`s: the FLOP kernels by
+layer, one row per other category, and the time outside ops. The FLOP column sums to the step's
+analytic count (`flop_count.stage_flops` × batch): a test checks it.
 
 Three ratios summarise the table, all against a matmul peak measured next to the profiled
-steps (see `profile_stage1`):
+steps:
 
 - achieved: the step's FLOPs / its wall time (what the benchmark's peak-fraction row reports);
-- ceiling: the FLOP kernels' own rate, FLOPs / (time in convolutions and matmuls) — what the step
+- ceiling: the FLOP kernels' own rate, FLOPs / (time in convolutions and matmuls): what the step
   would reach if every other op (BatchNorm, ReLU, slices, loss, optimizer, dispatch) cost nothing.
   The FLOP kernels are TensorFlow's (or oneDNN's); nothing in this project can make them faster,
   so no change to the step's other ops can lift the ratio above this ceiling;
 - reachable: FLOPs / (time in the model's own layers' kernels: convolutions, BatchNorm, ReLU,
-  shortcut slices/pads, residual adds) — the step with zero framework cost (no loss, weight decay,
+  shortcut slices/pads, residual adds): the step with zero framework cost (no loss, weight decay,
   optimizer update, other ops, dispatch or idle time), its layers run by TensorFlow's kernels.
   The benchmark's stage-1 peak-fraction row counts as met when the profiled steps' achieved
-  ratio is at least `REACHED` (0.9) of it (it still prints the 0.5 target and whether that is
-  met).
+  ratio is at least `REACHED` of it (it still prints the 0.5 target and whether that is met).
 
-Times are wall time: at each instant the ops running split it equally (two cores), so the rows
-plus the time outside ops sum to the step's wall time.
+Times are wall time: at each instant the ops running split it equally, so the rows plus the time
+outside ops sum to the step's wall time.
 """
 
 import collections
 import dataclasses
-import glob
-import os
-import re
-import tempfile
 
 import numpy as np
-import tensorflow as tf
 
-from benchmarks.timing import matmul_peak_flops
-from saccader_tf.training.train_stage import make_optimizer, make_trainer
+from benchmarks.kernel_ops import (
+    CATEGORIES,
+    FLOP_CATEGORIES,
+    LAYER_CATEGORIES,
+    LAYER_KERNELS,
+    OUTSIDE,
+    categorize,
+    layer_key,
+)
 
 _G = 1e9
 REACHED = 0.9  # achieved >= REACHED x reachable: the step runs at the speed of its layers' kernels
-
-# Categories in table order: (key, label, op types without oneDNN's `_Mkl`/`_MklNative` prefix).
-CATEGORIES = (
-    ("conv_forward", "Conv2D forward", ("Conv2D", "_FusedConv2D", "FusedConv2D")),
-    ("conv_input_grad", "Conv2DBackpropInput", ("Conv2DBackpropInput",)),
-    (
-        "conv_filter_grad",
-        "Conv2DBackpropFilter",
-        ("Conv2DBackpropFilter", "Conv2DBackpropFilterWithBias"),
-    ),
-    ("matmul", "MatMul", ("MatMul", "BatchMatMulV2", "_FusedMatMul", "FusedMatMul")),
-    ("batch_norm", "FusedBatchNorm (+ fused ReLU)", ("FusedBatchNormV3", "FusedBatchNormEx")),
-    ("batch_norm_grad", "FusedBatchNormGrad", ("FusedBatchNormGradV3", "FusedBatchNormGradEx")),
-    ("relu", "Relu", ("Relu",)),
-    ("relu_grad", "ReluGrad", ("ReluGrad",)),
-    ("slice_pad", "slices / pads", ("Slice", "StridedSlice", "Pad", "StridedSliceGrad", "PadV2")),
-    ("residual_add", "residual adds, gradient sums (AddN)", ("AddN",)),
-    (
-        "loss",
-        "loss (cross-entropy, accuracy)",
-        ("SparseSoftmaxCrossEntropyWithLogits", "ArgMax", "Equal"),
-    ),
-    ("weight_decay", "weight decay (penalty + gradient)", ()),
-    ("optimizer", "optimizer update (Adam)", ()),
-    ("other", "other ops", ()),
-)
-FLOP_CATEGORIES = ("conv_forward", "conv_input_grad", "conv_filter_grad", "matmul")
-LAYER_CATEGORIES = FLOP_CATEGORIES + ("batch_norm", "batch_norm_grad")  # rows per layer
-LAYER_KERNELS = LAYER_CATEGORIES + ("relu", "relu_grad", "slice_pad", "residual_add")
-OUTSIDE = "outside_ops"  # step wall time not covered by any op: dispatch, Keras' Python, input
-
-
-def canonical_type(op_type):
-    """`_MklNativeConv2D` → `Conv2D`: the op type without oneDNN's prefixes."""
-    return re.sub(r"^_Mkl(Native)?(?=[A-Z_])", "", op_type)
-
-
-def _strip_suffix(component):
-    return re.sub(r"_\d+$", "", component)
-
-
-def layer_key(node_name, layer_names):
-    """The Keras layer path of an op from its node name, e.g. `group1_block1/conv2`.
-
-    Args:
-        node_name: a graph node name, e.g.
-            `StatefulPartitionedCall/gradient_tape/saccader_1/bag_net_1/group1_block1_1/conv2_1/
-            convolution/Conv2DBackpropFilter` (Keras' `_1` suffixes are ignored).
-        layer_names: names of the model's layers whose ops are grouped (e.g. every convolution's
-            and every block's name).
-
-    Returns:
-        The matched layer names joined by `/`, or `""` when none matches.
-    """
-    parts = [_strip_suffix(p) for p in node_name.split("/")]
-    return "/".join(p for p in parts if p in layer_names)
-
-
-def categorize(node_name, op_type):
-    """The category key (of `CATEGORIES`) of one op."""
-    kind = canonical_type(op_type)
-    lower = node_name.lower()
-    if "adam" in lower or "/optimizer" in lower or lower.startswith("optimizer"):
-        return "optimizer"
-    for key, _, types in CATEGORIES:
-        if kind in types:
-            return key
-    if "weight_decay" in lower or "l2_penalty" in lower:
-        return "weight_decay"
-    if "cross_entropy" in lower or "correct" in lower or "/loss" in lower:
-        return "loss"
-    if kind in ("AddV2", "Add") and "block" in lower:
-        return "residual_add"
-    return "other"
-
-
-def op_flops(op):
-    """Analytic FLOPs of one graph op from its static shapes (0 for ops without multiply-adds).
-
-    `Conv2D`: `2 · prod(output) · k_h · k_w · C_in`; `Conv2DBackpropInput` and
-    `Conv2DBackpropFilter`: the same count as the forward convolution they differentiate;
-    `MatMul`: `2 · m · k · n`.
-    """
-    kind = canonical_type(op.type)
-    if kind == "Conv2D":
-        out, kernel = op.outputs[0].shape, op.inputs[1].shape
-        return 2 * int(np.prod(out)) * int(np.prod(kernel[:3]))
-    if kind == "Conv2DBackpropInput":  # inputs: input_sizes, filter, out_backprop
-        kernel, grad = op.inputs[1].shape, op.inputs[2].shape
-        return 2 * int(np.prod(grad)) * int(np.prod(kernel[:3]))
-    if kind == "Conv2DBackpropFilter":  # inputs: input, filter_sizes, out_backprop
-        grad, kernel = op.inputs[2].shape, op.outputs[0].shape
-        return 2 * int(np.prod(grad)) * int(np.prod(kernel[:3]))
-    if kind == "MatMul":
-        a, b = op.inputs[0].shape, op.inputs[1].shape
-        m, k = (a[1], a[0]) if op.get_attr("transpose_a") else (a[0], a[1])
-        n = b[0] if op.get_attr("transpose_b") else b[1]
-        return 2 * int(m) * int(k) * int(n)
-    return 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,8 +50,8 @@ class KernelRow:
         category: a key of `CATEGORIES`, or `OUTSIDE`.
         label: what the row covers, for people.
         ops: ops per step in the row.
-        seconds: their summed duration per step (ops that ran at the same time on the two cores
-            are each counted in full).
+        seconds: their share of the step's wall time (an instant when several ops run is split
+            equally among them; see `attributed_seconds`).
         flops: their analytic FLOPs per step (whole batch).
     """
 
@@ -192,11 +87,6 @@ class KernelProfile:
 
     def seconds(self, categories):
         return sum(r.seconds for r in self.rows if r.category in categories)
-
-    @property
-    def op_seconds(self):
-        """Summed op durations per step (can exceed the wall time: two cores)."""
-        return sum(r.seconds for r in self.rows if r.category != OUTSIDE)
 
     @property
     def flop_kernel_seconds(self):
@@ -276,109 +166,6 @@ def attributed_seconds(intervals):
             for i in active:
                 shares[i] += share
     return shares
-
-
-def read_op_events(logdir):
-    """The TensorFlow op events of the newest profile under `logdir`.
-
-    Returns:
-        A list of `(node_name, op_type, start_seconds, end_seconds)` from the host plane's op
-        events (named `node_name:op_type`, with the op type as display name; the executor's
-        and thread pools' own events are left out).
-    """
-    from tensorflow.tsl.profiler.protobuf import xplane_pb2  # in TensorFlow's pip package
-
-    paths = sorted(glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb")))
-    if not paths:
-        raise RuntimeError(
-            f"The profiler wrote no `*.xplane.pb` under {logdir!r}; is another "
-            "profiling session running in this process?"
-        )
-    space = xplane_pb2.XSpace()
-    with open(paths[-1], "rb") as f:
-        space.ParseFromString(f.read())
-    events = []
-    for plane in space.planes:
-        if not plane.name.startswith("/host:"):
-            continue
-        for line in plane.lines:
-            base = line.timestamp_ns * 1e-9
-            for event in line.events:
-                metadata = plane.event_metadata[event.metadata_id]
-                op_type = metadata.display_name  # set for op events only
-                node = metadata.name[: -len(op_type) - 1]
-                if not op_type or not node or metadata.name != f"{node}:{op_type}":
-                    continue
-                start = base + event.offset_ps * 1e-12
-                events.append((node, op_type, start, start + event.duration_ps * 1e-12))
-    return events
-
-
-def _layer_names(saccader):
-    """Names of the BagNet's layers that own FLOP kernels, and of its blocks."""
-    names = set()
-    for layer in saccader.representation._flatten_layers(include_self=False):
-        names.add(layer.name)
-    return names
-
-
-def graph_flops(step_function, images, labels, layer_names):
-    """`{(category, layer): FLOPs}` of the FLOP ops in the graph of `step_function(images,
-    labels)` (traced, not run)."""
-    graph = tf.function(step_function).get_concrete_function(images, labels).graph
-    flops = collections.Counter()
-    for op in graph.get_operations():
-        count = op_flops(op)
-        if count:
-            flops[(categorize(op.name, op.type), layer_key(op.name, layer_names))] += count
-    return flops
-
-
-def profile_stage1(
-    saccader, images, labels, *, matmul_size=2048, steps=3, warmup=2, logdir=None, peak_flops=0.0
-):
-    """Profiles `steps` stage-1 training steps of `saccader` on one batch.
-
-    The fractions' reference is the peak of a `matmul_size`² `tf.matmul` measured right before
-    and right after the profiled steps, in the same process and with the same kernel settings,
-    or `peak_flops` (the run's own peak) when higher: other load on the cores only ever lowers a
-    measured peak (on the shared 2-core machine it alternated between ~100 and ~200 GFLOP/s), so
-    the highest one seen is the machine's.
-
-    Args:
-        saccader: a built `Saccader` (trained in place: these are real steps).
-        images: float32 `[B, S, S, C]`; labels: int32 `[B]`.
-        matmul_size: side of the square matmul that sets the peak.
-        steps: profiled steps; warmup: untimed steps first (tracing, oneDNN primitive caches).
-        logdir: where the profiler writes (default: a temporary directory, deleted after).
-        peak_flops: a peak FLOP/s measured earlier in the same run (0: none).
-
-    Returns:
-        A `KernelProfile`.
-    """
-    import time
-
-    trainer = make_trainer(1, saccader, weight_decay=8e-5)
-    trainer.compile(optimizer=make_optimizer("adam", 1e-4, total_steps=1000), jit_compile=False)
-    for _ in range(max(1, warmup)):
-        trainer.train_on_batch(images, labels)
-    names = _layer_names(saccader)
-    flops = graph_flops(lambda x, y: trainer.train_step((x, y)), images, labels, names)
-    peak_before, _ = matmul_peak_flops(matmul_size)
-    with tempfile.TemporaryDirectory() as tmp:
-        logdir = logdir or tmp
-        walls = []
-        tf.profiler.experimental.start(logdir)
-        try:
-            for _ in range(steps):
-                start = time.perf_counter()
-                trainer.train_on_batch(images, labels)
-                walls.append(time.perf_counter() - start)
-        finally:
-            tf.profiler.experimental.stop()
-        events = read_op_events(logdir)
-    peak = max(peak_flops, peak_before, matmul_peak_flops(matmul_size)[0])
-    return build_profile(events, flops, names, walls, peak, int(images.shape[0]))
 
 
 def build_profile(events, flops, layer_names, walls, peak_flops, batch_size):

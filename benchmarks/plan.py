@@ -48,7 +48,7 @@ class Plan:
             against built-in source rows.
         serving_batches: batch sizes of the serving latency; serving_repeats: timed calls.
         skip: parts (of `PARTS`) not run.
-        profile_steps: stage-1 steps of `default` run under the profiler (`kernel_profile`).
+        profile_steps: stage-1 steps of `default` run under the profiler (`kernel_tracing`).
     """
 
     default: ModelSetup

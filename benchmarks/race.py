@@ -4,15 +4,15 @@ is measured at fixed points of its training time (`python -m benchmarks --race`)
 The clock of a contender runs while it trains: every step of every phase but the first counts
 against the budget, with the data pipeline and `fit`'s own work. Not counted, and reported apart:
 each phase's warm-up (building its trainer, tracing the training step and running the first
-step: fixed costs of tens of seconds on a loaded 2-core CPU, which would otherwise eat a
-2-minute budget's short phases) and the evaluations on the test split (the clock stops during
-them). Building the model and generating the data are outside the clock too. A phase stops at the
-first step that ends past its share of the budget, so a contender trains for the budget plus at
-most one step; each phase runs at least its warm-up step. The learning rate follows a cosine
-decay over each phase's time share (the launcher decays over each stage's steps, unknown in
-advance here), from the launcher's peak rate.
+step: fixed costs, which would otherwise eat the short phases of a short budget) and the
+evaluations on the test split (the clock stops during them). Building the model and generating
+the data are outside the clock too. A phase stops at the first step that ends past its share of
+the budget, so a contender trains for the budget plus at most one step; each phase runs at least
+its warm-up step. The learning rate follows a cosine decay over each phase's time share (the
+launcher decays over each stage's steps, unknown in advance here), from the launcher's peak rate.
 """
 
+import dataclasses
 import math
 import time
 
@@ -97,7 +97,7 @@ class _Run:
     """One contender's clock, pending evaluation times and measured points."""
 
     def __init__(self, key, predict_logits, batches, budget_s, evaluations, progress):
-        self.key, self.progress = key, progress
+        self.key, self.progress, self.budget_s = key, progress, budget_s
         self.predict_logits, self.batches = predict_logits, batches
         self.clock = Stopwatch()
         self.marks = [budget_s * k / evaluations for k in range(1, evaluations)]
@@ -194,47 +194,20 @@ def run_contender(
         test_batches = list(source.eval.unbatch().batch(EVAL_BATCH))
     run = _Run(contender.key, predict, test_batches, budget_s, evaluations, progress)
     run.evaluate("untrained")
-    chunk = batches_per_epoch(source) or _DEFAULT_CHUNK
+    training = _Training(
+        source=source,
+        chunk=batches_per_epoch(source) or _DEFAULT_CHUNK,
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        eager=eager,
+        jit_compile=bool(jit_compile and not eager),
+    )
     phases, end = [], 0.0
     for phase in contender.phases:
         end += phase.share * budget_s
-        start = run.clock.read()
-        fraction = tf.Variable(0.0, trainable=False, dtype=tf.float32)
-        clock = _PhaseClock(run, phase.name, start, end, fraction)  # starts the warm-up watch
-        trainer = phase.make_trainer(model, weight_decay)
-        trainer.compile(
-            optimizer=keras.optimizers.Adam(BudgetCosineDecay(learning_rate, fraction)),
-            run_eagerly=eager,
-            jit_compile=bool(jit_compile and not eager),
-        )
-        while not clock.done:  # one `fit` per epoch of the launcher's stream, until the time is up
-            trainer.fit(
-                training_batches(source, clock.steps, chunk),
-                epochs=1,
-                steps_per_epoch=chunk,
-                verbose=0,
-                shuffle=False,
-                callbacks=[clock],
-            )
-        run.clock.stop()
-        steps = int(trainer.optimizer.iterations.numpy())
-        run.steps += steps
-        phases.append(
-            {
-                "name": phase.name,
-                "steps": steps,
-                "end_seconds": run.clock.read(),
-                "warmup_seconds": clock.warmup.read(),
-            }
-        )
-        progress(
-            f"race: {contender.key} ({phase.name}): {steps} steps; the phase ended at "
-            f"{run.clock.read():.1f} s (its share of the {budget_s:g} s ended at "
-            f"{end:.1f} s); warm-up (trainer, tracing, first step; not counted) "
-            f"{clock.warmup.read():.1f} s"
-        )
+        phases.append(_train_phase(run, phase, model, end, training))
     run.evaluate("end")
-    result = {
+    return {
         "key": contender.key,
         "label": contender.label,
         "params": int(model.count_params()),
@@ -246,7 +219,56 @@ def run_contender(
         "phases": phases,
         "points": run.points,
     }
-    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class _Training:
+    """How every phase of a contender trains: the data, the `fit` chunk and the compile options."""
+
+    source: object
+    chunk: int
+    learning_rate: float
+    weight_decay: float
+    eager: bool
+    jit_compile: bool
+
+
+def _train_phase(run, phase, model, end, training):
+    """Trains `model` with `phase`'s trainer until `run`'s clock reaches `end` seconds; returns
+    the phase's record (name, steps, end and warm-up seconds)."""
+    start = run.clock.read()
+    fraction = tf.Variable(0.0, trainable=False, dtype=tf.float32)
+    clock = _PhaseClock(run, phase.name, start, end, fraction)  # starts the warm-up watch
+    trainer = phase.make_trainer(model, training.weight_decay)
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(BudgetCosineDecay(training.learning_rate, fraction)),
+        run_eagerly=training.eager,
+        jit_compile=training.jit_compile,
+    )
+    while not clock.done:  # one `fit` per epoch of the launcher's stream, until the time is up
+        trainer.fit(
+            training_batches(training.source, clock.steps, training.chunk),
+            epochs=1,
+            steps_per_epoch=training.chunk,
+            verbose=0,
+            shuffle=False,
+            callbacks=[clock],
+        )
+    run.clock.stop()
+    steps = int(trainer.optimizer.iterations.numpy())
+    run.steps += steps
+    run.progress(
+        f"race: {run.key} ({phase.name}): {steps} steps; the phase ended at "
+        f"{run.clock.read():.1f} s (its share of the {run.budget_s:g} s ended at "
+        f"{end:.1f} s); warm-up (trainer, tracing, first step; not counted) "
+        f"{clock.warmup.read():.1f} s"
+    )
+    return {
+        "name": phase.name,
+        "steps": steps,
+        "end_seconds": run.clock.read(),
+        "warmup_seconds": clock.warmup.read(),
+    }
 
 
 def run_race(contenders, source, *, budget_s, evaluations, progress=print, **kwargs):

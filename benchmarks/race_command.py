@@ -92,15 +92,9 @@ def run_race_command(args, argv, stdout=None, stderr=None):
 
     from benchmarks.machine import describe_machine, format_machine
     from benchmarks.race import run_race
-    from benchmarks.race_contenders import FULL_SIZES, QUICK_SIZES, make_contenders
+    from benchmarks.race_contenders import make_contenders
     from benchmarks.race_plot import plot_race
-    from benchmarks.race_report import (
-        format_race_table,
-        kernel_settings,
-        race_header,
-        race_to_json,
-    )
-    from saccader_tf.data import make_source
+    from benchmarks.race_report import format_race_table, kernel_settings, race_header
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     command = " ".join(["python -m benchmarks", *argv])
@@ -108,12 +102,7 @@ def run_race_command(args, argv, stdout=None, stderr=None):
     def progress(message):
         print(message, file=stderr, flush=True)
 
-    sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    batch_size = args.batch_size or (8 if args.quick else 64)
-    data = dict(num_train=64, num_eval=32) if args.quick else {}  # else the launcher's defaults
-    source = make_source(
-        "cluttered_mnist", image_size=sizes.image_size, batch_size=batch_size, seed=0, **data
-    )
+    sizes, source, batch_size = _race_data(args)
     contenders = [c for c in make_contenders(sizes) if c.key in args.race_contenders]
     machine = describe_machine()
     precision = keras.config.dtype_policy().name
@@ -142,18 +131,37 @@ def run_race_command(args, argv, stdout=None, stderr=None):
     path = plot_race(results, args.race_plot, header_lines=header, targets=args.race_targets)
     print("\n".join([command, *header, "", table, "", f"plot: {path}"]), file=stdout, flush=True)
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(
-                race_to_json(
-                    results,
-                    {
-                        "command": command,
-                        "quick": args.quick,
-                        "lines": header,
-                        "budget_s": args.race_budget_s,
-                        "targets": args.race_targets,
-                        **machine,
-                    },
-                )
-            )
+        _write_json(args, results, command=command, lines=header, machine=machine)
     return results
+
+
+def _race_data(args):
+    """`(sizes, source, batch_size)`: the models' sizes and the built-in cluttered MNIST at their
+    image size (quick: tiny models, 64 training and 32 test images, batch 8)."""
+    from benchmarks.race_contenders import FULL_SIZES, QUICK_SIZES
+    from saccader_tf.data import make_source
+
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    batch_size = args.batch_size or (8 if args.quick else 64)
+    data = dict(num_train=64, num_eval=32) if args.quick else {}  # else the launcher's defaults
+    source = make_source(
+        "cluttered_mnist", image_size=sizes.image_size, batch_size=batch_size, seed=0, **data
+    )
+    return sizes, source, batch_size
+
+
+def _write_json(args, results, *, command, lines, machine):
+    """Writes the results as JSON to `args.output`, under a header: the command, the run's
+    settings, the header `lines` and the `machine` description."""
+    from benchmarks.race_report import race_to_json
+
+    header = {
+        "command": command,
+        "quick": args.quick,
+        "lines": lines,
+        "budget_s": args.race_budget_s,
+        "targets": args.race_targets,
+        **machine,
+    }
+    with open(args.output, "w") as f:
+        f.write(race_to_json(results, header))

@@ -20,9 +20,9 @@ from saccader_tf.training.policy_gradient_trainer import PolicyGradientTrainer
 from saccader_tf.training.representation_trainer import RepresentationTrainer
 
 SACCADER_STAGE_SECONDS = (258, 58, 151)
-"""Stage 1, 2, 3 wall times (s) of the launcher's default job (epochs 3/1/1) measured on an idle
-2-core machine (issue 14): the Saccader's budget is split across its stages in this proportion
-(55% / 12% / 32%)."""
+"""Stage 1, 2, 3 wall times (s) of the launcher's default job (epochs 3/1/1), measured on an
+idle machine (README.md, the race): the Saccader's budget is split across its stages in this
+proportion."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,27 +114,32 @@ def _plain_logits(model, images):
     return model(images, training=False)
 
 
-def make_contenders(sizes):
-    """The five contenders, in the table's order, for `sizes` (`FULL_SIZES` or `QUICK_SIZES`)."""
+def _saccader_builder(sizes, attention):
+    """`build(num_classes, channels, seed)` of a Saccader of `sizes` with `attention` (`None`,
+    `"cbam"` or `"adcm"`, in the BagNet blocks and the attention network)."""
 
-    def saccader(attention):
-        def build(num_classes, channels, seed):
-            model = Saccader(
-                num_classes=num_classes,
-                image_size=sizes.image_size,
-                variant=sizes.saccader_variant,
-                input_channels=channels,
-                num_glimpses=sizes.num_glimpses,
-                attention=attention,
-                bagnet_attention=attention,
-                seed=seed,
-            )
-            model.build()
-            return model
+    def build(num_classes, channels, seed):
+        model = Saccader(
+            num_classes=num_classes,
+            image_size=sizes.image_size,
+            variant=sizes.saccader_variant,
+            input_channels=channels,
+            num_glimpses=sizes.num_glimpses,
+            attention=attention,
+            bagnet_attention=attention,
+            seed=seed,
+        )
+        model.build()
+        return model
 
-        return build
+    return build
 
-    def plain_cnn(num_classes, channels, seed):
+
+def _plain_cnn_builder(sizes):
+    """`build(num_classes, channels, seed)` of the `PlainCNN` of `sizes` (`seed` unused: Keras'
+    global seed sets its weights)."""
+
+    def build(num_classes, channels, seed):
         model = PlainCNN(
             num_classes=num_classes,
             image_size=sizes.image_size,
@@ -145,7 +150,13 @@ def make_contenders(sizes):
         model.build()
         return model
 
-    def dram(num_classes, channels, seed):
+    return build
+
+
+def _dram_builder(sizes):
+    """`build(num_classes, channels, seed)` of the DRAM of `sizes`."""
+
+    def build(num_classes, channels, seed):
         model = DRAM(
             num_classes=num_classes,
             image_size=sizes.image_size,
@@ -157,44 +168,52 @@ def make_contenders(sizes):
         model.build()
         return model
 
+    return build
+
+
+def _one_phase(make_trainer):
+    return (Phase("train", 1.0, make_trainer),)
+
+
+def make_contenders(sizes):
+    """The five contenders, in the table's order, for `sizes` (`FULL_SIZES` or `QUICK_SIZES`)."""
     stages = _saccader_phases(sizes.num_targets)
     variant, glimpses = sizes.saccader_variant, sizes.num_glimpses
-    one_stage = lambda trainer: (Phase("train", 1.0, trainer),)  # noqa: E731
     return (
         Contender(
             "saccader",
             f"Saccader ({variant}, 3 stages, learned T={glimpses})",
-            saccader(None),
+            _saccader_builder(sizes, None),
             _dict_logits,
             stages,
         ),
         Contender(
             "saccader_cbam",
             f"Saccader + CBAM (BagNet blocks, attention net; T={glimpses})",
-            saccader("cbam"),
+            _saccader_builder(sizes, "cbam"),
             _dict_logits,
             stages,
         ),
         Contender(
             "saccader_adcm",
             f"Saccader + ADCM (BagNet blocks, attention net; T={glimpses})",
-            saccader("adcm"),
+            _saccader_builder(sizes, "adcm"),
             _dict_logits,
             stages,
         ),
         Contender(
             "plain_cnn",
             "plain full-image CNN (cross-entropy)",
-            plain_cnn,
+            _plain_cnn_builder(sizes),
             _plain_logits,
-            one_stage(lambda model, decay: CrossEntropyTrainer(model, weight_decay=decay)),
+            _one_phase(lambda model, decay: CrossEntropyTrainer(model, weight_decay=decay)),
         ),
         Contender(
             "dram",
             f"DRAM ({sizes.dram_variant}, learned T={glimpses})",
-            dram,
+            _dram_builder(sizes),
             _dict_logits,
-            one_stage(lambda model, decay: DRAMTrainer(model, weight_decay=decay)),
+            _one_phase(lambda model, decay: DRAMTrainer(model, weight_decay=decay)),
         ),
     )
 

@@ -1,16 +1,17 @@
-"""Turns the benchmark's measurements into table rows, each with its target from issue 6.
+"""Turns the benchmark's measurements into table rows, each with its target.
 
 Targets:
 - stage-3 / stage-1 step time ≤ (stage-3 / stage-1 analytic FLOPs) × 1.15;
 - achieved FLOP/s of the stage-1 step ≥ 0.5 × the peak FLOP/s of a large `tf.matmul`; when the
   kernel profile ran, the row is also met when the profiled steps reach ≥ 0.9 × the profile's
-  reachable ratio (issue 14); its target text still says whether 0.5 is met;
+  reachable ratio (see `kernel_profile`); its target text still says whether 0.5 is met;
 - input pipeline images/s ≥ 3 × the stage-3 step's images/s (the pipeline never limits training);
 - stage-1 step time with its input, image folder (decode-once cache) / built-in source ≤ 1.10;
 - SavedModel serving latency ≤ 1.10 × the compiled Keras inference's latency (batch 1 and 32).
 """
 
-from benchmarks.kernel_profile import FLOP_CATEGORIES, REACHED, category_totals
+from benchmarks.kernel_ops import FLOP_CATEGORIES
+from benchmarks.kernel_profile import REACHED, category_totals
 from benchmarks.report import Row, skipped_row
 
 STAGE_RATIO_SLACK = 1.15
@@ -52,40 +53,52 @@ def training_rows(prefix, setup, timings, peak_flops, profile=None):
             skipped_row(f"{prefix}/stage3_over_stage1", ratio_name, "≤ FLOP ratio × 1.15"),
             skipped_row(f"{prefix}/stage1_peak_fraction", peak_name, f"≥ {PEAK_FRACTION_TARGET}"),
         ]
-    rows = []
-    for stage, t in sorted(timings.items()):
-        rows.append(
-            Row(
-                key=f"{prefix}/stage{stage}",
-                measurement=names[stage],
-                value=(
-                    f"{t.images_per_second:.1f} images/s ({t.seconds * 1000:.0f} ms/step); "
-                    f"{t.flops_per_image / _G:.3g} GFLOP/image = "
-                    f"{t.flops_per_second / _G:.1f} GFLOP/s"
-                ),
-                numbers={
-                    "images_per_second": t.images_per_second,
-                    "seconds_per_step": t.seconds,
-                    "flops_per_image": t.flops_per_image,
-                    "flops_per_second": t.flops_per_second,
-                    "batch_size": t.batch_size,
-                },
-            )
-        )
+    rows = [_stage_row(f"{prefix}/stage{s}", names[s], t) for s, t in sorted(timings.items())]
+    rows.append(_stage_ratio_row(f"{prefix}/stage3_over_stage1", ratio_name, timings))
+    peak_key = f"{prefix}/stage1_peak_fraction"
+    rows.append(_peak_fraction_row(peak_key, peak_name, timings[1], peak_flops, profile))
+    return rows
+
+
+def _stage_row(key, measurement, t):
+    """The throughput row of one stage's `StepTiming` `t`."""
+    return Row(
+        key=key,
+        measurement=measurement,
+        value=(
+            f"{t.images_per_second:.1f} images/s ({t.seconds * 1000:.0f} ms/step); "
+            f"{t.flops_per_image / _G:.3g} GFLOP/image = "
+            f"{t.flops_per_second / _G:.1f} GFLOP/s"
+        ),
+        numbers={
+            "images_per_second": t.images_per_second,
+            "seconds_per_step": t.seconds,
+            "flops_per_image": t.flops_per_image,
+            "flops_per_second": t.flops_per_second,
+            "batch_size": t.batch_size,
+        },
+    )
+
+
+def _stage_ratio_row(key, measurement, timings):
+    """Stage-3 / stage-1 step time against their FLOP ratio × `STAGE_RATIO_SLACK`."""
     one, three = timings[1], timings[3]
     flop_ratio = three.flops_per_image / one.flops_per_image
     limit = flop_ratio * STAGE_RATIO_SLACK
     ratio = three.seconds / one.seconds
-    rows.append(
-        Row(
-            key=f"{prefix}/stage3_over_stage1",
-            measurement=ratio_name,
-            value=f"{ratio:.2f}",
-            target=f"≤ {limit:.2f} (FLOP ratio {flop_ratio:.2f} × {STAGE_RATIO_SLACK})",
-            met=ratio <= limit,
-            numbers={"time_ratio": ratio, "flop_ratio": flop_ratio, "limit": limit},
-        )
+    return Row(
+        key=key,
+        measurement=measurement,
+        value=f"{ratio:.2f}",
+        target=f"≤ {limit:.2f} (FLOP ratio {flop_ratio:.2f} × {STAGE_RATIO_SLACK})",
+        met=ratio <= limit,
+        numbers={"time_ratio": ratio, "flop_ratio": flop_ratio, "limit": limit},
     )
+
+
+def _peak_fraction_row(key, measurement, one, peak_flops, profile):
+    """The stage-1 step's FLOP/s over the peak (`one`: its `StepTiming`), judged against
+    `PEAK_FRACTION_TARGET` or, with a `profile`, against `REACHED` × its reachable ratio."""
     fraction = one.flops_per_second / peak_flops
     target, met = f"≥ {PEAK_FRACTION_TARGET}", fraction >= PEAK_FRACTION_TARGET
     numbers = {"fraction": fraction, "flops_per_second": one.flops_per_second, "peak": peak_flops}
@@ -104,19 +117,14 @@ def training_rows(prefix, setup, timings, peak_flops, profile=None):
             profile_peak=profile.peak_flops,
             reached_threshold=REACHED * reachable,
         )
-    rows.append(
-        Row(
-            key=f"{prefix}/stage1_peak_fraction",
-            measurement=peak_name,
-            value=(
-                f"{fraction:.2f} ({one.flops_per_second / _G:.1f} / {peak_flops / _G:.1f} GFLOP/s)"
-            ),
-            target=target,
-            met=met,
-            numbers=numbers,
-        )
+    return Row(
+        key=key,
+        measurement=measurement,
+        value=f"{fraction:.2f} ({one.flops_per_second / _G:.1f} / {peak_flops / _G:.1f} GFLOP/s)",
+        target=target,
+        met=met,
+        numbers=numbers,
     )
-    return rows
 
 
 def profile_row(setup, profile):

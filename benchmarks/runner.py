@@ -8,7 +8,7 @@ from benchmarks import rows as table
 from benchmarks.folder_source import time_folder_against_builtin
 from benchmarks.gpu_paths import gpu_rows, measure_gpu_paths
 from benchmarks.input_pipeline import pipeline_images_per_second
-from benchmarks.kernel_profile import profile_stage1
+from benchmarks.kernel_tracing import profile_stage1
 from benchmarks.serving_latency import measure_serving_latency
 from benchmarks.timing import matmul_peak_flops
 from benchmarks.training_throughput import random_batch, time_all_stages
@@ -61,64 +61,15 @@ def run_benchmark(plan, progress, device="CPU"):
     rows = [table.peak_row(peak, plan.matmul_size)]
     timings = {}
     for part, setup in (("default", plan.default), ("bagnet77", plan.large)):
-        timings[part] = None
-        if part not in plan.skip:
-            progress(f"{part}: {setup.label}")
-            timings[part] = time_all_stages(
-                build_saccader(setup),
-                setup.batch_size,
-                steps=setup.steps,
-                warmup=setup.warmup,
-                num_targets=setup.num_targets,
-                progress=lambda m, p=part: progress(f"{p}: {m}"),
-            )
-        profile = None
-        if part == "default" and "profile" not in plan.skip:
-            progress(
-                f"profile: {plan.profile_steps} stage-1 steps of {setup.label} under tf.profiler"
-            )
-            saccader = build_saccader(setup)
-            profile = profile_stage1(
-                saccader,
-                *random_batch(saccader, setup.batch_size),
-                matmul_size=plan.matmul_size,
-                peak_flops=peak,
-                steps=plan.profile_steps,
-                warmup=setup.warmup,
-            )
+        timings[part] = _stage_timings(plan, part, setup, progress)
+        profile = _profile(plan, setup, peak, progress) if part == "default" else None
         rows += table.training_rows(part, setup, timings[part], peak, profile=profile)
         if part == "default":
             rows.append(table.profile_row(setup, profile))
-    rows.append(
-        table.pipeline_row(
-            plan.default, _pipeline(plan, progress), timings["default"] and timings["default"][3]
-        )
-    )
-    folder = None
-    if "folder" not in plan.skip:
-        folder = time_folder_against_builtin(
-            plan.default,
-            build_saccader,
-            examples=plan.folder_examples,
-            steps=plan.folder_steps,
-            rounds=plan.folder_rounds,
-            progress=progress,
-        )
-    rows += table.folder_rows(plan.default, folder)
-    latencies = None
-    if "serving" not in plan.skip:
-        progress(
-            f"serving: export {plan.default.variant} and time batch sizes {plan.serving_batches}"
-        )
-        channels = plan.default.input_channels  # cluttered MNIST's normalisation: mean 0, std 1
-        latencies = measure_serving_latency(
-            build_saccader(plan.default),
-            mean=(0.0,) * channels,
-            std=(1.0,) * channels,
-            batch_sizes=plan.serving_batches,
-            repeats=plan.serving_repeats,
-        )
-    rows += table.serving_rows(plan.default, latencies, plan.serving_batches)
+    stage3 = timings["default"] and timings["default"][3]
+    rows.append(table.pipeline_row(plan.default, _pipeline(plan, progress), stage3))
+    rows += table.folder_rows(plan.default, _folder(plan, progress))
+    rows += table.serving_rows(plan.default, _serving(plan, progress), plan.serving_batches)
     gpu_timings = None
     if "gpu_paths" not in plan.skip:
         gpu_timings = {}  # measured on a GPU only: CPU figures would say nothing about GPUs
@@ -127,6 +78,67 @@ def run_benchmark(plan, progress, device="CPU"):
     rows += gpu_rows(plan.default, gpu_timings, device)
     progress("done")
     return rows
+
+
+def _stage_timings(plan, part, setup, progress):
+    """`{stage: StepTiming}` of `setup`'s three training steps, or `None` when `part` is skipped."""
+    if part in plan.skip:
+        return None
+    progress(f"{part}: {setup.label}")
+    return time_all_stages(
+        build_saccader(setup),
+        setup.batch_size,
+        steps=setup.steps,
+        warmup=setup.warmup,
+        num_targets=setup.num_targets,
+        progress=lambda m, p=part: progress(f"{p}: {m}"),
+    )
+
+
+def _profile(plan, setup, peak, progress):
+    """The stage-1 `KernelProfile` of `setup` (`peak`: the run's matmul peak), or `None` when
+    the profile part is skipped."""
+    if "profile" in plan.skip:
+        return None
+    progress(f"profile: {plan.profile_steps} stage-1 steps of {setup.label} under tf.profiler")
+    saccader = build_saccader(setup)
+    return profile_stage1(
+        saccader,
+        *random_batch(saccader, setup.batch_size),
+        matmul_size=plan.matmul_size,
+        peak_flops=peak,
+        steps=plan.profile_steps,
+        warmup=setup.warmup,
+    )
+
+
+def _folder(plan, progress):
+    """The image-folder `SourceTimings`, or `None` when skipped."""
+    if "folder" in plan.skip:
+        return None
+    return time_folder_against_builtin(
+        plan.default,
+        build_saccader,
+        examples=plan.folder_examples,
+        steps=plan.folder_steps,
+        rounds=plan.folder_rounds,
+        progress=progress,
+    )
+
+
+def _serving(plan, progress):
+    """The `ServingLatency` of each serving batch size, or `None` when skipped."""
+    if "serving" in plan.skip:
+        return None
+    progress(f"serving: export {plan.default.variant} and time batch sizes {plan.serving_batches}")
+    channels = plan.default.input_channels  # cluttered MNIST's normalisation: mean 0, std 1
+    return measure_serving_latency(
+        build_saccader(plan.default),
+        mean=(0.0,) * channels,
+        std=(1.0,) * channels,
+        batch_sizes=plan.serving_batches,
+        repeats=plan.serving_repeats,
+    )
 
 
 def _pipeline(plan, progress):

@@ -4,16 +4,8 @@ import tensorflow as tf
 
 from benchmarks import cli as benchmark
 from benchmarks import rows as table
-from benchmarks.kernel_profile import (
-    OUTSIDE,
-    KernelProfile,
-    KernelRow,
-    attributed_seconds,
-    build_profile,
-    canonical_type,
-    categorize,
-    layer_key,
-)
+from benchmarks.kernel_ops import OUTSIDE, canonical_type, categorize, layer_key
+from benchmarks.kernel_profile import KernelProfile, KernelRow, attributed_seconds, build_profile
 from benchmarks.training_throughput import StepTiming
 
 LAYERS = {"stem_conv3x3", "stem_bn", "group1_block1", "conv2", "bn1", "patch_logits"}
