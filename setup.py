@@ -12,9 +12,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(
-        include=["saccader_tf", "saccader_tf.*"]
-    ),  # not benchmarks/ (from a checkout)
+    # The library alone: benchmarks/ and tests/ run from a checkout of the repository
+    # (tests/benchmarks/test_not_installed.py checks the list).
+    packages=find_packages(include=["saccader_tf", "saccader_tf.*"]),
     install_requires=[
         "tensorflow>=2.18,<2.22",
         "keras>=3.8,<4",
