@@ -15,9 +15,8 @@ def same_dilated_conv2d(x, kernel, dilation_rate):
     which is what `keras.layers.Conv2D` computes (the same sums, in another order: equal to float
     rounding). TensorFlow runs a dilated convolution on a CPU as space-to-batch → convolution →
     batch-to-space, and the gradient of that convolution with respect to its input falls far below
-    matmul speed at some channel counts (about 7x slower than the forward pass at 128 channels on an
-    8x8 grid); the patch matrix turns forward and backward into matrix products and slices, e.g.
-    2x faster forward + backward at 128 and 512 channels (`python -m benchmarks`). It
+    matmul speed at some channel counts; the patch matrix turns forward and backward into matrix
+    products and slices (`python -m benchmarks` measures both, docs/results/benchmark.md). It
     costs `k²` copies of `x` in memory, which is small on the attention network's cell grid.
 
     Args:

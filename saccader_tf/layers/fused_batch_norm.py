@@ -1,4 +1,4 @@
-"""Keras' BatchNormalization computed with TensorFlow's fused kernel (same maths, ~2x faster)."""
+"""Keras' BatchNormalization computed with TensorFlow's fused kernel (same maths, fewer ops)."""
 
 import keras
 import tensorflow as tf
@@ -17,8 +17,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
 
     Keras 3 builds this from elementwise ops (moments, subtract, multiply, ...), whose gradient is
     a chain of broadcasts and reductions; `FusedBatchNormV3` and its gradient kernel do the same
-    in one pass each (about 2x faster forward + backward on a CPU, measured by
-    `python -m benchmarks`), and in inference Grappler can fold it into the preceding
+    in one pass each (faster forward and backward on a CPU; `python -m benchmarks` measures it,
+    docs/results/benchmark.md), and in inference Grappler can fold it into the preceding
     convolution. Results match the Keras layer to float32 rounding. The fused kernel returns the
     Bessel-corrected batch variance; it is scaled back by `(n − 1) / n` so that the moving variance
     follows the biased variance exactly as Keras does.

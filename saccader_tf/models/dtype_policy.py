@@ -7,8 +7,8 @@ and its mean, DRAM `classifier`; `logits_dtype`), the Saccader cell's outputs, e
 (`training.losses` casts its inputs) and the location log-probabilities (`policy_log_probs`,
 `gaussian_log_prob`). float16 training also needs loss scaling: `training.loss_scaling`.
 
-Mixed precision is for GPUs (float16 tensor cores) and accelerators with bfloat16 units; on the
-CPU this was developed on, bfloat16 training steps measured 9-11x slower than float32.
+Mixed precision is for GPUs (float16 tensor cores) and accelerators with bfloat16 units; on a CPU
+without such units it makes training steps slower, not faster (docs/results/cpu_kernels.md).
 """
 
 import keras

@@ -4,16 +4,17 @@ import keras
 
 from saccader_tf.layers.attention_modules import validate_attention
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
-from saccader_tf.models import geometry
-from saccader_tf.models.bagnet import receptive_field as rf_math
 from saccader_tf.models.bagnet.bottleneck import (
     BN_EPSILON,
     BN_MOMENTUM,
     EXPANSION,
     BagNetBottleneck,
 )
+from saccader_tf.models.bagnet.receptive_field import grid_side, output_size
+from saccader_tf.models.bagnet.receptive_field import receptive_field as stack_receptive_field
 from saccader_tf.models.bagnet.variants import VARIANTS
 from saccader_tf.models.dtype_policy import logits_dtype
+from saccader_tf.models.geometry import cell_box
 from saccader_tf.utils.validation import check_int, check_ints
 
 STEMS = ("conv3x3", "conv1x1_conv3x3")
@@ -111,23 +112,7 @@ class BagNet(keras.Model):
         dtype = kwargs.pop("dtype", None)
         layers = _build_layers(num_classes, arch, attention, dict(attention_kwargs or {}), dtype)
         images = keras.Input(shape=(image_size, image_size, input_channels), name="images")
-        x = images
-        for layer in layers["stem"] + layers["blocks"]:
-            x = layer(x)
-        features = x
-        what = features
-        for layer in layers["lowd"]:
-            what = layer(what)
-        patch_logits = layers["head"](what)
-        logits = keras.layers.GlobalAveragePooling2D(name="logits", dtype=logits_dtype(dtype))(
-            patch_logits
-        )
-        outputs = {
-            "logits": logits,
-            "patch_logits": patch_logits,
-            "features": features,
-            "what_features": what,
-        }
+        outputs = _connect(layers, images, dtype)
         super().__init__(inputs=images, outputs=outputs, **kwargs)
         self.num_classes = num_classes
         self.variant = variant
@@ -148,12 +133,12 @@ class BagNet(keras.Model):
     @property
     def receptive_field(self):
         """Side in pixels of the input box that one output cell sees."""
-        return rf_math.receptive_field(self.conv_stack)[0]
+        return stack_receptive_field(self.conv_stack)[0]
 
     @property
     def stride(self):
         """Pixels between the boxes of neighbouring cells."""
-        return rf_math.receptive_field(self.conv_stack)[1]
+        return stack_receptive_field(self.conv_stack)[1]
 
     @property
     def is_local(self):
@@ -172,11 +157,11 @@ class BagNet(keras.Model):
 
     def grid_size(self, image_size):
         """Side `h = w` of the cell grid for a square `image_size` input (0 if too small)."""
-        return rf_math.output_size(image_size, self.conv_stack)
+        return output_size(image_size, self.conv_stack)
 
     def cell_box(self, i, j):
         """Pixel box `(ymin, xmin, ymax, xmax)` (end-exclusive) seen by cell `(i, j)`."""
-        return geometry.cell_box(i, j, self.stride, self.receptive_field)
+        return cell_box(i, j, self.stride, self.receptive_field)
 
     def _arch(self):
         return {key: getattr(self, key) for key in _ARCHITECTURE}
@@ -213,7 +198,8 @@ def variant_conv_stack(variant):
     """The `(kernel_size, stride)` stack of a named variant, without building any layer.
 
     Lets callers check the receptive field and grid of a configuration before paying for a model
-    (`receptive_field.receptive_field(stack)`, `receptive_field.output_size(size, stack)`).
+    (`saccader_tf.models.bagnet.receptive_field`: `receptive_field(stack)`,
+    `output_size(size, stack)`).
     """
     return _conv_stack(_resolve_architecture(variant))
 
@@ -275,7 +261,7 @@ def _validate(num_classes, arch, attention, input_channels, image_size, model):
         )
     validate_attention(attention)
     if image_size is not None:
-        rf_math.grid_side(image_size, _conv_stack(arch), model=model)
+        grid_side(image_size, _conv_stack(arch), model=model)
 
 
 def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
@@ -318,3 +304,23 @@ def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
         num_classes, 1, use_bias=True, name="patch_logits", dtype=logits_dtype(dtype)
     )  # float32 logits in mixed precision
     return {"stem": stem, "blocks": blocks, "lowd": lowd, "head": head}
+
+
+def _connect(layers, images, dtype):
+    """The output dict of `OUTPUT_KEYS` of the layers of `_build_layers` applied to `images`."""
+    features = images
+    for layer in layers["stem"] + layers["blocks"]:
+        features = layer(features)
+    what = features
+    for layer in layers["lowd"]:
+        what = layer(what)
+    patch_logits = layers["head"](what)
+    logits = keras.layers.GlobalAveragePooling2D(name="logits", dtype=logits_dtype(dtype))(
+        patch_logits
+    )
+    return {
+        "logits": logits,
+        "patch_logits": patch_logits,
+        "features": features,
+        "what_features": what,
+    }

@@ -140,7 +140,7 @@ class BagNetBottleneck(keras.layers.Layer):
         channels it runs as "every `s`-th cell, then a 1x1 stride-1 conv": the same taps and the
         same numbers, but it avoids oneDNN's AVX-512 backward-weights kernel for strided 1x1
         convolutions, which overflows the heap for such channel counts (TensorFlow 2.21; seen as
-        segfaults or "double free" in BagNet training steps; BUILD.md, "CPU speed: oneDNN")."""
+        segfaults or "double free" in BagNet training steps; docs/reliability.md, "oneDNN")."""
         channels = x.shape[-1]
         if self.strides == 1 or (channels is not None and channels % 16 == 0):
             return self.shortcut_conv(x)
@@ -167,8 +167,8 @@ class BagNetBottleneck(keras.layers.Layer):
 
 
 def _center_crop(x, crop):
-    """`x[:, crop:-crop, crop:-crop, :]` as a plain slice: its gradient is one `Pad`, several
-    times faster on a CPU than the `StridedSliceGrad` of the indexing expression."""
+    """`x[:, crop:-crop, crop:-crop, :]` as a plain slice: its gradient is one `Pad`, cheaper on
+    a CPU than the `StridedSliceGrad` of the indexing expression."""
     if not crop:
         return x
     shape = keras.ops.shape(x)

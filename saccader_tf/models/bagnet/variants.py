@@ -23,8 +23,8 @@ Receptive field / stride / grid at the reference image size (computed, and pinne
 
 `bagnet29_small` is ours, for cluttered MNIST: a 28 px digit is about one receptive field, and a
 60 px canvas still gives an 8x8 grid of 64 candidate glimpses. It is narrow where the maps are large
-(stem 16, first group 8→32 channels) and wider where they are small: on a 2-core CPU the
-full-resolution layers dominate the step time, and halving them halves the stage-1 step.
+(stem 16, first group 8→32 channels) and wider where they are small, because on a CPU the
+full-resolution layers dominate the step time.
 `bagnet9_tiny` exists for fast tests.
 """
 

@@ -94,22 +94,7 @@ class SaccaderClassNet(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(saccader, dict):
-            saccader = keras.saving.deserialize_keras_object(saccader)
-        if not isinstance(saccader, Saccader):
-            raise ValueError(f"`saccader` must be a `Saccader`. Received: saccader={saccader!r}")
-        if isinstance(classifier, dict):
-            classifier = keras.saving.deserialize_keras_object(classifier)
-        if not (classifier in CLASSIFIERS or isinstance(classifier, keras.Model)):
-            raise ValueError(
-                f"`classifier` must be one of {CLASSIFIERS} or a keras.Model. "
-                f"Received: classifier={classifier!r}"
-            )
-        if classifier_weights is not None and not os.path.isfile(classifier_weights):
-            raise ValueError(
-                f"`classifier_weights` must be an existing local file. "
-                f"Received: classifier_weights={classifier_weights!r}"
-            )
+        saccader, classifier = _checked_networks(saccader, classifier, classifier_weights)
         small_cnn_widths = check_ints("small_cnn_widths", small_cnn_widths)
         rf = saccader.representation.receptive_field
         side = _input_side(
@@ -144,9 +129,7 @@ class SaccaderClassNet(keras.Model):
         self.image_size = classifier_image_size
 
     def build(self, input_shape=None):
-        if (
-            not self.saccader.built
-        ):  # a deserialized Saccader may already be built (its build_config)
+        if not self.saccader.built:  # a deserialized Saccader may already be built (build_config)
             size = self.saccader.image_size
             self.saccader.build((None, size, size, self.saccader.input_channels))
         self.built = True
@@ -216,6 +199,28 @@ class SaccaderClassNet(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _checked_networks(saccader, classifier, classifier_weights):
+    """`(saccader, classifier)` deserialized from their config dicts if need be, after checking
+    them and that `classifier_weights` is `None` or an existing file."""
+    if isinstance(saccader, dict):
+        saccader = keras.saving.deserialize_keras_object(saccader)
+    if not isinstance(saccader, Saccader):
+        raise ValueError(f"`saccader` must be a `Saccader`. Received: saccader={saccader!r}")
+    if isinstance(classifier, dict):
+        classifier = keras.saving.deserialize_keras_object(classifier)
+    if not (classifier in CLASSIFIERS or isinstance(classifier, keras.Model)):
+        raise ValueError(
+            f"`classifier` must be one of {CLASSIFIERS} or a keras.Model. "
+            f"Received: classifier={classifier!r}"
+        )
+    if classifier_weights is not None and not os.path.isfile(classifier_weights):
+        raise ValueError(
+            f"`classifier_weights` must be an existing local file. "
+            f"Received: classifier_weights={classifier_weights!r}"
+        )
+    return saccader, classifier
 
 
 def _input_side(classifier, glimpse_input_size, image_size, source_size, receptive_field):

@@ -4,7 +4,14 @@ import keras
 import tensorflow as tf
 
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
-from saccader_tf.models.dram import multi_resolution_glimpse as retina
+from saccader_tf.models.dram.multi_resolution_glimpse import (
+    fields_of_view,
+    glimpse_corners,
+    mask_resolutions,
+    multi_resolution_glimpses,
+    pad_for_glimpses,
+    position_channels,
+)
 from saccader_tf.utils.validation import check_int, check_ints
 
 BACKBONES = ("small_cnn", "resnet50v2")
@@ -86,7 +93,7 @@ class GlimpseNetwork(keras.layers.Layer):
         self.num_resolutions = num_resolutions
         self.backbone_name = backbone
         self.widths = widths
-        self.fields = retina.fields_of_view(image_size, glimpse_size, num_resolutions)
+        self.fields = fields_of_view(image_size, glimpse_size, num_resolutions)
         shape = (glimpse_size, glimpse_size, num_resolutions * (input_channels + 2))
         if backbone == "resnet50v2":
             self.backbone = keras.applications.ResNet50V2(
@@ -102,15 +109,13 @@ class GlimpseNetwork(keras.layers.Layer):
     def prepare(self, images):
         """Position channels appended and zero padding: `[B, 3S, 3S, C + 2]`."""
         images = tf.cast(images, tf.float32)
-        return retina.pad_for_glimpses(
-            tf.concat([images, retina.position_channels(images)], axis=-1)
-        )
+        return pad_for_glimpses(tf.concat([images, position_channels(images)], axis=-1))
 
     def glimpses(self, prepared, locations):
         """The n resized glimpses `[B, g, g, C + 2]` at `locations` and their corners int32
         `[B, 2]`."""
-        corners = retina.glimpse_corners(locations, self.image_size, self.glimpse_size)
-        patches = retina.multi_resolution_glimpses(
+        corners = glimpse_corners(locations, self.image_size, self.glimpse_size)
+        patches = multi_resolution_glimpses(
             prepared, corners, self.fields, self.glimpse_size, self.image_size
         )
         return patches, corners
@@ -126,7 +131,7 @@ class GlimpseNetwork(keras.layers.Layer):
                 f"`use_resolution` needs {self.num_resolutions} flags. "
                 f"Received: use_resolution={use_resolution}"
             )
-        stacked = tf.cast(retina.mask_resolutions(patches, use), self.compute_dtype)
+        stacked = tf.cast(mask_resolutions(patches, use), self.compute_dtype)
         return self.backbone(stacked, training=training)
 
     def compute_output_shape(self, images_shape, locations_shape=None):

@@ -3,12 +3,13 @@
 import keras
 import tensorflow as tf
 
-from saccader_tf.models import geometry
-from saccader_tf.models.bagnet import receptive_field
 from saccader_tf.models.bagnet.bagnet import BagNet
+from saccader_tf.models.bagnet.receptive_field import check_cell_count
+from saccader_tf.models.geometry import cell_boxes
 from saccader_tf.models.saccader.attention_network import AttentionNetwork
 from saccader_tf.models.saccader.cell import SaccaderCell
-from saccader_tf.models.saccader.policies import GlimpseContext, make_policy
+from saccader_tf.models.saccader.policies.base import GlimpseContext
+from saccader_tf.models.saccader.policies.registry import make_policy
 from saccader_tf.models.saccader.readouts import make_readout
 from saccader_tf.models.saccader.what_where_mixer import WhatWhereMixer
 
@@ -76,11 +77,11 @@ class Saccader(keras.Model):
         reflect: the BagNet weights this model holds. After stage 1 (and stage 2, which freezes the
         BagNet) that is the full-image classifier stage 1 trained. After stage 3 it is the BagNet
         as stage 3 left it: with the default `full_image_loss_weight=1` (`PolicyGradientTrainer`)
-        still trained as a full-image classifier (60 px default job: 93.4% after stage 1, 94.1%
-        after stage 3); with 0 (the paper's stage 3) trained only through the sampled glimpses,
-        so the cells away from them decay and it is a worse full-image classifier (93.4% → 90.6%
-        at 60 px, 74.1% → 31.4% at 100 px). The stage-1 classifier stays in
-        `model_dir/stage1/saccader.weights.h5` (`saccader_tf.evaluation.stage1_network`).
+        still trained as a full-image classifier; with 0 (the paper's stage 3) trained only
+        through the sampled glimpses, so the cells away from them decay and it becomes a worse
+        full-image classifier (measured in docs/results/full_image_loss.md). The stage-1
+        classifier stays in `model_dir/stage1/saccader.weights.h5`
+        (`saccader_tf.evaluation.stage1_network`); see docs/design.md, "Training stages".
 
     Example:
 
@@ -124,6 +125,28 @@ class Saccader(keras.Model):
         )
         self.grid = self.representation.grid_size(image_size)
         self.check_cell_count("num_glimpses", num_glimpses)
+        widths = self._build_location_network(
+            attention_widths, mixing_width, attention, policy, seed, readout
+        )
+        self.readout = readout
+        self.num_classes = num_classes
+        self.image_size = image_size
+        self.variant = variant
+        self.input_channels = input_channels
+        self.num_glimpses = num_glimpses
+        self.policy_name = policy
+        self.attention_widths = tuple(widths)
+        self.mixing_width = mixing_width
+        self.attention = attention
+        self.bagnet_attention = bagnet_attention
+        self.bagnet_kwargs = dict(bagnet_kwargs or {})
+        self.seed = seed
+
+    def _build_location_network(
+        self, attention_widths, mixing_width, attention, policy, seed, readout
+    ):
+        """Creates the attention network, the mixer, the cell, the policy and the readout on top
+        of `self.representation`; returns the attention network's four widths."""
         widths = attention_widths or AttentionNetwork.attention_widths(
             self.representation.feature_width
         )
@@ -141,19 +164,7 @@ class Saccader(keras.Model):
         self.cell = SaccaderCell(seed=seed, dtype=self.dtype_policy, name="cell")
         self.policy = make_policy(policy, cell=self.cell, seed=seed)
         self.readout_fn = make_readout(readout)
-        self.readout = readout
-        self.num_classes = num_classes
-        self.image_size = image_size
-        self.variant = variant
-        self.input_channels = input_channels
-        self.num_glimpses = num_glimpses
-        self.policy_name = policy
-        self.attention_widths = tuple(widths)
-        self.mixing_width = mixing_width
-        self.attention = attention
-        self.bagnet_attention = bagnet_attention
-        self.bagnet_kwargs = dict(bagnet_kwargs or {})
-        self.seed = seed
+        return widths
 
     # ------------------------------------------------------------------ building blocks
     def build(self, input_shape=None):
@@ -249,7 +260,7 @@ class Saccader(keras.Model):
     def boxes(self, cells):
         """Receptive-field boxes `[..., 4]` (int32 pixels, end-exclusive) of cell indices."""
         rep = self.representation
-        return geometry.cell_boxes(cells, self.grid, rep.stride, rep.receptive_field)
+        return cell_boxes(cells, self.grid, rep.stride, rep.receptive_field)
 
     @property
     def num_cells(self):
@@ -260,7 +271,7 @@ class Saccader(keras.Model):
         """Raises `ValueError` unless the count `value` of distinct cells fits the grid
         (`1 <= value <= num_cells`): `num_glimpses`, stage 2's `num_targets`."""
         rep = self.representation
-        receptive_field.check_cell_count(
+        check_cell_count(
             name, value, self.grid, model=rep.variant or "this BagNet", image_size=rep.image_size
         )
 

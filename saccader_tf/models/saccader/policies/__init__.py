@@ -7,20 +7,22 @@ visited mask `C [B,N]` — to location logits `R [B,N]` (visited cells pushed do
 `VISITED_PENALTY`), a chosen cell `[B]` and the visited mask after the step (`C + onehot(cell)`,
 the cell's own for `learned`, `mark_visited` for the others):
 
-| policy           | logits R                                      | choice                    |
-|------------------|-----------------------------------------------|---------------------------|
-| `learned`        | the Saccader cell                       | sample (training) / argmax |
-| `random`         | 0 − V·C (uniform over unvisited cells)        | always sampled (seeded)   |
-| `ordered_logits` | Z[:, n, ĉ] − V·C, ĉ = argmax of full logits    | argmax                    |
-| `center`         | −(squared distance to the grid centre) − V·C  | argmax (ties: lower index)|
-| `sobel_mean`     | mean Sobel edge magnitude in the cell's box − V·C | argmax (`sobel_policies`) |
-| `sobel_var`      | its variance in the cell's box − V·C          | argmax (`sobel_policies`) |
-| `random_tf1` | log P(cell) of a snapped uniform location | sampled, may revisit (`tf1_policies`) |
-| `center_tf1` | 0 at the centre cell, −V elsewhere | centre cell T times (`tf1_policies`) |
+| policy           | logits R                                        | choice                     |
+|------------------|-------------------------------------------------|----------------------------|
+| `learned`        | the Saccader cell                               | sample (training) / argmax |
+| `random`         | 0 − V·C (uniform over unvisited cells)          | always sampled (seeded)    |
+| `ordered_logits` | Z[:, n, ĉ] − V·C, ĉ = argmax of full logits     | argmax                     |
+| `center`         | −(squared distance to the grid centre) − V·C    | argmax (ties: lower index) |
+| `sobel_mean`     | mean Sobel edge magnitude in cell's box − V·C   | argmax (`sobel`)           |
+| `sobel_var`      | its variance in the cell's box − V·C            | argmax (`sobel`)           |
+| `random_tf1`     | log P(cell) of a snapped uniform location       | sampled, revisits (`tf1`)  |
+| `center_tf1`     | 0 at the centre cell, −V elsewhere              | centre T times (`tf1`)     |
 
 `random` and `center` are ours (distinct cells); `random_tf1` and `center_tf1` are the 2019 TF1
 code's definitions, which may revisit a cell (see `saccader_tf.models.saccader.policies.tf1`).
 `full` is not a glimpse policy: the model then answers with the BagNet's full-image logits.
+Modules: `base` (context, visited mask, argmax over a score), `standard`, `sobel`, `tf1` and
+`registry` (`POLICIES`, `make_policy`); docs/design.md, "Glimpse policies" and "Adding a policy".
 """
 
 from saccader_tf.models.saccader.policies.base import FixedScorePolicy, GlimpseContext, mark_visited

@@ -1,8 +1,14 @@
 """The registry of Saccader glimpse policies: `POLICIES` (their names) and `make_policy`."""
 
-from saccader_tf.models.saccader.policies import sobel as sobel_policies
-from saccader_tf.models.saccader.policies import standard
-from saccader_tf.models.saccader.policies import tf1 as tf1_policies
+from saccader_tf.models.saccader.policies.sobel import SobelMeanPolicy, SobelVarPolicy
+from saccader_tf.models.saccader.policies.standard import (
+    CenterPolicy,
+    FullImagePolicy,
+    LearnedPolicy,
+    OrderedLogitsPolicy,
+    RandomPolicy,
+)
+from saccader_tf.models.saccader.policies.tf1 import CenterTF1Policy, RandomTF1Policy
 
 POLICIES = (
     "learned",
@@ -33,16 +39,16 @@ def make_policy(name, cell=None, seed=None):
             raise ValueError(
                 "The learned policy needs the model's SaccaderCell. Received: cell=None"
             )
-        return standard.LearnedPolicy(cell)
+        return LearnedPolicy(cell)
     if name == "random":
-        return standard.RandomPolicy(seed)
+        return RandomPolicy(seed)
     if name == "random_tf1":
-        return tf1_policies.RandomTF1Policy(seed)
+        return RandomTF1Policy(seed)
     return {
-        "ordered_logits": standard.OrderedLogitsPolicy,
-        "center": standard.CenterPolicy,
-        "full": standard.FullImagePolicy,
-        "sobel_mean": sobel_policies.SobelMeanPolicy,
-        "sobel_var": sobel_policies.SobelVarPolicy,
-        "center_tf1": tf1_policies.CenterTF1Policy,
+        "ordered_logits": OrderedLogitsPolicy,
+        "center": CenterPolicy,
+        "full": FullImagePolicy,
+        "sobel_mean": SobelMeanPolicy,
+        "sobel_var": SobelVarPolicy,
+        "center_tf1": CenterTF1Policy,
     }[name]()

@@ -1,6 +1,6 @@
 """The 2019 TF1 code's `random` and `center` policies, next to this project's own definitions.
 
-| policy       | TF1 definition (this module)            | ours (`policies.py`)                   |
+| policy       | TF1 definition (this module)            | ours (`standard.py`)                   |
 |--------------|-----------------------------------------|----------------------------------------|
 | `random_tf1` | u ~ U([−1, 1]²) snapped to the nearest  | `random`: uniform over the unvisited   |
 |              | grid cell; cells may repeat             | cells (T distinct cells)               |
@@ -13,10 +13,10 @@ draw is not uniform over cells: along a side, the two border cells have probabil
 and the inner ones `1/(h − 1)` (one cell: 1). `random_tf1` reports exactly this distribution as
 its location logits (`log P(i) + log P(j)`, no visited penalty), so `probabilities` is the law the
 cell was drawn from. `center_tf1`'s logits are 0 at the centre cell and −V elsewhere. The centre
-cell is `geometry.center_cell` `(h // 2, w // 2)`: the TF1 snap of u = 0 on an odd grid; on an
-even grid (no single centre) TF1's round-half-to-even picked one of the four central cells
-depending on h, we always take the lower-right one. Revisited cells add nothing new to hard
-attention: their glimpse logits are averaged again, as in the TF1 code.
+cell is `(h // 2, w // 2)` (`saccader_tf.models.geometry.center_cell`): the TF1 snap of u = 0 on
+an odd grid; on an even grid (no single centre) TF1's round-half-to-even picked one of the four
+central cells depending on h, we always take the lower-right one. Revisited cells add nothing new
+to hard attention: their glimpse logits are averaged again, as in the TF1 code.
 """
 
 import keras
@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.layers.replica_seed import replica_seed
-from saccader_tf.models import geometry
+from saccader_tf.models.geometry import center_cell
 from saccader_tf.models.saccader.cell import VISITED_PENALTY
 from saccader_tf.models.saccader.policies.base import mark_visited
 
@@ -93,7 +93,7 @@ class CenterTF1Policy:
 
     def step(self, context, visited, training):
         h, w = context.grid
-        center = geometry.center_cell(h, w)
+        center = center_cell(h, w)
         logits = tf.one_hot(center, h * w, on_value=0.0, off_value=-VISITED_PENALTY)[None]
         logits = logits + tf.zeros_like(visited)  # [B, N]
         cells = tf.fill([tf.shape(visited)[0]], tf.constant(center, tf.int32))
