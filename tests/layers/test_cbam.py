@@ -5,7 +5,6 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.layers.cbam import CBAM  # noqa: E402
-from tests.support.layer_checks import run_layer_checks  # noqa: E402
 
 
 def set_cbam_weights(
@@ -136,12 +135,6 @@ class CBAMValidationTest(tf.test.TestCase):
             with self.subTest(**kwargs):
                 with self.assertRaisesRegex(ValueError, message):
                     CBAM(**kwargs)
-
-
-class CBAMLayerChecksTest(tf.test.TestCase):
-    def test_shared_layer_checks(self):
-        x = np.random.default_rng(2).random((2, 6, 6, 8)).astype("float32")
-        run_layer_checks(self, CBAM, {"reduction": 2}, x)
 
 
 if __name__ == "__main__":

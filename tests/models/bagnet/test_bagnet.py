@@ -1,4 +1,5 @@
-"""BagNet: parameter counts, receptive fields, locality, shortcut alignment and validation."""
+"""BagNet: parameter counts, receptive fields, locality, shortcut alignment and validation (the
+shared layer checks are in tests/models/test_public_layers.py)."""
 
 import keras
 import numpy as np
@@ -6,9 +7,8 @@ import tensorflow as tf
 
 from saccader_tf.models.bagnet.bagnet import BagNet
 from saccader_tf.models.bagnet.bottleneck import BagNetBottleneck
-from tests.support.layer_checks import run_layer_checks
 
-# (variant, receptive field, stride, image size, grid side) — from DESIGN §3.1.
+# (variant, receptive field, stride, image size, grid side): the table of docs/design.md, "BagNet".
 GEOMETRY = [
     ("bagnet9", 9, 8, 224, 27),
     ("bagnet17", 17, 8, 224, 26),
@@ -151,25 +151,8 @@ class BottleneckShortcutTest(tf.test.TestCase):
                     out[0, i, j], np.maximum(x[0, 2 * i + 1, 2 * j + 1] * scale, 0), atol=1e-6
                 )
 
-    def test_block_shared_checks(self):
-        x = np.random.default_rng(6).normal(size=(2, 7, 7, 8)).astype("float32")
-        run_layer_checks(self, BagNetBottleneck, {"filters": 4, "kernel_size": 3, "strides": 2}, x)
-        run_layer_checks(
-            self,
-            BagNetBottleneck,
-            {"filters": 2, "kernel_size": 1, "strides": 1},
-            x,
-            check_dtypes=False,
-        )
 
-
-class BagNetModelChecksTest(tf.test.TestCase):
-    def test_shared_checks(self):
-        x = np.random.default_rng(7).normal(size=(2, 24, 24, 1)).astype("float32")
-        run_layer_checks(
-            self, BagNet, {"num_classes": 3, "variant": "bagnet9_tiny", "input_channels": 1}, x
-        )
-
+class BagNetArchitectureTest(tf.test.TestCase):
     def test_explicit_architecture_overrides_the_variant(self):
         model = BagNet(num_classes=3, variant="bagnet9_tiny", kernel3=(1, 0), lowd_width=0)
         self.assertEqual(model.receptive_field, 5)

@@ -1,11 +1,11 @@
-"""Tests of the attention ("where") network and the what/where mixer."""
+"""Tests of the attention ("where") network and the what/where mixer (the shared layer checks are
+in tests/models/test_public_layers.py)."""
 
 import numpy as np
 import tensorflow as tf
 
 from saccader_tf.models.saccader.attention_network import AttentionNetwork
 from saccader_tf.models.saccader.what_where_mixer import WhatWhereMixer
-from tests.support.layer_checks import run_layer_checks
 
 
 def _features(shape, seed=0):
@@ -13,9 +13,6 @@ def _features(shape, seed=0):
 
 
 class AttentionNetworkTest(tf.test.TestCase):
-    def test_layer_checks(self):
-        run_layer_checks(self, AttentionNetwork, {"widths": (6, 5, 4, 3)}, _features((2, 4, 4, 8)))
-
     def test_output_shape_keeps_grid(self):
         net = AttentionNetwork(widths=(6, 5, 4, 3))
         self.assertEqual(tuple(net(_features((2, 5, 7, 8))).shape), (2, 5, 7, 3))
@@ -67,21 +64,9 @@ class AttentionNetworkTest(tf.test.TestCase):
         self.assertEqual(tuple(net(x).shape), tuple(plain(x).shape))
         self.assertIsNotNone(net.attention_module)
         self.assertEqual(AttentionNetwork.from_config(net.get_config()).attention, "cbam")
-        run_layer_checks(
-            self,
-            AttentionNetwork,
-            {"widths": (6, 5, 4, 32), "attention": "cbam"},
-            x,
-            check_dtypes=False,
-        )
 
 
 class WhatWhereMixerTest(tf.test.TestCase):
-    def test_layer_checks(self):
-        run_layer_checks(
-            self, WhatWhereMixer, {"width": 5}, (_features((2, 3, 3, 4)), _features((2, 3, 3, 6)))
-        )
-
     def test_is_affine_in_concatenation(self):
         where, what = _features((2, 3, 3, 4), 1), _features((2, 3, 3, 6), 2)
         mixer = WhatWhereMixer(width=5)

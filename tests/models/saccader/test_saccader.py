@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from saccader_tf.models.saccader.policies import make_policy
 from saccader_tf.models.saccader.saccader import OUTPUT_KEYS, Saccader
-from tests.support.layer_checks import run_layer_checks
 
 TINY = {"num_classes": 5, "image_size": 24, "variant": "bagnet9_tiny", "input_channels": 1}
 GRID, STRIDE, RF = 4, 4, 9  # bagnet9_tiny at 24 px
@@ -98,15 +97,6 @@ class WeightsAndSerialisationTest(tf.test.TestCase):
         self.assertFalse(rep & loc)
         self.assertEqual(rep | loc, {v.path for v in model.trainable_variables})
         self.assertTrue(any(path.endswith("cell/w") for path in loc))
-
-    def test_shared_checks(self):
-        run_layer_checks(
-            self,
-            Saccader,
-            {**TINY, "seed": 3},
-            _images(2),
-            output_keys=["logits", "full_logits", "location_logits"],
-        )
 
     def test_bagnet77_lowd_saccader_weight_count(self):
         model = Saccader(num_classes=1001, image_size=224, variant="bagnet77_lowd")

@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from saccader_tf.models.saccader import cell as saccader_cell
 from saccader_tf.models.saccader.cell import SaccaderCell
-from tests.support.layer_checks import run_layer_checks
 from tests.support.paths import REPO_ROOT
 
 
@@ -98,18 +97,6 @@ class HandComputedStepTest(tf.test.TestCase):
 
 
 class CellPropertiesTest(tf.test.TestCase):
-    def test_layer_checks(self):
-        visited = np.zeros((2, 9), "float32")
-        visited[0, 4] = 1.0
-        run_layer_checks(
-            self,
-            SaccaderCell,
-            {"seed": 1},
-            (_features((2, 3, 3, 4)), visited),
-            output_keys=["location_logits", "probabilities"],
-            check_dtypes=False,  # float outputs are float32 by design: see test_low_precision.
-        )
-
     def test_low_precision_policies_compute_in_float32(self):
         features, visited = _features((2, 3, 3, 4), scale=100.0), np.zeros((2, 9), "float32")
         visited[:, 0] = 1.0

@@ -1,9 +1,6 @@
-"""Soft-attention readout (issue 12): y^t = Σ_n π^t_n Z_n, ŷ = mean_t y^t; chosen at
-construction."""
+"""Soft-attention readout: y^t = Σ_n π^t_n Z_n, ŷ = mean_t y^t; chosen at construction (its
+config and `.keras` round trip: the `Saccader_soft_readout` case of test_public_layers.py)."""
 
-import os
-
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -54,20 +51,6 @@ class SoftReadoutTest(tf.test.TestCase):
         cells = out["cells"].numpy()
         self.assertAllClose(out["logits"], z[np.arange(2)[:, None], cells].mean(axis=1))
         self.assertNotAllClose(out["logits"], self.out["logits"])
-
-    def test_config_round_trip_and_keras_file(self):
-        config = self.soft.get_config()
-        self.assertEqual(config["readout"], "soft")
-        clone = Saccader.from_config(config)
-        clone.build()
-        clone.set_weights(self.soft.get_weights())
-        self.assertEqual(clone.readout, "soft")
-        self.assertAllClose(clone(_images(), num_glimpses=3)["logits"], self.out["logits"])
-        path = os.path.join(self.get_temp_dir(), "soft.keras")
-        self.soft.save(path)
-        loaded = keras.saving.load_model(path)
-        self.assertEqual(loaded.get_config()["readout"], "soft")
-        self.assertAllClose(loaded(_images(), num_glimpses=3)["logits"], self.out["logits"])
 
     def test_unknown_readout_is_rejected(self):
         with self.assertRaisesRegex(ValueError, r"Received: readout='sharp'"):

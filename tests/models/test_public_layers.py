@@ -1,0 +1,299 @@
+"""The shared layer checks (`tests.support.layer_checks.run_layer_checks`) on every public layer and
+model of `saccader_tf.layers` and `saccader_tf.models`.
+
+`CASES` holds small constructor arguments and inputs for each public class. The public classes are
+found, not listed: every `keras.layers.Layer` subclass exported by the `__init__` of
+`saccader_tf.layers`, `saccader_tf.models` or one of their subpackages. A public class without a
+case fails `test_every_public_class_has_a_case`, and a layer class defined in a module without
+being exported fails `test_every_layer_class_is_exported`, so a new layer cannot skip the checks.
+"""
+
+import importlib
+import inspect
+import pkgutil
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl.testing import parameterized
+
+from saccader_tf.layers.adcm import ADCM
+from saccader_tf.layers.cbam import CBAM
+from saccader_tf.layers.fused_batch_norm import BatchNormalization
+from saccader_tf.models.bagnet.bagnet import BagNet
+from saccader_tf.models.bagnet.bottleneck import BagNetBottleneck
+from saccader_tf.models.classnet.classnet import SaccaderClassNet
+from saccader_tf.models.classnet.glimpse_extraction import GlimpseExtraction
+from saccader_tf.models.dram.dram import DRAM
+from saccader_tf.models.dram.glimpse_network import GlimpseNetwork
+from saccader_tf.models.dram.location_policy import GaussianLocationPolicy
+from saccader_tf.models.saccader.attention_network import AttentionNetwork
+from saccader_tf.models.saccader.cell import SaccaderCell
+from saccader_tf.models.saccader.saccader import Saccader
+from saccader_tf.models.saccader.what_where_mixer import WhatWhereMixer
+from tests.support.layer_checks import run_layer_checks
+
+ROOTS = ("saccader_tf.layers", "saccader_tf.models")
+
+TINY_SACCADER = {"num_classes": 3, "image_size": 24, "variant": "bagnet9_tiny", "input_channels": 1}
+
+
+def _normal(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def _uniform(*shape, seed=0):
+    return np.random.default_rng(seed).random(shape).astype("float32")
+
+
+def _visited(batch, cells, seed=0):
+    visited = np.zeros((batch, cells), "float32")
+    visited[np.arange(batch), np.random.default_rng(seed).integers(0, cells, batch)] = 1.0
+    return visited
+
+
+def _boxes():
+    """Saccader boxes `[2, 3, 4]` (24 px image, 9 px receptive field), one leaving the image."""
+    return np.array(
+        [
+            [[0, 0, 9, 9], [4, 8, 13, 17], [15, 15, 24, 24]],
+            [[8, 4, 17, 13], [0, 12, 9, 21], [12, 0, 21, 9]],
+        ],
+        "int32",
+    )
+
+
+def _classnet_arguments():
+    keras.utils.set_random_seed(0)
+    saccader = Saccader(**TINY_SACCADER, num_glimpses=2, seed=1)
+    saccader.build()
+    return {
+        "saccader": keras.saving.serialize_keras_object(saccader),
+        "classifier": "small_cnn",
+        "classifier_image_size": 36,
+        "small_cnn_widths": (4, 8),
+    }
+
+
+# class -> [(case name, arguments of run_layer_checks after the class)]; inputs are made on use.
+CASES = {
+    BatchNormalization: [
+        ("fused", lambda: ({"momentum": 0.9, "epsilon": 1e-5}, _normal(2, 4, 4, 3)))
+    ],
+    CBAM: [("reduction2", lambda: ({"reduction": 2}, _uniform(2, 6, 6, 8, seed=2)))],
+    ADCM: [
+        (
+            "element_low",
+            lambda: ({"reduction": 2, "rate": 0.2, "seed": 1}, _uniform(2, 6, 6, 8, seed=3)),
+        ),
+        (
+            "channel_high",
+            lambda: (
+                {"granularity": "channel", "mode": "high", "reduction": 4, "seed": 2},
+                _uniform(2, 6, 6, 8, seed=3),
+                {"check_dtypes": False},
+            ),
+        ),
+    ],
+    BagNetBottleneck: [
+        (
+            "kernel3_stride2",
+            lambda: ({"filters": 4, "kernel_size": 3, "strides": 2}, _normal(2, 7, 7, 8, seed=6)),
+        ),
+        (
+            "kernel1_identity",
+            lambda: (
+                {"filters": 2, "kernel_size": 1, "strides": 1},
+                _normal(2, 7, 7, 8, seed=6),
+                {"check_dtypes": False},
+            ),
+        ),
+        (
+            "cbam_projection",
+            lambda: (
+                {
+                    "filters": 2,
+                    "strides": 2,
+                    "attention": "cbam",
+                    "attention_kwargs": {"reduction": 2},
+                },
+                _normal(2, 7, 7, 8, seed=6),
+                {"check_dtypes": False},
+            ),
+        ),
+    ],
+    BagNet: [
+        (
+            "tiny",
+            lambda: (
+                {"num_classes": 3, "variant": "bagnet9_tiny", "input_channels": 1},
+                _normal(2, 24, 24, 1, seed=7),
+            ),
+        ),
+    ],
+    AttentionNetwork: [
+        ("plain", lambda: ({"widths": (6, 5, 4, 3)}, _normal(2, 4, 4, 8))),
+        (
+            "cbam",
+            lambda: (
+                {"widths": (6, 5, 4, 32), "attention": "cbam"},
+                _normal(2, 4, 4, 8),
+                {"check_dtypes": False},
+            ),
+        ),
+    ],
+    WhatWhereMixer: [
+        ("width5", lambda: ({"width": 5}, (_normal(2, 3, 3, 4), _normal(2, 3, 3, 6))))
+    ],
+    SaccaderCell: [
+        (
+            "grid",
+            lambda: (
+                {"seed": 1},
+                (_normal(2, 3, 3, 4), _visited(2, 9)),
+                {"output_keys": ["location_logits", "probabilities"]},
+            ),
+        ),
+    ],
+    Saccader: [
+        (
+            "tiny",
+            lambda: (
+                {**TINY_SACCADER, "seed": 3},
+                _normal(2, 24, 24, 1),
+                {"output_keys": ["logits", "full_logits", "location_logits"]},
+            ),
+        ),
+        (
+            "soft_readout",
+            lambda: (
+                {**TINY_SACCADER, "seed": 3, "readout": "soft", "num_glimpses": 2},
+                _normal(2, 24, 24, 1),
+                {"output_keys": ["logits", "location_logits"], "check_dtypes": False},
+            ),
+        ),
+    ],
+    GlimpseExtraction: [
+        (
+            "resized",
+            lambda: (
+                {"image_size": 36, "source_size": 24, "receptive_field": 9, "output_size": 8},
+                (_normal(2, 36, 36, 2), _boxes()),
+                {"check_fit": False},
+            ),
+        ),
+    ],
+    SaccaderClassNet: [
+        (
+            "small_cnn",
+            lambda: (
+                _classnet_arguments(),
+                _normal(2, 36, 36, 1),
+                {"output_keys": ["logits"]},
+            ),
+        ),
+    ],
+    GlimpseNetwork: [
+        (
+            "small_cnn",
+            lambda: (
+                {"image_size": 24, "glimpse_size": 9, "input_channels": 1, "widths": (4, 6)},
+                (_normal(2, 24, 24, 1), np.array([[-1.0, 0.5], [0.2, 1.0]], "float32")),
+            ),
+        ),
+    ],
+    GaussianLocationPolicy: [
+        ("seeded", lambda: ({"stddev": 0.1, "seed": 0}, _normal(3, 8), {"output_keys": ["mean"]})),
+    ],
+    DRAM: [
+        (
+            "tiny",
+            lambda: (
+                {
+                    "num_classes": 3,
+                    "image_size": 24,
+                    "variant": "dram_tiny",
+                    "input_channels": 1,
+                    "seed": 1,
+                },
+                _normal(2, 24, 24, 1),
+                {"call_kwargs": {"num_glimpses": 2}, "output_keys": ["logits", "mean_locations"]},
+            ),
+        ),
+    ],
+}
+
+
+def _packages():
+    """`saccader_tf.layers`, `saccader_tf.models` and every package below them (imported)."""
+    packages = []
+    for root in ROOTS:
+        package = importlib.import_module(root)
+        packages.append(package)
+        for info in pkgutil.walk_packages(package.__path__, prefix=root + "."):
+            if info.ispkg:
+                packages.append(importlib.import_module(info.name))
+    return packages
+
+
+def _modules():
+    """Every module under `ROOTS` (imported)."""
+    modules = []
+    for root in ROOTS:
+        package = importlib.import_module(root)
+        for info in pkgutil.walk_packages(package.__path__, prefix=root + "."):
+            modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def _is_layer_class(value):
+    return inspect.isclass(value) and issubclass(value, keras.layers.Layer)
+
+
+def public_classes():
+    """The layer and model classes of saccader_tf exported by the packages under `ROOTS`."""
+    found = set()
+    for package in _packages():
+        for name, value in vars(package).items():
+            if not name.startswith("_") and _is_layer_class(value):
+                if value.__module__.startswith("saccader_tf."):
+                    found.add(value)
+    return found
+
+
+def _case_parameters():
+    for cls, cases in CASES.items():
+        for case_name, make in cases:
+            yield {"testcase_name": f"{cls.__name__}_{case_name}", "cls": cls, "make": make}
+
+
+class PublicLayerChecksTest(tf.test.TestCase, parameterized.TestCase):
+    def test_every_public_class_has_a_case(self):
+        public = public_classes()
+        self.assertNotEmpty(public)
+        missing = sorted(c.__name__ for c in public - set(CASES))
+        self.assertEqual(missing, [], "add a case to CASES for these public layers/models")
+        stale = sorted(c.__name__ for c in set(CASES) - public)
+        self.assertEqual(stale, [], "these CASES entries are not exported by any package")
+
+    def test_every_layer_class_is_exported(self):
+        public = public_classes()
+        hidden = []
+        for module in _modules():
+            for name, value in vars(module).items():
+                defined_here = _is_layer_class(value) and value.__module__ == module.__name__
+                if defined_here and not name.startswith("_") and value not in public:
+                    hidden.append(f"{module.__name__}.{name}")
+        self.assertEqual(hidden, [], "export these from their package's __init__ (and add cases)")
+
+    @parameterized.named_parameters(*_case_parameters())
+    def test_shared_checks(self, cls, make):
+        made = make()
+        init_kwargs, inputs = made[0], made[1]
+        options = made[2] if len(made) > 2 else {}
+        keras.utils.set_random_seed(0)
+        run_layer_checks(self, cls, init_kwargs, inputs, **options)
+
+
+if __name__ == "__main__":
+    tf.test.main()
