@@ -6,20 +6,20 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from saccader_tf.models import geometry
-from saccader_tf.models.dram import multi_resolution_glimpse as retina
 from saccader_tf.models.dram.glimpse_network import GlimpseNetwork
 from saccader_tf.models.dram.location_policy import GaussianLocationPolicy
+from saccader_tf.models.dram.multi_resolution_glimpse import corner_cells, glimpse_corners
 from saccader_tf.models.dram.policies import DRAM_POLICIES, make_dram_policy
 from saccader_tf.models.dtype_policy import logits_dtype
+from saccader_tf.models.geometry import cell_boxes
 from saccader_tf.utils.validation import check_int
 
 OUTPUT_KEYS = ("logits", "glimpse_logits", "cells", "glimpse_boxes", "locations", "mean_locations")
 
 # Architectures as data. `dram_resnet50v2` is the paper's (224 px, 77 px glimpses);
 # `dram_small` is ours for the built-in 60 px data: 29 px glimpses (the receptive field of
-# `bagnet29_small`) and a CNN + LSTM sized so that a training step costs about what the Saccader's
-# stage-3 step costs; `dram_tiny` is for tests.
+# `bagnet29_small`) and a CNN + LSTM sized so that its training step is comparable to the
+# Saccader's stage-3 step (docs/results/saccader_vs_dram.md); `dram_tiny` is for tests.
 DRAM_VARIANTS = {
     "dram_resnet50v2": dict(glimpse_size=77, backbone="resnet50v2", widths=(), lstm_units=1024),
     "dram_small": dict(
@@ -130,11 +130,8 @@ class DRAM(keras.Model):
         )
         self.policy = make_dram_policy(policy, seed=seed)
         self.num_classes, self.image_size, self.variant = num_classes, image_size, variant
-        self.input_channels, self.num_glimpses, self.policy_name = (
-            input_channels,
-            num_glimpses,
-            policy,
-        )
+        self.input_channels, self.num_glimpses = input_channels, num_glimpses
+        self.policy_name = policy
         self.num_resolutions, self.stddev, self.seed = num_resolutions, stddev, seed
         self.glimpse_size = spec["glimpse_size"]
         self.lstm_units = units
@@ -198,8 +195,8 @@ class DRAM(keras.Model):
                 )
                 emitted = self.location_policy(location_hidden, training=training)
         locations = tf.stack(locations, axis=1)
-        corners = retina.glimpse_corners(locations, self.image_size, self.glimpse_size)
-        cells = retina.corner_cells(corners, self.image_size, self.glimpse_size)
+        corners = glimpse_corners(locations, self.image_size, self.glimpse_size)
+        cells = corner_cells(corners, self.image_size, self.glimpse_size)
         glimpse_logits = tf.stack(logits, axis=1)
         return {
             "logits": glimpse_logits[:, -1],
@@ -217,7 +214,7 @@ class DRAM(keras.Model):
     def boxes(self, cells):
         """High-resolution glimpse boxes `[..., 4]` (int32 pixels, end-exclusive) of cell
         indices."""
-        return geometry.cell_boxes(cells, self.grid, 1, self.glimpse_size)
+        return cell_boxes(cells, self.grid, 1, self.glimpse_size)
 
     @property
     def num_cells(self):
@@ -232,15 +229,6 @@ class DRAM(keras.Model):
     def _zero_state(self, like):
         zeros = tf.zeros([tf.shape(like)[0], self.lstm_units], self.compute_dtype)
         return [zeros, zeros]
-
-    @property
-    def classification_variables(self):
-        """Trainable variables of the glimpse network, LSTM0 and the classifier."""
-        return (
-            self.glimpse_network.trainable_variables
-            + self.classification_lstm.trainable_variables
-            + self.classifier.trainable_variables
-        )
 
     @property
     def location_variables(self):

@@ -30,24 +30,6 @@ class LearnedLocationPolicy:
         return emitted["location"]
 
 
-class OffsetLocationPolicy:
-    """The emitted mean shifted by a fixed `offset` (no sampling): a deterministic training policy
-    whose REINFORCE gradient is not zero, to compare distributed and single-device steps exactly.
-
-    Args:
-        offset: added to both coordinates of μ (then clipped to `[-1, 1]`).
-    """
-
-    name = "offset"
-    uses_glimpses = True
-
-    def __init__(self, offset=0.05):
-        self.offset = offset
-
-    def locate(self, emitted, training):
-        return tf.stop_gradient(tf.clip_by_value(emitted["mean"] + self.offset, -1.0, 1.0))
-
-
 class RandomLocationPolicy:
     """Uniform locations in `[-1, 1]²` (seeded, different per replica)."""
 

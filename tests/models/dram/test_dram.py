@@ -1,5 +1,5 @@
-"""DRAM (issue 13): glimpse network, multi-resolution crops, Gaussian policy, unroll, trainer,
-size."""
+"""DRAM: glimpse network, multi-resolution crops, Gaussian policy, unroll, trainer, size, export
+and evaluation (the shared layer checks are in tests/models/test_public_layers.py)."""
 
 import math
 import os
@@ -14,9 +14,9 @@ from saccader_tf.models.dram import multi_resolution_glimpse as retina
 from saccader_tf.models.dram.dram import DRAM, OUTPUT_KEYS
 from saccader_tf.models.dram.glimpse_network import GlimpseNetwork
 from saccader_tf.models.dram.location_policy import GaussianLocationPolicy, gaussian_log_prob
-from saccader_tf.models.dram.policies import OffsetLocationPolicy
 from saccader_tf.training.dram_trainer import DRAMTrainer
 from saccader_tf.training.losses import reinforce_loss
+from tests.support.comparable_models import OffsetLocationPolicy
 
 TINY = {"num_classes": 5, "image_size": 24, "variant": "dram_tiny", "input_channels": 1}
 
@@ -168,23 +168,6 @@ class DRAMModelTest(tf.test.TestCase):
         sampled = model(images, training=True, num_glimpses=3)["locations"]
         self.assertNotAllClose(sampled, short["locations"])
 
-    def test_config_round_trip_and_keras_file(self):
-        model, images = _tiny(seed=2), _images(seed=2)
-        reference = model(images, num_glimpses=5)
-        clone = DRAM.from_config(model.get_config())
-        self.assertEqual(clone.get_config(), model.get_config())
-        for layer in (model.glimpse_network, model.location_policy):
-            self.assertEqual(
-                type(layer).from_config(layer.get_config()).get_config(), layer.get_config()
-            )
-        path = os.path.join(tempfile.mkdtemp(), "dram.keras")
-        model.save(path)
-        loaded = keras.saving.load_model(path)
-        self.assertIsInstance(loaded, DRAM)
-        self.assertAllClose(
-            loaded(images, num_glimpses=5)["glimpse_logits"], reference["glimpse_logits"]
-        )
-
     def test_paper_size_dram_builds(self):
         model = DRAM(num_classes=1001, image_size=224, variant="dram_resnet50v2")
         model.build()
@@ -226,9 +209,8 @@ class DRAMTrainerTest(tf.test.TestCase):
         self.assertAllClose(logs["reinforce"], reinforce, rtol=1e-4)
         self.assertAllClose(total, ce.mean() + 0.1 * reinforce + penalty, rtol=1e-5)
 
-        with (
-            tf.GradientTape() as tape
-        ):  # eager; the graph-mode `fit` step is MirroredEquivalenceTest's
+        # Eager here; the graph-mode `fit` step is MirroredEquivalenceTest's.
+        with tf.GradientTape() as tape:
             loss, _ = trainer.compute_losses(images, labels, training=True)
         grads = tape.gradient(loss, trainer.trained_variables())
         with_grad = {
@@ -255,19 +237,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import keras
-from saccader_tf.models.dram.dram import DRAM
-from saccader_tf.models.dram.policies import OffsetLocationPolicy
 from saccader_tf.training.dram_trainer import DRAMTrainer
-
-
-def make_model():
-    model = DRAM(num_classes=5, image_size=24, variant="dram_tiny", input_channels=1, num_glimpses=2, seed=3)
-    model.build()
-    model.policy = OffsetLocationPolicy(0.05)  # deterministic, with a non-zero REINFORCE gradient
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False  # per-replica batch statistics are not what is compared
-    return model
+from tests.support.comparable_models import offset_dram as make_model  # deterministic, BN frozen
 
 
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -340,9 +311,7 @@ class DRAMExportTest(tf.test.TestCase):
     def test_savedmodel_serves_the_saccader_signature(self):
         from saccader_tf.export.savedmodel import export_model
 
-        model = _tiny(
-            seed=4, num_glimpses=2
-        )  # few glimpses: the export traces one unroll per served T
+        model = _tiny(seed=4, num_glimpses=2)  # few glimpses: the export traces one unroll per T
         directory = os.path.join(tempfile.mkdtemp(), "export")
         export_model(
             model, directory, mean=(0.5,), std=(0.25,), crop_fraction=1.0, top_k=3, max_glimpses=1
