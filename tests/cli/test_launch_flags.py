@@ -1,4 +1,5 @@
-"""Invalid flag combinations stop before any work, with a message that says what to change."""
+"""The launcher's flags: generated from `RunSettings` with today's names, kinds, defaults and help;
+invalid combinations stop before any work with a message that says which flag to change."""
 
 import os
 import subprocess
@@ -6,31 +7,39 @@ import sys
 
 import pytest
 import tensorflow as tf
-from absl import app
 from absl.testing import flagsaver
 
-from saccader_tf.cli import launcher as launch
+from saccader_tf.cli import launcher
+from saccader_tf.models.dtype_policy import MIXED_PRECISION
+from saccader_tf.run.settings import RunSettings, flag_fields
+from tests.support.launcher_flags import flag_problem, settings_of
 from tests.support.paths import REPO_ROOT
 
 CASES = [
     (
         {"image_size": 20},
-        r"--image_size=20 is smaller than the receptive field of bagnet29_small \(29 px\)",
+        r"^--image_size=20 is smaller than the receptive field of bagnet29_small \(29 px\)",
     ),
-    ({"num_glimpses": 65}, r"--num_glimpses=65 exceeds the 64 cells of the 8x8 grid"),
+    ({"num_glimpses": 65}, r"^--num_glimpses=65 exceeds the 64 cells of the 8x8 grid"),
     (
         {"num_targets": 10, "image_size": 40},
-        r"--num_targets=10 exceeds the 9 cells of the 3x3 grid",
+        r"^--num_targets=10 exceeds the 9 cells of the 3x3 grid",
     ),
-    ({"model": "resnet"}, r"--model must be one of .*Received: --model=resnet"),
-    ({"epochs": ["1", "2"]}, r"--epochs takes one value, three .stages 1, 2, 3. or four"),
-    ({"learning_rate": ["fast"]}, r"--learning_rate takes numbers"),
-    ({"devices": ["/gpu:0"]}, r"--devices needs --strategy=mirrored"),
-    ({"batch_size": 0}, r"--batch_size must be >= 1"),
-    ({"full_image_loss_weight": -0.5}, r"--full_image_loss_weight must be >= 0.*=-0.5"),
-    ({"augment": "light"}, r"--augment applies to image folders and TFDS datasets"),
-    ({"channels": "3", "flip": True}, r"--flip, --channels apply to image folders"),
-    ({"dataset": "imagenette", "cache": "memory"}, r"--cache applies to image folders"),
+    ({"model": "resnet"}, r"^--model must be one of .*Received: --model=resnet$"),
+    ({"epochs": ["1", "2"]}, r"^--epochs takes one value, three .stages 1, 2, 3. or four"),
+    ({"learning_rate": ["fast"]}, r"^--learning_rate takes numbers"),
+    ({"devices": ["/gpu:0"]}, r"^--devices needs --strategy=mirrored"),
+    ({"batch_size": 0}, r"^--batch_size must be >= 1\. Received: --batch_size=0$"),
+    ({"full_image_loss_weight": -0.5}, r"^--full_image_loss_weight must be >= 0.*=-0.5"),
+    ({"augment": "light"}, r"^--augment applies to image folders and TFDS datasets"),
+    ({"channels": "3", "flip": True}, r"^--flip, --channels apply to image folders"),
+    ({"dataset": "imagenette", "cache": "memory"}, r"^--cache applies to image folders"),
+    (
+        {"dataset": "imagenette", "skip_bad_files": True},
+        r"^--skip_bad_files applies to image folders .*TFDS decodes the images of "
+        r"--dataset=imagenette itself.*cannot skip",
+    ),
+    ({"skip_bad_files": True}, r"^--skip_bad_files applies to image folders .*generated"),
 ]
 
 
@@ -38,15 +47,12 @@ class FlagValidationTest(tf.test.TestCase):
     def test_each_invalid_combination_names_the_fix(self):
         for overrides, message in CASES:
             with self.subTest(**{k: str(v) for k, v in overrides.items()}):
-                with flagsaver.flagsaver(**overrides):
-                    with self.assertRaisesRegex(app.UsageError, message):
-                        launch._validate_flags()
+                self.assertRegex(flag_problem(**overrides), message)
 
     def test_valid_defaults_pass(self):
-        with flagsaver.flagsaver():
-            launch._validate_flags()
-        with flagsaver.flagsaver(num_glimpses=64, num_targets=64):
-            launch._validate_flags()
+        self.assertIsNone(flag_problem())
+        self.assertIsNone(flag_problem(num_glimpses=64, num_targets=64))  # all 64 cells
+        self.assertIsNone(flag_problem(dataset="folder:/data/images", skip_bad_files=True))
 
     def test_every_preset_in_launch_parses_and_validates(self):
         presets = os.path.join(REPO_ROOT, "launch")
@@ -56,13 +62,13 @@ class FlagValidationTest(tf.test.TestCase):
             with self.subTest(preset=name), flagsaver.flagsaver():
                 # image_folder.cfg needs the user's folder (the comment in it says so).
                 extra = ["--dataset=folder:/data/images"] if name == "image_folder.cfg" else []
-                launch.FLAGS(["launch", f"--flagfile={os.path.join(presets, name)}", *extra])
-                launch._validate_flags()
+                launcher.FLAGS(["launch", f"--flagfile={os.path.join(presets, name)}", *extra])
+                settings = launcher.settings_from_flags().validate(launcher.FLAGS.stage)
                 if "imagenet" in name:
-                    self.assertEqual(launch.FLAGS.augment, "imagenet")
+                    self.assertEqual(settings.augment, "imagenet")
 
     @pytest.mark.slow
-    def test_the_command_exits_non_zero_before_creating_anything(self):
+    def test_the_command_exits_with_one_line_before_creating_anything(self):
         model_dir = os.path.join(self.get_temp_dir(), "never")
         result = subprocess.run(
             [
@@ -76,6 +82,66 @@ class FlagValidationTest(tf.test.TestCase):
             text=True,
             timeout=120,
         )
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn("--image_size=20 is smaller than the receptive field", result.stderr)
+        self.assertEqual(result.returncode, 2, result.stderr[-2000:])
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertRegex(
+            result.stderr.strip().splitlines()[-1],
+            r"^error: --image_size=20 is smaller than the receptive field",
+        )
         self.assertFalse(os.path.exists(model_dir))
+
+
+LIST = "comma separated list of strings"
+
+
+class GeneratedFlagsTest(tf.test.TestCase):
+    def test_flags_keep_their_kinds_and_defaults(self):
+        flags = launcher.FLAGS
+        expected = {  # written down from the flags as they were declared by hand
+            "batch_size": ("int", 64),
+            "train_examples": ("int", 20000),
+            "num_clutter": ("int", None),
+            "weight_decay": ("float", 8e-5),
+            "retrain": ("bool", False),
+            "flip": ("bool", None),
+            "model_dir": ("string", "runs/saccader"),
+            "epochs": (LIST, ["3", "1", "1"]),
+            "learning_rate": (LIST, ["0.002"]),
+            "devices": (LIST, []),
+            "stage": ("string enum", "all"),
+        }
+        for name, (kind, default) in expected.items():
+            with self.subTest(flag=name):
+                self.assertEqual((flags[name].flag_type(), flags[name].default), (kind, default))
+        self.assertEqual(flags["optimizer"].parser.enum_values, ["adam", "sgd"])
+        self.assertEqual(tuple(flags["mixed_precision"].parser.enum_values), MIXED_PRECISION)
+        self.assertEqual(flags["channels"].parser.enum_values, ["auto", "1", "3"])
+        self.assertEqual(
+            flags["stage"].parser.enum_values, ["1", "2", "3", "4", "all", "eval", "export"]
+        )
+
+    def test_every_setting_is_a_flag_with_its_help(self):
+        names = [field.name for field in flag_fields()]
+        self.assertLen(names, 44)  # RunSettings' fields but readout_given, ..., command_for
+        for field in flag_fields():
+            self.assertTrue(launcher.FLAGS[field.name].help.endswith(field.metadata["help"]))
+        self.assertIn("TFDS decodes their images", launcher.FLAGS["skip_bad_files"].help)
+
+    def test_flag_values_reach_the_settings(self):
+        settings = settings_of(mixed_precision="mixed_bfloat16", jit_compile=True)
+        self.assertEqual(settings.mixed_precision, "mixed_bfloat16")
+        self.assertTrue(settings.stage_settings(1).jit_compile)
+        self.assertEqual(settings_of(), RunSettings())  # no flag given: the declared defaults
+
+    @pytest.mark.slow
+    def test_help_lists_every_flag(self):
+        result = subprocess.run(
+            [sys.executable, "-m", "saccader_tf.launch", "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        listed = {line.split(":")[0].strip() for line in result.stdout.splitlines()}
+        for name in ["stage", *(field.name for field in flag_fields())]:
+            flag = f"--[no]{name}" if launcher.FLAGS[name].flag_type() == "bool" else f"--{name}"
+            self.assertIn(flag, listed)
