@@ -1,4 +1,4 @@
-"""Occlusion check of DESIGN §7: blank image boxes, or as many random grid cells, for the BagNet.
+"""The occlusion check: blank the policy's chosen cells, or as many random cells, for the BagNet.
 
 If the learned policy looks where the evidence is, blanking its T chosen receptive fields should
 hurt the full-image BagNet more than blanking T random cells. The judge is the stage-1 BagNet when

@@ -1,5 +1,5 @@
-"""Pictures of glimpses (DESIGN §7): numbered glimpse boxes on images, accuracy vs. T, and
-images with boxes for TensorBoard.
+"""Pictures of glimpses: numbered glimpse boxes on images, accuracy vs. T, and images with boxes
+for TensorBoard (`saccader_tf.training.callbacks.GlimpseImagesCallback`).
 
 matplotlib is imported only inside the drawing functions (Agg backend), so importing this module
 is cheap and works without a display.
@@ -162,38 +162,35 @@ def plot_glimpses(
     return path
 
 
-def plot_model_glimpses(saccader, images, path, labels=None, num_glimpses=None, columns=4):
-    """Runs `saccader` (inference mode) on `images` and draws its glimpses with `plot_glimpses`.
+def plot_model_glimpses(model, images, path, labels=None, num_glimpses=None, columns=4):
+    """Runs `model` (inference mode) on `images` and draws its glimpses with `plot_glimpses`.
 
     The second panel per image is the location-probability map of the first glimpse (models without
     a `"probabilities"` output, e.g. DRAM, get one panel); titles show the label (when given) and
     the prediction.
 
     Args:
-        saccader: a `Saccader`.
+        model: a `Saccader` or `DRAM` (its output has `glimpse_boxes` and `logits`; `grid` sizes
+            the probability map).
         images: `[B, S, S, C]` normalised images (keep B small, e.g. 8).
         path: output `.png` path.
         labels: optional `[B]` true classes.
-        num_glimpses: T; default the Saccader's.
+        num_glimpses: T; default the model's.
         columns: images per row.
 
     Returns:
         `path`.
     """
-    out = saccader(
-        tf.convert_to_tensor(images, tf.float32), training=False, num_glimpses=num_glimpses
-    )
-    labels = None if labels is None else np.asarray(labels)
+    out = model(tf.convert_to_tensor(images, tf.float32), training=False, num_glimpses=num_glimpses)
+    probabilities = out.get("probabilities")  # DRAM: none
     return plot_glimpses(
         np.asarray(images),
         out["glimpse_boxes"].numpy(),
         path,
-        probabilities=out["probabilities"][:, 0].numpy()
-        if "probabilities" in out
-        else None,  # DRAM: none
-        labels=labels,
+        probabilities=None if probabilities is None else probabilities[:, 0].numpy(),
+        labels=None if labels is None else np.asarray(labels),
         predictions=np.argmax(out["logits"].numpy(), axis=-1),
-        grid=(saccader.grid, saccader.grid),
+        grid=(model.grid, model.grid),
         columns=columns,
     )
 
@@ -233,8 +230,8 @@ def plot_accuracy_vs_glimpses(result, path, metric="top1"):
     figure, axis = plt.subplots(figsize=(6, 4))
     series = {}
     rows = _result_rows(result)
-    # Rows measured on the stage-1 BagNet (issue 17) or a Saccader-ClassNet (issue 12) are told
-    # apart from the final model's.
+    # Rows measured on the stage-1 BagNet or a Saccader-ClassNet are told apart from the final
+    # model's.
     suffixes = {"stage1": " (stage-1 BagNet)", "classnet": " (ClassNet)"}
     if any(row.get("network") == "classnet" for row in rows):
         suffixes["final"] = " (Saccader logits)"

@@ -17,7 +17,6 @@ CLASSNET_LEGEND = (
 )
 """The legend line under tables holding `classnet` rows."""
 ROW_COLUMNS = ("policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any")
-OCCLUSION_COLUMNS = ("glimpses", "chosen_top1", "chosen_top5", "random_top1", "random_top5")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +33,9 @@ class EvaluationResult:
             `"classnet"` (a Saccader-ClassNet on the final Saccader's glimpses). The `full`
             row has `glimpses=None` (the whole image); `hit_first` / `hit_any` are `None` without
             object boxes and for `full`.
-        occlusion: one dict per T with the keys of `OCCLUSION_COLUMNS`: accuracy of the full-image
-            BagNet with the learned policy's first T cells blanked vs. T random cells blanked.
+        occlusion: one dict per T with the keys `glimpses`, `chosen_top1`, `chosen_top5`,
+            `random_top1`, `random_top5`: accuracy of the full-image BagNet with the learned
+            policy's first T cells blanked vs. T random cells blanked.
         fill_value: the value blanked pixels were set to.
         occlusion_network: the BagNet that judged the occlusion check, `"stage1"` or `"final"`.
     """
@@ -100,7 +100,8 @@ def format_table(result):
         glimpses = "all" if row["glimpses"] is None else str(row["glimpses"])
         lines.append(
             f"{row['policy']:<16}{row.get('network', FINAL):<9}{glimpses:>9}"
-            f"{_percent(row['top1']):>9}{_percent(row['top5']):>9}{_percent(row['coverage']):>10}{_percent(row['hit_first']):>10}"
+            f"{_percent(row['top1']):>9}{_percent(row['top5']):>9}"
+            f"{_percent(row['coverage']):>10}{_percent(row['hit_first']):>10}"
             f"{_percent(row['hit_any']):>9}"
         )
     if result.occlusion:
