@@ -17,7 +17,7 @@ class CrossEntropyTrainer(StageTrainer):
 
     Args:
         model: a Keras model with a `num_classes` attribute, returning logits (e.g. `PlainCNN`);
-            held as `self.saccader`, the attribute `StageTrainer` uses.
+            held as `self.trained_model`, the attribute `StageTrainer` uses.
         weight_decay: L2 coefficient λ.
     """
 
@@ -26,16 +26,16 @@ class CrossEntropyTrainer(StageTrainer):
         self.make_trackers(["loss", "cross_entropy", "accuracy"])
 
     def trained_variables(self):
-        return self.saccader.trainable_variables
+        return self.trained_model.trainable_variables
 
     def compute_losses(self, images, labels, training):
-        logits = self.saccader(images, training=training)
+        logits = self.trained_model(images, training=training)
         per_example = _cross_entropy(labels, logits)
         logs = {"cross_entropy": tf.reduce_mean(per_example), "accuracy": _accuracy(labels, logits)}
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
-        logits = self.saccader(images, training=False)
+        logits = self.trained_model(images, training=False)
         cross_entropy = tf.reduce_mean(_cross_entropy(labels, logits))
         return {
             "loss": cross_entropy,

@@ -14,8 +14,8 @@ class GlimpseImagesCallback(keras.callbacks.Callback):
         log_dir: TensorBoard directory (a writer is created there).
         model: the model whose glimpses are drawn (a `Saccader`, `DRAM` or `SaccaderClassNet`:
             anything called as `model(images, training=False, num_glimpses=T)` that returns
-            `glimpse_boxes`); default the trained model's `saccader` attribute (the model a
-            `StageTrainer` wraps). Keras's own `callback.model` stays the trainer.
+            `glimpse_boxes`); default the `trained_model` of the trainer being fitted (the model
+            a `StageTrainer` wraps). Keras's own `callback.model` stays the trainer.
         num_glimpses: T; default the model's.
         name: summary tag.
         every: write every `every` epochs.
@@ -34,7 +34,7 @@ class GlimpseImagesCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        model = self.drawn_model or self.model.saccader
+        model = self.drawn_model or self.model.trained_model
         out = model(self.images, training=False, num_glimpses=self.num_glimpses)
         pictures = glimpse_summary_image(self.images.numpy(), out["glimpse_boxes"].numpy())
         if self._writer is None:

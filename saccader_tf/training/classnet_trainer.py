@@ -37,15 +37,15 @@ class ClassNetTrainer(StageTrainer):
         )
 
     def trained_variables(self):
-        return self.saccader.classifier_variables
+        return self.trained_model.classifier_variables
 
     def compute_losses(self, images, labels, training):
-        out = self.saccader(images, training=training)
+        out = self.trained_model(images, training=training)
         per_example, logs = _glimpse_losses(out, labels)
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
-        per_example, logs = _glimpse_losses(self.saccader(images, training=False), labels)
+        per_example, logs = _glimpse_losses(self.trained_model(images, training=False), labels)
         logs["loss"] = tf.reduce_mean(per_example)
         return logs
 

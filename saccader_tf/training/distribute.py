@@ -1,4 +1,4 @@
-"""The one place that creates the `tf.distribute` strategy named by a flag (DESIGN §5)."""
+"""The one place that creates the `tf.distribute` strategy named by a flag (docs/distributed.md)."""
 
 import tensorflow as tf
 

@@ -28,7 +28,7 @@ class DRAMTrainer(StageTrainer):
     Logs: `loss`, `cross_entropy`, `reinforce`, `accuracy` (of ŷ), `reward` (mean r).
 
     Args:
-        dram: the `DRAM` to train (held as `self.saccader`, the attribute `StageTrainer` uses).
+        dram: the `DRAM` to train (held as `self.trained_model`).
         weight_decay: L2 coefficient λ.
         reinforce_weight: w.
         reward: `"binary"` (default, r ∈ {0, 1}) or `"punishment"` (r ∈ {−1, 1}; see
@@ -60,13 +60,15 @@ class DRAMTrainer(StageTrainer):
         self.make_trackers(["loss", "cross_entropy", "reinforce", "accuracy", "reward"])
 
     def trained_variables(self):
-        return self.saccader.trainable_variables
+        return self.trained_model.trainable_variables
 
     def compute_losses(self, images, labels, training):
         out = self.forward(images, training=training)
         rewards = correct_prediction_reward(out["logits"], labels, self.reward)
         correct = correct_prediction_reward(out["logits"], labels)
-        log_probs = gaussian_log_prob(out["mean_locations"], out["locations"], self.saccader.stddev)
+        log_probs = gaussian_log_prob(
+            out["mean_locations"], out["locations"], self.trained_model.stddev
+        )
         reinforce = reinforce_loss(log_probs, rewards, global_batch_mean(rewards))
         cross_entropy = _cross_entropy(labels, out["logits"])
         per_example = cross_entropy + self.reinforce_weight * reinforce
@@ -79,7 +81,7 @@ class DRAMTrainer(StageTrainer):
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
-        out = self.saccader(images, training=False)
+        out = self.trained_model(images, training=False)
         correct = correct_prediction_reward(out["logits"], labels)
         return {
             "accuracy": tf.reduce_mean(correct),

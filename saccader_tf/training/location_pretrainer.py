@@ -1,5 +1,5 @@
 """Stage 2: pretrain the location network towards the BagNet's most confident cells
-(DESIGN §3.6)."""
+(docs/design.md, "Training stages")."""
 
 import tensorflow as tf
 
@@ -33,13 +33,15 @@ class LocationPretrainer(StageTrainer):
         self.make_trackers(["loss", "location_ce", "target_accuracy", "first_target_accuracy"])
 
     def trained_variables(self):
-        return self.saccader.location_variables
+        return self.trained_model.location_variables
 
     def _forward(self, images, training):
-        context, rep = self.saccader.context(images, training=training, frozen_representation=True)
+        context, rep = self.trained_model.context(
+            images, training=training, frozen_representation=True
+        )
         predicted = tf.argmax(rep["logits"], axis=-1, output_type=tf.int32)
         targets = top_cells_targets(rep["patch_logits"], predicted, k=self.num_targets)
-        logits = self.saccader.teacher_forced_location_logits(context.mixed, targets)
+        logits = self.trained_model.teacher_forced_location_logits(context.mixed, targets)
         return location_pretraining_loss(logits, targets), logits, targets
 
     def compute_losses(self, images, labels, training):

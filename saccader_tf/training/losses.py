@@ -1,4 +1,6 @@
-"""Losses of the three Saccader training stages (DESIGN §3.6), as plain TensorFlow functions.
+"""Losses of the three Saccader training stages, as plain TensorFlow functions.
+
+See docs/design.md, "Losses".
 
 Every loss returns a PER-EXAMPLE loss of shape `[B]` (`float32`; inputs are cast to `float32`, so
 mixed-precision logits are fine). The train_step reduces it itself, which is what makes the loss
@@ -12,8 +14,8 @@ caller divides them by `num_replicas_in_sync` (`tf.nn.scale_regularization_loss`
 that).
 
 - Stage 1: `per_location_cross_entropy` (+ `l2_penalty`).
-- Stage 2: `top_cells_targets` then `location_pretraining_loss` (teacher-forced, DESIGN §3.6
-  (ours)).
+- Stage 2: `top_cells_targets` then `location_pretraining_loss` (teacher-forced, ours; see
+  docs/design.md, "Training stages").
 - Stage 3: `policy_log_probs`, `correct_prediction_reward`, `global_batch_mean` (the baseline),
   `reinforce_loss`, `glimpse_cross_entropy` (+ `l2_penalty`).
 - Weight decay of every stage: `weight_decay_penalty` (`l2="standard"`: `l2_penalty`;
@@ -327,6 +329,6 @@ def weight_decay_penalty(
     location_ids = {id(v) for v in location_variables}
     location = [v for v in decayed if id(v) in location_ids]
     classification = [v for v in decayed if id(v) not in location_ids]
-    if location_weight_decay == weight_decay:  # one sum, in the input order (today's arithmetic)
+    if location_weight_decay == weight_decay:  # one sum in the input order: `l2_penalty` exactly
         return penalty(decayed, weight_decay)
     return penalty(classification, weight_decay) + penalty(location, location_weight_decay)

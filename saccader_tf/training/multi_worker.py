@@ -1,5 +1,5 @@
 """`MultiWorkerMirroredStrategy` support: chief detection and a version-gated `fit` shim
-(DESIGN §5).
+(docs/distributed.md, "Keras workarounds").
 
 Keras 3.15's `model.fit` fails under `tf.distribute.MultiWorkerMirroredStrategy`
 (keras-team/keras#20585, tensorflow/tensorflow#72388), for two reasons, both in
@@ -17,17 +17,17 @@ Keras 3.15's `model.fit` fails under `tf.distribute.MultiWorkerMirroredStrategy`
 
 `fit_compat(strategy)` applies both fixes for the duration of a `with` block, only for a
 multi-worker strategy and only on the Keras versions in `BROKEN_KERAS` (where the failure was
-reproduced); elsewhere it does nothing. `tests/test_multi_worker.py` checks that plain `fit` still
-fails on those versions: the day it stops failing, that test says to remove this shim.
+reproduced); elsewhere it does nothing. `tests/training/test_multi_worker.py` checks that plain
+`fit` still fails on those versions: the day it stops failing, that test says to remove this shim.
 
-Deviation from DESIGN §8 (never import `keras.src`): this module is the one exception. The bug
-lives in private Keras trainer functions, so the workaround DESIGN §5 asks for has to patch them;
+The package otherwise never imports `keras.src` (Keras's private modules); this module is the one
+exception. The bug lives in private Keras trainer functions, so the workaround has to patch them;
 it is confined here, applied only inside `fit_compat`, version-gated, and restored afterwards.
 
 Known and accepted: BatchNormalization moving statistics are per-replica (Keras creates them with
 `aggregation="none"`, as under `MirroredStrategy`); the chief's statistics are the ones it saves.
 
-The second gap of DESIGN §5, XLA under any multi-replica strategy (`MirroredStrategy` included):
+The second gap, XLA under any multi-replica strategy (`MirroredStrategy` included):
 Keras compiles its whole train function, `strategy.run(train_step)` and the reduction of the logs,
 as ONE XLA cluster (`tf.function(..., jit_compile=True)` in `TensorFlowTrainer._make_function`),
 and XLA cannot place one cluster on several devices: "Trying to access resource
@@ -35,8 +35,9 @@ stem_conv3x3/kernel/replica_1 located in device CPU:1 from device CPU:0". The wo
 replica's step, which is what `StageTrainer.compile` compiles instead when `needs_replica_jit`
 says so (`replica_compiled`); the gradient all-reduce and the optimizer update stay outside XLA
 (a cross-replica sum inside a nested function is a `merge_call`, which TensorFlow refuses there).
-Same version gate idea: `tests/test_xla_mixed_precision.py` checks that Keras's own XLA step still
-fails under `MirroredStrategy` on `BROKEN_JIT_KERAS`, and says to drop the split the day it works.
+Same version gate idea: `tests/training/test_xla_mixed_precision.py` checks that Keras's own XLA
+step still fails under `MirroredStrategy` on `BROKEN_JIT_KERAS`, and says to drop the split the day
+it works.
 """
 
 import contextlib

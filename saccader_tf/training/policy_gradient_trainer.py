@@ -1,4 +1,7 @@
-"""Stage 3: train the whole Saccader with REINFORCE plus supervised glimpse losses (DESIGN §3.6)."""
+"""Stage 3: train the whole Saccader with REINFORCE plus supervised glimpse losses.
+
+See docs/design.md, "Training stages" and "Losses".
+"""
 
 import tensorflow as tf
 
@@ -41,15 +44,12 @@ class PolicyGradientTrainer(StageTrainer):
     full-image classifier. With μ = 0 the term is only logged (no gradient): a step is exactly the
     paper's.
 
-    Default μ = 1 (ours), chosen from README's measured table ("Keeping the full-image loss in
-    stage 3"; same stage-1/2 weights, stage 3 run with μ = 0 and μ = 1): with μ = 0 the final
-    BagNet's full-image accuracy fell below stage 1's (60 px default job 93.4% → 90.6%; 100 px
-    74.1% → 31.4%, its `ordered_logits` 75.9% → 54.3%); with μ = 1 it stayed at or above stage 1's
-    (94.1%; 78.8%, `ordered_logits` 85.0%), and the learned policy's accuracy was never lower
-    (94.7% / 94.7%, 85.4% / 85.4%, 86.9% vs 85.9% in a shorter 60 px run). So the default keeps the
-    model's full-image path a classifier at no cost to the glimpses; the extra work, one
-    cross-entropy over the h·w cells' logits that the forward pass computes anyway, is below
-    the timing noise. μ = 0 reproduces the paper.
+    Default μ = 1 (ours), chosen from runs with the same stage-1/2 weights and stage 3 run with
+    μ = 0 and μ = 1 (docs/results/full_image_loss.md): with μ = 0 the final BagNet's full-image
+    accuracy fell below stage 1's, with μ = 1 it did not, and the learned policy's accuracy was
+    not lower. So the default keeps the model's full-image path a classifier without costing the
+    glimpses; the extra work is one cross-entropy over the h·w cells' logits, which the forward
+    pass computes anyway. μ = 0 reproduces the paper.
 
     Logs: `loss`, `reinforce`, `glimpse_ce`, `full_image_ce` (the stage-1 loss, logged whatever μ),
     `accuracy` (of ŷ), `reward` (mean r, equal to the accuracy of the sampled glimpses),
@@ -103,7 +103,7 @@ class PolicyGradientTrainer(StageTrainer):
         )
 
     def trained_variables(self):
-        return self.saccader.trainable_variables
+        return self.trained_model.trainable_variables
 
     def compute_losses(self, images, labels, training):
         out = self.forward(images, training=training)
@@ -129,7 +129,7 @@ class PolicyGradientTrainer(StageTrainer):
         return self.total_loss(per_example, logs), logs
 
     def evaluate_batch(self, images, labels):
-        out = self.saccader(images, training=False)
+        out = self.trained_model(images, training=False)
         logs = _metrics(out, labels)
         logs["glimpse_ce"] = tf.reduce_mean(glimpse_cross_entropy(labels, out["glimpse_logits"]))
         logs["full_image_ce"] = tf.reduce_mean(

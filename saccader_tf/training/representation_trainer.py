@@ -1,4 +1,7 @@
-"""Stage 1: train the BagNet representation network alone on full images (DESIGN §3.6)."""
+"""Stage 1: train the BagNet representation network alone on full images.
+
+See docs/design.md, "Training stages".
+"""
 
 import tensorflow as tf
 
@@ -25,10 +28,10 @@ class RepresentationTrainer(StageTrainer):
         self.make_trackers(["loss", "patch_ce", "accuracy", "patch_accuracy"])
 
     def trained_variables(self):
-        return self.saccader.representation_variables
+        return self.trained_model.representation_variables
 
     def compute_losses(self, images, labels, training):
-        out = self.saccader.representation(images, training=training)
+        out = self.trained_model.representation(images, training=training)
         per_example = per_location_cross_entropy(labels, out["patch_logits"])
         logs = _metrics(out, labels)
         logs["patch_ce"] = tf.reduce_mean(per_example)

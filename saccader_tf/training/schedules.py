@@ -5,9 +5,9 @@ linear warm-up (a reproduction switch: the official TF1 code warms up; off by de
     after it (cosine):    lr(step) = peak · (1 + cos(π · min(step − W, D) / D)) / 2,   D = total − W
     after it (constant):  lr(step) = peak
 
-With `warmup_steps=0` the schedule is exactly today's: `keras.optimizers.schedules.CosineDecay(peak,
-total)` for `cosine` (the learning rate falls from `peak` at step 0 to 0 at the last step) and the
-number `peak` for `constant`.
+With `warmup_steps=0` the schedule is `keras.optimizers.schedules.CosineDecay(peak, total)` for
+`cosine` (the learning rate falls from `peak` at step 0 to 0 at the last step) and the number
+`peak` for `constant`.
 """
 
 import math

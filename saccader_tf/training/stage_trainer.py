@@ -9,7 +9,10 @@ from saccader_tf.training.losses import L2_MODES, weight_decay_penalty
 
 
 class StageTrainer(keras.Model):
-    """Base of the three stage trainers: wraps a `Saccader` and trains a subset of its weights.
+    """Base of the stage trainers: wraps a model and trains a subset of its weights.
+
+    The model is a `Saccader` (stages 1-3), a `SaccaderClassNet` (stage 4) or a `DRAM`; the trainer
+    holds it as `trained_model`.
 
     Subclasses implement `trained_variables()` and `compute_losses(images, labels, training)`, which
     returns `(total_loss, logs)`; `self.total_loss(per_example, logs)` reduces a per-example loss
@@ -18,20 +21,22 @@ class StageTrainer(keras.Model):
     gradients of the global batch. Logs are local means, for people to read.
 
     The trainer is a training harness, not a model to serve or save: checkpoints hold the wrapped
-    `saccader`'s weights (`trainer.saccader.save_weights(...)`).
+    model's weights (`trainer.trained_model.save_weights(...)`).
 
     Args:
-        saccader: the `saccader_tf.models.Saccader` to train.
-        weight_decay: L2 coefficient λ of `λ · Σ ||w||² / 2` over kernels (DESIGN §3.6).
+        model: the model to train (built here when it is not yet).
+        weight_decay: L2 coefficient λ of `λ · Σ ||w||² / 2` over kernels (docs/design.md,
+            "Losses").
         l2: `"standard"` (default, the formula above) or `"normalized"` (reproduction switch:
             `λ · Σ mean(w²)`, the official TF1 code's form); see `losses.weight_decay_penalty`.
-        location_weight_decay: λ of the location network's kernels (`saccader.location_variables`
-            when the model has them); `None` (default) = `weight_decay`.
+        location_weight_decay: λ of the location network's kernels (`model.location_variables`:
+            the Saccader's and DRAM's; a ClassNet's classifier has none); `None` (default) =
+            `weight_decay`.
         **kwargs: base-model arguments (`name`, ...).
     """
 
     def __init__(
-        self, saccader, weight_decay=0.0, l2="standard", location_weight_decay=None, **kwargs
+        self, model, weight_decay=0.0, l2="standard", location_weight_decay=None, **kwargs
     ):
         super().__init__(**kwargs)
         if weight_decay < 0:
@@ -43,9 +48,9 @@ class StageTrainer(keras.Model):
             )
         if l2 not in L2_MODES:
             raise ValueError(f"`l2` must be one of {L2_MODES}. Received: l2={l2!r}")
-        if not saccader.built:
-            saccader.build()  # every variable group must exist before the first step
-        self.saccader = saccader
+        if not model.built:
+            model.build()  # every variable group must exist before the first step
+        self.trained_model = model
         self.weight_decay = weight_decay
         self.l2 = l2
         self.location_weight_decay = location_weight_decay
@@ -63,7 +68,7 @@ class StageTrainer(keras.Model):
         raise NotImplementedError
 
     def call(self, images, training=False):
-        return self.saccader(images, training=training)
+        return self.trained_model(images, training=training)
 
     # Trainers whose loss needs a cross-replica reduction (a global-batch baseline) set this: XLA
     # then compiles only their model's pass per replica (`forward`), not the whole loss.
@@ -80,7 +85,7 @@ class StageTrainer(keras.Model):
         pass and its gradient); the all-reduce and the update run outside XLA.
         `self.replica_jit` says which applies.
         """
-        super().compile(optimizer=with_loss_scaling(optimizer, self.saccader), **kwargs)
+        super().compile(optimizer=with_loss_scaling(optimizer, self.trained_model), **kwargs)
         self.replica_jit = bool(self.jit_compile) and multi_worker.needs_replica_jit(
             self.distribute_strategy
         )
@@ -90,13 +95,14 @@ class StageTrainer(keras.Model):
             self.jit_compile = False  # Keras's function stays a graph; the parts below use XLA
             self._evaluate_fn = multi_worker.replica_compiled(self.evaluate_batch)
             if self.reduces_across_replicas:
-                self._forward_fn = multi_worker.replica_compiled(self.saccader.__call__)
+                self._forward_fn = multi_worker.replica_compiled(self.trained_model.__call__)
             else:
                 self._gradients_fn = multi_worker.replica_compiled(self._gradients)
 
     def forward(self, images, training):
-        """`self.saccader(images, training=training)`, XLA-compiled per replica when needed."""
-        forward = getattr(self, "_forward_fn", None) or self.saccader
+        """`self.trained_model(images, training=training)`, XLA-compiled per replica when
+        needed."""
+        forward = getattr(self, "_forward_fn", None) or self.trained_model
         return forward(images, training=training)
 
     def total_loss(self, per_example, logs):
@@ -122,7 +128,7 @@ class StageTrainer(keras.Model):
             self.trained_variables(),
             self.weight_decay,
             l2=self.l2,
-            location_variables=getattr(self.saccader, "location_variables", ()),
+            location_variables=getattr(self.trained_model, "location_variables", ()),
             location_weight_decay=self.location_weight_decay,
         )
 
@@ -150,7 +156,7 @@ class StageTrainer(keras.Model):
         Out-of-range labels would give a cryptic kernel error on CPUs and silent NaNs on GPUs; this
         stops with a message saying what is wrong instead (`tf.errors.InvalidArgumentError`).
         """
-        num_classes = self.saccader.num_classes
+        num_classes = self.trained_model.num_classes
         message = (
             f"Labels must lie in [0, num_classes={num_classes}); a batch holds a label outside "
             "it. Check the dataset's labels against the model's number of classes."
