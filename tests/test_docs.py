@@ -4,6 +4,7 @@
   (if any) a heading of that file (GitHub's anchor rule).
 - Every citation `docs/<page>.md, "<Heading>"` in the Python sources names an existing page and
   heading of it (also `docs/<page>.md, "<A>" and "<B>"`); a bare `docs/<page>.md` names a file.
+- docs/cli.md names every launcher flag (every `RunSettings` field declared as a flag).
 - README.md stays under 10,000 characters and installs as CI does (`.ci/run`).
 - No dated session material in the docs: no `/tmp` paths, issue numbers or commit hashes.
 """
@@ -127,6 +128,14 @@ class DocsTest(unittest.TestCase):
     def test_source_citations_of_docs_resolve(self):
         problems = [p for path in python_files() for p in citation_problems(path)]
         self.assertEqual(problems, [], "\n".join(problems))
+
+    def test_cli_page_names_every_flag(self):
+        from saccader_tf.run.settings import flag_fields
+
+        text = _read("docs/cli.md")
+        names = [field.name for field in flag_fields()]
+        self.assertGreater(len(names), 40)
+        self.assertEqual([name for name in names if f"`--{name}`" not in text], [])
 
     def test_readme_is_short_and_installs_as_ci_does(self):
         readme = _read("README.md")
