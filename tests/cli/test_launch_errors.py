@@ -1,7 +1,7 @@
 """Problems a user can fix end the launcher with one line `error: ...` naming the flag or file and
-the fix, exit code 2 and no traceback (issue 16, items 6 and 9).
+the fix, exit code 2 and no traceback.
 
-In process: `launch.main` runs under `flagsaver` with tiny flags, and `SystemExit` and stderr are
+In process: `launcher.main` runs under `flagsaver` with tiny flags, and `SystemExit` and stderr are
 captured; nothing here trains a step or reaches the network (the TFDS download and the network
 probe are replaced).
 """
@@ -18,7 +18,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl.testing import flagsaver
 
-from saccader_tf.cli import launcher as launch
+from saccader_tf.cli import launcher
 from saccader_tf.data import tfds_download
 from saccader_tf.model_dir import stage_files as checkpoints
 from saccader_tf.models import Saccader
@@ -43,14 +43,9 @@ class LaunchErrorsTest(tf.test.TestCase):
         """Runs the launcher in process; returns (exit code, stderr)."""
         stderr = io.StringIO()
         flags = {**TINY, "model_dir": os.path.join(self.get_temp_dir(), "run"), **flags}
-        try:
-            with flagsaver.flagsaver(**flags), contextlib.redirect_stderr(stderr):
-                with self.assertRaises(SystemExit) as exit_info:
-                    launch.main(["launch"])
-        finally:
-            for lock in launch._LOCKS:  # an in-process run keeps its model_dir lock: release it
-                lock.__exit__(None, None, None)
-            launch._LOCKS.clear()
+        with flagsaver.flagsaver(**flags), contextlib.redirect_stderr(stderr):
+            with self.assertRaises(SystemExit) as exit_info:
+                launcher.main(["launch"])
         return exit_info.exception.code, stderr.getvalue()
 
     def _assert_one_line_error(self, pattern, **flags):
@@ -82,7 +77,9 @@ class LaunchErrorsTest(tf.test.TestCase):
             (dict(eval_steps=0), r"--eval_steps must be >= 1 .*Received: --eval_steps=0"),
             (dict(model_dir=""), r"--model_dir must name a directory"),
             (dict(model_dir=regular_file), r"--model_dir=.*a_file is a file, not a directory"),
-            (dict(skip_bad_files=True), r"--skip_bad_files applies to image folders and TFDS"),
+            (dict(skip_bad_files=True), r"--skip_bad_files applies to image folders \("),
+            (dict(batch_size=0), r"--batch_size must be >= 1\. Received: --batch_size=0$"),
+            (dict(learning_rate=["fast"]), r"--learning_rate takes numbers"),
         ]
         for flags, pattern in cases:
             with self.subTest(**{k: str(v) for k, v in flags.items()}):
@@ -246,6 +243,6 @@ class LaunchErrorsTest(tf.test.TestCase):
         open(os.path.join(root, "train", "c0", "0.png"), "w").close()  # empty: found while listing
         with flagsaver.flagsaver(**{**TINY, "dataset": f"folder:{root}", "batch_size": 4}):
             with self.assertRaisesRegex(ValueError, r"c0/0\.png"):
-                recipe.data_source(launch.settings_from_flags())
+                recipe.data_source(launcher.settings_from_flags())
             with flagsaver.flagsaver(skip_bad_files=True):
-                self.assertEqual(recipe.data_source(launch.settings_from_flags()).train_size, 7)
+                self.assertEqual(recipe.data_source(launcher.settings_from_flags()).train_size, 7)
