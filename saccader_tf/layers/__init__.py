@@ -1,6 +1,32 @@
-"""Generic Keras layers and helpers used by several models: CBAM, ADCM, the attention-module
-factory, a fused batch normalisation, a dilated-convolution substitute and per-replica seeds."""
+"""Generic Keras layers and helpers used by several models (docs/design.md, "Layout").
+
+- `CBAM` (`cbam.py`) and `ADCM` (`adcm.py`, CBAM with an attention-guided dropout), built by name
+  with `make_attention_module` (`attention_modules.py`: `None`, `"cbam"` or `"adcm"`);
+- `BatchNormalization` (`fused_batch_norm.py`): Keras' layer computed by TensorFlow's fused kernel;
+- `same_dilated_conv2d` (`dilated_conv.py`): a SAME dilated convolution as one matrix product;
+- `replica_seed` (`replica_seed.py`): a stateless seed per `tf.distribute` replica.
+
+Model-specific layers live with their model in `saccader_tf.models`.
+"""
 
 from saccader_tf.layers.adcm import ADCM
+from saccader_tf.layers.attention_modules import (
+    ATTENTION_MODULES,
+    make_attention_module,
+    validate_attention,
+)
 from saccader_tf.layers.cbam import CBAM
+from saccader_tf.layers.dilated_conv import same_dilated_conv2d
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
+from saccader_tf.layers.replica_seed import replica_seed
+
+__all__ = [
+    "ADCM",
+    "ATTENTION_MODULES",
+    "BatchNormalization",
+    "CBAM",
+    "make_attention_module",
+    "replica_seed",
+    "same_dilated_conv2d",
+    "validate_attention",
+]

@@ -286,6 +286,16 @@ class PublicLayerChecksTest(tf.test.TestCase, parameterized.TestCase):
                     hidden.append(f"{module.__name__}.{name}")
         self.assertEqual(hidden, [], "export these from their package's __init__ (and add cases)")
 
+    def test_package_exports_are_listed_and_resolve(self):
+        for package in _packages():
+            names = getattr(package, "__all__", None)
+            if names is None:
+                continue
+            with self.subTest(package=package.__name__):
+                self.assertEqual([n for n in names if not hasattr(package, n)], [])
+                exported = [n for n, v in vars(package).items() if _is_layer_class(v)]
+                self.assertEqual(sorted(set(exported) - set(names)), [], "add them to __all__")
+
     @parameterized.named_parameters(*_case_parameters())
     def test_shared_checks(self, cls, make):
         made = make()

@@ -27,3 +27,5 @@ Modules: `base` (context, visited mask, argmax over a score), `standard`, `sobel
 
 from saccader_tf.models.saccader.policies.base import FixedScorePolicy, GlimpseContext, mark_visited
 from saccader_tf.models.saccader.policies.registry import POLICIES, make_policy
+
+__all__ = ["POLICIES", "FixedScorePolicy", "GlimpseContext", "make_policy", "mark_visited"]
