@@ -45,7 +45,7 @@ class FullImageLossTest(tf.test.TestCase):
         decay = 1e-3
         off = PolicyGradientTrainer(model, weight_decay=decay, full_image_loss_weight=0.0)
 
-        def papers_loss():  # DESIGN §3.6 stage 3, term by term, with the library's loss functions
+        def papers_loss():  # the paper's stage-3 loss, term by term, from the library's losses
             out = model(images, training=True)
             rewards = correct_prediction_reward(out["logits"], labels)
             reinforce = reinforce_loss(

@@ -5,12 +5,12 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.model_dir.stage_files import progress_dir, stage_weights_path
 from saccader_tf.models import Saccader
 from saccader_tf.run.settings import StageSettings
 from saccader_tf.training.nan_guard import NonFiniteLossError
 from saccader_tf.training.train_stage import train_stage
+from tests.support.sources import dataset_source
 
 
 def _source(poison_batch=None):
@@ -20,16 +20,8 @@ def _source(poison_batch=None):
     if poison_batch is not None:
         images[8 * poison_batch + 3, 5, 5, 0] = np.nan
     train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
-    return DataSource(
-        train_epoch=fixed_epochs(train),
-        eval=train.take(1),
-        num_classes=5,
-        image_size=24,
-        channels=1,
-        mean=(0.0,),
-        std=(1.0,),
-        name="poisoned" if poison_batch is not None else "clean",
-    )
+    name = "poisoned" if poison_batch is not None else "clean"
+    return dataset_source(train, 5, eval_dataset=train.take(1), name=name)
 
 
 def _train(model, source, model_dir):
@@ -111,16 +103,7 @@ class NonFiniteLossGuardTest(tf.test.TestCase):
         images = rng.uniform(size=(16, 24, 24, 1)).astype("float32")
         labels = np.array([0, 1, 2, 3, 4, 0, 1, 7] * 2, "int32")  # 7 >= num_classes
         train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
-        source = DataSource(
-            train_epoch=fixed_epochs(train),
-            eval=train,
-            num_classes=5,
-            image_size=24,
-            channels=1,
-            mean=(0.0,),
-            std=(1.0,),
-            name="bad_labels",
-        )
+        source = dataset_source(train, 5, name="bad_labels")
         model = Saccader(
             num_classes=5, image_size=24, variant="bagnet9_tiny", input_channels=1, seed=0
         )

@@ -1,4 +1,4 @@
-"""Shared pieces of the stage trainers (issue 15): `correct` (argmax equals label) and the frozen
+"""Shared pieces of the stage trainers: `correct` (argmax equals label) and the frozen
 representation of `Saccader.context` that stage 2 trains on."""
 
 import numpy as np

@@ -115,7 +115,7 @@ def _one_step(stage, *, jit_compile=False, dtype=None, model=None):
 class XlaStepTest(tf.test.TestCase):
     """One XLA-compiled step equals one eager step (same weights, data and seeds).
 
-    Marked slow: compiling one training step with XLA takes 10-35 s on the shared 2-core CPU.
+    Marked slow: XLA-compiling a training step is slow on a CPU.
     """
 
     def _check(self, stage):

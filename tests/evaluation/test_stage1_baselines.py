@@ -1,5 +1,4 @@
-"""The `full` / `ordered_logits` baselines and the occlusion check read the stage-1 network
-(issue 17)."""
+"""The `full` / `ordered_logits` baselines and the occlusion check read the stage-1 network."""
 
 import os
 
@@ -7,7 +6,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.evaluation import occlusion
 from saccader_tf.evaluation.evaluate import evaluate_model, format_policy_table, policy_accuracies
 from saccader_tf.evaluation.results import format_table
@@ -15,6 +13,7 @@ from saccader_tf.evaluation.stage1_network import load_stage1_network
 from saccader_tf.model_dir import stage_files as checkpoints
 from saccader_tf.models import Saccader
 from saccader_tf.models.saccader.policies import make_policy
+from tests.support.sources import dataset_source
 
 TINY = dict(num_classes=3, image_size=24, variant="bagnet9_tiny", input_channels=1, num_glimpses=2)
 
@@ -75,16 +74,7 @@ class Stage1BaselinesTest(tf.test.TestCase):
         self.assertRegex(table, r"\nordered_logits +stage1 +2 ")
 
     def test_evaluate_model_labels_rows_and_judges_occlusion_with_stage1(self):
-        source = DataSource(
-            train_epoch=fixed_epochs(self.dataset),
-            eval=self.dataset,
-            num_classes=3,
-            image_size=24,
-            channels=1,
-            mean=(0.0,),
-            std=(1.0,),
-            name="test",
-        )
+        source = dataset_source(self.dataset, 3)
         result = evaluate_model(
             self.final,
             source,
