@@ -1,5 +1,5 @@
-"""Issue 12 policies: `sobel_mean` / `sobel_var` edge rankings and the TF1 `random_tf1` /
-`center_tf1`."""
+"""The edge-based policies `sobel_mean` / `sobel_var` (their rankings) and the TF1 code's
+`random_tf1` / `center_tf1` (snapped locations, revisits, the centre cell)."""
 
 import numpy as np
 import tensorflow as tf
