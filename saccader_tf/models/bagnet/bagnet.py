@@ -35,7 +35,7 @@ class BagNet(keras.Model):
     then `is_local` is `False`).
 
     Architectures are named in `saccader_tf.models.bagnet.variants.VARIANTS`; any architecture
-    argument given explicitly overrides the variant's value.
+    argument given explicitly overrides the variant's value (docs/design.md, "BagNet").
 
     Args:
         num_classes: number of classes `K`.

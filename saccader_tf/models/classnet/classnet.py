@@ -33,7 +33,8 @@ class SaccaderClassNet(keras.Model):
     `g = int(S_cls/S_sac · RF)` px glimpses centred at the same normalised locations from the S_cls
     image (edge replication outside it) and resizes them to the classifier's input side s. The
     classifier maps each glimpse to logits `y^t` `[K]`; the prediction is `ŷ = mean_t y^t`. The
-    BagNet's glimpse logits are not used for it (they are returned as `"saccader_logits"`).
+    BagNet's glimpse logits are not used for it (they are returned as `"saccader_logits"`);
+    docs/design.md, "Saccader-ClassNet".
 
     Classifiers (all with `weights=None`: nothing is downloaded; `classifier_weights` may name a
     local weights file, loaded with `load_weights`):

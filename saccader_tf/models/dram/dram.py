@@ -50,6 +50,7 @@ class DRAM(keras.Model):
     after t glimpses is `logits_t` (the last step's logits, as in the paper; not a mean over steps).
     Policy (`GaussianLocationPolicy`, σ = `stddev`): l = clip(μ + σ ε) in training, l = μ in
     inference, so inference is deterministic and its first k locations do not depend on T.
+    See docs/design.md, "DRAM".
 
     Args:
         num_classes: K.

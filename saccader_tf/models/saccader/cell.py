@@ -34,6 +34,7 @@ class SaccaderCell(keras.layers.Layer):
     uniform and the gradient w.r.t. w is not degenerate. Sampling draws a stateless seed from a
     `keras.random.SeedGenerator(seed)` with the replica id folded in (`replica_seed`), so a fixed
     `seed` reproduces a sequence while replicas of a distribution strategy sample differently.
+    See docs/design.md, "Saccader cell".
 
     Args:
         seed: optional int, seed of the sampling `SeedGenerator` (not of the weight initialiser).
