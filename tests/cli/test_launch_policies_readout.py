@@ -1,16 +1,16 @@
-"""Launcher (issue 12): --readout builds the Saccader's readout; --eval_policies rows in
+"""Launcher: --readout builds the Saccader's readout; --eval_policies rows in
 --stage=eval."""
 
 import json
 import os
 
 import tensorflow as tf
-from absl import app
 from absl.testing import flagsaver
 
 from saccader_tf import model_dir as checkpoints
-from saccader_tf.cli import launcher as launch
+from saccader_tf.cli import launcher
 from saccader_tf.run import orchestrator as recipe
+from tests.support.launcher_flags import flag_problem
 
 TINY = dict(
     model="bagnet9_tiny", image_size=28, num_glimpses=3, batch_size=8, train_examples=16, seed=1
@@ -28,12 +28,8 @@ class LaunchPoliciesReadoutTest(tf.test.TestCase):
             ({"architecture": "dram", "readout": "soft"}, r"--readout applies to the Saccader"),
         ]
         for overrides, message in cases:
-            with (
-                self.subTest(**{k: str(v) for k, v in overrides.items()}),
-                flagsaver.flagsaver(**overrides),
-            ):
-                with self.assertRaisesRegex(app.UsageError, message):
-                    launch._validate_flags()
+            with self.subTest(**{k: str(v) for k, v in overrides.items()}):
+                self.assertRegex(flag_problem(**overrides), message)
 
     def test_soft_readout_flag_is_built_and_recorded_then_evaluated_with_the_new_policies(self):
         model_dir = os.path.join(self.get_temp_dir(), "soft")
@@ -41,15 +37,13 @@ class LaunchPoliciesReadoutTest(tf.test.TestCase):
         with flagsaver.flagsaver(
             readout="soft", model_dir=model_dir, eval_steps=1, eval_policies=policies, **TINY
         ):
-            launch._validate_flags()
-            source, saccader = recipe.build(
-                launch.settings_from_flags(), tf.distribute.get_strategy()
-            )
+            settings = launcher.settings_from_flags().validate("eval")
+            source, saccader = recipe.build(settings, tf.distribute.get_strategy())
             self.assertEqual(saccader.readout, "soft")
             checkpoints.check_model_config(model_dir, saccader.get_config())
             checkpoints.record_preprocessing(model_dir, source)
             checkpoints.save_stage(saccader, model_dir, 3)
-            recipe.evaluate(launch.settings_from_flags())
+            recipe.evaluate(settings)
         with open(os.path.join(model_dir, "evaluation", "evaluation.json")) as f:
             rows = json.load(f)["rows"]
         self.assertEqual({row["policy"] for row in rows}, set(policies))
@@ -58,17 +52,17 @@ class LaunchPoliciesReadoutTest(tf.test.TestCase):
         self.assertEqual(recorded["readout"], "soft")
         with flagsaver.flagsaver(model_dir=model_dir, readout="soft", **TINY):
             recipe.check_recorded_readout(
-                launch.settings_from_flags(), recorded
+                launcher.settings_from_flags(), recorded
             )  # the same readout continues
             with flagsaver.as_parsed(readout="hard"):
                 with self.assertRaisesRegex(
                     ValueError, r"trained with --readout=soft.*Received: --readout=hard"
                 ):
-                    recipe.check_recorded_readout(launch.settings_from_flags(), recorded)
+                    recipe.check_recorded_readout(launcher.settings_from_flags(), recorded)
                 # --stage=eval with an explicit --readout reads the same weights out the hard way.
-                hard = recipe.with_readout_flag(launch.settings_from_flags(), saccader)
+                hard = recipe.with_readout_flag(launcher.settings_from_flags(), saccader)
             self.assertIs(
-                recipe.with_readout_flag(launch.settings_from_flags(), saccader), saccader
+                recipe.with_readout_flag(launcher.settings_from_flags(), saccader), saccader
             )  # not given
         self.assertEqual((hard.readout, saccader.readout), ("hard", "soft"))
         for a, b in zip(hard.weights, saccader.weights):
