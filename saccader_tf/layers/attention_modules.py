@@ -1,5 +1,8 @@
 """Builds the optional attention module (`None`, `"cbam"` or `"adcm"`) named by a layer argument."""
 
+from saccader_tf.layers.adcm import ADCM
+from saccader_tf.layers.cbam import CBAM
+
 ATTENTION_MODULES = (None, "cbam", "adcm")
 
 
@@ -23,9 +26,5 @@ def make_attention_module(attention, name=None, dtype=None, **kwargs):
     validate_attention(attention)
     if attention is None:
         return None
-    # Imported here so that the CBAM/ADCM modules stay independent of the blocks that use them.
-    from saccader_tf.layers.adcm import ADCM
-    from saccader_tf.layers.cbam import CBAM
-
     cls = {"cbam": CBAM, "adcm": ADCM}[attention]
     return cls(name=name, dtype=dtype, **kwargs)
