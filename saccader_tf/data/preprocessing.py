@@ -1,6 +1,7 @@
 """Preprocessing recipes: how a decoded image becomes a training and an evaluation input.
 
-One recipe is chosen per run and applied the same way to image folders and TFDS datasets:
+One preprocessing recipe is chosen per run and applied the same way to image folders and TFDS
+datasets:
 
 - `imagenet`: training: Inception random crop (area 0.08–1, aspect 3/4–4/3), resize, horizontal
   flip; evaluation (and export): centre crop 0.875, resize.
@@ -27,6 +28,13 @@ Inception crop, and the evaluation crop `S / (S + floor(S / 10))` of the shorter
 0.911 at 224 px) instead of 0.875. The crop side is rounded as in every recipe (the TF1 code
 floors it: at most one pixel apart).
 
+The evaluation half is defined once, by `preprocess_for_eval` (centre crop, resize,
+normalisation), for one image `[H, W, C]` or a batch `[N, H, W, C]` of any `H, W`: the evaluation
+pipelines call it through `Recipe.eval`, and the SavedModel export
+(`saccader_tf.export.savedmodel`) calls it inside its graph on raw images, with the `crop_fraction`
+and resize method recorded in model_dir's `preprocessing.json` (see docs/design.md,
+"Preprocessing").
+
 All randomness is stateless and driven by a `[2]` seed per image, so a pipeline whose seeds are a
 function of the example's position reproduces (see `saccader_tf.data.resumable_epochs`).
 """
@@ -36,11 +44,19 @@ from typing import Optional
 
 import tensorflow as tf
 
-from saccader_tf.data import imagenet_preprocessing
 from saccader_tf.data.normalization import normalize_images
 
 RECIPES = ("imagenet", "light", "none", "imagenet_tf1")
+"""The preprocessing recipe names (`--augment`)."""
 INCEPTION_CROP_RECIPES = ("imagenet", "imagenet_tf1")
+RESIZE_METHODS = ("bilinear", "bicubic")
+CROP_FRACTION = 0.875
+"""Fraction of the shorter side kept by the `imagenet` recipe's evaluation centre crop (224/256)."""
+AREA_RANGE = (0.08, 1.0)
+ASPECT_RATIO_RANGE = (3.0 / 4.0, 4.0 / 3.0)
+MAX_CROP_ATTEMPTS = 10
+TF1_MAX_CROP_ATTEMPTS = 100
+"""Attempts of the official TF1 code's Inception crop (the `imagenet_tf1` recipe)."""
 LIGHT_MAX_SHIFT_FRACTION = 1.0 / 16.0
 """Largest shift of the `light` recipe, as a fraction of the side `S` (4 px at 60, 14 px at 224)."""
 
@@ -77,10 +93,10 @@ class Recipe:
     def eval_crop_fraction(self, image_size):
         """The evaluation crop at side `S = image_size`: a fraction of the shorter side (0.875 for
         `imagenet`, `S / (S + S // 10)` for `imagenet_tf1`), `None` (no crop) otherwise (the
-        `crop_fraction` of `saccader_tf.export.savedmodel.preprocess_images`)."""
+        `crop_fraction` of `preprocess_for_eval`, recorded for the export)."""
         if self.name == "imagenet_tf1":
-            return imagenet_preprocessing.tf1_crop_fraction(image_size)
-        return imagenet_preprocessing.CROP_FRACTION if self.name == "imagenet" else None
+            return tf1_crop_fraction(image_size)
+        return CROP_FRACTION if self.name == "imagenet" else None
 
     def settings(self):
         """JSON-serialisable description (recorded with the run)."""
@@ -99,13 +115,12 @@ class Recipe:
             float32 tensor `[S, S, C]`, normalised.
         """
         crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
-        if self.name == "imagenet":
-            image = resize(imagenet_preprocessing.random_crop(image, crop_seed), image_size)
-        elif self.name == "imagenet_tf1":
-            crop = imagenet_preprocessing.random_crop(
+        if self.name in INCEPTION_CROP_RECIPES:
+            tf1 = self.name == "imagenet_tf1"
+            crop = random_crop(
                 image,
                 crop_seed,
-                max_attempts=imagenet_preprocessing.TF1_MAX_CROP_ATTEMPTS,
+                max_attempts=TF1_MAX_CROP_ATTEMPTS if tf1 else MAX_CROP_ATTEMPTS,
                 fallback_fraction=self.eval_crop_fraction(image_size),
             )
             image = resize(crop, image_size, self.resize_method)
@@ -119,13 +134,55 @@ class Recipe:
         return tf.ensure_shape(image, [image_size, image_size, len(mean)])
 
     def eval(self, image, *, image_size, mean, std):
-        """One evaluation input: uint8 `[H, W, C]` → float32 `[S, S, C]` (see
-        `eval_crop_fraction`)."""
-        crop_fraction = self.eval_crop_fraction(image_size)
-        if crop_fraction is not None:
-            image = imagenet_preprocessing.center_crop(image, crop_fraction)
-        image = normalize_images(resize(image, image_size, self.resize_method), mean, std)
-        return tf.ensure_shape(image, [image_size, image_size, len(mean)])
+        """One evaluation input: uint8 `[H, W, C]` → float32 `[S, S, C]`, `preprocess_for_eval`
+        with this recipe's crop (`eval_crop_fraction`) and resize method."""
+        return preprocess_for_eval(
+            image,
+            image_size=image_size,
+            mean=mean,
+            std=std,
+            crop_fraction=self.eval_crop_fraction(image_size),
+            resize_method=self.resize_method,
+        )
+
+
+def preprocess_for_eval(images, *, image_size, mean, std, crop_fraction, resize_method="bilinear"):
+    """The evaluation preprocessing: centre crop, resize to `S x S`, `(x / 255 - mean) / std`.
+
+    The crop is `crop_window`'s square (none when `crop_fraction` is `None`); the resize is
+    `resize` (no antialiasing). Works on one image or a batch of any `H, W`, eagerly, in a
+    `tf.data` map and in a traced graph with unknown `N, H, W` (the SavedModel export).
+
+    Args:
+        images: uint8 (or float with values in `[0, 255]`) tensor `[H, W, C]` or `[N, H, W, C]`.
+        image_size: output side `S`.
+        mean, std: per-channel normalisation, `C` floats each (`[0, 1]` units).
+        crop_fraction: fraction of the shorter side kept, in `(0, 1]`, or `None` (no crop).
+        resize_method: `"bilinear"` or `"bicubic"` (the `imagenet_tf1` recipe's).
+
+    Returns:
+        float32 tensor `[S, S, C]` or `[N, S, S, C]`.
+    """
+    images = tf.convert_to_tensor(images)
+    if crop_fraction is not None:
+        images = center_crop(images, crop_fraction)
+    inputs = normalize_images(resize(images, image_size, resize_method), mean, std)
+    return tf.ensure_shape(
+        inputs, images.shape[:-3].concatenate([image_size, image_size, len(mean)])
+    )
+
+
+def tf1_crop_fraction(image_size):
+    """The official TF1 code's evaluation crop for side `S`: `S / (S + floor(S / 10))`.
+
+    224 / (224 + 22) = 224 / 246 ≈ 0.911 (a padding of about a tenth of the side, where the
+    `imagenet` recipe keeps 0.875 = 224 / 256 at every size).
+    """
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(
+            f"`image_size` must be a positive int. Received: image_size={image_size!r}"
+        )
+    return image_size / (image_size + image_size // 10)
 
 
 def light_max_shift(image_size):
@@ -134,28 +191,119 @@ def light_max_shift(image_size):
 
 
 def resize_method_of(recipe_name):
-    """The resize method of a recipe name: `"bicubic"` for `imagenet_tf1`, else `"bilinear"`.
+    """The resize method of a preprocessing recipe name: `"bicubic"` for `imagenet_tf1`, else
+    `"bilinear"`.
 
     Also for recipe names recorded by older runs (`None`, a name no longer known): bilinear.
     """
     return "bicubic" if recipe_name == "imagenet_tf1" else "bilinear"
 
 
-def resize(image, image_size, method="bilinear"):
-    """Resize of the whole image to `[S, S, C]` (`method`: `"bilinear"` or `"bicubic"`, no
-    antialiasing), float32 in the input's value range (bicubic may overshoot it slightly).
+def crop_window(height, width, crop_fraction):
+    """The evaluation centre crop as a window of an `H x W` image.
 
-    An image that already is `S x S` is only cast (a same-size resize samples every pixel at its
-    own centre, where both kernels weigh that pixel alone: the same values, without the work).
+    Args:
+        height, width: int32 scalars (tensors or ints), the image size.
+        crop_fraction: Python float in `(0, 1]` (central square crop), or `None` (no crop: the
+            whole image, as the `none` and `light` recipes evaluate).
+
+    Returns:
+        int32 scalars `(top, left, crop_height, crop_width)`: for a float, a square of side
+        `c = max(round(crop_fraction * min(H, W)), 1)` (round half to even) at
+        `((H - c) // 2, (W - c) // 2)`; for `None`, `(0, 0, H, W)`.
     """
-    shape = tf.shape(image)
-    same = tf.logical_and(tf.equal(shape[0], image_size), tf.equal(shape[1], image_size))
+    height, width = tf.cast(height, tf.int32), tf.cast(width, tf.int32)
+    if crop_fraction is None:
+        return tf.constant(0, tf.int32), tf.constant(0, tf.int32), height, width
+    _check_crop_fraction(crop_fraction)
+    shorter = tf.cast(tf.minimum(height, width), tf.float32)
+    side = tf.maximum(tf.cast(tf.round(crop_fraction * shorter), tf.int32), 1)
+    return (height - side) // 2, (width - side) // 2, side, side
+
+
+def center_crop(images, crop_fraction=CROP_FRACTION):
+    """The central square `crop_window` of `images`.
+
+    Equivalent to resizing the shorter side to `S / crop_fraction` and cropping the central `S x S`.
+
+    Args:
+        images: tensor `[H, W, C]` or `[N, H, W, C]`.
+        crop_fraction: float in `(0, 1]`.
+
+    Returns:
+        tensor `[c, c, C]` or `[N, c, c, C]` of the input dtype.
+    """
+    _check_crop_fraction(crop_fraction)
+    shape = tf.shape(images)
+    top, left, side, _ = crop_window(shape[-3], shape[-2], crop_fraction)
+    return images[..., top : top + side, left : left + side, :]
+
+
+def resize(images, image_size, method="bilinear"):
+    """Resize of the whole image(s) to `S x S` (`method`: `"bilinear"` or `"bicubic"`, half-pixel
+    centres, no antialiasing), float32 in the input's value range (bicubic may overshoot it).
+
+    Images that already are `S x S` are only cast (a same-size resize samples every pixel at its
+    own centre, where both kernels weigh that pixel alone: the same values, without the work).
+
+    Args:
+        images: tensor `[H, W, C]` or `[N, H, W, C]` (rank known when tracing).
+        image_size: output side `S`.
+        method: `"bilinear"` or `"bicubic"`.
+
+    Returns:
+        float32 tensor `[S, S, C]` or `[N, S, S, C]`.
+    """
+    if method not in RESIZE_METHODS:
+        raise ValueError(
+            f"`resize_method` must be 'bilinear' or 'bicubic'. Received: resize_method={method!r}"
+        )
+    images = tf.convert_to_tensor(images)
+    shape = tf.shape(images)
+    same = tf.logical_and(tf.equal(shape[-3], image_size), tf.equal(shape[-2], image_size))
     resized = tf.cond(
         same,
-        lambda: tf.cast(image, tf.float32),
-        lambda: tf.image.resize(image, [image_size, image_size], method=method),
+        lambda: tf.cast(images, tf.float32),
+        lambda: tf.image.resize(images, [image_size, image_size], method=method),
     )
-    return tf.ensure_shape(resized, [image_size, image_size, image.shape[-1]])
+    static = images.shape[:-3].concatenate([image_size, image_size, images.shape[-1]])
+    return tf.ensure_shape(resized, static)
+
+
+def random_crop(image, seed, *, max_attempts=MAX_CROP_ATTEMPTS, fallback_fraction=CROP_FRACTION):
+    """Inception-style random crop: area in `[0.08, 1]` of the image, aspect ratio in `[3/4, 4/3]`.
+
+    Uses `tf.image.stateless_sample_distorted_bounding_box` with the whole image as the object box
+    (`min_object_covered=0.1`, `max_attempts` attempts); when no attempt fits it falls back to
+    `center_crop(image, fallback_fraction)`.
+
+    Args:
+        image: tensor `[H, W, C]`.
+        seed: int32/int64 tensor `[2]`.
+        max_attempts: crop attempts (10 here; the TF1 code's `imagenet_tf1` recipe uses 100).
+        fallback_fraction: the centre crop used when every attempt fails.
+
+    Returns:
+        tensor `[h, w, C]` of the input dtype.
+    """
+    shape = tf.shape(image)
+    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        image_size=shape,
+        bounding_boxes=tf.constant([0.0, 0.0, 1.0, 1.0], tf.float32, shape=[1, 1, 4]),
+        seed=seed,
+        min_object_covered=0.1,
+        aspect_ratio_range=ASPECT_RATIO_RANGE,
+        area_range=AREA_RANGE,
+        max_attempts=max_attempts,
+        use_image_if_no_bounding_boxes=True,
+    )
+    # The op returns the whole image when every attempt failed.
+    failed = tf.reduce_all(tf.equal(size[:2], shape[:2]))
+    return tf.cond(
+        failed,
+        lambda: center_crop(image, fallback_fraction),
+        lambda: tf.slice(image, begin, size),
+    )
 
 
 def random_shift(image, seed, max_shift):
@@ -168,3 +316,10 @@ def random_shift(image, seed, max_shift):
     padded = tf.pad(image, [[max_shift, max_shift], [max_shift, max_shift], [0, 0]])
     offset = tf.random.stateless_uniform([2], seed, 0, 2 * max_shift + 1, dtype=tf.int32)
     return tf.slice(padded, tf.concat([offset, [0]], 0), tf.concat([size, [-1]], 0))
+
+
+def _check_crop_fraction(crop_fraction):
+    if not 0.0 < crop_fraction <= 1.0:
+        raise ValueError(
+            f"`crop_fraction` must be in (0, 1]. Received: crop_fraction={crop_fraction}"
+        )

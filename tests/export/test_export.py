@@ -17,10 +17,9 @@ import pytest
 import tensorflow as tf
 
 from saccader_tf import model_dir as checkpoints
-from saccader_tf.data import imagenet_preprocessing
 from saccader_tf.data.normalization import normalize_images
+from saccader_tf.data.preprocessing import RECIPES, Recipe, preprocess_for_eval
 from saccader_tf.export.savedmodel import (
-    crop_window,
     export_model,
     input_boxes,
     max_served_glimpses,
@@ -136,7 +135,13 @@ class ExportedSaccaderTest(tf.test.TestCase):
         self.assertEqual(self.proc.returncode, 0, msg=self.proc.stderr[-3000:])
 
     def _reference(self, images, num_glimpses=None):
-        inputs, _ = preprocess_images(images, image_size=SIZE, mean=MEAN, std=STD)
+        # The Keras model on the images as the evaluation pipeline preprocesses them.
+        inputs = tf.stack(
+            [
+                preprocess_for_eval(image, image_size=SIZE, mean=MEAN, std=STD, crop_fraction=1.0)
+                for image in images
+            ]
+        )
         return self.model(inputs, training=False, num_glimpses=num_glimpses)
 
     def test_loads_without_saccader_tf_or_tfp(self):
@@ -235,14 +240,6 @@ class PreprocessingTest(tf.test.TestCase):
         self.assertAllEqual(inputs, normalize_images(images, MEAN, STD))
         self.assertAllEqual(window, (0, 0, SIZE, SIZE))
 
-    def test_crop_window_hand_computed(self):
-        # 40 x 30, 0.875: side round(26.25) = 26, top (40 - 26) // 2 = 7, left (30 - 26) // 2 = 2.
-        self.assertAllEqual(crop_window(tf.constant(40), tf.constant(30), 0.875), (7, 2, 26, 26))
-        # 2 x 9 at 0.1: side max(round(0.2), 1) = 1.
-        self.assertAllEqual(crop_window(tf.constant(2), tf.constant(9), 0.1), (0, 4, 1, 1))
-        # No crop (the `none` and `light` recipes): the whole image.
-        self.assertAllEqual(crop_window(tf.constant(40), tf.constant(30), None), (0, 0, 40, 30))
-
     def test_no_crop_is_a_plain_resize_and_boxes_scale_per_axis(self):
         images = np.random.RandomState(3).randint(0, 256, (1, 40, 30, 1)).astype(np.uint8)
         inputs, window = preprocess_images(
@@ -255,17 +252,31 @@ class PreprocessingTest(tf.test.TestCase):
         boxes = input_boxes(tf.constant([[3, 6, 9, 12]]), window, SIZE)
         self.assertAllClose(boxes, [[3 * 40 / SIZE, 6 * 30 / SIZE, 9 * 40 / SIZE, 12 * 30 / SIZE]])
 
-    def test_matches_the_evaluation_pipeline(self):
+    def test_matches_each_recipes_evaluation(self):
         images = np.random.RandomState(2).randint(0, 256, (2, 40, 30, 3)).astype(np.uint8)
         mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-        inputs, _ = preprocess_images(
-            tf.constant(images), image_size=16, mean=mean, std=std, crop_fraction=0.875
-        )
-        for i in range(2):
-            expected = imagenet_preprocessing.preprocess_for_eval(
-                images[i], image_size=16, mean=mean, std=std, crop_fraction=0.875
+        for name in RECIPES:
+            recipe = Recipe(name)
+            inputs, window = preprocess_images(
+                tf.constant(images),
+                image_size=16,
+                mean=mean,
+                std=std,
+                crop_fraction=recipe.eval_crop_fraction(16),
+                resize_method=recipe.resize_method,
             )
-            self.assertAllClose(inputs[i], expected, atol=1e-6, rtol=0)
+            for i in range(2):
+                expected = recipe.eval(images[i], image_size=16, mean=mean, std=std)
+                self.assertAllClose(inputs[i], expected, atol=1e-5, rtol=0, msg=name)
+            # 40 x 30: `imagenet` keeps round(0.875 * 30) = 26 (left (30 - 26) // 2 = 2, top 7),
+            # `imagenet_tf1` round(30 * 16 / 17) = 28 (16 / (16 + 1)), the others everything.
+            expected_window = {
+                "imagenet": (7, 2, 26, 26),
+                "imagenet_tf1": (6, 1, 28, 28),
+                "light": (0, 0, 40, 30),
+                "none": (0, 0, 40, 30),
+            }[name]
+            self.assertAllEqual(window, expected_window, msg=name)
 
 
 class ExportHelpersTest(tf.test.TestCase):
@@ -288,7 +299,7 @@ class ExportHelpersTest(tf.test.TestCase):
                 export_model(model, export_dir, **kwargs)
         self.assertFalse(os.path.exists(export_dir))
 
-    def test_load_trained_saccader(self):
+    def test_load_trained_model(self):
         model_dir = os.path.join(self.get_temp_dir(), "run")
         with self.assertRaises(checkpoints.MissingCheckpointError):
             checkpoints.load_trained_model(model_dir)  # no model_config.json

@@ -1,32 +1,24 @@
-"""Reproduction switches (issue 12): each changes the quantity it names and nothing else, and each
+"""Reproduction switches: each changes the quantity it names and nothing else, and each
 is off by default (the default gives today's value)."""
 
 import contextlib
 import dataclasses
 import math
-import os
 import socket
 from unittest import mock
 
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from absl import app
-from absl.testing import flagsaver
 
-from saccader_tf.cli import launcher as launch
-from saccader_tf.data import imagenet_preprocessing
-from saccader_tf.data.preprocessing import Recipe, resize_method_of
+from saccader_tf.data.preprocessing import Recipe, resize_method_of, tf1_crop_fraction
 from saccader_tf.data.source import DataSource, fixed_epochs
 from saccader_tf.data.tfds_source import tfds_source
 from saccader_tf.export.savedmodel import preprocess_images
-from saccader_tf.model_dir import stage_files as checkpoints
 from saccader_tf.model_dir.progress import StageProgress
 from saccader_tf.models.saccader.policies.standard import LearnedPolicy
-from saccader_tf.run import orchestrator as recipe
-from saccader_tf.run.settings import RunSettings, StageSettings
+from saccader_tf.run.settings import StageSettings
 from saccader_tf.training import PolicyGradientTrainer
 from saccader_tf.training.losses import decayed_variables, l2_penalty
 from saccader_tf.training.rewards import correct_prediction_reward
@@ -179,7 +171,7 @@ class Tf1PreprocessingTest(tf.test.TestCase):
     unit = dict(mean=(0.0,), std=(1 / 255.0,))  # normalisation that keeps raw pixel values
 
     def test_eval_crop_fraction(self):
-        self.assertEqual(imagenet_preprocessing.tf1_crop_fraction(224), 224 / 246)
+        self.assertEqual(tf1_crop_fraction(224), 224 / 246)
         self.assertAlmostEqual(Recipe("imagenet_tf1").eval_crop_fraction(224), 0.9106, places=4)
         self.assertEqual(Recipe("imagenet_tf1").eval_crop_fraction(60), 60 / 66)
         self.assertEqual(Recipe("imagenet").eval_crop_fraction(224), 0.875)  # default unchanged
@@ -257,67 +249,7 @@ class WarmupScheduleTest(tf.test.TestCase):
             learning_rate_schedule(0.1, 100, warmup_steps=100)
 
 
-if __name__ == "__main__":
-    tf.test.main()
-
-
-SWITCH_FLAG_CASES = [
-    ({"location_weight_decay": -1.0}, r"--location_weight_decay must be >= 0"),
-    ({"background_class": True}, r"--background_class applies to TFDS datasets.*cluttered_mnist"),
-    ({"background_class": True, "dataset": "folder:/tmp/x"}, r"--background_class applies to TFDS"),
-    ({"skip_stage2": True, "stage": "2"}, r"--skip_stage2 applies to .*--stage=2"),
-    ({"skip_stage2": True, "architecture": "dram"}, r"--skip_stage2 applies to .*dram"),
-    ({"warmup_epochs": -0.5}, r"--warmup_epochs must be >= 0"),
-    ({"warmup_epochs": 1.0}, r"--warmup_epochs must be below .*shortest has 1"),  # epochs 3,1,1
-    ({"warmup_epochs": 2.0, "epochs": ["3"], "stage": "all"}, None),  # fine: below 3
-]
-
-
-class LauncherSwitchesTest(tf.test.TestCase):
-    def test_flags_validate_and_reach_the_stage_settings(self):
-        for overrides, message in SWITCH_FLAG_CASES:
-            with self.subTest(**{k: str(v) for k, v in overrides.items()}):
-                with flagsaver.flagsaver(**overrides):
-                    if message is None:
-                        launch._validate_flags()
-                    else:
-                        with self.assertRaisesRegex(app.UsageError, message):
-                            launch._validate_flags()
-        switches = dict(
-            l2="normalized",
-            location_weight_decay=0.5,
-            reward="punishment",
-            schedule="constant",
-            warmup_epochs=0.5,
-            skip_stage2=True,
-        )
-        with flagsaver.flagsaver(
-            augment="imagenet_tf1", background_class=True, dataset="imagenet2012", **switches
-        ):
-            launch._validate_flags()
-            settings = launch.settings_from_flags()
-        self.assertEqual((settings.augment, settings.background_class), ("imagenet_tf1", True))
-        self.assertEqual(settings.stages, [1, 3])
-        self.assertEqual([settings.previous_stage(s) for s in (1, 2, 3)], [None, 1, 1])
-        stage3 = settings.stage_settings(3)
-        self.assertEqual({name: getattr(stage3, name) for name in switches}, switches)
-        self.assertEqual(stage3.switches(), switches)
-        self.assertFalse(settings.stage_settings(1).skip_stage2)  # stage 1 starts as always
-        defaults = RunSettings()
-        self.assertEqual((defaults.stages, defaults.previous_stage(3)), ([1, 2, 3], 2))
-        self.assertEqual(defaults.stage_settings(3).switches(), {})
-
-    def test_the_command_naming_stage1_leaves_skip_stage2_out(self):
-        argv = ["launch", "--stage=3", "--skip_stage2", "--model_dir=runs/a"]
-        with mock.patch.object(launch.sys, "argv", argv):
-            self.assertEqual(
-                launch._command_for(1), "python -m saccader_tf.launch --stage=1 --model_dir=runs/a"
-            )
-            self.assertEqual(
-                launch._command_for(3),
-                "python -m saccader_tf.launch --stage=3 --skip_stage2 --model_dir=runs/a",
-            )
-
+class SwitchesThroughTheStagesTest(tf.test.TestCase):
     def test_a_resume_with_a_changed_switch_is_refused_and_defaults_keep_todays_plan(self):
         model = _model()
         source = DataSource(
@@ -390,120 +322,6 @@ class LauncherSwitchesTest(tf.test.TestCase):
             warmup_steps(StageSettings(epochs=3, learning_rate=1.0, warmup_epochs=0.5), 7), 4
         )  # round(3.5)
 
-    def test_stage3_with_skip_stage2_asks_for_stage1(self):
-        model_dir = self.get_temp_dir() + "/no_stage1"
-        settings = RunSettings(
-            model="bagnet9_tiny",
-            image_size=28,
-            num_glimpses=2,
-            num_targets=2,
-            batch_size=8,
-            train_examples=16,
-            model_dir=model_dir,
-            skip_stage2=True,
-            save_every_steps=0,
-        )
-        with mock.patch.object(recipe, "data_source", lambda s: _tiny_source()):
-            with self.assertRaises(checkpoints.MissingCheckpointError) as raised:
-                recipe.launch(settings, "3")
-        _release_locks()
-        message = str(raised.exception)
-        self.assertIn(checkpoints.stage_weights_path(model_dir, 1), message)
-        self.assertIn("--stage=1", message)
-        self.assertNotIn("stage2", message)
 
-    def test_stage3_with_skip_stage2_restores_stage1(self):
-        model_dir = self.get_temp_dir() + "/with_stage1"
-        settings = RunSettings(
-            model="bagnet9_tiny",
-            image_size=28,
-            num_glimpses=2,
-            num_targets=2,
-            model_dir=model_dir,
-            skip_stage2=True,
-        )
-        restored, trained = [], []
-        real_restore = checkpoints.restore_stage
-
-        def recording_restore(model, directory, stage, command):
-            restored.append((stage, float(model.cell.w.numpy()[0])))
-            return real_restore(model, directory, stage, command)
-
-        def fake_train(stage, model, source, stage_settings, **kwargs):
-            trained.append((stage, stage_settings.skip_stage2, float(model.cell.w.numpy()[0])))
-            return {"summary": f"stage {stage}: not trained (test)"}
-
-        with (
-            mock.patch.object(recipe, "data_source", lambda s: _tiny_source()),
-            mock.patch.object(checkpoints, "restore_stage", recording_restore),
-            mock.patch.object(recipe, "train_stage", fake_train),
-        ):
-            source, model = recipe.build(settings, tf.distribute.get_strategy())
-            model.cell.w.assign(tf.fill(model.cell.w.shape, 0.25))  # marks stage 1's weights
-            checkpoints.save_stage(model, model_dir, 1)
-            recipe.launch(settings, "3")
-        _release_locks()
-        self.assertEqual([stage for stage, _ in restored], [1])
-        self.assertEqual(trained, [(3, True, 0.25)])  # stage 3 starts from stage 1's weights
-
-
-def _tiny_source():
-    """A hand-made 28 px, 10-class source (the launcher's data without generating any)."""
-    images = np.zeros((8, 28, 28, 1), "float32")
-    batches = tf.data.Dataset.from_tensor_slices((images, np.zeros(8, "int32"))).batch(8)
-    return DataSource(
-        train_epoch=fixed_epochs(batches),
-        eval=batches,
-        num_classes=10,
-        image_size=28,
-        channels=1,
-        mean=(0.0,),
-        std=(1.0,),
-        name="hand",
-    )
-
-
-@pytest.mark.slow  # trains stages 1 and 3 (one step each), compares policies and exports
-class SkipStage2RunTest(tf.test.TestCase):
-    def test_all_runs_stages_1_and_3_and_stage3_starts_from_stage1(self):
-        model_dir = self.get_temp_dir() + "/skip_stage2"
-        settings = RunSettings(
-            model="bagnet9_tiny",
-            image_size=28,
-            num_glimpses=2,
-            num_targets=2,
-            batch_size=8,
-            epochs=(1, 1, 1),
-            steps=1,
-            eval_steps=1,
-            model_dir=model_dir,
-            skip_stage2=True,
-            save_every_steps=0,
-            eval_policies=("learned",),
-            eval_policies_given=True,
-            verbose=0,
-        )
-        restored = []
-        real_restore = checkpoints.restore_stage
-
-        def recording_restore(model, directory, stage, command):
-            restored.append(stage)
-            return real_restore(model, directory, stage, command)
-
-        with (
-            mock.patch.object(recipe, "data_source", lambda s: _tiny_source()),
-            mock.patch.object(checkpoints, "restore_stage", recording_restore),
-        ):
-            recipe.launch(settings, "all")
-            self.assertEqual(restored, [])  # stage 3 went on from stage 1's weights in memory
-            self.assertTrue(checkpoints.stage_finished(model_dir, 1))
-            self.assertFalse(checkpoints.stage_finished(model_dir, 2))
-            self.assertTrue(checkpoints.stage_finished(model_dir, 3))
-            self.assertTrue(os.path.isdir(os.path.join(model_dir, "export")))
-        _release_locks()
-
-
-def _release_locks():
-    """Releases the model_dir locks this process took (a launcher holds them until it exits)."""
-    while recipe.LOCKS:
-        recipe.LOCKS.pop().__exit__(None, None, None)
+if __name__ == "__main__":
+    tf.test.main()
