@@ -8,6 +8,7 @@ case fails `test_every_public_class_has_a_case`, and a layer class defined in a 
 being exported fails `test_every_layer_class_is_exported`, so a new layer cannot skip the checks.
 """
 
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -36,6 +37,7 @@ from tests.support.layer_checks import run_layer_checks
 ROOTS = ("saccader_tf.layers", "saccader_tf.models")
 
 TINY_SACCADER = {"num_classes": 3, "image_size": 24, "variant": "bagnet9_tiny", "input_channels": 1}
+TINY_DRAM = {"num_classes": 3, "image_size": 24, "variant": "dram_tiny", "input_channels": 1}
 
 
 def _normal(*shape, seed=0):
@@ -75,150 +77,133 @@ def _classnet_arguments():
     }
 
 
-# class -> [(case name, arguments of run_layer_checks after the class)]; inputs are made on use.
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One `run_layer_checks` run: constructor arguments, inputs and options of the checks."""
+
+    name: str
+    init: object  # a dict, or a function returning one (arguments that hold built models)
+    inputs: object  # a function returning the call's inputs (an array or a tuple of arrays)
+    options: dict = dataclasses.field(default_factory=dict)  # keyword arguments of the checks
+
+
+NO_DTYPES = {"check_dtypes": False}  # the policy calls of a class are checked by its first case
+
 CASES = {
     BatchNormalization: [
-        ("fused", lambda: ({"momentum": 0.9, "epsilon": 1e-5}, _normal(2, 4, 4, 3)))
+        Case("fused", {"momentum": 0.9, "epsilon": 1e-5}, lambda: _normal(2, 4, 4, 3)),
     ],
-    CBAM: [("reduction2", lambda: ({"reduction": 2}, _uniform(2, 6, 6, 8, seed=2)))],
+    CBAM: [Case("reduction2", {"reduction": 2}, lambda: _uniform(2, 6, 6, 8, seed=2))],
     ADCM: [
-        (
+        Case(
             "element_low",
-            lambda: ({"reduction": 2, "rate": 0.2, "seed": 1}, _uniform(2, 6, 6, 8, seed=3)),
+            {"reduction": 2, "rate": 0.2, "seed": 1},
+            lambda: _uniform(2, 6, 6, 8, seed=3),
         ),
-        (
+        Case(
             "channel_high",
-            lambda: (
-                {"granularity": "channel", "mode": "high", "reduction": 4, "seed": 2},
-                _uniform(2, 6, 6, 8, seed=3),
-                {"check_dtypes": False},
-            ),
+            {"granularity": "channel", "mode": "high", "reduction": 4, "seed": 2},
+            lambda: _uniform(2, 6, 6, 8, seed=3),
+            NO_DTYPES,
         ),
     ],
     BagNetBottleneck: [
-        (
+        Case(
             "kernel3_stride2",
-            lambda: ({"filters": 4, "kernel_size": 3, "strides": 2}, _normal(2, 7, 7, 8, seed=6)),
+            {"filters": 4, "kernel_size": 3, "strides": 2},
+            lambda: _normal(2, 7, 7, 8, seed=6),
         ),
-        (
+        Case(
             "kernel1_identity",
-            lambda: (
-                {"filters": 2, "kernel_size": 1, "strides": 1},
-                _normal(2, 7, 7, 8, seed=6),
-                {"check_dtypes": False},
-            ),
+            {"filters": 2, "kernel_size": 1, "strides": 1},
+            lambda: _normal(2, 7, 7, 8, seed=6),
+            NO_DTYPES,
         ),
-        (
+        Case(
             "cbam_projection",
-            lambda: (
-                {
-                    "filters": 2,
-                    "strides": 2,
-                    "attention": "cbam",
-                    "attention_kwargs": {"reduction": 2},
-                },
-                _normal(2, 7, 7, 8, seed=6),
-                {"check_dtypes": False},
-            ),
+            {"filters": 2, "strides": 2, "attention": "cbam", "attention_kwargs": {"reduction": 2}},
+            lambda: _normal(2, 7, 7, 8, seed=6),
+            NO_DTYPES,
         ),
     ],
     BagNet: [
-        (
+        Case(
             "tiny",
-            lambda: (
-                {"num_classes": 3, "variant": "bagnet9_tiny", "input_channels": 1},
-                _normal(2, 24, 24, 1, seed=7),
-            ),
+            {"num_classes": 3, "variant": "bagnet9_tiny", "input_channels": 1},
+            lambda: _normal(2, 24, 24, 1, seed=7),
         ),
     ],
     AttentionNetwork: [
-        ("plain", lambda: ({"widths": (6, 5, 4, 3)}, _normal(2, 4, 4, 8))),
-        (
+        Case("plain", {"widths": (6, 5, 4, 3)}, lambda: _normal(2, 4, 4, 8)),
+        Case(
             "cbam",
-            lambda: (
-                {"widths": (6, 5, 4, 32), "attention": "cbam"},
-                _normal(2, 4, 4, 8),
-                {"check_dtypes": False},
-            ),
+            {"widths": (6, 5, 4, 32), "attention": "cbam"},
+            lambda: _normal(2, 4, 4, 8),
+            NO_DTYPES,
         ),
     ],
     WhatWhereMixer: [
-        ("width5", lambda: ({"width": 5}, (_normal(2, 3, 3, 4), _normal(2, 3, 3, 6))))
+        Case("width5", {"width": 5}, lambda: (_normal(2, 3, 3, 4), _normal(2, 3, 3, 6))),
     ],
     SaccaderCell: [
-        (
+        Case(
             "grid",
-            lambda: (
-                {"seed": 1},
-                (_normal(2, 3, 3, 4), _visited(2, 9)),
-                {"output_keys": ["location_logits", "probabilities"]},
-            ),
+            {"seed": 1},
+            lambda: (_normal(2, 3, 3, 4), _visited(2, 9)),
+            {"output_keys": ["location_logits", "probabilities"]},
         ),
     ],
     Saccader: [
-        (
+        Case(
             "tiny",
-            lambda: (
-                {**TINY_SACCADER, "seed": 3},
-                _normal(2, 24, 24, 1),
-                {"output_keys": ["logits", "full_logits", "location_logits"]},
-            ),
+            {**TINY_SACCADER, "seed": 3},
+            lambda: _normal(2, 24, 24, 1),
+            {"output_keys": ["logits", "full_logits", "location_logits"]},
         ),
-        (
+        Case(
             "soft_readout",
-            lambda: (
-                {**TINY_SACCADER, "seed": 3, "readout": "soft", "num_glimpses": 2},
-                _normal(2, 24, 24, 1),
-                {"output_keys": ["logits", "location_logits"], "check_dtypes": False},
-            ),
+            {**TINY_SACCADER, "seed": 3, "readout": "soft", "num_glimpses": 2},
+            lambda: _normal(2, 24, 24, 1),
+            {"output_keys": ["logits", "location_logits"], **NO_DTYPES},
         ),
     ],
     GlimpseExtraction: [
-        (
+        Case(
             "resized",
-            lambda: (
-                {"image_size": 36, "source_size": 24, "receptive_field": 9, "output_size": 8},
-                (_normal(2, 36, 36, 2), _boxes()),
-                {"check_fit": False},
-            ),
+            {"image_size": 36, "source_size": 24, "receptive_field": 9, "output_size": 8},
+            lambda: (_normal(2, 36, 36, 2), _boxes()),
+            {"check_fit": False},  # no weights
         ),
     ],
     SaccaderClassNet: [
-        (
+        Case(
             "small_cnn",
-            lambda: (
-                _classnet_arguments(),
-                _normal(2, 36, 36, 1),
-                {"output_keys": ["logits"]},
-            ),
+            _classnet_arguments,
+            lambda: _normal(2, 36, 36, 1),
+            {"output_keys": ["logits"]},  # the classifier trains; the Saccader only chooses
         ),
     ],
     GlimpseNetwork: [
-        (
+        Case(
             "small_cnn",
-            lambda: (
-                {"image_size": 24, "glimpse_size": 9, "input_channels": 1, "widths": (4, 6)},
-                (_normal(2, 24, 24, 1), np.array([[-1.0, 0.5], [0.2, 1.0]], "float32")),
-            ),
+            {"image_size": 24, "glimpse_size": 9, "input_channels": 1, "widths": (4, 6)},
+            lambda: (_normal(2, 24, 24, 1), np.array([[-1.0, 0.5], [0.2, 1.0]], "float32")),
         ),
     ],
     GaussianLocationPolicy: [
-        ("seeded", lambda: ({"stddev": 0.1, "seed": 0}, _normal(3, 8), {"output_keys": ["mean"]})),
+        Case(
+            "seeded",
+            {"stddev": 0.1, "seed": 0},
+            lambda: _normal(3, 8),
+            {"output_keys": ["mean"]},  # the location carries no gradient
+        ),
     ],
     DRAM: [
-        (
+        Case(
             "tiny",
-            lambda: (
-                {
-                    "num_classes": 3,
-                    "image_size": 24,
-                    "variant": "dram_tiny",
-                    "input_channels": 1,
-                    "seed": 1,
-                },
-                _normal(2, 24, 24, 1),
-                {"call_kwargs": {"num_glimpses": 2}, "output_keys": ["logits", "mean_locations"]},
-            ),
+            {**TINY_DRAM, "seed": 1},
+            lambda: _normal(2, 24, 24, 1),
+            {"call_kwargs": {"num_glimpses": 2}, "output_keys": ["logits", "mean_locations"]},
         ),
     ],
 }
@@ -263,8 +248,8 @@ def public_classes():
 
 def _case_parameters():
     for cls, cases in CASES.items():
-        for case_name, make in cases:
-            yield {"testcase_name": f"{cls.__name__}_{case_name}", "cls": cls, "make": make}
+        for case in cases:
+            yield {"testcase_name": f"{cls.__name__}_{case.name}", "cls": cls, "case": case}
 
 
 class PublicLayerChecksTest(tf.test.TestCase, parameterized.TestCase):
@@ -297,12 +282,10 @@ class PublicLayerChecksTest(tf.test.TestCase, parameterized.TestCase):
                 self.assertEqual(sorted(set(exported) - set(names)), [], "add them to __all__")
 
     @parameterized.named_parameters(*_case_parameters())
-    def test_shared_checks(self, cls, make):
-        made = make()
-        init_kwargs, inputs = made[0], made[1]
-        options = made[2] if len(made) > 2 else {}
+    def test_shared_checks(self, cls, case):
         keras.utils.set_random_seed(0)
-        run_layer_checks(self, cls, init_kwargs, inputs, **options)
+        init = case.init() if callable(case.init) else case.init
+        run_layer_checks(self, cls, init, case.inputs(), **case.options)
 
 
 if __name__ == "__main__":
