@@ -1,7 +1,8 @@
 """A clean start: on a machine without a GPU the launcher prints no TensorFlow C++ error lines.
 
-`import saccader_tf` enables only TensorFlow's CPU devices there (TF_ENABLED_DEVICE_TYPES=CPU),
-so TensorFlow's CUDA build does not probe for a GPU and log `E0000 ... failed call to cuInit`.
+The entry points enable only TensorFlow's CPU devices there (`saccader_tf.cli.startup`:
+TF_ENABLED_DEVICE_TYPES=CPU), so TensorFlow's CUDA build does not probe for a GPU and log
+`E0000 ... failed call to cuInit`; `TF_ENABLED_DEVICE_TYPES=` (empty) brings the probe back.
 """
 
 import fnmatch
@@ -15,7 +16,7 @@ from unittest import mock
 import pytest
 import tensorflow as tf
 
-import saccader_tf
+from saccader_tf.cli import startup
 
 TINY_FLAGS = [
     "--model=bagnet9_tiny",
@@ -31,7 +32,8 @@ TINY_FLAGS = [
 
 
 def _user_env(**settings):
-    """The environment of a user who set none of the variables saccader_tf sets, plus `settings`."""
+    """The environment of a user who set none of the variables the entry points set, plus
+    `settings`."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -55,7 +57,7 @@ class NoAcceleratorTest(unittest.TestCase):
             mock.patch.object(sys, "path", []),
             mock.patch("importlib.util.find_spec", lambda name: None),
         ):
-            return saccader_tf._no_accelerator()
+            return startup.no_accelerator()
 
     def test_plain_linux_machine_has_none(self):
         self.assertTrue(self._no_accelerator())
@@ -74,7 +76,7 @@ class CleanStartTest(unittest.TestCase):
     """The launcher and the opt-out, in subprocesses started as a user starts them."""
 
     def setUp(self):
-        if not saccader_tf._no_accelerator():
+        if not startup.no_accelerator():
             self.skipTest("this machine has a GPU or TPU: TensorFlow probes it and may log so")
 
     def test_launcher_prints_no_tensorflow_error_lines(self):
@@ -100,7 +102,8 @@ class CleanStartTest(unittest.TestCase):
     def test_variables_the_user_set_are_kept(self):
         # BUILD.md's way to see TensorFlow's GPU probe again: an empty TF_ENABLED_DEVICE_TYPES.
         script = (
-            "import os, saccader_tf, tensorflow as tf; tf.config.list_physical_devices(); "
+            "import os; from saccader_tf.cli.startup import prepare_environment; "
+            "prepare_environment(); import tensorflow as tf; tf.config.list_physical_devices(); "
             "print(repr(os.environ['TF_ENABLED_DEVICE_TYPES']), "
             "os.environ['TF_CPP_MIN_LOG_LEVEL'])"
         )

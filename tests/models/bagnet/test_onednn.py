@@ -1,5 +1,6 @@
-"""oneDNN on for training: the variable is set only when the user has not, the BagNet's strided
-1x1 shortcut avoids oneDNN's broken kernel (same numbers), and same-seed runs stay identical."""
+"""oneDNN on for training: the BagNet's strided 1x1 shortcut avoids oneDNN's broken kernel (same
+numbers), and same-seed runs stay identical. (Which processes turn oneDNN on, and when:
+tests/cli/test_startup.py.)"""
 
 import os
 import subprocess
@@ -48,31 +49,6 @@ class ShortcutTest(tf.test.TestCase):
         self.assertAllEqual(block._project(x), block.shortcut_conv(x))
 
 
-class VariableTest(tf.test.TestCase):
-    def test_training_entry_points_only(self):
-        from saccader_tf import onednn_default
-
-        self.assertEqual(onednn_default(["python", "-m", "saccader_tf.launch", "--stage=1"]), "1")
-        self.assertEqual(onednn_default(["python", "-m", "benchmarks", "--quick"]), "1")
-        self.assertEqual(onednn_default(["python", "-m", "serve", "saccader_tf.launch"]), "0")
-        self.assertEqual(onednn_default(["python", "server.py"]), "0")
-        self.assertEqual(onednn_default([]), "0")
-
-    def test_launcher_sets_it_only_when_the_user_has_not(self):
-        """A fresh interpreter whose command line is `python -m saccader_tf.launch` (as
-        `sys.orig_argv` shows it) gets "1" unless the variable was set; a plain `import
-        saccader_tf` keeps the reference kernels (`test_training_entry_points_only`)."""
-        code = [
-            "-c",
-            "import os, sys; sys.orig_argv = ['python', '-m', 'saccader_tf.launch']; "
-            "import saccader_tf; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])",
-        ]
-        for given, expected in ((None, "1"), ("0", "0")):
-            run = _python(code, given)
-            self.assertEqual(run.returncode, 0, run.stderr[-2000:])
-            self.assertEqual(run.stdout.split()[-1], expected)
-
-
 @pytest.mark.slow
 class OneDNNTrainingTest(tf.test.TestCase):
     def test_former_crash_shape_trains_and_repeats_bit_for_bit(self):
@@ -84,18 +60,3 @@ class OneDNNTrainingTest(tf.test.TestCase):
             self.assertEqual(run.returncode, 0, run.stderr[-3000:])
             digests.append(run.stdout.split()[-1])
         self.assertEqual(digests[0], digests[1])
-
-
-class SamplingTest(tf.test.TestCase):
-    def test_same_draws_as_tfp_categorical(self):
-        import tensorflow_probability as tfp
-
-        from saccader_tf.models.saccader.cell import sample_categorical
-
-        logits = tf.random.stateless_normal((6, 49), seed=(5, 6))
-        for seed in ((3, 9), (0, 1), (7, 123)):
-            seed = tf.constant(seed, tf.int32)
-            expected = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(
-                seed=seed
-            )
-            self.assertAllEqual(sample_categorical(logits, seed), expected)
