@@ -9,9 +9,10 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from saccader_tf.models.saccader import cell as saccader_cell
-from saccader_tf.models.saccader.cell import SaccaderCell
+from saccader_tf.models.saccader.cell import SaccaderCell, sample_categorical
 from tests.support.paths import REPO_ROOT
 
 
@@ -173,7 +174,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import numpy as np
-    from saccader_tf.models.saccader.cell import SaccaderCell
+    from saccader_tf.models.saccader.cell import SaccaderCell, sample_categorical
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     rng = np.random.default_rng(0)
@@ -193,6 +194,18 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
+class SampleCategoricalTest(tf.test.TestCase):
+    def test_same_draws_as_tfp_categorical(self):
+        """`sample_categorical` draws what tfp's `Categorical.sample` draws for the same seed."""
+        logits = tf.random.stateless_normal((6, 49), seed=(5, 6))
+        for seed in ((3, 9), (0, 1), (7, 123)):
+            seed = tf.constant(seed, tf.int32)
+            expected = tfp.distributions.Categorical(logits=logits, dtype=tf.int32).sample(
+                seed=seed
+            )
+            self.assertAllEqual(sample_categorical(logits, seed), expected)
+
+
 class MirroredSamplingTest(tf.test.TestCase):
     def test_replicas_sample_different_cells(self):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
