@@ -1,4 +1,14 @@
-"""Losses and the per-stage trainers (custom `train_step`s) of the 3-stage recipe."""
+"""Training: the per-stage trainers (custom `train_step`s) and what they share.
+
+- `stage_trainer.StageTrainer`: the base (loss reduction over the global batch, weight decay,
+  loss scaling, XLA per replica); one subclass per stage: `representation_trainer` (stage 1),
+  `location_pretrainer` (2), `policy_gradient_trainer` (3), `classnet_trainer` (4, a
+  Saccader-ClassNet), `dram_trainer` (DRAM's one stage). See docs/design.md, "Training stages".
+- `losses`, `rewards`: the losses as plain functions (docs/design.md, "Losses").
+- `train_stage.train_stage`: runs one stage (optimizer, `schedules`, progress, `nan_guard`,
+  `callbacks`); `stage_trainers` says which trainer a stage uses.
+- `distribute`, `multi_worker`, `loss_scaling`: strategies, Keras workarounds under them, float16.
+"""
 
 from saccader_tf.training.classnet_trainer import ClassNetTrainer
 from saccader_tf.training.dram_trainer import DRAMTrainer
