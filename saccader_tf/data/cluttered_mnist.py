@@ -216,25 +216,18 @@ def cluttered_mnist_source(
     eval_images, eval_labels, eval_boxes = make_cluttered_mnist(
         "test", num_examples=num_eval, **common
     )
-    evaluation = (
-        tf.data.Dataset.from_tensor_slices((eval_images, eval_labels))
-        .batch(batch_size)
-        .map(_to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
 
     def train_epoch(epoch, skip_batches=0):
         order = epoch_order(num_train, batch_size, seed, epoch, skip_batches)
-        return (
-            tf.data.Dataset.from_tensor_slices((train_images[order], train_labels[order]))
-            .batch(batch_size, drop_remainder=True)
-            .map(_to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE)
+        return _unit_float_batches(
+            train_images[order], train_labels[order], batch_size, drop_remainder=True
         )
 
+    num_eval = int(eval_labels.shape[0])
+    num_clutter = default_num_clutter(image_size) if num_clutter is None else num_clutter
     return DataSource(
         train_epoch=train_epoch,
-        eval=evaluation,
+        eval=_unit_float_batches(eval_images, eval_labels, batch_size),
         num_classes=10,
         image_size=image_size,
         channels=1,
@@ -243,7 +236,7 @@ def cluttered_mnist_source(
         name="cluttered_mnist",
         eval_boxes=eval_boxes,
         train_size=num_train,
-        eval_size=int(eval_labels.shape[0]),
+        eval_size=num_eval,
         class_names=tuple(str(d) for d in range(10)),
         crop_fraction=1.0,
         batch_size=batch_size,
@@ -252,12 +245,23 @@ def cluttered_mnist_source(
             image_size=image_size,
             batch_size=batch_size,
             seed=seed,
-            num_clutter=default_num_clutter(image_size) if num_clutter is None else num_clutter,
+            num_clutter=num_clutter,
             num_train=num_train,
-            num_eval=int(eval_labels.shape[0]),
+            num_eval=num_eval,
             digits=digits,
             augment="none",
         ),
+    )
+
+
+def _unit_float_batches(images, labels, batch_size, drop_remainder=False):
+    """Batches of `(float32 images / 255 [B, S, S, 1], int32 labels [B])` of in-memory arrays, in
+    their order."""
+    return (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .batch(batch_size, drop_remainder=drop_remainder)
+        .map(_to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
     )
 
 

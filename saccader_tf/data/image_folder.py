@@ -31,7 +31,7 @@ def image_folder_source(
     check_files=True,
     name=None,
 ):
-    """An image folder, preprocessed with the recipe `augment`.
+    """An image folder, preprocessed with the preprocessing recipe `augment`.
 
     Layout: `<root>/train/<class>/<image>` and `<root>/val/<class>/<image>` (`validation/` or
     `test/` are used when `val/` is missing). Images are `.jpg/.jpeg/.png/.bmp/.gif` (any case),
@@ -58,8 +58,9 @@ def image_folder_source(
         image_size: output side `S`.
         batch_size: examples per batch; at most the number of training images.
         seed: integer seed of the epoch order and the augmentation.
-        augment: preprocessing recipe, `"light"` (default: small shifts, no scale change, no flips),
-            `"imagenet"` or `"none"` (see `saccader_tf.data.preprocessing`).
+        augment: the preprocessing recipe, `"light"` (default: small shifts, no scale change, no
+            flips), `"imagenet"`, `"imagenet_tf1"` or `"none"` (see `saccader_tf.data.preprocessing`
+            and docs/own_data.md).
         flip: random horizontal flips in training; `None` = the recipe's default.
         channels: `"auto"` (1 when the sampled training images are all grayscale, else 3; see
             `saccader_tf.data.image_survey`), 1 or 3.
@@ -83,36 +84,14 @@ def image_folder_source(
     recipe = Recipe(augment, flip)
     listing = list_image_folder(root, check_files=check_files, skip_bad_files=skip_bad_files)
     num_train, num_eval = len(listing.train_paths), len(listing.eval_paths)
-    if batch_size > num_train:
-        raise ValueError(
-            "`batch_size` is larger than the number of training images, so the training pipeline "
-            f"(which drops the last partial batch) would be empty. Received: "
-            f"batch_size={batch_size}, training images={num_train}"
-        )
+    _check_batch_size(batch_size, num_train)
     survey = survey_images(listing.train_paths)
     channels = _resolve_channels(channels, survey)
     mean, std = default_normalization(channels)
-    files = dict(channels=channels, skip_bad_files=skip_bad_files)
-    train_store = ImageFiles(listing.train_paths, listing.train_labels, **files)
-    eval_store = ImageFiles(listing.eval_paths, listing.eval_labels, fill_bad_slots=False, **files)
-    if should_cache(
-        cache, survey.estimated_bytes(num_train + num_eval, channels), cache_budget_bytes
-    ):
-        train_store = DecodedCache.build(train_store, "training images")
-        eval_store = DecodedCache.build(eval_store, "evaluation images")
+    train_store, eval_store = _image_stores(
+        listing, survey, channels, skip_bad_files, cache, cache_budget_bytes
+    )
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
-
-    def train_epoch(epoch, skip_batches=0):
-        order = epoch_order(num_train, batch_size, seed, epoch, skip_batches)
-        return train_batches(
-            train_store.examples(order),
-            recipe,
-            seed=seed,
-            epoch=epoch,
-            first_index=skip_batches * batch_size,
-            **common,
-        )
-
     name = name or f"folder:{root}"
     settings = dict(
         dataset=name,
@@ -126,7 +105,7 @@ def image_folder_source(
         **recipe.settings(),
     )
     return DataSource(
-        train_epoch=train_epoch,
+        train_epoch=_train_epochs(train_store, num_train, recipe, seed=seed, **common),
         eval=eval_batches(eval_store.examples(np.arange(len(eval_store))), recipe, **common),
         num_classes=len(listing.class_names),
         image_size=image_size,
@@ -141,6 +120,48 @@ def image_folder_source(
         batch_size=batch_size,
         settings=settings,
     )
+
+
+def _check_batch_size(batch_size, num_train):
+    if batch_size > num_train:
+        raise ValueError(
+            "`batch_size` is larger than the number of training images, so the training pipeline "
+            f"(which drops the last partial batch) would be empty. Received: "
+            f"batch_size={batch_size}, training images={num_train}"
+        )
+
+
+def _train_epochs(store, num_train, recipe, *, seed, batch_size, **common):
+    """The `train_epoch` function of the `num_train` listed training images in `store`: epoch `e`
+    is the seeded permutation `epoch_order(num_train, batch_size, seed, e, skip_batches)`,
+    augmented by the preprocessing recipe (`train_batches`)."""
+
+    def train_epoch(epoch, skip_batches=0):
+        order = epoch_order(num_train, batch_size, seed, epoch, skip_batches)
+        return train_batches(
+            store.examples(order),
+            recipe,
+            seed=seed,
+            epoch=epoch,
+            batch_size=batch_size,
+            first_index=skip_batches * batch_size,
+            **common,
+        )
+
+    return train_epoch
+
+
+def _image_stores(listing, survey, channels, skip_bad_files, cache, cache_budget_bytes):
+    """The training and evaluation images of `listing` as `ImageFiles` (decoded every epoch), or
+    as `DecodedCache`s (decoded once, now) when `cache` says so (`should_cache`)."""
+    files = dict(channels=channels, skip_bad_files=skip_bad_files)
+    train_store = ImageFiles(listing.train_paths, listing.train_labels, **files)
+    eval_store = ImageFiles(listing.eval_paths, listing.eval_labels, fill_bad_slots=False, **files)
+    num_images = len(listing.train_paths) + len(listing.eval_paths)
+    if should_cache(cache, survey.estimated_bytes(num_images, channels), cache_budget_bytes):
+        train_store = DecodedCache.build(train_store, "training images")
+        eval_store = DecodedCache.build(eval_store, "evaluation images")
+    return train_store, eval_store
 
 
 def _resolve_channels(channels, survey):

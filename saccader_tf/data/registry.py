@@ -23,8 +23,9 @@ def make_source(name, *, image_size, batch_size, seed=0, data_dir=None, **kwargs
         seed: integer seed of generation, shuffling and augmentation.
         data_dir: TFDS data directory (for TFDS datasets and `cluttered_mnist` with
             `digits="tfds"`); ignored by image folders.
-        **kwargs: passed to the source's builder (e.g. `num_clutter=8`, `skip_bad_files=True`,
-            `eval_split="test"`).
+        **kwargs: passed to the source's builder (e.g. `num_clutter=8`, `augment="imagenet"`,
+            `eval_split="test"`; `skip_bad_files=True` for image folders only: `tfds_source` has
+            no such argument, TFDS decodes the images itself).
 
     Returns:
         A `DataSource`.

@@ -1,5 +1,5 @@
 """Any TFDS image-classification dataset (`imagenet2012`, `imagenette`, `cifar10`, ...),
-preprocessed with a recipe (`saccader_tf.data.preprocessing`), as a `DataSource`."""
+preprocessed with a preprocessing recipe (`saccader_tf.data.preprocessing`), as a `DataSource`."""
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -34,7 +34,7 @@ def tfds_source(
     channels="auto",
     background_class=False,
 ):
-    """A TFDS image-classification dataset, preprocessed with the recipe `augment`.
+    """A TFDS image-classification dataset, preprocessed with the preprocessing recipe `augment`.
 
     Train: epoch `e` reads the split with its files shuffled by `tfds.ReadConfig(shuffle_seed=s_e)`
     and its examples shuffled (still JPEG/PNG-encoded, so the buffer is cheap) with `s_e =
@@ -43,6 +43,10 @@ def tfds_source(
     batches. Eval: the recipe's evaluation half (centre crop 0.875 for `imagenet`, a plain resize
     otherwise), in the split's order. Both are normalised with the ImageNet mean/std for 3 channels
     and `0.5`/`0.5` for 1.
+
+    There is no `skip_bad_files` (image folders have it): TFDS decodes the images itself, from
+    files it prepared and checked, so an unreadable image is an error of the prepared dataset
+    (prepare it again), not a file to leave out.
 
     Args:
         name: TFDS dataset name, optionally with config/version (`"imagenette/320px-v2"`).
@@ -55,7 +59,8 @@ def tfds_source(
         download: call `builder.download_and_prepare()` first (a no-op when already prepared;
             `imagenet2012` needs its manual download in `<data_dir>/downloads/manual`).
         shuffle_buffer: example shuffle buffer size.
-        augment: preprocessing recipe: `"light"` (default), `"imagenet"` or `"none"`.
+        augment: the preprocessing recipe: `"light"` (default), `"imagenet"`, `"imagenet_tf1"` or
+            `"none"` (see `saccader_tf.data.preprocessing` and docs/own_data.md).
         flip: random horizontal flips in training; `None` = the recipe's default.
         channels: `"auto"` (the dataset's own channel count), 1 or 3 (converted).
         background_class: reproduction switch (off by default): add a class 0 named
@@ -69,32 +74,69 @@ def tfds_source(
     Example:
         >>> source = tfds_source("imagenette", image_size=224, batch_size=64, augment="imagenet")
     """
+    recipe = _check_args(image_size, batch_size, shuffle_buffer, augment, flip, channels)
+    _check_background_class(background_class)
+    builder = tfds.builder(name, data_dir=data_dir)
+    if download:
+        builder.download_and_prepare()
+    dataset = _describe(builder.info, name, channels, background_class)
+    eval_split = eval_split or _default_eval_split(builder.info, name)
+    mean, std = default_normalization(dataset["channels"])
+    common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
+    read = dict(keys=dataset["keys"], channels=dataset["channels"], offset=dataset["offset"])
+    evaluation = _read_split(builder, eval_split, **read, seed=seed, shuffle_buffer=None)
+    train_size = _split_size(builder.info, train_split)
+    _check_train_size(train_size, batch_size, train_split, name)
+    settings = dict(
+        dataset=name,
+        image_size=image_size,
+        batch_size=batch_size,
+        seed=seed,
+        channels=dataset["channels"],
+        train_split=train_split,
+        eval_split=eval_split,
+        shuffle_buffer=shuffle_buffer,
+        **recipe.settings(),
+        **({"background_class": True} if background_class else {}),
+    )
+    train_read = dict(split=train_split, shuffle_buffer=shuffle_buffer, **read)
+    return DataSource(
+        train_epoch=_train_epochs(builder, train_read, recipe, seed=seed, **common),
+        eval=eval_batches(evaluation, recipe, **common),
+        num_classes=dataset["num_classes"],
+        image_size=image_size,
+        channels=dataset["channels"],
+        mean=mean,
+        std=std,
+        name=name,
+        train_size=train_size,
+        eval_size=_split_size(builder.info, eval_split),
+        class_names=dataset["class_names"],
+        crop_fraction=recipe.eval_crop_fraction(image_size),
+        batch_size=batch_size,
+        settings=settings,
+    )
+
+
+def _check_args(image_size, batch_size, shuffle_buffer, augment, flip, channels):
+    """Checks the plain arguments of `tfds_source`; returns its preprocessing `Recipe`."""
     check_int("image_size", image_size)
     check_int("batch_size", batch_size)
     check_int("shuffle_buffer", shuffle_buffer)
     recipe = Recipe(augment, flip)
     check_channels(channels)
+    return recipe
+
+
+def _check_background_class(background_class):
     if not isinstance(background_class, bool):
         raise ValueError(
             "`background_class` must be True or False. "
             f"Received: background_class={background_class!r}"
         )
-    builder = tfds.builder(name, data_dir=data_dir)
-    if download:
-        builder.download_and_prepare()
-    info = builder.info
-    image_key, label_key = _supervised_keys(info, name)
-    stored_channels = _image_channels(info, name, image_key)
-    channels = stored_channels if channels == "auto" else channels
-    num_classes = _num_classes(info, name, label_key) + LABEL_OFFSET * bool(background_class)
-    eval_split = eval_split or _default_eval_split(info, name)
-    mean, std = default_normalization(channels)
-    keys = (image_key, label_key)
-    offset = LABEL_OFFSET if background_class else 0
-    evaluation = _read_split(
-        builder, eval_split, keys, channels, seed=seed, shuffle_buffer=None, label_offset=offset
-    )
-    train_size = _split_size(info, train_split)
+
+
+def _check_train_size(train_size, batch_size, train_split, name):
     if train_size is not None and batch_size > train_size:
         raise ValueError(
             f"`batch_size` is larger than split {train_split!r} of {name!r} "
@@ -102,63 +144,59 @@ def tfds_source(
             "so the training pipeline (which drops the last partial batch) would be empty. "
             f"Received: batch_size={batch_size}"
         )
-    common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
+
+
+def _describe(info, name, channels, background_class):
+    """What the source needs of the dataset's `info`: `keys` (image, label feature names), the
+    `channels` it yields (`"auto"` = the stored count), `num_classes` and `class_names` (with the
+    `"background"` class 0 when `background_class`) and the label `offset` (0 or 1)."""
+    image_key, label_key = _supervised_keys(info, name)
+    stored_channels = _image_channels(info, name, image_key)
+    offset = LABEL_OFFSET if background_class else 0
+    num_classes = _num_classes(info, name, label_key) + offset  # checks it is a class label
+    class_names = (("background",) if background_class else ()) + tuple(
+        info.features[label_key].names
+    )
+    return dict(
+        keys=(image_key, label_key),
+        channels=stored_channels if channels == "auto" else channels,
+        num_classes=num_classes,
+        class_names=class_names,
+        offset=offset,
+    )
+
+
+def _train_epochs(builder, read, recipe, *, seed, batch_size, **common):
+    """The `train_epoch` function: epoch `e` reads `read["split"]` shuffled with
+    `epoch_seed(seed, e)` (`_read_split`), after its first `skip_batches` batches, and augments it
+    with the preprocessing recipe (`train_batches`)."""
 
     def train_epoch(epoch, skip_batches=0):
         examples = _read_split(
             builder,
-            train_split,
-            keys,
-            channels,
+            read["split"],
+            keys=read["keys"],
+            channels=read["channels"],
+            offset=read["offset"],
             seed=epoch_seed(seed, epoch),
-            shuffle_buffer=shuffle_buffer,
+            shuffle_buffer=read["shuffle_buffer"],
             skip=skip_batches * batch_size,
-            label_offset=offset,
         )
         return train_batches(
             examples,
             recipe,
             seed=seed,
             epoch=epoch,
+            batch_size=batch_size,
             first_index=skip_batches * batch_size,
             **common,
         )
 
-    settings = dict(
-        dataset=name,
-        image_size=image_size,
-        batch_size=batch_size,
-        seed=seed,
-        channels=channels,
-        train_split=train_split,
-        eval_split=eval_split,
-        shuffle_buffer=shuffle_buffer,
-        **recipe.settings(),
-        **({"background_class": True} if background_class else {}),
-    )
-    class_names = (("background",) if background_class else ()) + tuple(
-        info.features[label_key].names
-    )
-    return DataSource(
-        train_epoch=train_epoch,
-        eval=eval_batches(evaluation, recipe, **common),
-        num_classes=num_classes,
-        image_size=image_size,
-        channels=channels,
-        mean=mean,
-        std=std,
-        name=name,
-        train_size=train_size,
-        eval_size=_split_size(info, eval_split),
-        class_names=class_names,
-        crop_fraction=recipe.eval_crop_fraction(image_size),
-        batch_size=batch_size,
-        settings=settings,
-    )
+    return train_epoch
 
 
-def _read_split(builder, split, keys, channels, *, seed, shuffle_buffer, skip=0, label_offset=0):
-    """Decoded `(image uint8 [H, W, C], label + label_offset)` examples of `split` with `C`
+def _read_split(builder, split, *, keys, channels, offset, seed, shuffle_buffer, skip=0):
+    """Decoded `(image uint8 [H, W, C], label + offset)` examples of `split` with `C`
     channels, shuffled unless `shuffle_buffer` is `None` (files and examples shuffled while still
     encoded, the same order on every iteration), after the first `skip` (dropped before
     decoding)."""
@@ -170,10 +208,8 @@ def _read_split(builder, split, keys, channels, *, seed, shuffle_buffer, skip=0,
         read_config=tfds.ReadConfig(shuffle_seed=seed),
         decoders={image_key: tfds.decode.SkipDecoding()},
     )
-    if label_offset:
-        dataset = dataset.map(
-            lambda example: (example[image_key], example[label_key] + label_offset)
-        )
+    if offset:
+        dataset = dataset.map(lambda example: (example[image_key], example[label_key] + offset))
     else:
         dataset = dataset.map(lambda example: (example[image_key], example[label_key]))
     if shuffle:
