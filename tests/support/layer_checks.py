@@ -5,7 +5,8 @@
      `get_config` of the class's own;
   1. `get_config` / `from_config` and `serialize_keras_object` / `deserialize_keras_object` round
      trips (same config, same outputs with copied weights);
-  2. a symbolic call (`keras.Input`) whose output shapes agree with the eager call;
+  2. for layers (not `keras.Model`s), a symbolic call (`keras.Input`) whose output shapes agree
+     with the eager call;
   3. `.keras` save and reload with identical inference outputs;
   4. one `fit` step that changes at least one trainable weight and gives a finite loss;
   5. calls under the `float16` and `bfloat16` (mixed) dtype policies: finite outputs in that
@@ -211,6 +212,8 @@ class _SumOfOutputs(keras.Model):
 
 
 def _check_fit_step(test_case, cls, init_kwargs, inputs, call_kwargs, output_keys):
+    """4. One SGD `fit` step on the mean square of the float outputs gives a finite loss and
+    changes at least one trainable weight."""
     inner = cls(**init_kwargs)
     inner(*inputs, training=False, **call_kwargs)
     model = _SumOfOutputs(inner, call_kwargs, output_keys)
