@@ -1,7 +1,8 @@
 """A preprocessing recipe as tf.data pipelines: decoded `(image, label)` examples in, batches out.
 
 Shuffling happens before these functions (on indices, file names or encoded bytes, where it is
-cheap); they add the per-image recipe, batching and prefetching.
+cheap); they add the per-image preprocessing (`Recipe.train` / `Recipe.eval`), batching and
+prefetching.
 """
 
 import tensorflow as tf
@@ -12,7 +13,8 @@ from saccader_tf.data.resumable_epochs import epoch_seed
 def train_batches(
     examples, recipe, *, image_size, batch_size, seed, epoch, mean, std, first_index=0
 ):
-    """Applies the recipe's training half, batches (dropping the last partial batch), prefetches.
+    """Applies the preprocessing recipe's training half, batches (dropping the last partial
+    batch), prefetches.
 
     Image `i` of the epoch gets the stateless seed `(epoch_seed(seed, epoch), first_index + i)`: a
     pure function of its position in the epoch, so an epoch whose first `first_index` examples were
@@ -20,7 +22,7 @@ def train_batches(
 
     Args:
         examples: `tf.data.Dataset` of `(image uint8 [H, W, C], label int)`, in the epoch's order.
-        recipe: a `saccader_tf.data.preprocessing.Recipe`.
+        recipe: the preprocessing recipe, a `saccader_tf.data.preprocessing.Recipe`.
         image_size: output side `S`.
         batch_size: examples per batch.
         seed: the run's integer seed.
@@ -48,7 +50,8 @@ def train_batches(
 
 
 def eval_batches(examples, recipe, *, image_size, batch_size, mean, std):
-    """Applies the recipe's evaluation half, batches (keeping every example), prefetches.
+    """Applies the preprocessing recipe's evaluation half (`preprocess_for_eval`), batches
+    (keeping every example), prefetches.
 
     Returns:
         `tf.data.Dataset` of `(float32 [B, S, S, C], int32 [B])`, in input order.

@@ -20,7 +20,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def default_normalization(channels):
-    """The `(mean, std)` used by the ImageNet recipe for images with `channels` channels.
+    """The `(mean, std)` of the image folder and TFDS sources for images with `channels`
+    channels.
 
     Args:
         channels: number of image channels.

@@ -49,7 +49,8 @@ class DataSource:
             `S x S`), or `None` when evaluation resizes the whole image (the `light` and `none`
             recipes); an exporter applies the same to raw images.
         settings: JSON-serialisable dict of every setting that decides which batches training
-            sees and how images are preprocessed (dataset, sizes, seed, recipe, channels, ...).
+            sees and how images are preprocessed (dataset, sizes, seed, preprocessing recipe,
+            channels, ...).
             A resumed stage compares it with the one it started with, so a changed data setting
             is refused instead of silently training on other batches. `{}` for hand-made sources.
         batch_size: examples per training batch; with `train_size` it gives the epoch length

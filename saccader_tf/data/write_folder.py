@@ -6,8 +6,8 @@ training images and the held-out test images (the 1,000 test digits, never seen 
 image-folder path (`--dataset=folder:OUT`) can be tried, and compared with the built-in source, on
 data whose right answer is known:
 
-    python -m saccader_tf.data.write_folder /tmp/cmnist --train_examples=20000
-    python -m saccader_tf.launch --dataset=folder:/tmp/cmnist --model_dir=runs/folder
+    python -m saccader_tf.data.write_folder data/cmnist --train_examples=20000
+    python -m saccader_tf.launch --dataset=folder:data/cmnist --model_dir=runs/folder
 """
 
 import argparse

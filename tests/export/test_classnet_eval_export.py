@@ -1,4 +1,4 @@
-"""Saccader-ClassNet in evaluation and export (issue 12): ClassNet rows next to the Saccader's own,
+"""Saccader-ClassNet in evaluation and export: ClassNet rows next to the Saccader's own,
 and a SavedModel serving the ClassNet's logits with the Saccader's boxes."""
 
 import csv

@@ -1,5 +1,5 @@
 """`serve_float`: float32 pixel values in [0, 255] are served like the same uint8 images, and values
-outside that range fail with a message instead of being cast to uint8 (issue 16, item 10)."""
+outside that range fail with a message instead of being cast to uint8."""
 
 import os
 
