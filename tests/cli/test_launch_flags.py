@@ -9,9 +9,13 @@ import pytest
 import tensorflow as tf
 from absl.testing import flagsaver
 
+from saccader_tf import model_dir
 from saccader_tf.cli import launcher
-from saccader_tf.models.dtype_policy import MIXED_PRECISION
+from saccader_tf.models import Saccader
+from saccader_tf.models.dtype_policy import MIXED_PRECISION, model_dtype
+from saccader_tf.run import orchestrator
 from saccader_tf.run.settings import RunSettings, flag_fields
+from tests.support.comparable_models import tiny_saccader
 from tests.support.launcher_flags import flag_problem, settings_of
 from tests.support.paths import REPO_ROOT
 
@@ -127,10 +131,14 @@ class GeneratedFlagsTest(tf.test.TestCase):
             self.assertTrue(launcher.FLAGS[field.name].help.endswith(field.metadata["help"]))
         self.assertIn("TFDS decodes their images", launcher.FLAGS["skip_bad_files"].help)
 
-    def test_flag_values_reach_the_settings(self):
+    def test_flag_values_reach_the_settings_and_model_dir_records_float32(self):
         settings = settings_of(mixed_precision="mixed_bfloat16", jit_compile=True)
         self.assertEqual(settings.mixed_precision, "mixed_bfloat16")
         self.assertTrue(settings.stage_settings(1).jit_compile)
+        model = tiny_saccader(num_glimpses=3, dtype=model_dtype(settings.mixed_precision))
+        recorded = orchestrator.float32_config(model)
+        rebuilt = Saccader.from_config(model_dir.config_record(recorded))
+        self.assertEqual(rebuilt.dtype_policy.name, "float32")  # eval and export run in float32
         self.assertEqual(settings_of(), RunSettings())  # no flag given: the declared defaults
 
     @pytest.mark.slow

@@ -19,18 +19,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl.testing import flagsaver
 
-from saccader_tf import model_dir as checkpoints
-from saccader_tf.cli import launcher as launch
-from saccader_tf.models import Saccader, SaccaderClassNet
+from saccader_tf.models import SaccaderClassNet
 from saccader_tf.models.dtype_policy import (
-    MIXED_PRECISION,
     check_mixed_precision,
     logits_dtype,
     model_dtype,
 )
-from saccader_tf.run import orchestrator as recipe
 from saccader_tf.training import multi_worker
 from saccader_tf.training.classnet_trainer import ClassNetTrainer
 from saccader_tf.training.dram_trainer import DRAMTrainer
@@ -229,18 +224,6 @@ class PolicyTest(tf.test.TestCase):
         self.assertTrue(multi_worker.needs_replica_jit(two, "3.15.1"))
         self.assertFalse(multi_worker.needs_replica_jit(two, "3.16.0"))
         self.assertFalse(multi_worker.needs_replica_jit(one, "3.15.1"))
-
-
-class LauncherTest(tf.test.TestCase):
-    def test_flag_reaches_the_settings_and_model_dir_records_float32(self):
-        self.assertEqual(tuple(launch.FLAGS["mixed_precision"].parser.enum_values), MIXED_PRECISION)
-        with flagsaver.flagsaver(mixed_precision="mixed_bfloat16", jit_compile=True):
-            settings = launch.settings_from_flags()
-        self.assertEqual(settings.mixed_precision, "mixed_bfloat16")
-        self.assertTrue(settings.stage_settings(1).jit_compile)
-        recorded = recipe.float32_config(_saccader("mixed_bfloat16"))
-        rebuilt = Saccader.from_config(checkpoints.config_record(recorded))
-        self.assertEqual(rebuilt.dtype_policy.name, "float32")  # eval and export run in float32
 
 
 # Runs in a fresh interpreter: the 2 logical CPUs must exist before TensorFlow initialises.
