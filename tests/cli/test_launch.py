@@ -59,7 +59,7 @@ class LaunchTest(tf.test.TestCase):
             self.assertIn(f"stage {stage} (", result.stdout)
         for policy in ("learned", "full", "ordered_logits", "random"):
             self.assertRegex(result.stdout, rf"\n{policy} +final +(\d+|all) +\d+\.\d\d%")
-        for policy in ("full", "ordered_logits"):  # also measured on the stage-1 network (issue 17)
+        for policy in ("full", "ordered_logits"):  # also measured on the stage-1 network
             self.assertRegex(result.stdout, rf"\n{policy} +stage1 +(\d+|all) +\d+\.\d\d%")
         self.assertTrue(os.path.exists(os.path.join(model_dir, "policy_accuracy.json")))
         self.assertTrue(os.listdir(os.path.join(model_dir, "logs", "stage3")))
