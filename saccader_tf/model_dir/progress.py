@@ -45,7 +45,7 @@ class StageProgress:
 
     Args:
         directory: where the checkpoints go (`model_dir/stageN/progress`).
-        saccader: the `Saccader` being trained.
+        model: the model being trained.
         optimizer: the stage's optimizer, already built (its slot variables exist).
         plan: JSON-serialisable dict of the settings that must not change on resume.
         writer: whether this process keeps its files (the chief); other workers save to a
@@ -53,16 +53,16 @@ class StageProgress:
         max_to_keep: checkpoints kept (the newest ones).
     """
 
-    def __init__(self, directory, saccader, optimizer, plan, *, writer=True, max_to_keep=2):
+    def __init__(self, directory, model, optimizer, plan, *, writer=True, max_to_keep=2):
         self.directory = directory
         self.plan = json.loads(json.dumps(plan))  # the form it has after a round trip through JSON
         self.writer = writer
         # Flat variable lists, not the objects: `tf.train.Checkpoint`'s object-graph walk misses
         # Keras 3 sublayers kept in lists (the attention network's BatchNorm statistics), while
         # `variables` lists every weight, statistic and SeedGenerator state in a fixed order.
-        self.variables = list(saccader.variables) + list(optimizer.variables)
+        self.variables = list(model.variables) + list(optimizer.variables)
         self.checkpoint = tf.train.Checkpoint(
-            model=list(saccader.variables), optimizer=list(optimizer.variables)
+            model=list(model.variables), optimizer=list(optimizer.variables)
         )
         self.optimizer = optimizer
         self.max_to_keep = max_to_keep

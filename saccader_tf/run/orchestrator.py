@@ -153,40 +153,40 @@ def run(settings, stages, strategy=None):
     kind = kind_of_settings(settings)
     to_train = kind.stages_to_train(settings, stages)
     strategy = strategy or _seeded_strategy(settings)
-    source, saccader = build(settings, strategy)
+    source, model = build(settings, strategy)
     chief = multi_worker.is_chief(strategy)
     if chief:
-        check_model_config(settings.model_dir, float32_config(saccader))
+        check_model_config(settings.model_dir, float32_config(model))
         kind.check_records(settings, stages, load_model_config(settings.model_dir))
         record_preprocessing(settings.model_dir, source)
     previous = kind.previous_stage(settings, to_train[0])  # stage 1 for 3 with skip_stage2
     if previous:
         command = settings.command(previous)
-        path = stage_files.restore_stage(saccader, settings.model_dir, previous, command)
+        path = stage_files.restore_stage(model, settings.model_dir, previous, command)
         print(f"restored {path}")
     summaries, classnet, final_source = [], None, source
     for stage in to_train:
         if kind.wraps_in_classnet(stage):
-            classnet = build_classnet(settings, strategy, saccader)
+            classnet = build_classnet(settings, strategy, model)
             final_source = classnet_source(settings, source)
             if chief:
                 check_classnet_config(settings.model_dir, float32_config(classnet))
-        model = classnet or saccader
-        summaries.append(_run_stage(settings, kind, stage, model, final_source, strategy))
+        trained = classnet or model
+        summaries.append(_run_stage(settings, kind, stage, trained, final_source, strategy))
     print("\n".join(["", "summary:", *summaries]))
     if stages == settings.stages and chief:  # --stage=all
         accuracies = policy_accuracies(
-            saccader,
+            model,
             final_source.eval,
             settings.num_glimpses,
             seed=settings.seed,
-            stage1=kind.stage1(settings, saccader),
+            stage1=kind.stage1(settings, model),
             classnet=classnet,
             **kind.comparison_options(settings),
         )
         write_policy_comparison(settings, accuracies)
         # A mixed-precision model is exported as model_dir records it: in float32.
-        export(settings, None if settings.mixed_precision != "none" else classnet or saccader)
+        export(settings, None if settings.mixed_precision != "none" else classnet or model)
 
 
 def _run_stage(settings, kind, stage, model, source, strategy):
