@@ -81,9 +81,8 @@ class SaccaderKind:
         if network is None:
             path = stage_files.stage_weights_path(settings.model_dir, 1)
             print(
-                f"note: no stage-1 network ({path} is missing, or the model has no stage 1): the "
-                "baselines are measured on the final model only, which also judges the occlusion "
-                "check.",
+                f"note: no stage-1 network ({path} is missing): the baselines are measured on the "
+                "final model only, which also judges the occlusion check.",
                 file=sys.stderr,
             )
         return network

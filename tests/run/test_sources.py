@@ -1,0 +1,48 @@
+"""`data_source` passes each kind of dataset only the options it takes: the folder options
+(`cache`, `cache_budget_mb`, `skip_bad_files`) to image folders alone, never to TFDS datasets."""
+
+import contextlib
+from unittest import mock
+
+import tensorflow as tf
+
+from saccader_tf.run import sources
+from saccader_tf.run.settings import RunSettings
+
+
+def _options_passed(settings):
+    """The keyword arguments `data_source(settings)` hands to `make_source`."""
+    with (
+        mock.patch.object(sources, "make_source", return_value="source") as make,
+        mock.patch.object(sources, "explained_download", return_value=contextlib.nullcontext()),
+    ):
+        returned = sources.data_source(settings)
+    assert returned == "source", returned
+    (name,), options = make.call_args
+    return name, options
+
+
+class DataSourceOptionsTest(tf.test.TestCase):
+    def test_folder_gets_the_folder_options(self):
+        name, options = _options_passed(
+            RunSettings(dataset="folder:/data/x", skip_bad_files=True, cache_budget_mb=3)
+        )
+        self.assertEqual(name, "folder:/data/x")
+        self.assertEqual(options["skip_bad_files"], True)
+        self.assertEqual(options["cache_budget_bytes"], 3 * 1024 * 1024)
+        self.assertEqual(options["augment"], "light")
+
+    def test_tfds_gets_no_folder_option(self):
+        for skip in (False, True):
+            _, options = _options_passed(RunSettings(dataset="imagenette", skip_bad_files=skip))
+            for name in ("skip_bad_files", "cache", "cache_budget_bytes"):
+                self.assertNotIn(name, options)
+        _, options = _options_passed(RunSettings(dataset="imagenette", background_class=True))
+        self.assertTrue(options["background_class"])
+
+    def test_cluttered_mnist_gets_its_sizes(self):
+        _, options = _options_passed(RunSettings(train_examples=64, num_clutter=2, image_size=28))
+        self.assertEqual(
+            options,
+            dict(image_size=28, batch_size=64, seed=0, data_dir=None, num_train=64, num_clutter=2),
+        )
