@@ -1,0 +1,65 @@
+"""`python -m benchmarks --quick` and `python -m benchmarks --race --quick`, run as a user runs
+them: a fresh interpreter in the repository root (where `benchmarks/` is found), with the
+entry point's environment (`prepare_environment`) and no oneDNN setting of the test suite."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import pytest
+
+from tests.support.paths import REPO_ROOT
+
+
+def run_benchmarks(*args):
+    """Runs `python -m benchmarks ARGS` in the repository root without `TF_ENABLE_ONEDNN_OPTS`
+    (the entry point sets it); returns the `CompletedProcess`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_ENABLE_ONEDNN_OPTS", "PYTHONPATH")}
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.slow
+class CommandTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def test_quick_speed_table(self):
+        output = os.path.join(self.tmp.name, "bench.json")
+        run = run_benchmarks("--quick", f"--output={output}")
+        self.assertEqual(run.returncode, 0, run.stderr[-3000:])
+        self.assertTrue(run.stdout.startswith(f"python -m benchmarks --quick --output={output}\n"))
+        with open(output) as f:
+            report = json.load(f)
+        self.assertEqual(report["header"]["TF_ENABLE_ONEDNN_OPTS"], "1")  # prepare_environment
+        self.assertEqual(len(report["rows"]), 19)  # every row of the table, none skipped
+        self.assertNotIn("skipped", [row["value"] for row in report["rows"]])
+        self.assertIn("[benchmark +", run.stderr)
+
+    def test_quick_race(self):
+        png = os.path.join(self.tmp.name, "race.png")
+        output = os.path.join(self.tmp.name, "race.json")
+        run = run_benchmarks("--race", "--quick", f"--race_plot={png}", f"--output={output}")
+        self.assertEqual(run.returncode, 0, run.stderr[-3000:])
+        with open(output) as f:
+            report = json.load(f)
+        keys = [contender["key"] for contender in report["contenders"]]
+        self.assertEqual(keys, ["saccader", "saccader_cbam", "saccader_adcm", "plain_cnn", "dram"])
+        self.assertEqual(report["header"]["TF_ENABLE_ONEDNN_OPTS"], "1")
+        with open(png, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        self.assertIn(f"plot: {png}", run.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
