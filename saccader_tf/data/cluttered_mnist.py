@@ -16,6 +16,7 @@ import tensorflow as tf
 from saccader_tf.data.mnist_digits import load_mnist_digits
 from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.source import DataSource
+from saccader_tf.utils.errors import BadValueError
 from saccader_tf.utils.validation import check_int
 
 DIGIT_SIZE = 28
@@ -68,10 +69,10 @@ def make_cluttered_mnist(
         check_int("num_examples", num_examples)
     split = "test" if split == "eval" else split
     if split not in _STREAMS:
-        raise ValueError(f"`split` must be 'train' or 'test'. Received: split={split!r}")
+        raise BadValueError(f"`split` must be 'train' or 'test'. Received: split={split!r}")
     source_images, source_labels = load_mnist_digits(split, digits=digits, data_dir=data_dir)
     if source_images.shape[0] < 2:
-        raise ValueError(
+        raise BadValueError(
             "Cluttered MNIST needs at least 2 source digits (clutter comes from other digits). "
             f"Received: {source_images.shape[0]} digits for split={split!r}"
         )
@@ -204,7 +205,7 @@ def cluttered_mnist_source(
     check_int("batch_size", batch_size)
     check_int("num_train", num_train)
     if batch_size > num_train:
-        raise ValueError(
+        raise BadValueError(
             "`batch_size` is larger than the training set, so the training pipeline (which drops "
             f"the last partial batch) would be empty. Lower it or raise num_train. "
             f"Received: batch_size={batch_size}, num_train={num_train}"

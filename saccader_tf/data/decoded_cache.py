@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf.utils.errors import BadValueError
+
 DEFAULT_BUDGET_BYTES = 1 << 30
 """Default memory budget of the decoded cache (1 GiB, train and eval splits together). Kept well
 under the 2 GB limit of a serialised TensorFlow graph, which multi-worker input sharding needs."""
@@ -65,7 +67,7 @@ class DecodedCache:
         used = [files.substitute(slot, lambda i: decoded[i] is not None) for slot in range(n)]
         for slot, index in enumerate(used):
             if index < 0 and not files.drops_bad_files:
-                raise ValueError(files.describe_failure(slot))
+                raise BadValueError(files.describe_failure(slot))
             if index != slot:
                 files.report_substitutes(slot, index)
         used = [index for index in used if index >= 0]
@@ -106,7 +108,7 @@ def should_cache(mode, estimated_bytes, budget_bytes=DEFAULT_BUDGET_BYTES):
         bool.
     """
     if mode not in CACHE_MODES:
-        raise ValueError(f"`cache` must be one of {CACHE_MODES}. Received: cache={mode!r}")
+        raise BadValueError(f"`cache` must be one of {CACHE_MODES}. Received: cache={mode!r}")
     if mode != "auto":
         return mode == "memory"
     return estimated_bytes is not None and estimated_bytes <= budget_bytes

@@ -28,6 +28,7 @@ from absl import logging
 from PIL import Image
 
 from saccader_tf.data.image_file_check import display_path
+from saccader_tf.utils.errors import BadValueError
 
 MAX_SUBSTITUTES = 16
 """How many following files are tried for a slot whose file cannot be read (`skip_bad_files`)."""
@@ -109,9 +110,9 @@ class ImageFiles:
 
     def __init__(self, paths, labels, *, channels=3, skip_bad_files=False, fill_bad_slots=True):
         if channels not in (1, 3):
-            raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
+            raise BadValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
         if len(paths) != len(labels) or not len(paths):
-            raise ValueError(
+            raise BadValueError(
                 "`paths` and `labels` must be non-empty and of the same length. "
                 f"Received: {len(paths)} paths, {len(labels)} labels"
             )

@@ -13,6 +13,7 @@ from saccader_tf.data.normalization import default_normalization
 from saccader_tf.data.preprocessing import Recipe
 from saccader_tf.data.resumable_epochs import epoch_order
 from saccader_tf.data.source import DataSource, check_channels
+from saccader_tf.utils.errors import BadValueError
 from saccader_tf.utils.validation import check_int
 
 
@@ -124,7 +125,7 @@ def image_folder_source(
 
 def _check_batch_size(batch_size, num_train):
     if batch_size > num_train:
-        raise ValueError(
+        raise BadValueError(
             "`batch_size` is larger than the number of training images, so the training pipeline "
             f"(which drops the last partial batch) would be empty. Received: "
             f"batch_size={batch_size}, training images={num_train}"

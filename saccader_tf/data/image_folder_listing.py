@@ -13,6 +13,7 @@ from saccader_tf.data.image_file_check import (
     has_image_extension,
     image_file_problem,
 )
+from saccader_tf.utils.errors import BadValueError, MissingFileError
 
 TRAIN_SPLIT = "train"
 EVAL_SPLITS = ("val", "validation", "test")
@@ -64,20 +65,20 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
     """
     root = os.fspath(root)
     if not os.path.isdir(root):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"Image folder {root} does not exist or is not a directory. Pass the folder that holds "
             f"train/<class>/ and val/<class>/. Received: root={root!r}"
         )
     train_dir = os.path.join(root, TRAIN_SPLIT)
     if not os.path.isdir(train_dir):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"Image folder {root} has no {TRAIN_SPLIT}/ sub-folder; expected "
             f"{root}/{TRAIN_SPLIT}/<class>/<image>. Received: root={root!r}"
         )
     eval_split = _find_eval_split(root)
     class_names = _class_folders(train_dir)
     if not class_names:
-        raise ValueError(
+        raise BadValueError(
             f"{train_dir} has no class sub-folders; put each class's images in "
             f"{train_dir}/<class>/. Received: root={root!r}"
         )
@@ -85,7 +86,7 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
     if eval_classes != class_names:
         missing = sorted(set(class_names) - set(eval_classes))
         extra = sorted(set(eval_classes) - set(class_names))
-        raise ValueError(
+        raise BadValueError(
             f"The classes of {root}/{eval_split} differ from those of {train_dir}: missing "
             f"{missing}, unexpected {extra}. Give both splits the same class folders (an empty "
             f"folder is allowed in {eval_split}). Received: root={root!r}"
@@ -95,7 +96,7 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
     eval_dir = os.path.join(root, eval_split)
     eval_paths, eval_labels = _split_files(eval_dir, class_names, require_images=False, **files)
     if not eval_paths:
-        raise ValueError(
+        raise BadValueError(
             f"{eval_dir} holds no readable images (its class folders are empty), so nothing could "
             f"be evaluated: put held-out images in {eval_dir}/<class>/. Received: root={root!r}"
         )
@@ -108,7 +109,7 @@ def _find_eval_split(root):
     for split in EVAL_SPLITS:
         if os.path.isdir(os.path.join(root, split)):
             return split
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"Image folder {root} has no evaluation sub-folder: expected one of "
         f"{[split + '/' for split in EVAL_SPLITS]} next to {TRAIN_SPLIT}/. Received: root={root!r}"
     )
@@ -138,7 +139,7 @@ def _split_files(split_dir, class_names, *, require_images, check_files, skip_ba
             class_paths, class_skipped = _checked(class_paths, skip_bad_files)
             skipped.extend(class_skipped)
         if require_images and not class_paths:
-            raise ValueError(
+            raise BadValueError(
                 f"Class folder {display_path(class_dir)} has no readable images "
                 f"(extensions {IMAGE_EXTENSIONS}). Add images or remove the folder."
             )
@@ -198,7 +199,7 @@ def _checked(paths, skip_bad_files):
             logging.warning("Skipping image file %s: %s.", display_path(path), problem)
             skipped.append((path, problem))
         else:
-            raise ValueError(
+            raise BadValueError(
                 f"Cannot read image file {display_path(path)}: {problem}. Remove it, or pass "
                 "--skip_bad_files (skip_bad_files=True)."
             )

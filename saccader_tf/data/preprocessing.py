@@ -45,6 +45,7 @@ from typing import Optional
 import tensorflow as tf
 
 from saccader_tf.data.normalization import normalize_images
+from saccader_tf.utils.errors import BadValueError
 
 RECIPES = ("imagenet", "light", "none", "imagenet_tf1")
 """The preprocessing recipe names (`--augment`)."""
@@ -76,9 +77,11 @@ class Recipe:
 
     def __post_init__(self):
         if self.name not in RECIPES:
-            raise ValueError(f"`recipe` must be one of {RECIPES}. Received: recipe={self.name!r}")
+            raise BadValueError(
+                f"`recipe` must be one of {RECIPES}. Received: recipe={self.name!r}"
+            )
         if self.flip is not None and not isinstance(self.flip, bool):
-            raise ValueError(f"`flip` must be True, False or None. Received: flip={self.flip!r}")
+            raise BadValueError(f"`flip` must be True, False or None. Received: flip={self.flip!r}")
 
     @property
     def flips(self):
@@ -179,7 +182,7 @@ def tf1_crop_fraction(image_size):
     `imagenet` recipe keeps 0.875 = 224 / 256 at every size).
     """
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-        raise ValueError(
+        raise BadValueError(
             f"`image_size` must be a positive int. Received: image_size={image_size!r}"
         )
     return image_size / (image_size + image_size // 10)
@@ -255,7 +258,7 @@ def resize(images, image_size, method="bilinear"):
         float32 tensor `[S, S, C]` or `[N, S, S, C]`.
     """
     if method not in RESIZE_METHODS:
-        raise ValueError(
+        raise BadValueError(
             f"`resize_method` must be 'bilinear' or 'bicubic'. Received: resize_method={method!r}"
         )
     images = tf.convert_to_tensor(images)
@@ -320,6 +323,6 @@ def random_shift(image, seed, max_shift):
 
 def _check_crop_fraction(crop_fraction):
     if not 0.0 < crop_fraction <= 1.0:
-        raise ValueError(
+        raise BadValueError(
             f"`crop_fraction` must be in (0, 1]. Received: crop_fraction={crop_fraction}"
         )

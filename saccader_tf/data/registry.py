@@ -5,6 +5,7 @@ import tensorflow_datasets as tfds
 from saccader_tf.data.cluttered_mnist import cluttered_mnist_source
 from saccader_tf.data.image_folder import image_folder_source
 from saccader_tf.data.tfds_source import tfds_source
+from saccader_tf.utils.errors import BadValueError
 from saccader_tf.utils.validation import check_int
 
 CLUTTERED_MNIST = "cluttered_mnist"
@@ -34,7 +35,7 @@ def make_source(name, *, image_size, batch_size, seed=0, data_dir=None, **kwargs
         >>> source = make_source("cluttered_mnist", image_size=60, batch_size=64, seed=1)
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(
+        raise BadValueError(
             "`name` must be 'cluttered_mnist', 'folder:<path>' or a TFDS dataset name. "
             f"Received: name={name!r}"
         )
@@ -46,7 +47,7 @@ def make_source(name, *, image_size, batch_size, seed=0, data_dir=None, **kwargs
     if name.startswith(FOLDER_PREFIX):
         root = name[len(FOLDER_PREFIX) :]
         if not root:
-            raise ValueError(
+            raise BadValueError(
                 "Give the folder after the prefix, e.g. 'folder:/data/flowers'. "
                 f"Received: name={name!r}"
             )
@@ -54,7 +55,7 @@ def make_source(name, *, image_size, batch_size, seed=0, data_dir=None, **kwargs
     try:
         return tfds_source(name, data_dir=data_dir, **common, **kwargs)
     except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(
+        raise BadValueError(
             f"Unknown dataset {name!r}: it is not {CLUTTERED_MNIST!r}, "
             f"not '{FOLDER_PREFIX}<path>', "
             "and TFDS has no dataset of that name (see `tfds.list_builders()`). "

@@ -13,6 +13,8 @@ epoch 0, epoch 1, ... and cuts batches `[first_batch, first_batch + num_batches)
 import numpy as np
 from absl import logging
 
+from saccader_tf.utils.errors import BadValueError
+
 
 def epoch_seed(seed, epoch):
     """A 31-bit integer seed for training epoch `epoch` of a run seeded with `seed`.
@@ -43,7 +45,7 @@ def epoch_order(num_examples, batch_size, seed, epoch, skip_batches=0):
     """
     per_epoch = num_examples // batch_size
     if not 0 <= skip_batches <= per_epoch:
-        raise ValueError(
+        raise BadValueError(
             f"`skip_batches` must lie in [0, {per_epoch}] (batches per epoch). "
             f"Received: skip_batches={skip_batches}"
         )
@@ -88,7 +90,7 @@ def training_batches(source, first_batch, num_batches):
         A `tf.data.Dataset` of `num_batches` training batches.
     """
     if first_batch < 0 or num_batches < 1:
-        raise ValueError(
+        raise BadValueError(
             "`first_batch` must be >= 0 and `num_batches` >= 1. "
             f"Received: first_batch={first_batch}, num_batches={num_batches}"
         )

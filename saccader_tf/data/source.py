@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.data.normalization import normalize_images
+from saccader_tf.utils.errors import BadValueError
 from saccader_tf.utils.validation import check_int
 
 
@@ -84,12 +85,12 @@ class DataSource:
         for field in ("num_classes", "image_size", "channels"):
             check_int(field, getattr(self, field))
         if len(self.mean) != self.channels or len(self.std) != self.channels:
-            raise ValueError(
+            raise BadValueError(
                 "`mean` and `std` need one value per channel. "
                 f"Received: channels={self.channels}, mean={self.mean}, std={self.std}"
             )
         if self.eval_boxes is not None and np.shape(self.eval_boxes)[1:] != (4,):
-            raise ValueError(
+            raise BadValueError(
                 "`eval_boxes` must have shape [N_eval, 4]. "
                 f"Received: eval_boxes.shape={np.shape(self.eval_boxes)}"
             )
@@ -135,4 +136,4 @@ def check_channels(channels):
     """Raises `ValueError` unless `channels` is one of `CHANNEL_CHOICES` (folder and TFDS
     sources)."""
     if channels not in CHANNEL_CHOICES:
-        raise ValueError(f"`channels` must be 'auto', 1 or 3. Received: channels={channels!r}")
+        raise BadValueError(f"`channels` must be 'auto', 1 or 3. Received: channels={channels!r}")

@@ -10,6 +10,7 @@ from saccader_tf.data.normalization import default_normalization
 from saccader_tf.data.preprocessing import Recipe
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.source import DataSource, check_channels
+from saccader_tf.utils.errors import BadValueError
 from saccader_tf.utils.validation import check_int
 
 DEFAULT_SHUFFLE_BUFFER = 10_000
@@ -130,7 +131,7 @@ def _check_args(image_size, batch_size, shuffle_buffer, augment, flip, channels)
 
 def _check_background_class(background_class):
     if not isinstance(background_class, bool):
-        raise ValueError(
+        raise BadValueError(
             "`background_class` must be True or False. "
             f"Received: background_class={background_class!r}"
         )
@@ -138,7 +139,7 @@ def _check_background_class(background_class):
 
 def _check_train_size(train_size, batch_size, train_split, name):
     if train_size is not None and batch_size > train_size:
-        raise ValueError(
+        raise BadValueError(
             f"`batch_size` is larger than split {train_split!r} of {name!r} "
             f"({train_size} examples), "
             "so the training pipeline (which drops the last partial batch) would be empty. "
@@ -239,7 +240,7 @@ def _supervised_keys(info, name):
         keys = ("image", "label")
     missing = [k for k in keys if k not in info.features]
     if missing:
-        raise ValueError(
+        raise BadValueError(
             f"TFDS dataset {name!r} has no {missing} feature, so it is not an image-classification "
             f"dataset this library can read (its features are {list(info.features)}). "
             f"Received: name={name!r}"
@@ -251,7 +252,7 @@ def _image_channels(info, name, image_key):
     feature = info.features[image_key]
     shape = getattr(feature, "shape", None)
     if not isinstance(feature, tfds.features.Image) or shape is None or shape[-1] is None:
-        raise ValueError(
+        raise BadValueError(
             f"Feature {image_key!r} of TFDS dataset {name!r} is not an image with a known channel "
             f"count. Received: {image_key}={feature!r}"
         )
@@ -261,7 +262,7 @@ def _image_channels(info, name, image_key):
 def _num_classes(info, name, label_key):
     feature = info.features[label_key]
     if not isinstance(feature, tfds.features.ClassLabel):
-        raise ValueError(
+        raise BadValueError(
             f"Feature {label_key!r} of TFDS dataset {name!r} is not a class label. "
             f"Received: {label_key}={feature!r}"
         )
@@ -275,7 +276,7 @@ def _default_eval_split(info, name):
     if not info.splits:  # not prepared (download=False) or mocked: the split list is unknown
         logging.warning("Splits of %r are unknown; evaluating on %r.", name, _EVAL_SPLITS[0])
         return _EVAL_SPLITS[0]
-    raise ValueError(
+    raise BadValueError(
         f"TFDS dataset {name!r} has neither a 'validation' nor a 'test' split; pass eval_split= "
         f"one of {list(info.splits)}. Received: eval_split=None"
     )

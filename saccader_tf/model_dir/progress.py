@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.model_dir.records import read_json_record
+from saccader_tf.utils.errors import BadValueError
 
 PLAN_FILE = "plan.json"
 _SAVE_NAME = re.compile(r"^ckpt-(\d+)\.(index|data-\d+-of-\d+)$")
@@ -138,7 +139,7 @@ class StageProgress:
         changed = sorted(k for k in set(saved) | set(self.plan) if saved.get(k) != self.plan.get(k))
         if changed:
             details = ", ".join(f"{k}: {saved.get(k)!r} -> {self.plan.get(k)!r}" for k in changed)
-            raise ValueError(
+            raise BadValueError(
                 f"{self.directory} holds the progress of an interrupted run started with other "
                 f"settings ({details}). Resume with the original settings, or delete that folder "
                 "(launcher: --retrain) to start the stage again."
@@ -161,7 +162,7 @@ class ProgressSaver(keras.callbacks.Callback):
     def __init__(self, progress, every_steps, guard):
         super().__init__()
         if every_steps < 0:
-            raise ValueError(f"`every_steps` must be >= 0. Received: every_steps={every_steps}")
+            raise BadValueError(f"`every_steps` must be >= 0. Received: every_steps={every_steps}")
         self.progress = progress
         self.every_steps = every_steps
         self.guard = guard

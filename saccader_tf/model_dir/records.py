@@ -16,6 +16,7 @@ import os
 import keras
 
 from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
+from saccader_tf.utils.errors import BadValueError
 
 CONFIG_FILE = "model_config.json"
 CLASSNET_CONFIG_FILE = "classnet_config.json"
@@ -69,7 +70,7 @@ def check_model_config(model_dir, config, *, file=CONFIG_FILE, keys=_ARCHITECTUR
             details = ", ".join(
                 f"{k}: {old!r} there vs {new!r} now" for k, (old, new) in differences.items()
             )
-            raise ValueError(
+            raise BadValueError(
                 f"{model_dir} holds checkpoints of another model ({details}). Use the same flags "
                 f"as that run, or a new --model_dir. Received: model_dir={model_dir}"
             )

@@ -33,6 +33,7 @@ from saccader_tf.run.recorded_checks import (
 )
 from saccader_tf.run.settings import StageSettings
 from saccader_tf.training.stage_trainers import DRAM_TRAINER, STAGE_TRAINERS
+from saccader_tf.utils.errors import BadValueError
 
 
 class SaccaderKind:
@@ -113,7 +114,7 @@ class ClassNetKind(SaccaderKind):
     def evaluated(self, settings, model):
         saccader = model.saccader
         if settings.readout_given and settings.readout != saccader.readout:
-            raise ValueError(
+            raise BadValueError(
                 f"{settings.model_dir} holds a Saccader-ClassNet, evaluated as trained "
                 f"(--readout={saccader.readout}): drop --readout. "
                 f"Received: --readout={settings.readout}"
@@ -135,12 +136,12 @@ class DRAMKind(SaccaderKind):
 
     def stages_to_train(self, settings, stages):
         if settings.skip_stage2:
-            raise ValueError(
+            raise BadValueError(
                 "skip_stage2 applies to the Saccader's three stages; DRAM has one "
                 "training stage. Received: skip_stage2=True, architecture='dram'"
             )
         if stages != settings.stages and list(stages) != [3]:
-            raise ValueError(
+            raise BadValueError(
                 "DRAM has one training stage: run 'all' (train, compare policies, export) or 3 "
                 f"(train only). Received: stages={list(stages)}, architecture='dram'"
             )

@@ -10,6 +10,7 @@ over a recorded Saccader-ClassNet (`check_recorded_classifier`). `--stage=eval` 
 import sys
 
 from saccader_tf.model_dir.records import load_classnet_config
+from saccader_tf.utils.errors import BadValueError
 
 
 def float32_config(model):
@@ -23,7 +24,7 @@ def check_recorded_readout(settings, recorded):
     config)."""
     readout = recorded.get("readout", "hard")  # model_dirs from before the option are hard
     if readout != settings.readout:
-        raise ValueError(
+        raise BadValueError(
             f"{settings.model_dir} holds a model trained with --readout={readout}: "
             "use it again, or a new --model_dir. "
             f"Received: --readout={settings.readout}"
@@ -38,7 +39,7 @@ def check_recorded_classifier(settings, stages):
     if recorded is None or settings.classifier != "none" or stages != settings.stages:
         return
     name = recorded.get("classifier")
-    raise ValueError(
+    raise BadValueError(
         f"{settings.model_dir} holds a Saccader-ClassNet (--classifier={name}): pass "
         "it again to continue with it, or use a new --model_dir for the Saccader "
         "alone. Received: --classifier=none"
