@@ -5,11 +5,6 @@ Every trainer is compiled with `jit_compile=False` and plain SGD (no momentum), 
 `w ← w − lr·g` and variables without a gradient stay bit-identical.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -17,7 +12,7 @@ import tensorflow as tf
 
 from saccader_tf.models.saccader.policies.standard import LearnedPolicy
 from saccader_tf.training import LocationPretrainer, PolicyGradientTrainer, RepresentationTrainer
-from tests.support.paths import REPO_ROOT
+from tests.support.script_runs import run_result_script
 from tests.support.trainer_fixtures import data as _data
 from tests.support.trainer_fixtures import labels_with_three_correct as _labels_with_three_correct
 from tests.support.trainer_fixtures import model as _model
@@ -207,24 +202,7 @@ class MirroredEquivalenceTest(tf.test.TestCase):
     """
 
     def test_two_replicas_match_one_device(self):
-        env = dict(
-            os.environ,
-            TF_CPP_MIN_LOG_LEVEL="2",
-            KERAS_BACKEND="tensorflow",
-            PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")])),
-        )
-        proc = subprocess.run(
-            [sys.executable, "-c", _MIRRORED_SCRIPT],
-            timeout=300,
-            capture_output=True,
-            text=True,
-            cwd=REPO_ROOT,
-            env=env,
-        )
-        self.assertEqual(proc.returncode, 0, proc.stderr[-4000:])
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-        self.assertLen(lines, 1, proc.stdout[-2000:])
-        report = json.loads(lines[0][len("RESULT ") :])
+        report = run_result_script(self, _MIRRORED_SCRIPT)
         for stage in ("stage1", "stage2", "stage3"):
             self.assertGreater(report[stage]["max_update"], 1e-3, stage)  # the step did something
             self.assertLess(report[stage]["max_diff"], 1e-5, f"{stage}: {report}")

@@ -9,10 +9,6 @@ Shapes are tiny: XLA and bfloat16 are much slower than the default kernels on th
 """
 
 import functools
-import json
-import os
-import subprocess
-import sys
 import types
 
 import keras
@@ -34,7 +30,7 @@ from saccader_tf.training.loss_scaling import with_loss_scaling
 from saccader_tf.training.policy_gradient_trainer import PolicyGradientTrainer
 from saccader_tf.training.representation_trainer import RepresentationTrainer
 from tests.support.comparable_models import greedy_saccader, offset_dram, tiny_dram, tiny_saccader
-from tests.support.paths import REPO_ROOT
+from tests.support.script_runs import run_result_script
 
 SIZE, CLASSES, BATCH = 24, 5, 4
 
@@ -298,22 +294,7 @@ class MirroredXlaTest(tf.test.TestCase):
     """
 
     def test_compiled_mirrored_step_matches_one_device(self):
-        path = os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")]))
-        env = dict(
-            os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow", PYTHONPATH=path
-        )
-        proc = subprocess.run(
-            [sys.executable, "-c", _MIRRORED_SCRIPT],
-            timeout=600,
-            capture_output=True,
-            text=True,
-            cwd=REPO_ROOT,
-            env=env,
-        )
-        self.assertEqual(proc.returncode, 0, proc.stderr[-4000:])
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-        self.assertLen(lines, 1, proc.stdout[-2000:])
-        report = json.loads(lines[0][len("RESULT ") :])
+        report = run_result_script(self, _MIRRORED_SCRIPT, timeout=600)
         for stage in ("stage1", "stage3"):
             self.assertTrue(report[stage]["replica_jit"], report)
             self.assertGreater(report[stage]["max_update"], 1e-3, stage)

@@ -17,6 +17,7 @@ from saccader_tf.models.dram.location_policy import GaussianLocationPolicy, gaus
 from saccader_tf.training.dram_trainer import DRAMTrainer
 from saccader_tf.training.losses import reinforce_loss
 from tests.support.comparable_models import OffsetLocationPolicy
+from tests.support.script_runs import run_result_script
 
 TINY = {"num_classes": 5, "image_size": 24, "variant": "dram_tiny", "input_channels": 1}
 
@@ -278,30 +279,7 @@ class MirroredEquivalenceTest(tf.test.TestCase):
     """
 
     def test_two_replicas_match_one_device(self):
-        import json
-        import subprocess
-        import sys
-
-        from tests.support.paths import REPO_ROOT as root
-
-        env = dict(
-            os.environ,
-            TF_CPP_MIN_LOG_LEVEL="2",
-            KERAS_BACKEND="tensorflow",
-            PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-        )
-        proc = subprocess.run(
-            [sys.executable, "-c", _MIRRORED_SCRIPT],
-            timeout=300,
-            capture_output=True,
-            text=True,
-            cwd=root,
-            env=env,
-        )
-        self.assertEqual(proc.returncode, 0, proc.stderr[-4000:])
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-        self.assertLen(lines, 1, proc.stdout[-2000:])
-        report = json.loads(lines[0][len("RESULT ") :])
+        report = run_result_script(self, _MIRRORED_SCRIPT)
         self.assertEqual(report["replicas"], 2)
         self.assertGreater(report["max_update"], 1e-3)
         self.assertLess(report["max_diff"], 1e-5, report)
