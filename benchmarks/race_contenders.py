@@ -21,7 +21,7 @@ from saccader_tf.training.representation_trainer import RepresentationTrainer
 
 SACCADER_STAGE_SECONDS = (258, 58, 151)
 """Stage 1, 2, 3 wall times (s) of the launcher's default job (epochs 3/1/1), measured on an
-idle machine (README.md, the race): the Saccader's budget is split across its stages in this
+idle machine (docs/results/race.md): the Saccader's budget is split across its stages in this
 proportion."""
 
 

@@ -203,8 +203,8 @@ class RunSettings:
         "float",
         "Stage 3: weight μ of stage 1's per-location cross-entropy kept as an extra loss term, so "
         "the BagNet stays a full-image classifier (0 = the paper's stage 3, which trains it only "
-        "through the glimpses and lets its full-image accuracy fall; README: 'Keeping the "
-        "full-image loss').",
+        "through the glimpses and lets its full-image accuracy fall; docs/results/"
+        "full_image_loss.md).",
     )
     optimizer: str = setting(
         StageSettings.optimizer,

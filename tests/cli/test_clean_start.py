@@ -100,7 +100,8 @@ class CleanStartTest(unittest.TestCase):
         self.assertEqual(_error_lines(result.stderr), [], result.stderr[-3000:])
 
     def test_variables_the_user_set_are_kept(self):
-        # BUILD.md's way to see TensorFlow's GPU probe again: an empty TF_ENABLED_DEVICE_TYPES.
+        # docs/reliability.md ("Start-up lines"): an empty TF_ENABLED_DEVICE_TYPES brings
+        # TensorFlow's GPU probe back.
         script = (
             "import os; from saccader_tf.cli.startup import prepare_environment; "
             "prepare_environment(); import tensorflow as tf; tf.config.list_physical_devices(); "
