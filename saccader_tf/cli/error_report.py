@@ -16,22 +16,13 @@ import errno
 import tensorflow as tf
 from absl import app
 
-from saccader_tf.data.tfds_download import NoNetworkError
-from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
-from saccader_tf.model_dir.lock import ModelDirBusyError
 from saccader_tf.run.settings_error import SettingsError
 from saccader_tf.training.nan_guard import NonFiniteLossError
 from saccader_tf.utils.errors import UserError
 
-USER_ERRORS = (
-    UserError,
-    app.UsageError,
-    MissingCheckpointError,
-    CorruptCheckpointError,
-    ModelDirBusyError,
-    NoNetworkError,
-)
-"""The errors whose message is the whole report (exit code 2)."""
+USER_ERRORS = (UserError, app.UsageError)
+"""The errors whose message is the whole report (exit code 2). The model_dir errors (missing or
+damaged files, another launcher on it) and a TFDS download without network are `UserError`s."""
 
 DATA_MARKERS = ("Cannot read image file", "Labels must lie in")
 """How the data pipeline names a bad file or label inside a TensorFlow error (the line kept)."""

@@ -17,6 +17,8 @@ import sys
 import requests
 import tensorflow_datasets as tfds
 
+from saccader_tf.utils.errors import UserError
+
 # Where TFDS looks first (its prepared-data bucket); the dataset's own URLs come after it.
 PROBE_HOST = ("storage.googleapis.com", 443)
 _PROXY_VARIABLES = (
@@ -29,7 +31,7 @@ _PROXY_VARIABLES = (
 )
 
 
-class NoNetworkError(ValueError):
+class NoNetworkError(UserError, ValueError):
     """A TFDS dataset must be downloaded and the network cannot be reached."""
 
 

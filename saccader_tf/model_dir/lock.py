@@ -22,10 +22,12 @@ import socket
 import sys
 import time
 
+from saccader_tf.utils.errors import UserError
+
 LOCK_FILE = "launcher.lock"
 
 
-class ModelDirBusyError(RuntimeError):
+class ModelDirBusyError(UserError, RuntimeError):
     """Another live process holds the lock on the `model_dir`."""
 
 

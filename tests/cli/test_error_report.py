@@ -16,7 +16,9 @@ from absl.testing import flagsaver
 
 from saccader_tf.cli import launcher
 from saccader_tf.cli.error_report import error_report
+from saccader_tf.data.tfds_download import NoNetworkError
 from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
+from saccader_tf.model_dir.lock import ModelDirBusyError
 from saccader_tf.run import orchestrator
 from saccader_tf.run.settings_error import ARG, SettingsError
 from saccader_tf.training.nan_guard import NonFiniteLossError
@@ -30,6 +32,8 @@ class ErrorReportTest(tf.test.TestCase):
             MissingFileError("no such folder: put one there"),
             MissingCheckpointError("stage1/x.h5 does not exist: train stage 1"),
             CorruptCheckpointError("x.h5 is damaged: train it again"),
+            ModelDirBusyError("runs/a is in use by pid 7: wait for it or use another --model_dir"),
+            NoNetworkError("imagenette must be downloaded: run tfds build on a machine online"),
             app.UsageError("Unexpected arguments: ['x']"),
         ):
             with self.subTest(error=type(error).__name__):
