@@ -244,14 +244,14 @@ class RunSettings:
         StageSettings.jit_compile,
         "boolean",
         "XLA-compile every stage's train step, also under --strategy=mirrored/multi_worker (for "
-        "GPUs; off by default: on a 2-core CPU it made the BagNet's steps 2-3x slower).",
+        "GPUs; off by default because it is slower on CPUs, see docs/results/cpu_kernels.md).",
     )
     mixed_precision: str = setting(
         "none",
         "enum",
         "Keras mixed precision of the model (float32 weights; logits, losses and location "
         "log-probabilities stay float32; mixed_float16 adds loss scaling). For GPUs and bfloat16 "
-        "accelerators; off by default: on a 2-core CPU bfloat16 steps were 9-11x slower. "
+        "accelerators; off by default because it is slower on CPUs (docs/results/cpu_kernels.md). "
         "--stage=eval and the export rebuild the model in float32.",
         choices=MIXED_PRECISION,
     )

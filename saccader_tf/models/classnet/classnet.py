@@ -248,17 +248,12 @@ def _input_side(classifier, glimpse_input_size, image_size, source_size, recepti
 
 def _make_classifier(name, input_shape, num_classes, widths):
     """A fresh `keras.applications` model (`weights=None`, logits) or the small CNN."""
-    if name == "nasnet_large":
-        return keras.applications.NASNetLarge(
-            input_shape=input_shape,
-            include_top=True,
-            weights=None,
-            classes=num_classes,
-            classifier_activation=None,
-            name="classifier",
-        )
-    if name == "resnet50_v2":
-        return keras.applications.ResNet50V2(
+    applications = {
+        "nasnet_large": keras.applications.NASNetLarge,
+        "resnet50_v2": keras.applications.ResNet50V2,
+    }
+    if name in applications:
+        return applications[name](
             input_shape=input_shape,
             include_top=True,
             weights=None,
