@@ -17,6 +17,7 @@ them back, and `saccader_tf.run.orchestrator.launch` validates and runs them (do
 
 import dataclasses
 import shlex
+import signal
 import sys
 
 from absl import app, flags, logging
@@ -26,6 +27,7 @@ from saccader_tf.cli.error_report import error_report
 from saccader_tf.run import orchestrator as recipe
 from saccader_tf.run.settings import RunSettings, flag_fields
 from saccader_tf.run.settings_error import ARG, SettingsError
+from saccader_tf.training.preemption import StageInterrupted
 
 FLAGS = saccader_flags.FLAGS
 flags.adopt_module_key_flags(saccader_flags)  # `--help` of this module lists them
@@ -82,17 +84,41 @@ def main(argv):
     """Reads the flags into `RunSettings` and launches `--stage`; a problem the user can fix ends
     in one line `error: ...` (exit code 2, or 3 for a diverged run), anything else re-raises."""
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+        stray = " ".join(shlex.quote(arg) for arg in argv[1:])
+        print(
+            f"error: unexpected argument(s) {stray}: every setting is a flag written "
+            "--name=value (python -m saccader_tf.launch --help lists them).",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     # TensorFlow's INFO lines (collective all-reduce, SavedModel assets) would bury the progress.
     logging.set_verbosity(logging.WARNING)
+    signal.signal(signal.SIGTERM, _stop_outside_steps)  # training steps install their own handler
     try:
         recipe.launch(settings_from_flags(), FLAGS.stage)  # validates the settings first
+    except StageInterrupted as stop:
+        print(stop, file=sys.stderr)
+        sys.exit(stop.exit_code)
+    except KeyboardInterrupt:
+        _stop_outside_steps(signal.SIGINT, None)
     except Exception as error:  # noqa: BLE001 (known problems end in one line; others re-raise)
         report = error_report(error, FLAGS.model_dir)
         if report is None:
             raise
         print(f"error: {report[1]}", file=sys.stderr)
         sys.exit(report[0])
+
+
+def _stop_outside_steps(number, frame):
+    """SIGTERM or Ctrl-C while no training step runs (reading data, evaluating, exporting): one
+    line and the signal's exit code; what was saved stays, so the same command continues."""
+    print(
+        f"\nstopped by {signal.Signals(number).name}: what was saved is kept (stage files and "
+        "progress saves); run the same command again to continue.",
+        file=sys.stderr,
+        flush=True,
+    )
+    sys.exit(128 + number)
 
 
 def run():

@@ -22,6 +22,11 @@ STAGES = ("1", "2", "3", "4", "all", "eval", "export")
 """What a run can do (`launch(settings, stage)`, the `--stage` flag): one training stage, all of
 them, the evaluation of a trained model_dir, or its export."""
 
+FLOAT32_TINY = 1.1754944e-38
+"""The smallest positive normal float32: a smaller learning rate is 0 or denormal in training."""
+
+MAX_SEED = 2**31 - 1
+
 _TYPES = {
     "string": ((str,), "a string"),
     "integer": ((int,), "an integer"),
@@ -75,15 +80,21 @@ def check_types(settings):
             types, what = _TYPES[kind]
             if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
                 raise SettingsError(f"{ARG}{name} must be {what}. Received: {ARG}{name}={value!r}")
+            if kind == "float" and not math.isfinite(value):
+                raise SettingsError(
+                    f"{ARG}{name} must be a finite number. Received: {ARG}{name}={value!r}"
+                )
 
 
 def check_per_stage(name, values, cast):
     """`values` (of `epochs` or `learning_rate`) holds one value, three or four, each a number."""
     numbers = (int,) if cast is int else (int, float)
     if not isinstance(values, (tuple, list)) or not all(
-        isinstance(v, numbers) and not isinstance(v, bool) for v in values
+        isinstance(v, numbers) and not isinstance(v, bool) and math.isfinite(v) for v in values
     ):
-        raise SettingsError(f"{ARG}{name} takes numbers. Received: {ARG}{name}={values!r}")
+        raise SettingsError(
+            f"{ARG}{name} takes numbers, each finite. Received: {ARG}{name}={_joined(values)}"
+        )
     if len(values) not in (1, 3, 4):
         raise SettingsError(
             f"{ARG}{name} takes one value, three (stages 1, 2, 3) or four (stages "
@@ -274,11 +285,20 @@ def check_ranges(settings):
             f"{ARG}epochs must be >= 1 for every stage (a stage of 0 epochs would leave an "
             f"untrained checkpoint). Received: {ARG}epochs={_joined(settings.epochs)}"
         )
-    if not all(0 < rate < math.inf for rate in settings.learning_rate):
+    if not all(FLOAT32_TINY <= rate < math.inf for rate in settings.learning_rate):
         raise SettingsError(
             f"{ARG}learning_rate must be positive and finite for every stage (<= 0 would not "
-            f"train, or climb the loss). Received: "
-            f"{ARG}learning_rate={_joined(settings.learning_rate)}"
+            f"train, or climb the loss; below {FLOAT32_TINY:.4g} it is 0 or denormal in float32). "
+            f"Received: {ARG}learning_rate={_joined(settings.learning_rate)}"
+        )
+    if settings.weight_decay < 0:
+        raise SettingsError(
+            f"{ARG}weight_decay must be >= 0. Received: {ARG}weight_decay={settings.weight_decay}"
+        )
+    if settings.seed > MAX_SEED:
+        raise SettingsError(
+            f"{ARG}seed must be at most {MAX_SEED} (2**31 - 1, the largest seed every random "
+            f"generator takes). Received: {ARG}seed={settings.seed}"
         )
     if not settings.full_image_loss_weight >= 0:
         raise SettingsError(

@@ -22,6 +22,7 @@ from saccader_tf.model_dir.records import config_record
 from saccader_tf.training import multi_worker
 from saccader_tf.training.callbacks import GlimpseImagesCallback
 from saccader_tf.training.nan_guard import NonFiniteLossGuard
+from saccader_tf.training.preemption import StopAtStepBoundary, StopSignals
 from saccader_tf.training.schedules import learning_rate_schedule
 from saccader_tf.training.stage_trainers import STAGE_TRAINERS, make_trainer
 from saccader_tf.utils.validation import check_int
@@ -88,6 +89,8 @@ def train_stage(
 
     Raises:
         NonFiniteLossError: a loss term became NaN/Inf; the stage stops there, without a checkpoint.
+        StageInterrupted: SIGTERM or SIGINT arrived; the stage saved its progress after the step
+            in flight and stopped (`saccader_tf.training.preemption`).
         ValueError: `epochs < 1` or `learning_rate <= 0` (nothing would be trained, or it would
             climb the loss), the epoch length is unknown, or saved progress has other settings.
     """
@@ -107,21 +110,24 @@ def train_stage(
     stage_callbacks = [guard, StageProgbar(settings.epochs)]
     if progress:
         stage_callbacks.append(ProgressSaver(progress, settings.save_every_steps, guard))
+    signals = StopSignals()  # SIGTERM/SIGINT: save at the next step boundary, then stop
+    stage_callbacks.append(StopAtStepBoundary(signals, stage, progress, guard, strategy))
     if write:
         stage_callbacks.extend(_logging_callbacks(stage, model, source, model_dir))
     start = time.time()
-    history = _fit_epochs(
-        trainer,
-        source,
-        stage_callbacks + list(callbacks),
-        guard,
-        strategy,
-        epochs=settings.epochs,
-        steps_per_epoch=steps_per_epoch,
-        first_step=resumed_from,
-        eval_steps=settings.eval_steps,
-        verbose=settings.verbose,
-    )
+    with signals:
+        history = _fit_epochs(
+            trainer,
+            source,
+            stage_callbacks + list(callbacks),
+            guard,
+            strategy,
+            epochs=settings.epochs,
+            steps_per_epoch=steps_per_epoch,
+            first_step=resumed_from,
+            eval_steps=settings.eval_steps,
+            verbose=settings.verbose,
+        )
     seconds = time.time() - start
     guard.check_weights(model.variables)  # the stage file never holds a non-finite weight
     guard.raise_if_failed()

@@ -44,6 +44,18 @@ CASES = [
         r"--dataset=imagenette itself.*cannot skip",
     ),
     ({"skip_bad_files": True}, r"^--skip_bad_files applies to image folders .*generated"),
+    # Values that pass a type check but could never train: caught here, not blamed on divergence.
+    ({"weight_decay": float("nan")}, r"^--weight_decay must be a finite number\. .*=nan$"),
+    ({"weight_decay": float("inf")}, r"^--weight_decay must be a finite number"),
+    ({"weight_decay": -1e-4}, r"^--weight_decay must be >= 0\. Received: --weight_decay=-0.0001$"),
+    ({"full_image_loss_weight": float("inf")}, r"^--full_image_loss_weight must be a finite"),
+    ({"warmup_epochs": float("nan")}, r"^--warmup_epochs must be a finite number"),
+    (
+        {"learning_rate": ["1e-320"]},
+        r"^--learning_rate must be positive .*float32.*=1e-320,1e-320,1e-320$",
+    ),
+    ({"learning_rate": ["0.1", "nan", "0.1"]}, r"^--learning_rate takes numbers, each finite"),
+    ({"seed": 4294967296}, r"^--seed must be at most 2147483647 .*--seed=4294967296$"),
 ]
 
 

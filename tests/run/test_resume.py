@@ -22,6 +22,7 @@ from saccader_tf.model_dir import stage_files as checkpoints
 from tests.support.launcher_runs import SCRIPT as _SCRIPT
 from tests.support.launcher_runs import report as _report
 from tests.support.launcher_runs import run as _run
+from tests.support.launcher_runs import stopped as _stopped
 from tests.support.launcher_runs import weights as _weights
 from tests.support.local_cluster import multi_worker_local
 
@@ -102,6 +103,31 @@ class ResumeTest(tf.test.TestCase):
         self.assertEqual(report["stage3"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]})
         self._assert_same_weights(model_dir)
 
+    def _signal_and_resume(self, name, kill_at, kill_signal):
+        model_dir = os.path.join(self.root, name)
+        stopped = _run(model_dir, kill_at, kill_signal=kill_signal)
+        number = getattr(signal, kill_signal)
+        self.assertEqual(stopped.returncode, 128 + number, stopped.stderr[-3000:])
+        self.assertIn(f"{kill_signal} received: stopping after the current step", stopped.stderr)
+        resumed = _run(model_dir)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
+        return model_dir, _stopped(stopped.stdout), _report(resumed.stdout)
+
+    def test_sigterm_saves_at_the_next_step_and_resumes_exactly(self):
+        # The signal arrives after step 5 (the last periodic save was at step 4): the stage stops
+        # after step 6, saving there, and the resumed run trains steps 7-18 only.
+        model_dir, stop, report = self._signal_and_resume("stage1_term", "1:5", "SIGTERM")
+        self.assertEqual(stop, {"step": 6, "saved": True})
+        self.assertEqual(report["stage1"], {"steps": 18, "resumed_from": 6, "epochs_run": [1, 2]})
+        self._assert_same_weights(model_dir)
+
+    def test_ctrl_c_in_stage3_saves_the_sampler_state_too(self):
+        model_dir, stop, report = self._signal_and_resume("stage3_int", "3:9", "SIGINT")
+        self.assertEqual(stop, {"step": 10, "saved": True})
+        self.assertEqual(report["stage1"], "skipped")
+        self.assertEqual(report["stage3"], {"steps": 18, "resumed_from": 10, "epochs_run": [1, 2]})
+        self._assert_same_weights(model_dir)
+
 
 @pytest.mark.slow
 class MultiWorkerResumeTest(tf.test.TestCase):
@@ -145,3 +171,24 @@ class MultiWorkerResumeTest(tf.test.TestCase):
             for a, b, is_local in zip(resumed, reference, local):
                 if task == 0 or not is_local:
                     self.assertAllClose(a, b, atol=1e-6, rtol=0)
+
+    def test_sigterm_to_one_worker_stops_both_at_the_same_step(self):
+        # Only worker 1 receives SIGTERM (after step 10); the workers agree after every step, so
+        # both save step 11 and stop, and both continue from it when started again.
+        root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), f"term_mw_{os.getpid()}")
+        command = [sys.executable, "-c", _SCRIPT, os.path.join(root, "run"), "multi_worker", "1"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KILL_")}
+        stopped = multi_worker_local.run_workers(
+            [command, command],
+            timeout=240,
+            env=dict(env, KILL_AT="1:10", KILL_SIGNAL="SIGTERM", KILL_TASK="1"),
+        )
+        for code, output in stopped:
+            self.assertEqual(code, 128 + signal.SIGTERM, output[-3000:])
+            self.assertEqual(_stopped(output), {"step": 11, "saved": True})
+        resumed = multi_worker_local.run_workers([command, command], timeout=240, env=env)
+        for code, output in resumed:
+            self.assertEqual(code, 0, output[-3000:])
+            self.assertEqual(
+                _report(output)["stage1"], {"steps": 18, "resumed_from": 11, "epochs_run": [1, 2]}
+            )

@@ -19,9 +19,12 @@ from saccader_tf.training.distribute import make_strategy
 from saccader_tf.models.saccader.saccader import Saccader
 from saccader_tf.training.train_stage import train_stage
 from saccader_tf.run.settings import StageSettings
+from saccader_tf.training.preemption import StageInterrupted
 
 model_dir, strategy_name, stages = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3].split(",")]
 kill_stage, kill_step = map(int, os.environ.get("KILL_AT", "0:0").split(":"))
+kill_signal = getattr(signal, os.environ.get("KILL_SIGNAL", "SIGKILL"))
+kill_task = int(os.environ.get("KILL_TASK", "-1"))  # -1: every worker signals itself
 
 
 class KillAt(keras.callbacks.Callback):
@@ -31,7 +34,8 @@ class KillAt(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.stage == kill_stage and int(self.model.optimizer.iterations.numpy()) == kill_step:
-            os.kill(os.getpid(), signal.SIGKILL)
+            if kill_task in (-1, task):
+                os.kill(os.getpid(), kill_signal)
 
 
 strategy = make_strategy(strategy_name)
@@ -55,19 +59,28 @@ for stage in stages:
         continue
     settings = StageSettings(epochs=3, learning_rate=0.01, weight_decay=1e-4, num_targets=2,
                              eval_steps=1, verbose=0, save_every_steps=4)
-    result = train_stage(stage, model, source, settings, model_dir=model_dir, strategy=strategy,
-                         callbacks=[KillAt(stage)])
+    try:
+        result = train_stage(stage, model, source, settings, model_dir=model_dir,
+                             strategy=strategy, callbacks=[KillAt(stage)])
+    except StageInterrupted as stop:
+        print("STOPPED " + json.dumps({"step": stop.step, "saved": stop.saved}), flush=True)
+        sys.exit(stop.exit_code)
     report[f"stage{stage}"] = {k: result[k] for k in ("steps", "resumed_from", "epochs_run")}
 np.savez(os.path.join(model_dir, f"final_{task}.npz"), *model.get_weights())
 print("RESULT " + json.dumps(report), flush=True)
 """  # noqa: E501 (a script run in a subprocess)
 
 
-def run(model_dir, kill_at=None, strategy="default", stages="1,3", **source_env):
+def run(model_dir, kill_at=None, strategy="default", stages="1,3", kill_signal=None, **source_env):
+    """Runs the script; `kill_at="<stage>:<step>"` signals the process after that step with
+    `kill_signal` (a `signal` name, default SIGKILL)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **source_env)
-    env.pop("KILL_AT", None)
+    for name in ("KILL_AT", "KILL_SIGNAL", "KILL_TASK"):
+        env.pop(name, None)
     if kill_at:
         env["KILL_AT"] = kill_at
+    if kill_signal:
+        env["KILL_SIGNAL"] = kill_signal
     return subprocess.run(
         [sys.executable, "-c", SCRIPT, model_dir, strategy, stages],
         env=env,
@@ -76,6 +89,12 @@ def run(model_dir, kill_at=None, strategy="default", stages="1,3", **source_env)
         timeout=300,
         cwd=REPO_ROOT,
     )
+
+
+def stopped(output):
+    """The `STOPPED` line of a run stopped by a signal (`{"step": ..., "saved": ...}`) or `None`."""
+    lines = [line for line in output.splitlines() if line.startswith("STOPPED ")]
+    return json.loads(lines[-1][len("STOPPED ") :]) if lines else None
 
 
 def report(output):
