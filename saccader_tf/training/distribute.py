@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from saccader_tf.utils.errors import BadValueError
+
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
@@ -27,7 +29,25 @@ def make_strategy(name="default", devices=None):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
+        if devices:
+            check_devices(devices)
         return tf.distribute.MirroredStrategy(devices=devices or None)
     if name == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: strategy={name!r}")
+
+
+def check_devices(devices):
+    """Every name in `devices` is a device of this process (TensorFlow would otherwise place the
+    work on another device without a word); raises `BadValueError` naming what is there."""
+    present = tf.config.list_logical_devices()
+    known = {(d.device_type, tf.DeviceSpec.from_string(d.name).device_index) for d in present}
+    for name in devices:
+        spec = tf.DeviceSpec.from_string(name)
+        device_type = (spec.device_type or "").upper()
+        if (device_type, spec.device_index or 0) not in known:
+            names = ", ".join(d.name for d in present)
+            raise BadValueError(
+                f"the devices list names {name}, which this machine does not have (it has: "
+                f"{names}): name devices it has, or leave --devices unset to use all local GPUs."
+            )
