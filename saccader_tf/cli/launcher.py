@@ -16,6 +16,7 @@ them back, and `saccader_tf.run.orchestrator.launch` validates and runs them (do
 """
 
 import dataclasses
+import logging as python_logging
 import shlex
 import signal
 import sys
@@ -93,6 +94,10 @@ def main(argv):
         sys.exit(2)
     # TensorFlow's INFO lines (collective all-reduce, SavedModel assets) would bury the progress.
     logging.set_verbosity(logging.WARNING)
+    # TensorFlow's Python logger has its own handler besides absl's on the root logger, so each of
+    # its warnings (e.g. tf.function retracing) would print twice; absl's handler prints them once.
+    for handler in list(python_logging.getLogger("tensorflow").handlers):
+        python_logging.getLogger("tensorflow").removeHandler(handler)
     signal.signal(signal.SIGTERM, _stop_outside_steps)  # training steps install their own handler
     try:
         recipe.launch(settings_from_flags(), FLAGS.stage)  # validates the settings first

@@ -1,4 +1,5 @@
-"""Stray arguments, Ctrl-C and SIGTERM end the launcher with one line and a documented exit code.
+"""Stray arguments, Ctrl-C and SIGTERM end the launcher with one line and a documented exit code;
+TensorFlow's own warnings print once.
 
 In process for the messages (the run is replaced); in a subprocess for a real SIGTERM sent while
 stage 1 trains: the launcher saves the progress at the next step, says so in one line and exits
@@ -114,3 +115,33 @@ class LauncherSigtermTest(tf.test.TestCase):
         )
         self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
         self.assertIn(f"stage 1: resuming at step {step} of", resumed.stdout + resumed.stderr)
+
+
+TF_WARNING_SCRIPT = """
+import sys
+from unittest import mock
+import tensorflow as tf
+from saccader_tf.cli import launcher
+from saccader_tf.run import orchestrator
+
+def launch(settings, stage):
+    tf.get_logger().warning("a tensorflow warning")
+
+sys.argv = ["launch", "--model_dir=" + sys.argv[1]]
+with mock.patch.object(orchestrator, "launch", side_effect=launch):
+    launcher.run()
+"""
+
+
+class TensorFlowWarningsTest(tf.test.TestCase):
+    def test_a_tensorflow_warning_prints_once(self):
+        # TensorFlow's logger has its own handler besides absl's on the root logger.
+        result = subprocess.run(
+            [sys.executable, "-c", TF_WARNING_SCRIPT, self.get_temp_dir()],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        self.assertEqual(result.stderr.count("a tensorflow warning"), 1, result.stderr[-2000:])
