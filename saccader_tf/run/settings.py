@@ -221,6 +221,13 @@ class RunSettings:
         "Save the training progress every N steps (and after every epoch); a killed run re-started "
         "with the same command continues from the last save. 0 = only after every epoch.",
     )
+    log_every_steps: int = setting(
+        StageSettings.log_every_steps,
+        "integer",
+        "Every N training steps print one plain line (stage, step, the epoch's running loss and "
+        "metrics, images/s) and write them as TensorBoard scalars, for long runs logged to a "
+        "file; 0 = only a line per epoch (or the progress bar on a terminal).",
+    )
     retrain: bool = setting(
         StageSettings.restart,
         "boolean",
@@ -376,7 +383,8 @@ class RunSettings:
         (the fields of the same name, `steps` as `steps_per_epoch`, `retrain` as `restart`)."""
         names = (*SHARED_WITH_RUNS, "weight_decay", "save_every_steps")
         shared = {name: getattr(self, name) for name in names}
-        verbose = self.verbose if self.verbose is not None else 1 if sys.stdout.isatty() else 2
+        bar = sys.stdout.isatty() and not self.log_every_steps  # step lines replace the bar
+        verbose = self.verbose if self.verbose is not None else 1 if bar else 2
         return StageSettings(
             **shared,
             epochs=self.of_stage(self.epochs, stage),

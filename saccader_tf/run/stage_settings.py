@@ -35,6 +35,8 @@ class StageSettings:
             `RunSettings.save_every_steps`) = no resumable progress; `0` = saved after every
             epoch; `N` = also every `N` steps.
         restart: ignore (and replace) saved progress instead of resuming from it.
+        log_every_steps: `N` = a plain progress line and TensorBoard scalars every `N` steps
+            (`saccader_tf.training.step_log`); 0 = none.
 
     Reproduction switches (each off by default, recorded in a stage's progress plan when on, so a
     resume with another value is refused):
@@ -60,6 +62,7 @@ class StageSettings:
     verbose: int = 1
     save_every_steps: Optional[int] = None
     restart: bool = False
+    log_every_steps: int = 0
     l2: str = "standard"
     location_weight_decay: Optional[float] = None
     reward: str = "binary"
@@ -88,6 +91,7 @@ SHARED_WITH_RUNS = (
     "reward",
     "schedule",
     "warmup_epochs",
+    "log_every_steps",
 )
 """The fields a run gives every stage as they are (same name, same value, same default), besides
 `weight_decay` and `save_every_steps`, whose defaults differ (see the attributes above)."""

@@ -25,6 +25,7 @@ from saccader_tf.training.nan_guard import NonFiniteLossGuard
 from saccader_tf.training.preemption import StopAtStepBoundary, StopSignals
 from saccader_tf.training.schedules import learning_rate_schedule
 from saccader_tf.training.stage_trainers import STAGE_TRAINERS, make_trainer
+from saccader_tf.training.step_log import StepLogger
 from saccader_tf.utils.validation import check_int
 
 __all__ = ["make_optimizer", "make_trainer", "stage_plan", "train_stage"]
@@ -112,6 +113,9 @@ def train_stage(
         stage_callbacks.append(ProgressSaver(progress, settings.save_every_steps, guard))
     signals = StopSignals()  # SIGTERM/SIGINT: save at the next step boundary, then stop
     stage_callbacks.append(StopAtStepBoundary(signals, stage, progress, guard, strategy))
+    if settings.log_every_steps:
+        log_dir = os.path.join(model_dir, "logs", f"stage{stage}") if write else None
+        stage_callbacks.append(_step_logger(stage, settings, steps_per_epoch, source, log_dir))
     if write:
         stage_callbacks.extend(_logging_callbacks(stage, model, source, model_dir))
     start = time.time()
@@ -295,6 +299,18 @@ def _fit_epochs(
         for name, values in result.history.items():
             history.setdefault(name, []).extend(values)
     return history
+
+
+def _step_logger(stage, settings, steps_per_epoch, source, log_dir):
+    """A line (on every worker) and TensorBoard scalars (in `log_dir`, the chief's) every N
+    steps."""
+    return StepLogger(
+        stage,
+        settings.log_every_steps,
+        total_steps=settings.epochs * steps_per_epoch,
+        batch_size=getattr(source, "batch_size", None),
+        log_dir=log_dir,
+    )
 
 
 def _logging_callbacks(stage, model, source, model_dir):
