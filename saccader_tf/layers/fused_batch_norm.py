@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from saccader_tf.layers.kernel_choice import cpu_kernels
+
 
 @keras.saving.register_keras_serializable(package="saccader_tf")
 class BatchNormalization(keras.layers.BatchNormalization):
@@ -23,8 +25,10 @@ class BatchNormalization(keras.layers.BatchNormalization):
     Bessel-corrected batch variance; it is scaled back by `(n − 1) / n` so that the moving variance
     follows the biased variance exactly as Keras does.
 
-    Anything the fused kernel does not cover — an input of rank other than 4, `axis` other than
-    the last, a `mask`, `renorm`, `synchronized=True`, float64 — runs the Keras implementation.
+    It runs where the CPU substitutes are chosen (`saccader_tf.layers.kernel_choice`: by default
+    when no GPU or TPU is visible). Elsewhere, and for anything the fused kernel does not cover
+    (an input of rank other than 4, `axis` other than the last, a `mask`, `renorm`,
+    `synchronized=True`, float64), the Keras implementation runs.
 
     The class keeps Keras' name on purpose: Keras names a weight file's entries after the class
     (`.../batch_normalization_1/vars/0`), so weight files of models built with either class are
@@ -66,7 +70,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
         )
 
     def call(self, inputs, training=None, mask=None):
-        if not self._fused_supported(inputs, mask):
+        if not (cpu_kernels() and self._fused_supported(inputs, mask)):
             return super().call(inputs, training=training, mask=mask)
         x = tf.cast(inputs, tf.float32)  # as Keras: statistics in float32
         channels = x.shape[-1]

@@ -25,6 +25,7 @@ import keras
 from saccader_tf.data.preprocessing import resize_method_of
 from saccader_tf.evaluation.evaluate import evaluate_model, policy_accuracies
 from saccader_tf.export.savedmodel import export_model
+from saccader_tf.layers import kernel_choice
 from saccader_tf.model_dir import stage_files
 from saccader_tf.model_dir.lock import ModelDirLock
 from saccader_tf.model_dir.model_config import load_trained_model
@@ -77,6 +78,8 @@ def launch(settings, stage):
         ModelDirBusyError: another process holds the lock on `settings.model_dir`.
     """
     settings.validate(stage)  # SettingsError naming the setting, before any work
+    kernel_choice.set_kernels(settings.kernels)
+    print(kernel_choice.choice_line(), flush=True)
     if stage in ("eval", "export"):
         exists = os.path.isdir(settings.model_dir)  # else the step below says what is missing
         with ModelDirLock(settings.model_dir) if exists else contextlib.nullcontext():

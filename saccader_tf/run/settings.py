@@ -1,8 +1,8 @@
 """`RunSettings`: the settings of a training run, declared once, as a frozen dataclass.
 
 `RunSettings` is everything the stage recipe (`saccader_tf.run.orchestrator`) reads, declared once:
-each field carries its default, its help text and the kind of its command-line flag
-(`dataclasses.field(metadata=...)`, see `setting`). `saccader_tf.cli.flags` generates the flags of
+each field carries its default, its help text and the kind of its command-line flag (see
+`saccader_tf.run.setting_field.setting`). `saccader_tf.cli.flags` generates the flags of
 `python -m saccader_tf.launch` from these fields and `saccader_tf.cli.launcher.settings_from_flags`
 reads them back; Python code builds a `RunSettings` directly. `RunSettings.validate(stage)` refuses
 settings that cannot work, for both (`saccader_tf.run.validate`).
@@ -15,7 +15,9 @@ import dataclasses
 import sys
 from typing import Callable, Optional
 
+from saccader_tf.layers.kernel_choice import KERNEL_MODES
 from saccader_tf.models.dtype_policy import MIXED_PRECISION
+from saccader_tf.run.setting_field import setting
 from saccader_tf.run.stage_settings import SHARED_WITH_RUNS, StageSettings
 from saccader_tf.run.validate import validate_settings
 
@@ -30,23 +32,6 @@ DEFAULT_EVAL_POLICIES = (
     "sobel_mean",
     "sobel_var",
 )
-
-FLAG_KINDS = ("string", "integer", "float", "boolean", "enum", "list", "per_stage")
-"""How a setting is given on the command line: absl's flag types, plus `per_stage` (a list flag of
-one value for every stage, three for stages 1-3 or four for stages 1-4)."""
-
-
-def setting(default, flag, help, choices=None):
-    """A `RunSettings` field that is also a flag of the launcher.
-
-    Args:
-        default: the setting's default (also the flag's).
-        flag: one of `FLAG_KINDS`.
-        help: the flag's help text.
-        choices: the allowed values of an `enum` flag.
-    """
-    metadata = {"flag": flag, "help": help, "choices": tuple(choices) if choices else None}
-    return dataclasses.field(default=default, metadata=metadata)
 
 
 def flag_fields():
@@ -246,6 +231,15 @@ class RunSettings:
     )
     devices: tuple = setting(
         (), "list", "Devices for --strategy=mirrored (default: all local GPUs)."
+    )
+    kernels: str = setting(
+        "auto",
+        "enum",
+        "Kernels of batch norm and the attention network's dilated convolutions: auto = the CPU "
+        "substitutes (fused batch norm, dilated convolutions as one matmul) when no GPU or TPU "
+        "is visible, else Keras's standard layers (cuDNN/XLA); cpu or standard forces one. Same "
+        "maths and weight files either way.",
+        choices=KERNEL_MODES,
     )
     jit_compile: bool = setting(
         StageSettings.jit_compile,

@@ -5,6 +5,7 @@ import keras
 from saccader_tf.layers.attention_modules import make_attention_module, validate_attention
 from saccader_tf.layers.dilated_conv import same_dilated_conv2d
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
+from saccader_tf.layers.kernel_choice import cpu_kernels
 from saccader_tf.utils.validation import check_int, is_int
 
 KERNEL_SIZES = (1, 3, 1, 3)
@@ -122,8 +123,10 @@ class AttentionNetwork(keras.layers.Layer):
     def call(self, inputs, training=None):
         x = inputs
         for conv, norm, rate in zip(self.convs, self.norms, DILATION_RATES):
-            # The dilated convs run as one matmul over a patch matrix: same maths, faster backward.
-            y = same_dilated_conv2d(x, conv.kernel, rate) if rate > 1 else conv(x)
+            # On CPUs the dilated convs run as one matmul over a patch matrix: same maths, faster
+            # backward there (saccader_tf.layers.kernel_choice).
+            substitute = rate > 1 and cpu_kernels()
+            y = same_dilated_conv2d(x, conv.kernel, rate) if substitute else conv(x)
             x = keras.ops.relu(norm(y, training=training))
         if self.attention_module is not None:
             x = self.attention_module(x, training=training)
