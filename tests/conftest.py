@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The suite pins hand-computed numbers with TensorFlow's reference CPU kernels (oneDNN's differ
-# in rounding); tests/test_onednn.py runs the oneDNN paths in subprocesses.
+# in rounding); tests/models/bagnet/test_onednn.py runs the oneDNN paths in subprocesses.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # XLA-compiled test steps run once: LLVM's optimisation would only add compile time.

@@ -4,7 +4,7 @@ The folder holds the built-in cluttered MNIST written as PNG files (48 training 
 read with the default `light` recipe, whose random shifts are drawn per epoch and position: a
 resumed epoch skips its first slots before decoding and must see exactly the batches and shifts an
 uninterrupted run sees. Run on the decode-once cache (the default for a small folder); the streamed
-pipeline gives the same batches (tests/test_data_folder_paths.py).
+pipeline gives the same batches (tests/data/test_data_folder_paths.py).
 """
 
 import os

@@ -57,6 +57,8 @@ class ValidateTest(tf.test.TestCase):
             (dict(classifier="small_cnn"), "4"),
             (dict(skip_stage2=True), 3),
             (dict(train_examples=None, num_clutter=None), "1"),  # unset: the defaults apply
+            # DRAM at 28 px: its 9 px glimpses fit; the unused --model's 29 px field is no limit
+            (dict(architecture="dram", dram_model="dram_tiny", image_size=28), "all"),
         ):
             with self.subTest(stage=stage, **{k: str(v) for k, v in changes.items()}):
                 settings = RunSettings(**changes)

@@ -41,7 +41,7 @@ class KillAt(keras.callbacks.Callback):
 strategy = make_strategy(strategy_name)
 task = json.loads(os.environ.get("TF_CONFIG", '{"task": {"index": 0}}'))["task"]["index"]
 keras.utils.set_random_seed(0)
-if os.environ.get("SOURCE_FOLDER"):  # an image folder of 48 training images (tests/test_folder_resume.py)
+if os.environ.get("SOURCE_FOLDER"):  # an image folder of 48 training images (tests/run/test_folder_resume.py)
     from saccader_tf.data import image_folder_source
     source = image_folder_source(os.environ["SOURCE_FOLDER"], image_size=28, batch_size=8, seed=1,
                                  cache=os.environ.get("SOURCE_CACHE", "auto"))

@@ -1,6 +1,6 @@
-"""Script for tests/test_onednn.py: two stage-1 steps of `bagnet9_tiny` at 56 px, batch 4, then a
-checksum of the weights. With TensorFlow's oneDNN kernels this shape used to overflow the heap in
-the strided 1x1 shortcut's weight gradient (4 and 8 input channels)."""
+"""Script for tests/models/bagnet/test_onednn.py: two stage-1 steps of `bagnet9_tiny` at 56 px,
+batch 4, then a checksum of the weights. With TensorFlow's oneDNN kernels this shape used to
+overflow the heap in the strided 1x1 shortcut's weight gradient (4 and 8 input channels)."""
 
 import hashlib
 import sys
