@@ -237,6 +237,7 @@ class _Reading:
 
 def _records(files, cycle_length):
     """`(shard, index in shard, serialised record)` of `files`, interleaved record by record."""
+    parallel = dict(num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return tf.data.Dataset.from_tensor_slices(list(files)).interleave(
         lambda shard: (
             tf.data.TFRecordDataset(shard)
@@ -245,8 +246,7 @@ def _records(files, cycle_length):
         ),
         cycle_length=cycle_length,
         block_length=1,
-        num_parallel_calls=tf.data.AUTOTUNE if cycle_length > 1 else None,
-        deterministic=True,
+        **(parallel if cycle_length > 1 else {}),
     )
 
 
