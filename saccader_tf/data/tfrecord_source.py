@@ -90,21 +90,12 @@ def tfrecord_source(
         >>> source = tfrecord_source("/data/imagenet", image_size=224, batch_size=256,
         ...                          augment="imagenet", label_offset=1)
     """
-    recipe = Recipe(augment, flip)
-    for field, value in (("image_size", image_size), ("batch_size", batch_size)):
-        check_int(field, value)
-    check_int("shuffle_buffer", shuffle_buffer)
-    check_channels(channels)
+    recipe = _checked_args(image_size, batch_size, shuffle_buffer, augment, flip, channels)
     _check_label_offset(label_offset)
     train_files, eval_files = find_shards(location)
     train_scan = scan_shards(train_files, label_offset)
     eval_scan = scan_shards(eval_files, label_offset)
-    if batch_size > train_scan.total:
-        raise BadValueError(
-            f"`batch_size` is larger than the number of training records ({train_scan.total}), "
-            "so the training pipeline (which drops the last partial batch) would be empty. "
-            f"Received: batch_size={batch_size}"
-        )
+    _check_batch_size(batch_size, train_scan.total)
     num_classes = max(train_scan.max_label, eval_scan.max_label) + 1
     channels = _resolve_channels(channels, train_files)
     mean, std = default_normalization(channels)
@@ -140,6 +131,24 @@ def tfrecord_source(
         batch_size=batch_size,
         settings=settings,
     )
+
+
+def _checked_args(image_size, batch_size, shuffle_buffer, augment, flip, channels):
+    """Checks the plain arguments; returns the preprocessing `Recipe`."""
+    for field, value in (("image_size", image_size), ("batch_size", batch_size)):
+        check_int(field, value)
+    check_int("shuffle_buffer", shuffle_buffer)
+    check_channels(channels)
+    return Recipe(augment, flip)
+
+
+def _check_batch_size(batch_size, num_train):
+    if batch_size > num_train:
+        raise BadValueError(
+            f"`batch_size` is larger than the number of training records ({num_train}), so the "
+            "training pipeline (which drops the last partial batch) would be empty. "
+            f"Received: batch_size={batch_size}"
+        )
 
 
 def _check_label_offset(label_offset):
