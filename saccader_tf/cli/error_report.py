@@ -24,7 +24,7 @@ USER_ERRORS = (UserError, app.UsageError)
 """The errors whose message is the whole report (exit code 2). The model_dir errors (missing or
 damaged files, another launcher on it) and a TFDS download without network are `UserError`s."""
 
-DATA_MARKERS = ("Cannot read image file", "Labels must lie in")
+DATA_MARKERS = ("Cannot read image file", "Labels must lie in", "Cannot decode the image of record")
 """How the data pipeline names a bad file or label inside a TensorFlow error (the line kept)."""
 
 

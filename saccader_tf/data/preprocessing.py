@@ -44,6 +44,15 @@ from typing import Optional
 
 import tensorflow as tf
 
+from saccader_tf.data.crops import (
+    CROP_FRACTION,
+    MAX_CROP_ATTEMPTS,
+    center_crop,
+    random_crop,
+    random_crop_encoded,
+)
+from saccader_tf.data.crops import crop_window as crop_window
+from saccader_tf.data.encoded_images import decode_encoded
 from saccader_tf.data.normalization import normalize_images
 from saccader_tf.utils.errors import BadValueError
 
@@ -51,11 +60,6 @@ RECIPES = ("imagenet", "light", "none", "imagenet_tf1")
 """The preprocessing recipe names (`--augment`)."""
 INCEPTION_CROP_RECIPES = ("imagenet", "imagenet_tf1")
 RESIZE_METHODS = ("bilinear", "bicubic")
-CROP_FRACTION = 0.875
-"""Fraction of the shorter side kept by the `imagenet` recipe's evaluation centre crop (224/256)."""
-AREA_RANGE = (0.08, 1.0)
-ASPECT_RATIO_RANGE = (3.0 / 4.0, 4.0 / 3.0)
-MAX_CROP_ATTEMPTS = 10
 TF1_MAX_CROP_ATTEMPTS = 100
 """Attempts of the official TF1 code's Inception crop (the `imagenet_tf1` recipe)."""
 LIGHT_MAX_SHIFT_FRACTION = 1.0 / 16.0
@@ -117,16 +121,46 @@ class Recipe:
         Returns:
             float32 tensor `[S, S, C]`, normalised.
         """
-        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+        crop_seed, flip_seed = _split_seed(seed)
         if self.name in INCEPTION_CROP_RECIPES:
-            tf1 = self.name == "imagenet_tf1"
-            crop = random_crop(
-                image,
-                crop_seed,
-                max_attempts=TF1_MAX_CROP_ATTEMPTS if tf1 else MAX_CROP_ATTEMPTS,
-                fallback_fraction=self.eval_crop_fraction(image_size),
-            )
-            image = resize(crop, image_size, self.resize_method)
+            image = random_crop(image, crop_seed, **self._crop_args(image_size))
+        return self._finish(image, crop_seed, flip_seed, image_size=image_size, mean=mean, std=std)
+
+    def train_encoded(self, encoded, seed, *, channels, image_size, mean, std):
+        """One training input from encoded bytes: the same result as `train` of the decoded image.
+
+        For a JPEG under an Inception-crop recipe only the crop window is decoded
+        (`random_crop_encoded`); every other image is decoded whole (`decode_encoded`) first.
+
+        Args:
+            encoded: string scalar tensor, the bytes of a JPEG, PNG, BMP or GIF file.
+            seed: int32/int64 tensor `[2]`, the image's own seed.
+            channels: 1 or 3.
+            image_size: output side `S`.
+            mean, std: per-channel normalisation (`[0, 1]` units, `channels` values each).
+
+        Returns:
+            float32 tensor `[S, S, channels]`, normalised.
+        """
+        crop_seed, flip_seed = _split_seed(seed)
+        if self.name in INCEPTION_CROP_RECIPES:
+            crop_args = self._crop_args(image_size)
+            image = random_crop_encoded(encoded, crop_seed, channels=channels, **crop_args)
+        else:
+            image = decode_encoded(encoded, channels)
+        return self._finish(image, crop_seed, flip_seed, image_size=image_size, mean=mean, std=std)
+
+    def _crop_args(self, image_size):
+        tf1 = self.name == "imagenet_tf1"
+        return dict(
+            max_attempts=TF1_MAX_CROP_ATTEMPTS if tf1 else MAX_CROP_ATTEMPTS,
+            fallback_fraction=self.eval_crop_fraction(image_size),
+        )
+
+    def _finish(self, image, crop_seed, flip_seed, *, image_size, mean, std):
+        """The training half after the Inception crop (if any): resize, shift, flip, normalise."""
+        if self.name in INCEPTION_CROP_RECIPES:
+            image = resize(image, image_size, self.resize_method)
         else:
             image = resize(image, image_size)
             if self.name == "light":
@@ -202,46 +236,6 @@ def resize_method_of(recipe_name):
     return "bicubic" if recipe_name == "imagenet_tf1" else "bilinear"
 
 
-def crop_window(height, width, crop_fraction):
-    """The evaluation centre crop as a window of an `H x W` image.
-
-    Args:
-        height, width: int32 scalars (tensors or ints), the image size.
-        crop_fraction: Python float in `(0, 1]` (central square crop), or `None` (no crop: the
-            whole image, as the `none` and `light` recipes evaluate).
-
-    Returns:
-        int32 scalars `(top, left, crop_height, crop_width)`: for a float, a square of side
-        `c = max(round(crop_fraction * min(H, W)), 1)` (round half to even) at
-        `((H - c) // 2, (W - c) // 2)`; for `None`, `(0, 0, H, W)`.
-    """
-    height, width = tf.cast(height, tf.int32), tf.cast(width, tf.int32)
-    if crop_fraction is None:
-        return tf.constant(0, tf.int32), tf.constant(0, tf.int32), height, width
-    _check_crop_fraction(crop_fraction)
-    shorter = tf.cast(tf.minimum(height, width), tf.float32)
-    side = tf.maximum(tf.cast(tf.round(crop_fraction * shorter), tf.int32), 1)
-    return (height - side) // 2, (width - side) // 2, side, side
-
-
-def center_crop(images, crop_fraction=CROP_FRACTION):
-    """The central square `crop_window` of `images`.
-
-    Equivalent to resizing the shorter side to `S / crop_fraction` and cropping the central `S x S`.
-
-    Args:
-        images: tensor `[H, W, C]` or `[N, H, W, C]`.
-        crop_fraction: float in `(0, 1]`.
-
-    Returns:
-        tensor `[c, c, C]` or `[N, c, c, C]` of the input dtype.
-    """
-    _check_crop_fraction(crop_fraction)
-    shape = tf.shape(images)
-    top, left, side, _ = crop_window(shape[-3], shape[-2], crop_fraction)
-    return images[..., top : top + side, left : left + side, :]
-
-
 def resize(images, image_size, method="bilinear"):
     """Resize of the whole image(s) to `S x S` (`method`: `"bilinear"` or `"bicubic"`, half-pixel
     centres, no antialiasing), float32 in the input's value range (bicubic may overshoot it).
@@ -273,42 +267,6 @@ def resize(images, image_size, method="bilinear"):
     return tf.ensure_shape(resized, static)
 
 
-def random_crop(image, seed, *, max_attempts=MAX_CROP_ATTEMPTS, fallback_fraction=CROP_FRACTION):
-    """Inception-style random crop: area in `[0.08, 1]` of the image, aspect ratio in `[3/4, 4/3]`.
-
-    Uses `tf.image.stateless_sample_distorted_bounding_box` with the whole image as the object box
-    (`min_object_covered=0.1`, `max_attempts` attempts); when no attempt fits it falls back to
-    `center_crop(image, fallback_fraction)`.
-
-    Args:
-        image: tensor `[H, W, C]`.
-        seed: int32/int64 tensor `[2]`.
-        max_attempts: crop attempts (10 here; the TF1 code's `imagenet_tf1` recipe uses 100).
-        fallback_fraction: the centre crop used when every attempt fails.
-
-    Returns:
-        tensor `[h, w, C]` of the input dtype.
-    """
-    shape = tf.shape(image)
-    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
-        image_size=shape,
-        bounding_boxes=tf.constant([0.0, 0.0, 1.0, 1.0], tf.float32, shape=[1, 1, 4]),
-        seed=seed,
-        min_object_covered=0.1,
-        aspect_ratio_range=ASPECT_RATIO_RANGE,
-        area_range=AREA_RANGE,
-        max_attempts=max_attempts,
-        use_image_if_no_bounding_boxes=True,
-    )
-    # The op returns the whole image when every attempt failed.
-    failed = tf.reduce_all(tf.equal(size[:2], shape[:2]))
-    return tf.cond(
-        failed,
-        lambda: center_crop(image, fallback_fraction),
-        lambda: tf.slice(image, begin, size),
-    )
-
-
 def random_shift(image, seed, max_shift):
     """Shifts `image [S, S, C]` by `(dy, dx)`, each uniform in `[-max_shift, max_shift]`; pixels
     moved in from outside are 0 (black in raw pixel values).
@@ -321,8 +279,6 @@ def random_shift(image, seed, max_shift):
     return tf.slice(padded, tf.concat([offset, [0]], 0), tf.concat([size, [-1]], 0))
 
 
-def _check_crop_fraction(crop_fraction):
-    if not 0.0 < crop_fraction <= 1.0:
-        raise BadValueError(
-            f"`crop_fraction` must be in (0, 1]. Received: crop_fraction={crop_fraction}"
-        )
+def _split_seed(seed):
+    """The crop and flip seeds `[2]` of an image's seed."""
+    return tf.unstack(tf.random.experimental.stateless_split(seed, num=2))

@@ -61,7 +61,8 @@ class RunSettings:
         "cluttered_mnist",
         "string",
         "'cluttered_mnist' (offline default), 'folder:<path>' (an image folder "
-        "<path>/train/<class>/*), or a TFDS dataset name.",
+        "<path>/train/<class>/*), 'tfrecord:<path>' (ImageNet-style TFRecord shards <path>/train-* "
+        "and <path>/validation-*, or a glob), or a TFDS dataset name.",
     )
     data_dir: Optional[str] = setting(None, "string", "TFDS data directory.")
     num_clutter: Optional[int] = setting(
@@ -75,9 +76,10 @@ class RunSettings:
     skip_bad_files: bool = setting(
         False,
         "boolean",
-        "Image folders: leave out unreadable image files with a counted warning instead of "
-        "stopping with an error naming the file. Not for TFDS datasets: TFDS decodes their images "
-        "inside its own pipeline, where a bad image cannot be skipped.",
+        "Image folders and TFRecord shards: leave out unreadable image files (records) with a "
+        "counted warning instead of stopping with an error naming the file. Not for TFDS "
+        "datasets: TFDS decodes their images inside its own pipeline, where a bad image cannot "
+        "be skipped.",
     )
     augment: Optional[str] = setting(
         None,
@@ -111,6 +113,13 @@ class RunSettings:
         choices=["auto", "memory", "stream"],
     )
     cache_budget_mb: int = setting(1024, "integer", "Memory budget of --cache=auto, in MiB.")
+    # TFRecord shards (--dataset=tfrecord:DIR).
+    label_offset: int = setting(
+        0,
+        "integer",
+        "TFRecord shards: the stored label of the first class, subtracted from every label "
+        "(1 for the 1-based labels of the classic ImageNet conversion; default 0).",
+    )
     model: str = setting(
         "bagnet29_small",
         "string",

@@ -1,4 +1,5 @@
-"""The data source of a run's settings (cluttered MNIST, an image folder or a TFDS dataset)."""
+"""The data source of a run's settings (cluttered MNIST, an image folder, TFRecord shards or a TFDS
+dataset)."""
 
 import contextlib
 
@@ -33,11 +34,14 @@ def data_source(settings):
             cache_budget_bytes=settings.cache_budget_mb << 20,
             skip_bad_files=settings.skip_bad_files,
         )
+    tfrecord = settings.dataset.startswith("tfrecord:")
+    if tfrecord:
+        extra.update(label_offset=settings.label_offset, skip_bad_files=settings.skip_bad_files)
     if settings.background_class:  # TFDS only (the settings refuse it for other data)
         extra["background_class"] = True
     download = (
         contextlib.nullcontext()
-        if folder
+        if folder or tfrecord
         else explained_download(settings.dataset, settings.data_dir)
     )
     with download:

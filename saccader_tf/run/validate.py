@@ -200,7 +200,7 @@ def check_classifier_files(settings):
 
 def is_tfds(dataset):
     """A TFDS dataset name (neither the built-in cluttered_mnist nor an image folder)."""
-    return dataset != "cluttered_mnist" and not dataset.startswith("folder:")
+    return dataset != "cluttered_mnist" and not dataset.startswith(("folder:", "tfrecord:"))
 
 
 def check_switches(settings, stage):
@@ -357,8 +357,15 @@ def check_data(settings):
             f"{ARG}cache_budget_mb must be >= 0. "
             f"Received: {ARG}cache_budget_mb={settings.cache_budget_mb}"
         )
-    if settings.skip_bad_files and not folder:
+    # TFRecord shards: --skip_bad_files applies, --label_offset only there.
+    tfrecord = dataset.startswith("tfrecord:")
+    if settings.skip_bad_files and not (folder or tfrecord):
         raise SettingsError(skip_bad_files_refusal(dataset))
+    if (settings.label_offset != 0 and not tfrecord) or settings.label_offset < 0:
+        raise SettingsError(
+            f"{ARG}label_offset applies to TFRecord shards ({ARG}dataset=tfrecord:PATH) and must "
+            f"be >= 0. Received: {ARG}label_offset={settings.label_offset}"
+        )
 
 
 def skip_bad_files_refusal(dataset):

@@ -45,6 +45,10 @@ if os.environ.get("SOURCE_FOLDER"):  # an image folder of 48 training images (te
     from saccader_tf.data import image_folder_source
     source = image_folder_source(os.environ["SOURCE_FOLDER"], image_size=28, batch_size=8, seed=1,
                                  cache=os.environ.get("SOURCE_CACHE", "auto"))
+elif os.environ.get("SOURCE_TFRECORD"):  # TFRecord shards of 48 images (tests/run/test_tfrecord_resume.py)
+    from saccader_tf.data import make_source
+    source = make_source("tfrecord:" + os.environ["SOURCE_TFRECORD"], image_size=28, batch_size=8,
+                         seed=1, channels=1, augment="imagenet")
 else:
     source = cluttered_mnist_source(image_size=28, batch_size=8, num_train=48, num_eval=8, seed=1)
 with strategy.scope():
