@@ -61,7 +61,8 @@ def settings_from_flags():
         for field in dataclasses.fields(RunSettings)
         if "given" in field.metadata
     }
-    return RunSettings(**values, **given, command_for=command_for)
+    present = frozenset(field.name for field in flag_fields() if FLAGS[field.name].present)
+    return RunSettings(**values, **given, flags_given=present, command_for=command_for)
 
 
 def command_for(stage):

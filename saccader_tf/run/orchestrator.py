@@ -44,9 +44,11 @@ from saccader_tf.models.classnet.classnet import SaccaderClassNet
 from saccader_tf.models.dtype_policy import model_dtype
 from saccader_tf.run.model_kinds import kind_of_model_dir, kind_of_settings
 from saccader_tf.run.recorded_checks import (
+    check_recorded_classes,
     check_recorded_classifier,
     check_recorded_readout,
     float32_config,
+    recorded_model_settings,
     with_readout_flag,
 )
 from saccader_tf.run.reports import write_evaluation, write_policy_comparison
@@ -300,10 +302,12 @@ def evaluate(settings):
     """`--stage=eval`: the full evaluation table and pictures of a trained model_dir, written to
     model_dir/evaluation (of a Saccader-ClassNet: its Saccader's rows and the ClassNet's, on the
     data at the classifier's size)."""
+    settings = recorded_model_settings(settings, "eval")
     model = load_trained_model(settings.model_dir)
     kind = kind_of_model_dir(settings.model_dir)
     glimpse_model, classnet = kind.evaluated(settings, model)
     source = data_source(kind.evaluation_settings(settings, model))
+    check_recorded_classes(settings, source)
     result = evaluate_model(
         glimpse_model,
         source,
@@ -320,7 +324,9 @@ def evaluate(settings):
 def export(settings, model=None):
     """`--stage=export` (and the end of `--stage=all`): a SavedModel of `model` (default: the
     final model rebuilt from model_dir) under model_dir/export, with the recorded preprocessing."""
-    model = model or load_trained_model(settings.model_dir)
+    if model is None:  # --stage=export
+        recorded_model_settings(settings, "export")  # refuses flags that contradict the record
+        model = load_trained_model(settings.model_dir)
     preprocessing = load_preprocessing(settings.model_dir)
     path = export_model(
         model,
