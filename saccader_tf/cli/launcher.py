@@ -61,7 +61,7 @@ def settings_from_flags():
         for field in dataclasses.fields(RunSettings)
         if "given" in field.metadata
     }
-    present = frozenset(field.name for field in flag_fields() if FLAGS[field.name].present)
+    present = frozenset(f.name for f in flag_fields() if not FLAGS[f.name].using_default_value)
     return RunSettings(**values, **given, flags_given=present, command_for=command_for)
 
 
