@@ -64,7 +64,8 @@ def settings_from_flags():
         for field in dataclasses.fields(RunSettings)
         if "given" in field.metadata
     }
-    return RunSettings(**values, **given, command_for=command_for)
+    present = frozenset(f.name for f in flag_fields() if not FLAGS[f.name].using_default_value)
+    return RunSettings(**values, **given, flags_given=present, command_for=command_for)
 
 
 def command_for(stage):

@@ -3,6 +3,7 @@
     stage_files            each stage's weights file with its SHA-256; restoring it
     records                model_config.json and classnet_config.json (recorded, checked, read)
     preprocessing_record   preprocessing.json (how raw images become model inputs, for export)
+    lineage                stageN/parent.json (the stage file each stage was trained from)
     model_config           rebuilding a model from its record; `load_trained_model`
     progress               the resumable progress of a running stage
     lock                   one launcher per model_dir (`ModelDirLock`)

@@ -1,15 +1,17 @@
-"""One training launcher per `model_dir` at a time: an exclusive lock on `model_dir/launcher.lock`.
+"""One training launcher per `model_dir` at a time: an exclusive lock on the `model_dir` folder.
 
 Two launchers on one `model_dir` would share its progress saves, stage files and logs, and both
-claim the result. `ModelDirLock` takes an exclusive `fcntl.flock` on the lock file and writes who
-holds it (pid, host, start time, command). A second launcher finds the lock taken and is refused
-with `ModelDirBusyError` naming that process. The kernel releases the lock when its holder exits or
-is killed (also by `kill -9`), so a lock left by a dead process never blocks: the file stays, but
-nobody holds it.
+claim the result. `ModelDirLock` takes an exclusive `fcntl.flock` on the `model_dir` folder itself
+and on `model_dir/launcher.lock`, and writes who holds it (pid, host, start time, command) into that
+file. A second launcher finds the lock taken and is refused with `ModelDirBusyError` naming that
+process. The lock on the folder is what counts: deleting `launcher.lock` while a launcher runs does
+not free it (the next launcher's message then names the holder as unknown). The kernel releases the
+locks when their holder exits or is killed (also by `kill -9`), so a lock left by a dead process
+never blocks: the file stays, but nobody holds it.
 
 Under `--strategy=multi_worker` only the chief takes the lock (the other workers write nothing
 under `model_dir`). On a network filesystem `flock` is forwarded to the server by Linux's NFS
-client; on filesystems without locks, taking it fails with a message saying so.
+client; where a folder cannot be locked only the file's lock applies.
 """
 
 import datetime
@@ -19,6 +21,7 @@ import json
 import os
 import shlex
 import socket
+import stat
 import sys
 import time
 
@@ -51,17 +54,19 @@ class ModelDirLock:
         self.path = os.path.join(model_dir, LOCK_FILE)
         self.command = command if command is not None else shlex.join([sys.executable, *sys.argv])
         self._fd = None
+        self._directory_fd = None
 
     def __enter__(self):
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        model_dir = os.path.dirname(self.path) or "."
+        os.makedirs(model_dir, exist_ok=True)
+        # The lock is held on model_dir itself: deleting launcher.lock cannot free it. The file
+        # is locked too (launchers of older versions lock only the file) and names the holder.
+        directory_fd = _locked(os.open(model_dir, os.O_RDONLY | os.O_DIRECTORY), self)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            os.close(fd)
-            if error.errno not in (errno.EWOULDBLOCK, errno.EACCES):
-                raise
-            raise ModelDirBusyError(self._busy_message()) from None
+            fd = _locked(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), self)
+        except BaseException:
+            os.close(directory_fd)
+            raise
         holder = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -71,14 +76,16 @@ class ModelDirLock:
         os.ftruncate(fd, 0)
         os.write(fd, (json.dumps(holder) + "\n").encode())
         os.fsync(fd)
-        self._fd = fd
+        self._fd, self._directory_fd = fd, directory_fd
         return self
 
     def __exit__(self, *exc_info):
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        for name in ("_fd", "_directory_fd"):
+            fd = getattr(self, name)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+                setattr(self, name, None)
         return False
 
     def holder(self):
@@ -103,3 +110,21 @@ class ModelDirLock:
             f"it (kill {holder.get('pid', '<pid>')}), or use another --model_dir. "
             f"Received: model_dir={model_dir}"
         )
+
+
+def _locked(fd, lock):
+    """`fd` once this process holds an exclusive `flock` on it; closed, and `ModelDirBusyError`
+    raised, when another process holds it. A filesystem that cannot lock a directory (some
+    network filesystems) leaves the directory unlocked, the file's lock still applies."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EWOULDBLOCK, errno.EACCES):
+            os.close(fd)
+            raise ModelDirBusyError(lock._busy_message()) from None
+        if error.errno in (errno.EBADF, errno.ENOLCK, errno.EINVAL, errno.EOPNOTSUPP):
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                return fd  # unlocked, but closed on exit like a locked one
+        os.close(fd)
+        raise
+    return fd

@@ -10,9 +10,10 @@ import os
 
 import tensorflow as tf
 
-from saccader_tf.model_dir.errors import MissingCheckpointError
+from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
 from saccader_tf.model_dir.records import (
     CLASSNET_CONFIG_FILE,
+    CONFIG_FILE,
     load_classnet_config,
     load_model_config,
 )
@@ -74,7 +75,15 @@ def load_trained_model(model_dir):
         else _model_checkpoint(model_dir)
     )
     # The stage-4 file holds the trained classifier: the local file it started from is not needed.
-    model = model_from_config({**config, "classifier_weights": None} if classnet else config)
+    try:
+        model = model_from_config({**config, "classifier_weights": None} if classnet else config)
+    except (TypeError, ValueError, KeyError) as error:
+        record = os.path.join(model_dir, CLASSNET_CONFIG_FILE if classnet else CONFIG_FILE)
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CorruptCheckpointError(
+            f"{record} does not describe a model this version can build ({reason}): restore it "
+            f"from a copy, or train the model again in a new --model_dir. Received: path={record}"
+        ) from None
     # Called once in inference mode: a custom `train_step` can leave a model unbuilt.
     size, channels = model.image_size, model.input_channels
     model(tf.zeros([1, size, size, channels], tf.float32), training=False)

@@ -34,8 +34,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.model_dir.records import read_json_record
-from saccader_tf.utils.errors import BadValueError
+from saccader_tf.model_dir.records import read_json_record, write_json_record
+from saccader_tf.utils.errors import BadValueError, MissingFileError
 
 PLAN_FILE = "plan.json"
 _SAVE_NAME = re.compile(r"^ckpt-(\d+)\.(index|data-\d+-of-\d+)$")
@@ -70,6 +70,7 @@ class StageProgress:
         # Only the chief writes (and may set a garbled state file aside); other workers just read.
         self.manager = _manager(self.checkpoint, directory, max_to_keep) if writer else None
         self.restored_from = None
+        self._home = None  # model_dir's (device, inode) once the stage started: see `save`
         self.notes = []  # one line per save passed over at `start`, for the user
 
     @property
@@ -95,6 +96,7 @@ class StageProgress:
             if problem is None:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
                 self.restored_from = path
+                self._home = _identity(self.model_dir)
                 return self.step
             self.notes.append(f"cannot resume from {path}: {problem}")
         if saves:
@@ -104,16 +106,32 @@ class StageProgress:
         if self.writer:
             shutil.rmtree(self.directory, ignore_errors=True)
             os.makedirs(self.directory)
-            with open(os.path.join(self.directory, PLAN_FILE), "w") as f:
-                json.dump(self.plan, f, indent=2, sort_keys=True)
+            write_json_record(os.path.join(self.directory, PLAN_FILE), self.plan)
             self.manager = _manager(
                 self.checkpoint, self.directory, self.max_to_keep
             )  # forget old records
+        self._home = _identity(self.model_dir)
         return 0
 
+    @property
+    def model_dir(self):
+        """The run's directory (`directory` is `model_dir/stageN/progress`)."""
+        return os.path.dirname(os.path.dirname(os.path.abspath(self.directory)))
+
     def save(self):
-        """Saves the current state (every worker must call it; only the chief's is kept)."""
+        """Saves the current state (every worker must call it; only the chief's is kept).
+
+        Raises:
+            MissingFileError: model_dir was deleted (or replaced) since the stage started.
+        """
         if self.writer:
+            if self._home is not None and _identity(self.model_dir) != self._home:
+                raise MissingFileError(
+                    f"{self.model_dir} was deleted or replaced while this run trained in it "
+                    f"(noticed at the save of step {self.step} of stage progress "
+                    f"{self.directory}): nothing more is saved. Re-run the command to train "
+                    "again (in a new or emptied model_dir it starts from scratch)."
+                )
             self.manager.save(checkpoint_number=self.step)
             return
         scratch = tempfile.mkdtemp(prefix="saccader_progress_")
@@ -129,13 +147,21 @@ class StageProgress:
 
     def _check_plan(self):
         path = os.path.join(self.directory, PLAN_FILE)
-        saved = {}
-        if os.path.exists(path):
-            saved = read_json_record(
-                path,
-                f"delete the folder {self.directory} (launcher: --retrain) to "
-                "start the stage again",
+        if not os.path.exists(path):
+            # The saves themselves are intact (each is checked before it is restored, and must
+            # match the model's variables): resume them, under these settings, saying so.
+            self.notes.append(
+                f"{path} is missing, so the settings of the interrupted run cannot be checked: "
+                "resuming its saved progress under the current settings (written as the new "
+                "plan; --retrain starts the stage again instead)"
             )
+            if self.writer:
+                write_json_record(path, self.plan)
+            return
+        saved = read_json_record(
+            path,
+            f"delete the folder {self.directory} (launcher: --retrain) to start the stage again",
+        )
         changed = sorted(k for k in set(saved) | set(self.plan) if saved.get(k) != self.plan.get(k))
         if changed:
             details = ", ".join(f"{k}: {saved.get(k)!r} -> {self.plan.get(k)!r}" for k in changed)
@@ -226,3 +252,12 @@ def _manager(checkpoint, directory, max_to_keep):
             os.path.join(directory, "checkpoint"), os.path.join(directory, "checkpoint.garbled")
         )
         return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
+
+
+def _identity(directory):
+    """`(device, inode)` of `directory`, or `None` when it does not exist."""
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino

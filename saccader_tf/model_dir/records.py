@@ -10,6 +10,7 @@ weights of another architecture never load into the model of these flags. `read_
 reads any of the model_dir's JSON files with an error that names the file and the fix.
 """
 
+import contextlib
 import json
 import os
 
@@ -31,6 +32,12 @@ _ARCHITECTURE_KEYS = (
     "attention",
     "bagnet_attention",
     "bagnet_kwargs",
+)
+# Entries every recorded model config holds (Saccader and DRAM), with their types.
+_REQUIRED_KEYS = {"num_classes": int, "image_size": int, "input_channels": int, "variant": str}
+_CONFIG_FIX = (
+    "restore it from a copy, or delete it and re-run the training command with that run's flags "
+    "(which records it again; the stage files must fit it), or use a new --model_dir"
 )
 # The same for a Saccader-ClassNet's own settings (its Saccader's are in CONFIG_FILE).
 _CLASSNET_KEYS = (
@@ -58,9 +65,9 @@ def check_model_config(model_dir, config, *, file=CONFIG_FILE, keys=_ARCHITECTUR
     path = os.path.join(model_dir, file)
     config = config_record(config)
     if os.path.exists(path):
-        recorded = read_json_record(
-            path, "delete it to record the current flags' model there, or use a new --model_dir"
-        )
+        recorded = read_json_record(path, _CONFIG_FIX)
+        if file == CONFIG_FILE:
+            _checked_model_record(path, recorded)
         differences = {
             key: (recorded.get(key), config.get(key))
             for key in keys
@@ -75,9 +82,7 @@ def check_model_config(model_dir, config, *, file=CONFIG_FILE, keys=_ARCHITECTUR
                 f"as that run, or a new --model_dir. Received: model_dir={model_dir}"
             )
         return
-    os.makedirs(model_dir, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(config, f, indent=2, sort_keys=True)
+    write_json_record(path, config)
 
 
 def load_model_config(model_dir):
@@ -90,9 +95,19 @@ def load_model_config(model_dir):
     path = os.path.join(model_dir, CONFIG_FILE)
     if not os.path.exists(path):
         raise MissingCheckpointError(f"{path} does not exist: {model_dir} holds no trained model.")
-    return read_json_record(
-        path, "restore it from a copy, or train the model again in a new --model_dir"
-    )
+    return _checked_model_record(path, read_json_record(path, _CONFIG_FIX))
+
+
+def _checked_model_record(path, record):
+    """`record` (read from `path`) once it holds the entries every model config has."""
+    for key, kind in _REQUIRED_KEYS.items():
+        value = record.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or value in (0, ""):
+            raise CorruptCheckpointError(
+                f"{path} lacks a valid {key!r} (it holds {value!r}), so the model it records "
+                f"cannot be rebuilt: {_CONFIG_FIX}. Received: path={path}"
+            )
+    return record
 
 
 def check_classnet_config(model_dir, config):
@@ -141,6 +156,23 @@ def read_json_record(path, fix):
             f"Received: path={path}"
         )
     return record
+
+
+def write_json_record(path, record, *, sort_keys=True):
+    """Writes the JSON object `record` to `path` (its folder created if needed) as a whole or not
+    at all: to a temporary file beside it, then renamed over it. A full disk or a kill while
+    writing leaves the previous file (or none), never a truncated one."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    partial = f"{path}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=2, sort_keys=sort_keys)
+            f.write("\n")
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise
 
 
 def config_record(config):

@@ -16,8 +16,11 @@ beside the weights are in `records` and `preprocessing_record`; rebuilding the f
 `model_config.load_trained_model`.
 """
 
+import contextlib
+import errno
 import hashlib
 import os
+import sys
 
 from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
 from saccader_tf.utils.finite import non_finite_variables
@@ -47,18 +50,42 @@ def save_stage(model, model_dir, stage):
     """Saves all of `model`'s weights as the checkpoint of `stage`; returns the path.
 
     Written to a temporary file first and renamed, so an interrupted save never leaves a
-    truncated checkpoint behind; the SHA-256 file beside it is written the same way.
+    truncated checkpoint behind; the SHA-256 file beside it is written the same way, before
+    anything is renamed.
+
+    Raises:
+        OSError: `errno.ENOSPC` naming the path when the disk is full (the launcher's one-line
+            error); the previous checkpoint of `stage`, if any, is kept as it was.
     """
     path = stage_weights_path(model_dir, stage)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path[: -len(".weights.h5")] + ".partial.weights.h5"
-    model.save_weights(partial)
-    digest = _sha256(partial)
+    digest_partial = path + ".sha256.partial"
+    try:
+        model.save_weights(partial)
+        digest = file_sha256(partial)
+        with open(digest_partial, "w") as f:
+            f.write(digest + "\n")
+    except (OSError, RuntimeError) as error:
+        for leftover in (partial, digest_partial):
+            with contextlib.suppress(OSError):
+                os.remove(leftover)
+        if is_disk_full(error):
+            raise OSError(errno.ENOSPC, f"No space left on device writing {path}", path) from None
+        raise
+    with contextlib.suppress(FileNotFoundError):  # a kill from here on: a file without digest
+        os.remove(path + ".sha256")
     os.replace(partial, path)
-    with open(path + ".sha256.partial", "w") as f:
-        f.write(digest + "\n")
-    os.replace(path + ".sha256.partial", path + ".sha256")
+    os.replace(digest_partial, path + ".sha256")
     return path
+
+
+def is_disk_full(error):
+    """Whether `error` (an `OSError`, or h5py's `RuntimeError`) says the disk is full."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    text = str(error)
+    return "No space left on device" in text or "errno = 28" in text
 
 
 def load_stage_weights(model, path, fix):
@@ -79,20 +106,48 @@ def load_stage_weights(model, path, fix):
     def corrupt(problem):
         return CorruptCheckpointError(f"{path} {problem}: {fix}. Received: path={path}")
 
-    if os.path.exists(path + ".sha256"):
-        with open(path + ".sha256") as f:
+    digest_path = path + ".sha256"
+    checked = os.path.exists(digest_path)
+    if checked:
+        with open(digest_path) as f:
             expected = f.read().strip()
-        if expected != _sha256(path):
+        if expected != file_sha256(path):
             raise corrupt("is damaged (its contents differ from the SHA-256 written with it)")
     try:
         model.load_weights(path)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if checked:  # the file is as it was written: the model built around it differs
+            record = os.path.join(os.path.dirname(os.path.dirname(path)), "model_config.json")
+            raise CorruptCheckpointError(
+                f"{path} is intact (it matches its SHA-256) but does not fit the model built from "
+                f"{record} and the flags ({reason}): restore {record} if it was edited, or use the "
+                f"flags of the run that trained the file. Received: path={path}"
+            ) from None
         raise corrupt(f"cannot be read ({reason})") from None
     bad = non_finite_variables(model.variables)
     if bad:
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
         raise corrupt(f"holds non-finite weights ({bad[0]}{more})")
+    if not checked:
+        _write_missing_digest(path)
+
+
+def _write_missing_digest(path):
+    """A stage file without its SHA-256 (deleted, or written before checksums) loads, said in one
+    line on stderr; its digest is written now so that later damage is found."""
+    action = "written now, so later changes are found"
+    try:
+        with open(path + ".sha256.partial", "w") as f:
+            f.write(file_sha256(path) + "\n")
+        os.replace(path + ".sha256.partial", path + ".sha256")
+    except OSError:
+        action = "not written (model_dir is read-only)"
+    print(
+        f"note: {path} has no SHA-256 file beside it, so damage to it cannot be detected: loaded "
+        f"unchecked; its SHA-256 was {action}.",
+        file=sys.stderr,
+    )
 
 
 def restore_stage(model, model_dir, stage, make_command):
@@ -118,7 +173,8 @@ def restore_stage(model, model_dir, stage, make_command):
     return path
 
 
-def _sha256(path):
+def file_sha256(path):
+    """The SHA-256 (hex) of the file at `path`."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

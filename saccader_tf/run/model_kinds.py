@@ -21,7 +21,7 @@ import sys
 
 from saccader_tf.evaluation.occlusion import black_value
 from saccader_tf.evaluation.stage1_network import load_stage1_network
-from saccader_tf.model_dir import stage_files
+from saccader_tf.model_dir import lineage, stage_files
 from saccader_tf.model_dir.model_config import is_dram_config
 from saccader_tf.model_dir.records import load_classnet_config, load_model_config
 from saccader_tf.models.dram.dram import DRAM, DRAM_POLICIES
@@ -40,6 +40,7 @@ class SaccaderKind:
     """The Saccader: three stages (docs/design.md, "Training stages"); the base of the others."""
 
     name = "saccader"
+    final_stage = 3  # the stage whose file holds the final model
 
     def model_class(self, settings):
         """`(class, options)`: the model class and its own constructor arguments."""
@@ -78,6 +79,14 @@ class SaccaderKind:
     def stage1(self, settings, model):
         """The stage-1 network of model_dir for the baselines and occlusion check (or None, said
         on stderr)."""
+        problem = lineage.lineage_problem(settings.model_dir, self.final_stage, 1)
+        if problem:
+            print(
+                f"note: the stage-1 file is not the one the final model was trained from "
+                f"({problem}): the baselines are measured on the final model only.",
+                file=sys.stderr,
+            )
+            return None
         network = load_stage1_network(model, settings.model_dir)
         if network is None:
             path = stage_files.stage_weights_path(settings.model_dir, 1)
@@ -107,6 +116,7 @@ class ClassNetKind(SaccaderKind):
     the classifier's size S_cls (docs/design.md, "Saccader-ClassNet")."""
 
     name = "classnet"
+    final_stage = 4
 
     def wraps_in_classnet(self, stage):
         return stage == 4

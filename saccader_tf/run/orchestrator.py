@@ -19,6 +19,7 @@ that writes under model_dir) while it runs. Progress lines go to stdout, notes t
 import contextlib
 import dataclasses
 import os
+import sys
 
 import keras
 
@@ -26,10 +27,15 @@ from saccader_tf.data.preprocessing import resize_method_of
 from saccader_tf.evaluation.evaluate import evaluate_model, policy_accuracies
 from saccader_tf.export.savedmodel import export_model
 from saccader_tf.layers import kernel_choice
-from saccader_tf.model_dir import stage_files
+from saccader_tf.model_dir import lineage, stage_files
 from saccader_tf.model_dir.lock import ModelDirLock
 from saccader_tf.model_dir.model_config import load_trained_model
-from saccader_tf.model_dir.preprocessing_record import load_preprocessing, record_preprocessing
+from saccader_tf.model_dir.preprocessing_record import (
+    PREPROCESSING_FILE,
+    load_preprocessing,
+    record_differences,
+    record_preprocessing,
+)
 from saccader_tf.model_dir.records import (
     check_classnet_config,
     check_model_config,
@@ -39,9 +45,11 @@ from saccader_tf.models.classnet.classnet import SaccaderClassNet
 from saccader_tf.models.dtype_policy import model_dtype
 from saccader_tf.run.model_kinds import kind_of_model_dir, kind_of_settings
 from saccader_tf.run.recorded_checks import (
+    check_recorded_classes,
     check_recorded_classifier,
     check_recorded_readout,
     float32_config,
+    recorded_model_settings,
     with_readout_flag,
 )
 from saccader_tf.run.reports import write_evaluation, write_policy_comparison
@@ -161,26 +169,32 @@ def run(settings, stages, strategy=None):
     if chief:
         check_model_config(settings.model_dir, float32_config(model))
         kind.check_records(settings, stages, load_model_config(settings.model_dir))
-        record_preprocessing(settings.model_dir, source)
     previous = kind.previous_stage(settings, to_train[0])  # stage 1 for 3 with skip_stage2
     if previous:
         command = settings.command(previous)
         path = stage_files.restore_stage(model, settings.model_dir, previous, command)
         print(f"restored {path}")
     summaries, classnet, final_source = [], None, source
+    decisions = stage_decisions(settings, kind, to_train)  # before anything is written
+    trained = [stage for stage in to_train if decisions[stage][0]]
     for stage in to_train:
         if kind.wraps_in_classnet(stage):
             classnet = build_classnet(settings, strategy, model)
             final_source = classnet_source(settings, source)
             if chief:
                 check_classnet_config(settings.model_dir, float32_config(classnet))
-        trained = classnet or model
-        summaries.append(_run_stage(settings, kind, stage, trained, final_source, strategy))
+        run_stage = _StageRun(settings, kind, stage, decisions[stage], chief)
+        first = trained[:1] == [stage]
+        summaries.append(
+            run_stage(classnet or model, final_source, strategy, source if first else None)
+        )
     print("\n".join(["", "summary:", *summaries]))
+    if chief and not trained:
+        keep_preprocessing_record(settings.model_dir, source)
     if stages == settings.stages and chief:  # --stage=all
         accuracies = policy_accuracies(
             model,
-            final_source.eval,
+            evaluation_batches(final_source, settings.eval_steps),
             settings.num_glimpses,
             seed=settings.seed,
             stage1=kind.stage1(settings, model),
@@ -192,36 +206,111 @@ def run(settings, stages, strategy=None):
         export(settings, None if settings.mixed_precision != "none" else classnet or model)
 
 
-def _run_stage(settings, kind, stage, model, source, strategy):
-    """Trains `stage` of `model` (or restores it when it already finished); prints and returns
-    its summary line."""
-    spec = kind.trainer_spec(stage)
-    if not settings.retrain and stage_files.stage_finished(settings.model_dir, stage):
-        command = settings.command(stage)
-        path = stage_files.restore_stage(model, settings.model_dir, stage, command)
-        summary = f"{spec.title}: already finished in {path}; skipped (--retrain trains it again)"
-    else:
-        summary = train_stage(
+def evaluation_batches(source, eval_steps):
+    """The evaluation batches of `source`: the first `eval_steps` (`None`: all of them)."""
+    return source.eval if eval_steps is None else source.eval.take(eval_steps)
+
+
+def stage_decisions(settings, kind, to_train):
+    """`{stage: (trains, why_again)}` for the stages of a run, decided before any is trained.
+
+    A stage trains when `retrain` is set, when it has not finished, or when what it was trained
+    from has changed: its parent's file differs from the one it recorded
+    (`lineage.parent_change`), or its parent trains in this run. `why_again` is that reason (one
+    sentence; such a stage starts from scratch), or `None`.
+    """
+    decisions, model_dir = {}, settings.model_dir
+    for stage in to_train:
+        parent = kind.previous_stage(settings, stage)
+        why = None
+        if parent and decisions.get(parent, (False,))[0]:
+            why = f"its parent, stage {parent}, trains in this run"
+        elif parent:
+            why = lineage.parent_change(model_dir, stage, parent)
+        on_disk = os.path.exists(stage_files.stage_weights_path(model_dir, stage)) or (
+            os.path.exists(stage_files.progress_dir(model_dir, stage))
+        )
+        why = why if on_disk and not settings.retrain else None
+        finished = stage_files.stage_finished(model_dir, stage)
+        decisions[stage] = (settings.retrain or not finished or bool(why), why)
+    return decisions
+
+
+class _StageRun:
+    """One stage of a run, trained or restored as `stage_decisions` decided (a stage trained
+    again because its parent changed says so on stdout and starts from scratch). The chief
+    records, before the stage trains, what it starts from (`lineage.record_parent`)."""
+
+    def __init__(self, settings, kind, stage, decision, chief):
+        self.settings, self.kind, self.stage, self.chief = settings, kind, stage, chief
+        self.trains, self.why = decision
+        self.parent = kind.previous_stage(settings, stage)
+
+    def __call__(self, model, source, strategy, record_source=None):
+        """Trains (or restores) the stage of `model` on `source`; prints and returns its summary
+        line. `record_source`: the `DataSource` whose preprocessing the chief records first."""
+        settings, stage, model_dir = self.settings, self.stage, self.settings.model_dir
+        spec = self.kind.trainer_spec(stage)
+        if not self.trains:
+            path = stage_files.restore_stage(model, model_dir, stage, settings.command(stage))
+            summary = (
+                f"{spec.title}: already finished in {path}; skipped (--retrain trains it again)"
+            )
+            print(summary, flush=True)
+            return summary
+        stage_settings = self.kind.stage_settings(settings, stage)
+        if self.why:
+            print(f"stage {stage}: trained again from scratch: {self.why}", flush=True)
+            stage_settings = dataclasses.replace(stage_settings, restart=True)
+        if self.chief:
+            if record_source is not None:
+                record_preprocessing(model_dir, record_source)
+            if self.parent:
+                lineage.record_parent(model_dir, stage, self.parent)
+        result = train_stage(
             stage,
             model,
             source,
-            kind.stage_settings(settings, stage),
-            model_dir=settings.model_dir,
+            stage_settings,
+            model_dir=model_dir,
             strategy=strategy,
             trainer_spec=spec,
-        )["summary"]
-    print(summary, flush=True)
-    return summary
+        )
+        print(result["summary"], flush=True)
+        return result["summary"]
+
+
+def keep_preprocessing_record(model_dir, source):
+    """After a run that trained no stage: the recorded preprocessing stays (the stage files were
+    trained with it); flags that would record another one are said in one line on stderr. A
+    missing or unusable record is written from `source`, said too."""
+    differences = record_differences(model_dir, source)
+    if differences is None:
+        record_preprocessing(model_dir, source)
+        print(
+            f"note: {model_dir}/{PREPROCESSING_FILE} was missing or unusable: written from these "
+            "flags (every stage was skipped).",
+            file=sys.stderr,
+        )
+    elif differences:
+        print(
+            f"note: every stage was skipped, so {model_dir}/{PREPROCESSING_FILE} keeps the "
+            f"preprocessing the stages were trained with, not these flags' "
+            f"({'; '.join(differences)}); --retrain trains with these flags.",
+            file=sys.stderr,
+        )
 
 
 def evaluate(settings):
     """`--stage=eval`: the full evaluation table and pictures of a trained model_dir, written to
     model_dir/evaluation (of a Saccader-ClassNet: its Saccader's rows and the ClassNet's, on the
     data at the classifier's size)."""
+    settings = recorded_model_settings(settings, "eval")
     model = load_trained_model(settings.model_dir)
     kind = kind_of_model_dir(settings.model_dir)
     glimpse_model, classnet = kind.evaluated(settings, model)
     source = data_source(kind.evaluation_settings(settings, model))
+    check_recorded_classes(settings, source)
     result = evaluate_model(
         glimpse_model,
         source,
@@ -238,7 +327,9 @@ def evaluate(settings):
 def export(settings, model=None):
     """`--stage=export` (and the end of `--stage=all`): a SavedModel of `model` (default: the
     final model rebuilt from model_dir) under model_dir/export, with the recorded preprocessing."""
-    model = model or load_trained_model(settings.model_dir)
+    if model is None:  # --stage=export
+        recorded_model_settings(settings, "export")  # refuses flags that contradict the record
+        model = load_trained_model(settings.model_dir)
     preprocessing = load_preprocessing(settings.model_dir)
     path = export_model(
         model,

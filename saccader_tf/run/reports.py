@@ -2,11 +2,11 @@
 (`model_dir/policy_accuracy.json`) and the full evaluation of `--stage=eval` (tables, plot and
 glimpse pictures under `model_dir/evaluation/`)."""
 
-import json
 import os
 
 from saccader_tf.evaluation import pictures
 from saccader_tf.evaluation.evaluate import format_policy_table, format_table, write_results
+from saccader_tf.model_dir.records import write_json_record
 
 
 def write_policy_comparison(settings, accuracies):
@@ -17,8 +17,8 @@ def write_policy_comparison(settings, accuracies):
         accuracies: `policy_accuracies`'s result.
     """
     print("\n" + format_policy_table(accuracies, settings.num_glimpses))
-    with open(os.path.join(settings.model_dir, "policy_accuracy.json"), "w") as f:
-        json.dump({"num_glimpses": settings.num_glimpses, **accuracies}, f, indent=2)
+    path = os.path.join(settings.model_dir, "policy_accuracy.json")
+    write_json_record(path, {"num_glimpses": settings.num_glimpses, **accuracies}, sort_keys=False)
 
 
 def write_evaluation(settings, model, result, source, classnet=None):

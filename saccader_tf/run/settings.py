@@ -53,6 +53,7 @@ class RunSettings:
             `eval_policies` replaces the policy comparison's default rows.
         verbose: Keras `fit` verbosity; `None` = a progress bar on a terminal, else one line per
             epoch.
+        flags_given: the flags given on the command line (`given`), or `None`.
         command_for: `stage -> shell command` that creates that stage's checkpoint (quoted when a
             later stage misses it); `None` = a plain launcher command with this `model_dir`.
     """
@@ -335,6 +336,9 @@ class RunSettings:
         "from stage 1's weights.",
     )
     verbose: Optional[int] = None
+    # Evaluation and export from model_dir: the names of the flags given on the command line
+    # (`None` from Python: the settings that differ from their defaults count as given).
+    flags_given: Optional[frozenset] = dataclasses.field(default=None, compare=False)
     command_for: Optional[Callable[[int], str]] = dataclasses.field(default=None, compare=False)
 
     def validate(self, stage="all"):
@@ -347,6 +351,13 @@ class RunSettings:
         """
         validate_settings(self, str(stage))
         return self
+
+    def given(self, name):
+        """Whether the setting `name` was chosen (its flag given; from Python: not its default)."""
+        if self.flags_given is not None:
+            return name in self.flags_given
+        field = next(field for field in dataclasses.fields(self) if field.name == name)
+        return getattr(self, name) != field.default
 
     def command(self, stage):
         """The shell command that creates the checkpoint of `stage` (for missing-file errors)."""
