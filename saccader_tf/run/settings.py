@@ -17,6 +17,7 @@ from typing import Callable, Optional
 
 from saccader_tf.layers.kernel_choice import KERNEL_MODES
 from saccader_tf.models.dtype_policy import MIXED_PRECISION
+from saccader_tf.run.data_settings import DataSettings
 from saccader_tf.run.setting_field import setting
 from saccader_tf.run.stage_settings import SHARED_WITH_RUNS, StageSettings
 from saccader_tf.run.validate import validate_settings
@@ -40,8 +41,9 @@ def flag_fields():
 
 
 @dataclasses.dataclass(frozen=True)
-class RunSettings:
-    """A training run: data, model, the per-stage schedule and where it is written.
+class RunSettings(DataSettings):
+    """A training run: data (the fields of `DataSettings`), model, the per-stage schedule and
+    where it is written.
 
     Every field declared with `setting` is the launcher flag of the same name, with that help text
     (`python -m saccader_tf.launch --help` lists them). `epochs` and `learning_rate` hold one value
@@ -58,69 +60,6 @@ class RunSettings:
             later stage misses it); `None` = a plain launcher command with this `model_dir`.
     """
 
-    dataset: str = setting(
-        "cluttered_mnist",
-        "string",
-        "'cluttered_mnist' (offline default), 'folder:<path>' (an image folder "
-        "<path>/train/<class>/*), 'tfrecord:<path>' (ImageNet-style TFRecord shards <path>/train-* "
-        "and <path>/validation-*, or a glob), or a TFDS dataset name.",
-    )
-    data_dir: Optional[str] = setting(None, "string", "TFDS data directory.")
-    num_clutter: Optional[int] = setting(
-        None,
-        "integer",
-        "cluttered_mnist: clutter pieces per image (default 4 at 60 px, 8 at 100 px).",
-    )
-    train_examples: Optional[int] = setting(
-        20000, "integer", "cluttered_mnist: number of training images generated."
-    )
-    skip_bad_files: bool = setting(
-        False,
-        "boolean",
-        "Image folders and TFRecord shards: leave out unreadable image files (records) with a "
-        "counted warning instead of stopping with an error naming the file. Not for TFDS "
-        "datasets: TFDS decodes their images inside its own pipeline, where a bad image cannot "
-        "be skipped.",
-    )
-    augment: Optional[str] = setting(
-        None,
-        "enum",
-        "Preprocessing recipe of image folders and TFDS datasets: light (default: small random "
-        "shifts, no scale change, no flips; evaluation resizes), imagenet (Inception random crops "
-        "and flips; evaluation centre-crops 0.875: for natural photos at ImageNet scale), none "
-        "(resize only) or imagenet_tf1 (reproduction switch, the official TF1 code's: as imagenet "
-        "with bicubic resizing, 100 crop attempts and the centre crop S/(S+S//10), 224/246 at "
-        "224). The built-in cluttered_mnist is used as generated.",
-        choices=["imagenet", "light", "none", "imagenet_tf1"],
-    )
-    flip: Optional[bool] = setting(
-        None,
-        "boolean",
-        "Random horizontal flips in training (default: on for --augment=imagenet and imagenet_tf1 "
-        "only; a flip changes the class of digits and text).",
-    )
-    channels: str = setting(
-        "auto",
-        "enum",
-        "Image channels of folder and TFDS data: auto = for a folder 1 when the sampled training "
-        "images are all grayscale, else 3; for TFDS the dataset's own. 1 or 3 converts.",
-        choices=["auto", "1", "3"],
-    )
-    cache: str = setting(
-        "auto",
-        "enum",
-        "Image folders: keep the decoded images in memory (decoded once) or decode them every "
-        "epoch (stream); auto = memory when they fit --cache_budget_mb.",
-        choices=["auto", "memory", "stream"],
-    )
-    cache_budget_mb: int = setting(1024, "integer", "Memory budget of --cache=auto, in MiB.")
-    # TFRecord shards (--dataset=tfrecord:DIR).
-    label_offset: int = setting(
-        0,
-        "integer",
-        "TFRecord shards: the stored label of the first class, subtracted from every label "
-        "(1 for the 1-based labels of the classic ImageNet conversion; default 0).",
-    )
     model: str = setting(
         "bagnet29_small",
         "string",

@@ -139,8 +139,14 @@ class GeneratedFlagsTest(tf.test.TestCase):
 
     def test_every_setting_is_a_flag_with_its_help(self):
         names = {field.name for field in flag_fields()}
-        # Every field of RunSettings is a flag but these four, which the launcher fills itself.
-        not_flags = {"readout_given", "eval_policies_given", "verbose", "command_for"}
+        # Every field of RunSettings is a flag but these, which the launcher fills itself.
+        not_flags = {
+            "readout_given",
+            "eval_policies_given",
+            "verbose",
+            "flags_given",
+            "command_for",
+        }
         fields = {field.name for field in dataclasses.fields(RunSettings)}
         self.assertEqual(fields - names, not_flags)
         self.assertEqual(set(launcher.FLAGS) & fields, names)

@@ -37,10 +37,11 @@ class KindChoiceTest(tf.test.TestCase):
 
     def test_kind_of_model_dir_reads_the_records(self):
         saccader_dir = os.path.join(self.get_temp_dir(), "saccader")
-        _write(saccader_dir, "model_config.json", {"variant": "bagnet9_tiny"})
+        sizes = {"num_classes": 10, "image_size": 28, "input_channels": 1}
+        _write(saccader_dir, "model_config.json", {"variant": "bagnet9_tiny", **sizes})
         self.assertEqual(kind_of_model_dir(saccader_dir).name, "saccader")
         dram_dir = os.path.join(self.get_temp_dir(), "dram")
-        _write(dram_dir, "model_config.json", {"variant": "dram_tiny"})
+        _write(dram_dir, "model_config.json", {"variant": "dram_tiny", **sizes})
         self.assertEqual(kind_of_model_dir(dram_dir).name, "dram")
         _write(saccader_dir, "classnet_config.json", {"classifier": "small_cnn"})
         self.assertEqual(kind_of_model_dir(saccader_dir).name, "classnet")
