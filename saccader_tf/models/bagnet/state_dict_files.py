@@ -139,7 +139,7 @@ def _as_array(value, key, name):
         array = np.asarray(value)
     except (TypeError, ValueError):
         array = None
-    if array is None or array.dtype == object:
+    if array is None or array.dtype.kind not in "biuf":  # numbers and booleans only
         raise WeightsFileError(
             f"{name}: entry {key!r} is a {type(value).__name__}, not a tensor: give a state dict "
             "of tensors (e.g. `model.state_dict()`)."

@@ -136,13 +136,13 @@ def read_torch_file(path):
             dicts, lists and tuples (classes, functions), or is cut short.
     """
     try:
-        if zipfile.is_zipfile(path):
-            return _read_zip(path)
-        if tarfile.is_tarfile(path):
+        if tarfile.is_tarfile(path):  # before the zip test, which also finds a zip inside a tar
             raise WeightsFileError(
                 f"{path} is in the tar format of PyTorch before 0.4, which is not read: load it "
                 "with that torch and save its state dict again with torch >= 1.0."
             )
+        if zipfile.is_zipfile(path):
+            return _read_zip(path)
         with open(path, "rb") as f:
             return _read_legacy(f, path)
     except WeightsFileError:
