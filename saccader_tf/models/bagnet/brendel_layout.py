@@ -25,6 +25,7 @@ Convolution kernels `[O, I, kh, kw]` become `[kh, kw, I, O]`, the `fc` weight `[
 `moving_mean`, `moving_variance` (`num_batches_tracked` is not used).
 """
 
+import collections.abc
 import hashlib
 import os
 import re
@@ -93,7 +94,7 @@ def build_pretrained(model_class, source, variant="bagnet33", *, check_hash=True
             f"Received: variant={variant!r}"
         )
     digest = None
-    if not isinstance(source, dict) and not hasattr(source, "keys"):
+    if not isinstance(source, collections.abc.Mapping):
         digest = check_published_name(os.fspath(source), variant, check_hash=check_hash)
     state, name = load_state_dict(source)
     check_variant(state, variant, name)
