@@ -44,6 +44,8 @@ PUBLISHED_NAME = re.compile(r"^bagnet(\d+)-([0-9a-f]{8})\.pth(\.tar)?$")
 """A published file name: `bagnet<N>-<the first 8 hex digits of the file's SHA-256>.pth.tar`."""
 STEM_BN_MOMENTUM = 0.999
 """Keras momentum of the stem BN (PyTorch `nn.BatchNorm2d(64, momentum=0.001)`)."""
+BRENDEL_BAGNET_KWARGS = {"shortcut_crop": "bottom_right", "stem_bn_momentum": STEM_BN_MOMENTUM}
+"""The `BagNet` arguments of the published layout (also `Saccader(bagnet_kwargs=...)`)."""
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PREPROCESSING = {
@@ -88,6 +90,47 @@ def build_pretrained(model_class, source, variant="bagnet33", *, check_hash=True
         WeightsFileError: unknown variant, wrong hash, a file of another variant (the message
             names both), or tensors that do not fit.
     """
+    state, preprocessing = read_pretrained(source, variant, check_hash=check_hash)
+    model = model_class(
+        num_classes=int(state["fc.weight"].shape[0]),
+        variant=variant,
+        input_channels=int(state["conv1.weight"].shape[1]),
+        **BRENDEL_BAGNET_KWARGS,
+        **kwargs,
+    )
+    assign_weights(model, state, preprocessing["weights"]["file"])
+    return model, preprocessing
+
+
+def load_into(bagnet, source, *, check_hash=True):
+    """Sets the weights of a built BagNet of the published layout (e.g. the `representation` of a
+    `Saccader` made with `bagnet_kwargs=BRENDEL_BAGNET_KWARGS`) from a Brendel file: every
+    feature layer, and the `patch_logits` head only when its class count is the file's (else the
+    head keeps its fresh weights, for fine-tuning on other classes).
+
+    Returns:
+        The preprocessing record (as `build_pretrained`'s), whose `"weights"` also says `"head"`:
+        whether the head was loaded.
+
+    Raises:
+        ValueError: `bagnet` was not built with `BRENDEL_BAGNET_KWARGS`' `shortcut_crop`.
+        WeightsFileError: as `build_pretrained`, for the variant of `bagnet`.
+    """
+    if bagnet.shortcut_crop != "bottom_right":
+        raise ValueError(
+            "Brendel weights need a BagNet built with **BRENDEL_BAGNET_KWARGS "
+            f"(shortcut_crop='bottom_right'). Received: shortcut_crop={bagnet.shortcut_crop!r}"
+        )
+    state, preprocessing = read_pretrained(source, bagnet.variant, check_hash=check_hash)
+    head = int(state["fc.weight"].shape[0]) == bagnet.num_classes
+    assign_weights(bagnet, state, preprocessing["weights"]["file"], head=head)
+    preprocessing["weights"]["head"] = head
+    return preprocessing
+
+
+def read_pretrained(source, variant, *, check_hash=True):
+    """`(state_dict, preprocessing)` of a Brendel file or dict, checked to be `variant`'s
+    (its published name, hash and tensors)."""
     if variant not in SUPPORTED:
         raise WeightsFileError(
             f"Pretrained BagNet weights exist for {list(SUPPORTED)}; use one of them. "
@@ -98,18 +141,9 @@ def build_pretrained(model_class, source, variant="bagnet33", *, check_hash=True
         digest = check_published_name(os.fspath(source), variant, check_hash=check_hash)
     state, name = load_state_dict(source)
     check_variant(state, variant, name)
-    model = model_class(
-        num_classes=int(state["fc.weight"].shape[0]),
-        variant=variant,
-        input_channels=int(state["conv1.weight"].shape[1]),
-        shortcut_crop="bottom_right",
-        stem_bn_momentum=STEM_BN_MOMENTUM,
-        **kwargs,
-    )
-    assign_weights(model, state, name)
-    preprocessing = dict(PREPROCESSING, channels=model.input_channels)
+    preprocessing = dict(PREPROCESSING, channels=int(state["conv1.weight"].shape[1]))
     preprocessing["weights"] = {"file": name, "sha256": digest, "variant": variant}
-    return model, preprocessing
+    return state, preprocessing
 
 
 def check_published_name(path, variant, check_hash=True):
@@ -221,17 +255,18 @@ def to_keras(array, kind):
     return array
 
 
-def assign_weights(model, state, name):
+def assign_weights(model, state, name, head=True):
     """Sets every weight of `model` from the Brendel state dict `state` (all keys are used,
-    except `num_batches_tracked`).
+    except `num_batches_tracked`, and `fc.*` when `head=False`: then the head is left as it is).
 
     Raises:
         WeightsFileError: a key is missing or left over, or a tensor has the wrong shape.
     """
-    entries = weight_map(model)
+    entries = [e for e in weight_map(model) if head or not e[1].startswith("fc.")]
     used = {key for _, key, _ in entries}
     missing = sorted(used - set(state))
-    extra = sorted(k for k in set(state) - used if not k.endswith("num_batches_tracked"))
+    unused = {"fc.weight", "fc.bias"} if not head else set()
+    extra = sorted(k for k in set(state) - used - unused if not k.endswith("num_batches_tracked"))
     if missing or extra:
         raise WeightsFileError(
             f"{name} does not fit {model.variant}: missing {missing[:5]}, not used {extra[:5]}."

@@ -6,10 +6,25 @@
 `channels`, `mean`, `std`, `crop_fraction`, `class_names`), how images must be prepared for these
 weights, plus `image_size`, `scale`, `color` and `weights` (the file, its SHA-256 and the variant),
 so that a run that starts from the weights can record and apply them.
+
+A model that is built elsewhere (the `representation` of a `Saccader`) takes the weights with
+`load_into(bagnet, source)` when it was built with `BRENDEL_BAGNET_KWARGS`:
+
+    saccader = Saccader(num_classes=10, variant="bagnet9", image_size=224,
+                        bagnet_kwargs=BRENDEL_BAGNET_KWARGS)
+    preprocessing = load_into(saccader.representation, "bagnet8-34f4ccd2.pth.tar")
+
+The head (`patch_logits`) is loaded only when the class counts agree (`preprocessing["weights"]
+["head"]`); otherwise it keeps its fresh weights, for fine-tuning.
 """
 
 from saccader_tf.models.bagnet.bagnet import BagNet
-from saccader_tf.models.bagnet.brendel_layout import PREPROCESSING, build_pretrained
+from saccader_tf.models.bagnet.brendel_layout import (
+    BRENDEL_BAGNET_KWARGS,
+    PREPROCESSING,
+    build_pretrained,
+    load_into,
+)
 
 
 def pretrained_bagnet(source, variant="bagnet33", *, check_hash=True, **kwargs):
@@ -34,4 +49,4 @@ def pretrained_bagnet(source, variant="bagnet33", *, check_hash=True, **kwargs):
     return build_pretrained(BagNet, source, variant, check_hash=check_hash, **kwargs)
 
 
-__all__ = ["PREPROCESSING", "pretrained_bagnet"]
+__all__ = ["BRENDEL_BAGNET_KWARGS", "PREPROCESSING", "load_into", "pretrained_bagnet"]

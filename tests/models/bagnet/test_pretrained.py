@@ -121,3 +121,36 @@ def test_from_pytorch_is_the_same_import(states, tmp_path):
     assert model.image_size == 64 and model.shortcut_crop == "bottom_right"
     kernel = model.get_layer("stem_conv3x3").kernel
     np.testing.assert_array_equal(kernel, states["bagnet9"]["conv2.weight"].transpose(2, 3, 1, 0))
+
+
+def _torch_features(torch_model, images):
+    """The PyTorch model's last features `[B, h, w, 2048]` (NHWC), computed layer by layer."""
+    with torch.no_grad():
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+        x = torch.relu(torch_model.bn1(torch_model.conv2(torch_model.conv1(x))))
+        for g in range(1, 5):
+            x = getattr(torch_model, f"layer{g}")(x)
+        return x.permute(0, 2, 3, 1).numpy()
+
+
+def test_load_into_a_saccaders_representation_keeps_a_fresh_head(tmp_path):
+    from saccader_tf.models.bagnet.pretrained import BRENDEL_BAGNET_KWARGS, load_into
+    from saccader_tf.models.saccader.saccader import Saccader
+
+    torch_model = random_bagnet("bagnet9", seed=6)
+    path = _save({k: v.numpy() for k, v in torch_model.state_dict().items()}, str(tmp_path / "w"))
+    saccader = Saccader(
+        num_classes=10, variant="bagnet9", image_size=64, bagnet_kwargs=BRENDEL_BAGNET_KWARGS
+    )
+    bagnet = saccader.representation
+    fresh_head = np.array(bagnet.get_layer("patch_logits").kernel)
+    record = load_into(bagnet, path)
+    assert record["weights"]["head"] is False and record["weights"]["variant"] == "bagnet9"
+    np.testing.assert_array_equal(bagnet.get_layer("patch_logits").kernel, fresh_head)
+    images = np.random.default_rng(6).uniform(-2, 2, (2, 64, 64, 3)).astype("float32")
+    expected = _torch_features(torch_model, images)
+    got = np.asarray(bagnet(images)["features"])
+    assert got.shape == expected.shape == (2, 7, 7, 2048)
+    assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
+    with pytest.raises(ValueError, match="shortcut_crop='bottom_right'"):
+        load_into(BagNet(num_classes=1000, variant="bagnet9"), path)
