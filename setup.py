@@ -34,7 +34,16 @@ setup(
         "matplotlib>=3.8",
     ],
     extras_require={
-        # ruff: the linter tests/test_code_style.py runs (settings in ruff.toml).
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5", "ruff>=0.6,<1"],
+        # ruff: the linter tests/test_code_style.py runs (settings in ruff.toml). torch and
+        # safetensors write the files that the BagNet weight import is tested on (the library
+        # reads them without either).
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "pytest-xdist>=3.5",
+            "ruff>=0.6,<1",
+            "torch==2.13.0",
+            "safetensors>=0.4",
+        ],
     },
 )

@@ -24,7 +24,12 @@ _QUOTED = re.compile(r"\"([^\"\n]+)\"")
 _FORBIDDEN = (
     (re.compile(r"/tmp\b"), "a /tmp path"),
     (re.compile(r"\bissues?\s+#?\d+", re.IGNORECASE), "an issue number"),
-    (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b"), "a commit hash"),
+    # The 8 hex digits of a published weights file's name (`bagnet8-34f4ccd2.pth.tar`, its SHA-256
+    # prefix; docs/pretrained.md) are no commit hash.
+    (
+        re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b(?!\.pth)"),
+        "a commit hash",
+    ),
 )
 
 
@@ -144,6 +149,12 @@ class DocsTest(unittest.TestCase):
         self.assertEqual(len(install), 1)
         self.assertIn(install[0], readme.splitlines())
         self.assertIn("python -m saccader_tf.launch", readme.splitlines())
+
+    def test_commit_hash_pattern_spares_only_weights_file_names(self):
+        commit_hash = _FORBIDDEN[2][0]
+        self.assertIsNone(commit_hash.search("python -m x --input=bagnet32-2ddd53ed.pth.tar"))
+        self.assertIsNotNone(commit_hash.search("fixed in 2ddd53ed."))
+        self.assertIsNotNone(commit_hash.search("see bagnet32-2ddd53ed.txt"))
 
     def test_docs_hold_no_session_material(self):
         problems = []

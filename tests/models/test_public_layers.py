@@ -114,6 +114,12 @@ CASES = {
             lambda: _normal(2, 7, 7, 8, seed=6),
         ),
         Case(
+            "kernel3_stride2_bottom_right",
+            {"filters": 4, "kernel_size": 3, "strides": 2, "shortcut_crop": "bottom_right"},
+            lambda: _normal(2, 7, 7, 8, seed=6),
+            NO_DTYPES,
+        ),
+        Case(
             "kernel1_identity",
             {"filters": 2, "kernel_size": 1, "strides": 1},
             lambda: _normal(2, 7, 7, 8, seed=6),
@@ -131,6 +137,18 @@ CASES = {
             "tiny",
             {"num_classes": 3, "variant": "bagnet9_tiny", "input_channels": 1},
             lambda: _normal(2, 24, 24, 1, seed=7),
+        ),
+        Case(
+            "tiny_brendel_layout",
+            {
+                "num_classes": 3,
+                "variant": "bagnet9_tiny",
+                "input_channels": 1,
+                "shortcut_crop": "bottom_right",
+                "stem_bn_momentum": 0.999,
+            },
+            lambda: _normal(2, 24, 24, 1, seed=7),
+            NO_DTYPES,
         ),
     ],
     AttentionNetwork: [

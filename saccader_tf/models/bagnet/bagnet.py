@@ -9,6 +9,7 @@ from saccader_tf.models.bagnet.bottleneck import (
     BN_MOMENTUM,
     EXPANSION,
     BagNetBottleneck,
+    validate_shortcut_crop,
 )
 from saccader_tf.models.bagnet.receptive_field import grid_side, output_size
 from saccader_tf.models.bagnet.receptive_field import receptive_field as stack_receptive_field
@@ -53,6 +54,11 @@ class BagNet(keras.Model):
         input_channels: channels of the input images (any count).
         image_size: fixed square input size, or `None` for any size ≥ `receptive_field`. When
             given, an architecture whose grid would be empty raises `ValueError`.
+        shortcut_crop: how every block cuts its shortcut to the residual's size: `"center"` (the
+            TF1 Saccader code) or `"bottom_right"` (the published PyTorch BagNets); see
+            `BagNetBottleneck`.
+        stem_bn_momentum: Keras momentum of the stem's BN (`0.999` in the published PyTorch
+            BagNets, whose stem BN has PyTorch momentum `0.001`); the blocks keep `0.9`.
         **kwargs: `name`, `dtype` and other base-model arguments.
 
     Call arguments:
@@ -89,6 +95,8 @@ class BagNet(keras.Model):
         attention_kwargs=None,
         input_channels=3,
         image_size=None,
+        shortcut_crop="center",
+        stem_bn_momentum=BN_MOMENTUM,
         **kwargs,
     ):
         arch = _resolve_architecture(
@@ -109,8 +117,15 @@ class BagNet(keras.Model):
             image_size,
             model=variant or "this architecture",
         )
+        validate_shortcut_crop(shortcut_crop)
+        _validate_momentum(stem_bn_momentum)
         dtype = kwargs.pop("dtype", None)
-        layers = _build_layers(num_classes, arch, attention, dict(attention_kwargs or {}), dtype)
+        block_options = {
+            "attention": attention,
+            "attention_kwargs": dict(attention_kwargs or {}),
+            "shortcut_crop": shortcut_crop,
+        }
+        layers = _build_layers(num_classes, arch, block_options, stem_bn_momentum, dtype)
         images = keras.Input(shape=(image_size, image_size, input_channels), name="images")
         outputs = _connect(layers, images, dtype)
         super().__init__(inputs=images, outputs=outputs, **kwargs)
@@ -122,7 +137,33 @@ class BagNet(keras.Model):
         self.attention_kwargs = dict(attention_kwargs or {})
         self.input_channels = input_channels
         self.image_size = image_size
+        self.shortcut_crop = shortcut_crop
+        self.stem_bn_momentum = stem_bn_momentum
         self._dtype_arg = dtype
+
+    @classmethod
+    def from_pytorch(cls, path_or_state_dict, variant="bagnet33", **kwargs):
+        """A 1000-class BagNet holding the weights of one of Brendel & Bethge's PyTorch BagNets.
+
+        `model(x)["logits"]` on NHWC images equals the PyTorch model's output on the same images
+        in NCHW (docs/pretrained.md). The inputs those weights expect are RGB, scaled to `[0, 1]`
+        and normalised with the ImageNet mean and std:
+        `saccader_tf.models.bagnet.pretrained.pretrained_bagnet` returns that record too.
+
+        Args:
+            path_or_state_dict: a `.pth` / `.pth.tar` file (`torch.save`, zip or legacy format;
+                read without torch), a `.npz` or `.safetensors` state dict, or a dict of arrays.
+            variant: `"bagnet9"`, `"bagnet17"` or `"bagnet33"` (the published `bagnet8`,
+                `bagnet16`, `bagnet32`).
+            **kwargs: other constructor arguments (`image_size`, `name`, `dtype`).
+
+        Raises:
+            WeightsFileError: the file cannot be read, its hash is not the one in its published
+                name, or its tensors do not fit `variant` (a `UserError`, named in one line).
+        """
+        from saccader_tf.models.bagnet.brendel_layout import build_pretrained
+
+        return build_pretrained(cls, path_or_state_dict, variant, **kwargs)[0]
 
     # ---------------------------------------------------------------- geometry
     @property
@@ -179,6 +220,8 @@ class BagNet(keras.Model):
             attention_kwargs=self.attention_kwargs,
             input_channels=self.input_channels,
             image_size=self.image_size,
+            shortcut_crop=self.shortcut_crop,
+            stem_bn_momentum=self.stem_bn_momentum,
         )
         if self._dtype_arg is not None:
             config["dtype"] = keras.dtype_policies.serialize(
@@ -264,7 +307,16 @@ def _validate(num_classes, arch, attention, input_channels, image_size, model):
         grid_side(image_size, _conv_stack(arch), model=model)
 
 
-def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
+def _validate_momentum(momentum):
+    number = not isinstance(momentum, bool) and isinstance(momentum, (int, float))
+    if not (number and 0 <= momentum <= 1):
+        raise ValueError(
+            "`stem_bn_momentum` must be a number in [0, 1]. "
+            f"Received: stem_bn_momentum={momentum!r}"
+        )
+
+
+def _build_layers(num_classes, arch, block_options, stem_bn_momentum, dtype):
     def conv(filters, kernel, name, use_bias=False):
         return keras.layers.Conv2D(
             filters,
@@ -276,13 +328,17 @@ def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
             dtype=dtype,
         )
 
-    def bn(name):
-        return BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=dtype)
+    def bn(name, momentum=BN_MOMENTUM):
+        return BatchNormalization(momentum=momentum, epsilon=BN_EPSILON, name=name, dtype=dtype)
 
     relu = lambda name: keras.layers.ReLU(name=name, dtype=dtype)  # noqa: E731
     width = arch["stem_width"]
     stem = [conv(width, 1, "stem_conv1x1")] if arch["stem"] == "conv1x1_conv3x3" else []
-    stem += [conv(width, 3, "stem_conv3x3"), bn("stem_bn"), relu("stem_relu")]
+    stem += [
+        conv(width, 3, "stem_conv3x3"),
+        bn("stem_bn", stem_bn_momentum),
+        relu("stem_relu"),
+    ]
     blocks = []
     for g, num_blocks in enumerate(arch["blocks"]):
         for b in range(num_blocks):
@@ -291,8 +347,7 @@ def _build_layers(num_classes, arch, attention, attention_kwargs, dtype):
                     filters=arch["widths"][g],
                     kernel_size=3 if b < arch["kernel3"][g] else 1,
                     strides=arch["strides"][g] if b == 0 else 1,
-                    attention=attention,
-                    attention_kwargs=attention_kwargs,
+                    **block_options,
                     name=f"group{g + 1}_block{b + 1}",
                     dtype=dtype,
                 )

@@ -9,6 +9,11 @@ from saccader_tf.utils.validation import check_int
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 EXPANSION = 4
+SHORTCUT_CROPS = ("center", "bottom_right")
+"""Where the shortcut is cut to the residual branch's size: `"center"` crops the input by
+`(k - 1) / 2` per side before the projection (the TF1 Saccader code), `"bottom_right"` projects
+the whole input and keeps its top-left `H' x W'` cells (Brendel & Bethge's published PyTorch
+BagNets)."""
 
 
 @keras.saving.register_keras_serializable(package="saccader_tf")
@@ -18,8 +23,11 @@ class BagNetBottleneck(keras.layers.Layer):
     Residual branch: 1x1 conv `filters` → BN → ReLU → `k`x`k` conv `filters`, stride `s`, VALID →
     BN → ReLU → 1x1 conv `4·filters` → BN (γ initialised to 0) → optional CBAM/ADCM.
     Shortcut: identity, or a 1x1 stride-`s` projection conv + BN when the channel count or the
-    stride changes; when `k = 3` the shortcut is first center-cropped by `(k - 1) / 2` pixels per
-    side so that both branches cover the same input cells. Output: ReLU(residual + shortcut).
+    stride changes, cut to the residual's `H' x W'` (`shortcut_crop`): `"center"` first crops the
+    input by `(k - 1) / 2` pixels per side, so that shortcut cell `(i, j)` is the centre of the
+    `k`x`k` window of residual cell `(i, j)`; `"bottom_right"` projects the whole input and drops
+    its last rows and columns, so that it is the window's top-left cell (the layout of the
+    published PyTorch BagNets, docs/pretrained.md). Output: ReLU(residual + shortcut).
     Convolutions have no bias (each is followed by BN). Nothing is zero-padded, so an output cell
     depends on a `k`x`k` window of input cells only (for `attention=None`).
 
@@ -35,6 +43,7 @@ class BagNetBottleneck(keras.layers.Layer):
         attention: `None`, `"cbam"` or `"adcm"`, applied to the residual branch before the add.
             CBAM pools globally, so such a block is no longer local.
         attention_kwargs: dict of constructor arguments for the attention module.
+        shortcut_crop: `"center"` (default) or `"bottom_right"`, see above (`SHORTCUT_CROPS`).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -56,7 +65,14 @@ class BagNetBottleneck(keras.layers.Layer):
     """
 
     def __init__(
-        self, filters, kernel_size=3, strides=1, attention=None, attention_kwargs=None, **kwargs
+        self,
+        filters,
+        kernel_size=3,
+        strides=1,
+        attention=None,
+        attention_kwargs=None,
+        shortcut_crop="center",
+        **kwargs,
     ):
         super().__init__(**kwargs)
         check_int("filters", filters)
@@ -64,11 +80,13 @@ class BagNetBottleneck(keras.layers.Layer):
             raise ValueError(f"`kernel_size` must be 1 or 3. Received: kernel_size={kernel_size!r}")
         check_int("strides", strides)
         validate_attention(attention)
+        validate_shortcut_crop(shortcut_crop)
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
         self.attention = attention
         self.attention_kwargs = dict(attention_kwargs or {})
+        self.shortcut_crop = shortcut_crop
 
     def _conv(self, filters, kernel_size, strides, name):
         return keras.layers.Conv2D(
@@ -114,7 +132,7 @@ class BagNetBottleneck(keras.layers.Layer):
         if self.attention_module is not None:
             self.attention_module.build(shape)
         if self.has_projection:
-            crop = (self.kernel_size - 1) // 2
+            crop = (self.kernel_size - 1) // 2 if self.shortcut_crop == "center" else 0
             cropped = (
                 shape[0],
                 _minus(input_shape[1], 2 * crop),
@@ -130,9 +148,14 @@ class BagNetBottleneck(keras.layers.Layer):
         x = self.bn3(self.conv3(x), training=training)
         if self.attention_module is not None:
             x = self.attention_module(x, training=training)
-        shortcut = _center_crop(inputs, (self.kernel_size - 1) // 2)
+        if self.shortcut_crop == "center":
+            shortcut = _center_crop(inputs, (self.kernel_size - 1) // 2)
+        else:
+            shortcut = inputs
         if self.has_projection:
             shortcut = self.shortcut_bn(self._project(shortcut), training=training)
+        if self.shortcut_crop == "bottom_right":
+            shortcut = _top_left(shortcut, keras.ops.shape(x))
         return keras.ops.relu(x + shortcut)
 
     def _project(self, x):
@@ -162,8 +185,18 @@ class BagNetBottleneck(keras.layers.Layer):
             strides=self.strides,
             attention=self.attention,
             attention_kwargs=self.attention_kwargs,
+            shortcut_crop=self.shortcut_crop,
         )
         return config
+
+
+def validate_shortcut_crop(shortcut_crop):
+    """Raises `ValueError` unless `shortcut_crop` is one of `SHORTCUT_CROPS`."""
+    if shortcut_crop not in SHORTCUT_CROPS:
+        raise ValueError(
+            f"`shortcut_crop` must be one of {SHORTCUT_CROPS}. "
+            f"Received: shortcut_crop={shortcut_crop!r}"
+        )
 
 
 def _center_crop(x, crop):
@@ -175,6 +208,12 @@ def _center_crop(x, crop):
     return keras.ops.slice(
         x, (0, crop, crop, 0), (shape[0], shape[1] - 2 * crop, shape[2] - 2 * crop, shape[3])
     )
+
+
+def _top_left(x, shape):
+    """The first `shape[1]` rows and `shape[2]` columns of `x` (`x[:, :h, :w, :]`): the bottom and
+    right edges are dropped."""
+    return keras.ops.slice(x, (0, 0, 0, 0), (shape[0], shape[1], shape[2], keras.ops.shape(x)[3]))
 
 
 def _minus(n, k):
