@@ -87,14 +87,16 @@ def launch(settings, stage):
     """
     settings.validate(stage)  # SettingsError naming the setting, before any work
     kernel_choice.set_kernels(settings.kernels)
-    print(kernel_choice.choice_line(), flush=True)
     if stage in ("eval", "export"):
+        print(kernel_choice.choice_line(), flush=True)
         exists = os.path.isdir(settings.model_dir)  # else the step below says what is missing
         with ModelDirLock(settings.model_dir) if exists else contextlib.nullcontext():
             evaluate(settings) if stage == "eval" else export(settings)
         return
     stages = settings.stages if stage == "all" else [int(stage)]
     strategy = _seeded_strategy(settings)
+    # After the strategy: listing devices would fix them before multi-worker collectives are set.
+    print(kernel_choice.choice_line(), flush=True)
     chief = multi_worker.is_chief(strategy)  # the other workers write nothing under model_dir
     with ModelDirLock(settings.model_dir) if chief else contextlib.nullcontext():
         run(settings, stages, strategy=strategy)
@@ -103,7 +105,12 @@ def launch(settings, stage):
 def _seeded_strategy(settings):
     """The run's `tf.distribute.Strategy`, created after seeding every random generator."""
     keras.utils.set_random_seed(settings.seed)
-    return make_strategy(settings.strategy, list(settings.devices))
+    return make_strategy(
+        settings.strategy,
+        list(settings.devices),
+        cluster_resolver=settings.cluster_resolver,
+        cluster_port=settings.cluster_port,
+    )
 
 
 def build(settings, strategy):

@@ -178,6 +178,20 @@ class RunSettings(DataSettings):
         "launch/multi_worker_local.py).",
         choices=["default", "mirrored", "multi_worker"],
     )
+    cluster_resolver: str = setting(
+        "tf_config",
+        "enum",
+        "Where --strategy=multi_worker finds its workers: tf_config (the TF_CONFIG variable) or "
+        "slurm (the SLURM_* variables of an srun step: every task a worker, task 0 the chief; "
+        "see launch/slurm/).",
+        choices=["tf_config", "slurm"],
+    )
+    cluster_port: int = setting(
+        8888,
+        "integer",
+        "--cluster_resolver=slurm: the port of each node's first task (the next tasks on a node "
+        "take the next ports).",
+    )
     devices: tuple = setting(
         (), "list", "Devices for --strategy=mirrored (default: all local GPUs)."
     )

@@ -315,6 +315,13 @@ def check_ranges(settings):
         )
     if settings.devices and settings.strategy != "mirrored":
         raise SettingsError(f"{ARG}devices needs {ARG}strategy=mirrored.")
+    if settings.cluster_resolver != "tf_config" and settings.strategy != "multi_worker":
+        raise SettingsError(f"{ARG}cluster_resolver needs {ARG}strategy=multi_worker.")
+    if not 0 < settings.cluster_port < 65536:
+        raise SettingsError(
+            f"{ARG}cluster_port must be a TCP port (1-65535). "
+            f"Received: {ARG}cluster_port={settings.cluster_port}"
+        )
     check_model_dir(settings.model_dir)
 
 
