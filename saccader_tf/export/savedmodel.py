@@ -150,7 +150,10 @@ def export_model(
     served = ServedFunctions(model, preprocessing, k, class_names, largest)
     functions = _concrete_functions(model, served)
     root = tf.Module()
-    root.model_variables = list(model.variables)
+    # The TensorFlow variables the functions read (the Keras variables' own): a loader without
+    # Python objects (`saved_model_cli run`, TensorFlow Serving) restores exactly those.
+    used = {id(v): v for f in functions.values() for v in f.variables}
+    root.model_variables = list(used.values())
     for name, function in functions.items():
         setattr(root, name, function)
 

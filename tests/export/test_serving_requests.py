@@ -112,7 +112,8 @@ class RestInstancesTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.signatures = _export(3, os.path.join(cls.tmp.name, "rgb"))
+        cls.folder = os.path.join(cls.tmp.name, "rgb")
+        cls.signatures = _export(3, cls.folder)
         rng = np.random.default_rng(3)
         cls.images = rng.integers(0, 256, (2, 30, 26, 3)).astype(np.uint8)
 
@@ -159,6 +160,31 @@ class RestInstancesTest(tf.test.TestCase):
                     self.assertEqual(row["top_k_classes"], want["top_k_classes"])
                     self.assertEqual(row["top_k_class_names"], want["top_k_class_names"])
                     self.assertLen(row["glimpse_boxes"], 2)
+
+    def test_a_graph_session_loader_serves_every_signature(self):
+        # TF Serving and `saved_model_cli run` load the SavedModel without its Python objects,
+        # into a graph and a session: every variable must be restored by name.
+        feeds = {
+            "serving_default": {"images": self.images},
+            "serve_float": {"images": self.images.astype(np.float32)},
+            "serve_image_bytes": {"image_bytes": [_encoded(i, "PNG") for i in self.images]},
+            "serve_glimpses": {"images": self.images, "num_glimpses": np.array([2, 1], np.int32)},
+        }
+        expected = {
+            name: self.signatures[name](**{k: tf.constant(v) for k, v in feed.items()})
+            for name, feed in feeds.items()
+        }
+        with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+            meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], self.folder)
+            for name, feed in feeds.items():
+                signature = meta.signature_def[name]
+                fetches = {key: info.name for key, info in signature.outputs.items()}
+                got = session.run(
+                    fetches, {signature.inputs[k].name: value for k, value in feed.items()}
+                )
+                with self.subTest(signature=name):
+                    self.assertAllClose(got["logits"], expected[name]["logits"], atol=1e-6)
+                    self.assertAllEqual(got["glimpse_cells"], expected[name]["glimpse_cells"])
 
     def test_rows_may_ask_for_different_glimpse_counts(self):
         rows = [
