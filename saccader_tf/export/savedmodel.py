@@ -5,21 +5,33 @@ The SavedModel written by `export_model` needs only TensorFlow to load and run
 (`tf.saved_model.load(export_dir)`); it holds the preprocessing, the model in inference mode (the
 deterministic learned policy) and the mapping of glimpse boxes back to the caller's image.
 
-Endpoints (also the SavedModel's signatures):
+Endpoints (each is a signature of the SavedModel and an attribute of the loaded object):
 
-* `serving_default(images)`: `images` uint8 `[N, H, W, C]` (any `N`, `H`, `W`; `C` fixed) →
+* `serving_default(images)`: `images` uint8 `[N, H, W, C]` (any `N >= 0`, `H`, `W`; `C` fixed) →
   `{"logits": float32 [N, K], "probabilities": float32 [N, K], "top_k_classes": int32 [N, k],
-  "top_k_scores": float32 [N, k], "glimpse_boxes": float32 [N, T, 4],
-  "glimpse_cells": int32 [N, T]}` with `T` the model's `num_glimpses` and `k = min(top_k, K)`.
+  "top_k_class_names": string [N, k], "top_k_scores": float32 [N, k],
+  "glimpse_boxes": float32 [N, T, 4], "glimpse_cells": int32 [N, T]}` with `T` the model's
+  `num_glimpses` and `k = min(top_k, K)`; the class names are the recorded ones (`class_names`),
+  or the indices as strings.
 * `serve_float(images)`: the same for float32 `images` holding pixel values in `[0, 255]` (the
   uint8 scale, not `[0, 1]`); a value outside that range, NaN or Inf fails with an
   `InvalidArgumentError` saying so (NumPy float or int16 arrays given to the uint8 endpoints are
   cast to uint8 by TensorFlow without any check: use this endpoint for them).
-* `serve_glimpses(images, num_glimpses)`: the same outputs for a scalar int32 `num_glimpses` in
-  `[1, T_max]` (`T_max = min(max_glimpses, grid cells)`); `T` is dynamic in the output shapes. The
-  glimpse loop is a Python loop (`T` must be static when tracing), so the graph holds one unrolled
-  loop per `T` selected with `tf.switch_case`; the BagNet / attention network / mixer run once,
-  outside the switch. Only exported when the model's policy takes glimpses (not for `"full"`).
+* `serve_image_bytes(image_bytes)`: string `[N]`, each the bytes of a JPEG, PNG, BMP or GIF file
+  (any sizes, grayscale or colour), decoded as the image-folder source decodes files
+  (`saccader_tf.data.image_bytes`) and preprocessed like `serving_default`'s images, one image at a
+  time; the same outputs, each row's boxes in its own image's pixels.
+* `serve_glimpses(images, num_glimpses)`: the same outputs for int32 `num_glimpses` `[N]`, row
+  `i`'s count in `[1, T_max]` (`T_max = min(max_glimpses, grid cells)`); `T` in the output shapes is
+  the batch's largest count, and the rows with fewer glimpses are padded (`glimpse_cells` -1,
+  boxes 0). Only exported when the model's policy takes glimpses (not for `"full"`). See
+  `saccader_tf.export.endpoints` for how the glimpse loop is unrolled.
+
+Every input is batched (no scalar input), so every signature can be called with TensorFlow
+Serving's REST "instances" (row) format. The attributes of the loaded object are concrete
+functions, not `tf.function`s: a call refused for a wrong dtype or rank leaves them usable from
+every thread (a loaded `tf.function` of TensorFlow 2.21 keeps its lock when it refuses an input,
+and every later call from another thread then waits forever).
 
 The served `logits` are the glimpse policy's (mean over the T glimpses); the BagNet's full-image
 logits are not served, except by a model built with `policy="full"`, whose `logits` then are the
@@ -47,21 +59,35 @@ coordinates: `box_input = box_model * (h, w, h, w) / S + (top, left, top, left)`
 `(top, left, h, w)` (not clipped to the image: a receptive field may extend past the border).
 """
 
-import keras
 import tensorflow as tf
 
 from saccader_tf.data.preprocessing import RESIZE_METHODS
+from saccader_tf.export.endpoints import (
+    DEFAULT_MAX_GLIMPSES,
+    ServedFunctions,
+    glimpse_chooser,
+    max_served_glimpses,
+)
+from saccader_tf.export.layout import write_atomically
 from saccader_tf.export.serving_io import (
     check_images,
-    check_pixel_range,
+    class_name_table,
     input_boxes,
     preprocess_images,
     serving_outputs,
 )
 from saccader_tf.utils.validation import check_int
 
-DEFAULT_MAX_GLIMPSES = 12
-"""Largest `num_glimpses` served by `serve_glimpses` (capped at the number of grid cells)."""
+__all__ = [
+    "DEFAULT_MAX_GLIMPSES",
+    "check_images",
+    "export_model",
+    "glimpse_chooser",
+    "input_boxes",
+    "max_served_glimpses",
+    "preprocess_images",
+    "serving_outputs",
+]
 
 
 def export_model(
@@ -74,13 +100,18 @@ def export_model(
     top_k=5,
     max_glimpses=DEFAULT_MAX_GLIMPSES,
     resize_method="bilinear",
+    class_names=None,
 ):
-    """Writes `model` as a SavedModel serving raw uint8 images (see the module docstring).
+    """Writes `model` as a SavedModel serving raw images (see the module docstring).
+
+    The SavedModel is written to a hidden sibling folder and renamed to `export_dir` when complete
+    (`saccader_tf.export.layout.write_atomically`): a failed export leaves `export_dir` as it was.
 
     Args:
         model: a `Saccader`, `DRAM` or `SaccaderClassNet` (built or not; it is called once
             before tracking).
-        export_dir: directory of the SavedModel.
+        export_dir: directory of the SavedModel (replaced if it holds one). TensorFlow Serving's
+            layout puts it in a version folder: `layout.new_version_dir(base)`.
         mean: per-channel mean, `C` floats in `[0, 1]` units (`DataSource.mean`).
         std: per-channel standard deviation, `C` positive floats (`DataSource.std`).
         crop_fraction: central-crop fraction of the shorter side, in `(0, 1]`, or `None` for a plain
@@ -90,144 +121,70 @@ def export_model(
             cells).
         resize_method: `"bilinear"` (default) or `"bicubic"` (the `imagenet_tf1` recipe's;
             `saccader_tf.data.preprocessing.resize_method_of(recipe)`).
+        class_names: the `K` class names served as `top_k_class_names` (`DataSource.class_names`,
+            model_dir's `preprocessing.json`), or `None` for the class indices as strings.
 
     Returns:
         `export_dir`.
 
     Note:
-        The float dtype is rejected by the signature itself: a float `tf.Tensor` raises `TypeError`
-        ("Can not cast TensorSpec(..., dtype=tf.float32 ...) to
-        TensorSpec(shape=(None, None, None, C), dtype=tf.uint8 ...)"), as do a wrong rank or
-        channel count, before the graph runs. A *NumPy* float array passed to the loaded function
-        (or to its signature) is instead converted to uint8 by TensorFlow's argument binding (values
+        A `tf.Tensor` of another dtype, rank or channel count is refused by the signature itself
+        (`TypeError` or `ValueError` naming the expected `TensorSpec`), before the graph runs. A
+        *NumPy* float array is instead converted to uint8 by TensorFlow's argument binding (values
         truncated, no error): pass uint8 arrays or tensors, or use `serve_float`, which checks the
         range.
     """
     _check_export_args(model, mean, std, crop_fraction, top_k, max_glimpses, resize_method)
+    class_names = class_name_table(class_names, model.num_classes)
     preprocessing = dict(
         mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std),
         crop_fraction=crop_fraction,
         resize_method=resize_method,
     )
-    endpoints = _Endpoints(model, preprocessing, min(top_k, model.num_classes))
     _build(model)
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    uint8_images = _images_spec(model, tf.uint8)
-    archive.add_endpoint(
-        "serving_default", endpoints.serving_default, input_signature=[uint8_images]
-    )
-    archive.add_endpoint(
-        "serve_float", endpoints.serve_float, input_signature=[_images_spec(model, tf.float32)]
-    )
-    if endpoints.chooser.policy.uses_glimpses:
-        endpoints.largest = max_served_glimpses(model, max_glimpses)
-        archive.add_endpoint(
-            "serve_glimpses",
-            endpoints.serve_glimpses,
-            input_signature=[uint8_images, tf.TensorSpec([], tf.int32, name="num_glimpses")],
-        )
-    archive.write_out(export_dir, verbose=False)
+    largest = None
+    if glimpse_chooser(model).policy.uses_glimpses:
+        largest = max_served_glimpses(model, max_glimpses)
+    k = min(top_k, model.num_classes)
+    served = ServedFunctions(model, preprocessing, k, class_names, largest)
+    functions = _concrete_functions(model, served)
+    root = tf.Module()
+    # The TensorFlow variables the functions read (the Keras variables' own): a loader without
+    # Python objects (`saved_model_cli run`, TensorFlow Serving) restores exactly those.
+    used = {id(v): v for f in functions.values() for v in f.variables}
+    root.model_variables = list(used.values())
+    for name, function in functions.items():
+        setattr(root, name, function)
+
+    def write(folder):
+        tf.saved_model.save(root, folder, signatures=functions)
+
+    write_atomically(export_dir, write)
     return export_dir
 
 
-def glimpse_chooser(model):
-    """The network that chooses `model`'s glimpses: a Saccader-ClassNet's `saccader` (a
-    `Saccader`; its classifier classifies what it chose), else the model itself (a `Saccader` or a
-    `DRAM` chooses and classifies)."""
-    return getattr(model, "saccader", model)
+def _concrete_functions(model, served):
+    """The endpoints traced as concrete functions (name -> `ConcreteFunction`), one per signature.
 
-
-def max_served_glimpses(model, max_glimpses=DEFAULT_MAX_GLIMPSES):
-    """`T_max` of `serve_glimpses`: `min(max_glimpses, h * w)` for the `h x w` cell grid of the
-    model's `glimpse_chooser`."""
-    return min(max_glimpses, glimpse_chooser(model).num_cells)
-
-
-class _Endpoints:
-    """The functions the SavedModel serves, for one model (traced by `ExportArchive`).
-
-    A model with a separate classifier (a Saccader-ClassNet: `glimpse_chooser(model)` is not the
-    model) is asked, through its own methods, for what differs: the chooser's inputs
-    (`saccader_inputs`), the logits of the chosen glimpses (`classify_boxes`) and the classifier's
-    cut boxes (`extraction.glimpse_boxes`).
-    """
-
-    def __init__(self, model, preprocessing, k):
-        self.model, self.preprocessing, self.k = model, preprocessing, k
-        self.chooser = glimpse_chooser(model)
-        self.largest = None  # `T_max` of `serve_glimpses`, set when it is exported
-
-    def serving_default(self, images, endpoint="serving_default", dtype=tf.uint8):
-        inputs, window = self._prepare(images, endpoint, dtype)
-        outputs = self.model(inputs, training=False)
-        return self._outputs(
-            outputs["logits"],
-            outputs["cells"],
-            outputs["glimpse_boxes"],
-            window,
-            outputs.get("classifier_boxes"),
-        )
-
-    def serve_float(self, images):
-        return self.serving_default(images, "serve_float", tf.float32)
-
-    def serve_glimpses(self, images, num_glimpses):
-        inputs, window = self._prepare(images, "serve_glimpses")
-        logits, cells = self._unroll_dynamic(inputs, num_glimpses)
-        boxes = self.chooser.boxes(cells)
-        if self.chooser is self.model:
-            return self._outputs(logits, cells, boxes, window)
-        cut = self.model.extraction.glimpse_boxes(boxes)
-        return self._outputs(logits, cells, boxes, window, cut)
-
-    def _prepare(self, images, endpoint, dtype=tf.uint8):
-        images = check_images(images, self.model.input_channels, endpoint, dtype)
-        if dtype != tf.uint8:
-            images = check_pixel_range(images, endpoint)
-        return preprocess_images(images, image_size=self.model.image_size, **self.preprocessing)
-
-    def _outputs(self, logits, cells, boxes, window, classifier_boxes=None):
-        served = serving_outputs(logits, cells, boxes, window, self.chooser.image_size, self.k)
-        if classifier_boxes is not None:
-            served["classifier_boxes"] = input_boxes(
-                classifier_boxes, window, self.model.image_size
-            )
-        return served
-
-    def _unroll_dynamic(self, inputs, num_glimpses):
-        """Inference-mode logits `[N, K]` and cells int32 `[N, T]` for a scalar tensor `T` in
-        `[1, T_max]`: one unrolled glimpse loop per `T`, chosen by `tf.switch_case`."""
-        message = f"serve_glimpses expects num_glimpses in [1, {self.largest}]"
-        checks = [
-            tf.debugging.assert_greater_equal(num_glimpses, 1, message=message),
-            tf.debugging.assert_less_equal(num_glimpses, self.largest, message=message),
-        ]
-        with tf.control_dependencies(checks):
-            index = tf.identity(num_glimpses) - 1
-        separate = self.chooser is not self.model
-        chooser_inputs = self.model.saccader_inputs(inputs) if separate else inputs
-        context, _ = self.chooser.context(chooser_inputs, training=False)
-
-        def branch(steps):
-            def run():
-                out = self.chooser.unroll(context, num_glimpses=steps, training=False)
-                cells = tf.cast(out["cells"], tf.int32)
-                if not separate:
-                    return tf.cast(out["logits"], tf.float32), cells
-                boxes = self.chooser.boxes(cells)
-                glimpse_logits = self.model.classify_boxes(inputs, boxes, training=False)
-                return tf.reduce_mean(glimpse_logits, axis=1), cells
-
-            return run
-
-        branches = [branch(t) for t in range(1, self.largest + 1)]
-        logits, cells = tf.switch_case(index, branches)
-        return (
-            tf.ensure_shape(logits, [None, self.model.num_classes]),
-            tf.ensure_shape(cells, [None, None]),
-        )
+    Bare concrete functions rather than `tf.function`s: loaded, a concrete function refuses a bad
+    input without taking a lock (see the module docstring)."""
+    images = _images_spec(model, tf.uint8)
+    specs = {
+        "serving_default": (served.serving_default, [images]),
+        "serve_float": (served.serve_float, [_images_spec(model, tf.float32)]),
+        "serve_image_bytes": (
+            served.serve_image_bytes,
+            [tf.TensorSpec([None], tf.string, name="image_bytes")],
+        ),
+    }
+    if served.largest is not None:
+        counts = tf.TensorSpec([None], tf.int32, name="num_glimpses")
+        specs["serve_glimpses"] = (served.serve_glimpses, [images, counts])
+    return {
+        name: tf.function(fn, input_signature=signature, autograph=False).get_concrete_function()
+        for name, (fn, signature) in specs.items()
+    }
 
 
 def _images_spec(model, dtype):

@@ -25,6 +25,7 @@ import keras
 
 from saccader_tf.data.preprocessing import resize_method_of
 from saccader_tf.evaluation.evaluate import evaluate_model, policy_accuracies
+from saccader_tf.export.layout import new_version_dir
 from saccader_tf.export.savedmodel import export_model
 from saccader_tf.layers import kernel_choice
 from saccader_tf.model_dir import lineage, stage_files
@@ -333,17 +334,19 @@ def evaluate(settings):
 
 def export(settings, model=None):
     """`--stage=export` (and the end of `--stage=all`): a SavedModel of `model` (default: the
-    final model rebuilt from model_dir) under model_dir/export, with the recorded preprocessing."""
+    final model rebuilt from model_dir) in the next version folder model_dir/export/<v>, with the
+    recorded preprocessing and class names (docs/serving.md)."""
     if model is None:  # --stage=export
         recorded_model_settings(settings, "export")  # refuses flags that contradict the record
         model = load_trained_model(settings.model_dir)
     preprocessing = load_preprocessing(settings.model_dir)
     path = export_model(
         model,
-        os.path.join(settings.model_dir, "export"),
+        new_version_dir(os.path.join(settings.model_dir, "export")),
         mean=preprocessing["mean"],
         std=preprocessing["std"],
         crop_fraction=preprocessing["crop_fraction"],
         resize_method=resize_method_of(preprocessing.get("recipe")),
+        class_names=preprocessing.get("class_names"),
     )
-    print(f"exported SavedModel to {path} (load it with tf.saved_model.load)")
+    print(f"exported SavedModel to {path} (docs/serving.md: load it with tf.saved_model.load)")

@@ -64,7 +64,7 @@ class LaunchTest(tf.test.TestCase):
         self.assertTrue(os.path.exists(os.path.join(model_dir, "policy_accuracy.json")))
         self.assertTrue(os.listdir(os.path.join(model_dir, "logs", "stage3")))
         self.assertTrue(os.listdir(os.path.join(model_dir, "logs", "stage3", "glimpses")))
-        self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "saved_model.pb")))
+        self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "1", "saved_model.pb")))
 
         # Stage 2 froze the representation: its checkpoint carries stage 1's BagNet unchanged.
         w1, rep1 = _cell_weight(stage_weights_path(model_dir, 1))

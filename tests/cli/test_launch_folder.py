@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from saccader_tf.data.write_folder import write_cluttered_mnist_folder
+from saccader_tf.export.layout import find_export
 
 
 @pytest.mark.slow  # runs the launcher in a subprocess
@@ -55,7 +56,7 @@ class LaunchFolderTest(tf.test.TestCase):
             (record["recipe"], record["crop_fraction"], record["channels"]), ("none", None, 1)
         )
         # The SavedModel resizes the whole raw image (no centre crop), as evaluation did.
-        served = tf.saved_model.load(os.path.join(model_dir, "export"))
+        served = tf.saved_model.load(find_export(os.path.join(model_dir, "export")))
         raw = np.random.default_rng(0).integers(0, 256, (1, 40, 28, 1), dtype=np.uint8)
         out = served.serving_default(tf.constant(raw))
         from saccader_tf.model_dir.model_config import load_trained_model

@@ -143,8 +143,11 @@ class ClassNetExportTest(tf.test.TestCase):
             served["glimpse_boxes"], saccader["glimpse_boxes"].numpy().astype(np.float32) * 42 / 28
         )
         self.assertAllClose(served["classifier_boxes"], expected["classifier_boxes"])
+        # No class names given: the indices as strings.
+        indices = served["top_k_classes"].numpy()
+        self.assertAllEqual(served["top_k_class_names"].numpy().astype(str), indices.astype(str))
         for t in (1, 2):
-            dynamic = loaded.serve_glimpses(tf.constant(raw), tf.constant(t))
+            dynamic = loaded.serve_glimpses(tf.constant(raw), tf.fill([len(raw)], t))
             reference = net(inputs, training=False, num_glimpses=t)
             self.assertAllClose(dynamic["logits"], reference["logits"], atol=1e-5)
             self.assertAllEqual(dynamic["glimpse_cells"], reference["cells"])

@@ -2,8 +2,9 @@
 TensorFlow only.
 
 One tiny model is exported once per class; one fresh subprocess (no `saccader_tf`, no
-`tensorflow_probability`) loads it, runs every endpoint and bad input, and saves the outputs; the
-tests compare them with the Keras model.
+`tensorflow_probability`) loads it, runs every endpoint and bad input, then calls it from four
+threads, and saves the outputs; the tests compare them with the Keras model. The subprocess has a
+timeout, so a call that never returns fails the tests instead of stopping the suite.
 """
 
 import json
@@ -31,28 +32,33 @@ SIZE = 24
 MEAN, STD = (0.5,), (0.25,)
 MAX_T = 4  # served glimpse counts 1..4 (export time grows with it; the model's grid has 16 cells)
 TOP_K = 3
+CLASS_NAMES = ("cat", "dog", "emu", "fox", "gnu")
 
 _LOADER = r"""
-import json, sys
+import json, os, sys, threading
 import numpy as np
 import tensorflow as tf
 
 export_dir, inputs_path, outputs_path, errors_path, max_t = sys.argv[1:6]
+max_t = int(max_t)
 loaded = tf.saved_model.load(export_dir)
 inputs = dict(np.load(inputs_path))
 results = {}
 
 def run(prefix, fn, *args):
     for key, value in fn(*args).items():
-        results[prefix + "/" + key] = value.numpy()
+        value = value.numpy()
+        results[prefix + "/" + key] = value.astype(str) if value.dtype == object else value
 
+large = tf.constant(inputs["large"])
 run("same", loaded.serving_default, tf.constant(inputs["same"]))
-run("large", loaded.serving_default, tf.constant(inputs["large"]))
+run("large", loaded.serving_default, large)
 run("empty", loaded.serving_default, tf.constant(inputs["empty"]))
 run("signature", lambda x: loaded.signatures["serving_default"](images=x), tf.constant(inputs["same"]))
-for t in range(1, int(max_t) + 1):
-    run("glimpses%d" % t, loaded.serve_glimpses, tf.constant(inputs["large"]), tf.constant(t))
-run("glimpses_empty", loaded.serve_glimpses, tf.constant(inputs["empty"]), tf.constant(2))
+for t in range(1, max_t + 1):
+    run("glimpses%d" % t, loaded.serve_glimpses, large, tf.fill([2], t))
+run("glimpses_rows", loaded.serve_glimpses, large, tf.constant([1, max_t]))
+run("glimpses_empty", loaded.serve_glimpses, tf.constant(inputs["empty"]), tf.zeros([0], tf.int32))
 
 errors = {}
 def error(name, fn):
@@ -66,14 +72,32 @@ error("float", lambda: loaded.serving_default(tf.constant(inputs["same"].astype(
 error("channels", lambda: loaded.serving_default(tf.zeros([2, 24, 24, 3], tf.uint8)))
 error("rank", lambda: loaded.serving_default(tf.zeros([24, 24, 1], tf.uint8)))
 error("zero_height", lambda: loaded.serving_default(tf.zeros([1, 0, 5, 1], tf.uint8)))
-error("glimpses_zero", lambda: loaded.serve_glimpses(tf.constant(inputs["large"]), tf.constant(0)))
-error("glimpses_too_many",
-      lambda: loaded.serve_glimpses(tf.constant(inputs["large"]), tf.constant(int(max_t) + 1)))
+error("glimpses_zero", lambda: loaded.serve_glimpses(large, tf.constant([0, 1])))
+error("glimpses_too_many", lambda: loaded.serve_glimpses(large, tf.constant([1, max_t + 1])))
+error("glimpses_one_count", lambda: loaded.serve_glimpses(large, tf.constant([1])))
+error("glimpses_scalar", lambda: loaded.serve_glimpses(large, tf.constant(1)))
+
+# After the refused calls above, calls from other threads (attributes and signatures) finish.
+finished = []
+def call(i):
+    if i % 2:
+        loaded.signatures["serving_default"](images=tf.constant(inputs["same"]))
+    else:
+        loaded.serving_default(tf.constant(inputs["same"]))
+    loaded.serve_glimpses(large, tf.fill([2], 1))
+    finished.append(i)
+threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(120)
+errors["threads_finished"] = len(finished)
 errors["modules"] = sorted(m for m in ("saccader_tf", "tensorflow_probability") if m in sys.modules)
-assert "saccader_tf" not in sys.modules and "tensorflow_probability" not in sys.modules, errors["modules"]
 np.savez(outputs_path, **results)
 with open(errors_path, "w") as f:
     json.dump(errors, f)
+sys.stdout.flush()
+os._exit(0)  # a thread that never finished would keep the interpreter from exiting
 """  # noqa: E501 (a script run in a subprocess)
 
 
@@ -109,6 +133,12 @@ class ExportedSaccaderTest(tf.test.TestCase):
             crop_fraction=1.0,
             top_k=TOP_K,
             max_glimpses=MAX_T,
+            class_names=CLASS_NAMES,
+        )
+        cls.export_files = sorted(
+            os.path.relpath(os.path.join(d, f), cls.tmp.name)
+            for d, _, files in os.walk(cls.tmp.name)
+            for f in files
         )
         paths = [os.path.join(cls.tmp.name, name) for name in ("in.npz", "out.npz", "errors.json")]
         np.savez(paths[0], **cls.inputs)
@@ -194,15 +224,45 @@ class ExportedSaccaderTest(tf.test.TestCase):
             self.assertAllEqual(self.out[f"glimpses{t}/glimpse_cells"], ref["cells"])
             self.assertEqual(self.out[f"glimpses{t}/glimpse_boxes"].shape, (2, t, 4))
 
+    def test_serve_glimpses_takes_one_count_per_row(self):
+        # Rows with counts (1, MAX_T): each row is the Keras model's with its own T; the shorter
+        # row is padded to the batch's largest count with cells -1 and boxes 0.
+        prefix = "glimpses_rows"
+        self.assertEqual(self.out[f"{prefix}/glimpse_cells"].shape, (2, MAX_T))
+        for row, t in enumerate((1, MAX_T)):
+            ref = self._reference(self.inputs["large"][row : row + 1], num_glimpses=t)
+            self.assertAllClose(
+                self.out[f"{prefix}/logits"][row], ref["logits"][0], atol=1e-5, rtol=0
+            )
+            cells = self.out[f"{prefix}/glimpse_cells"][row]
+            self.assertAllEqual(cells[:t], ref["cells"][0])
+            self.assertAllEqual(cells[t:], [-1] * (MAX_T - t))
+            self.assertAllEqual(
+                self.out[f"{prefix}/glimpse_boxes"][row, t:], np.zeros([MAX_T - t, 4])
+            )
+
+    def test_class_names_beside_the_indices(self):
+        names = np.array(CLASS_NAMES)[self.out["same/top_k_classes"]]
+        self.assertAllEqual(self.out["same/top_k_class_names"].astype(str), names)
+
+    def test_no_temporary_files_in_the_export(self):
+        self.assertEqual([f for f in self.export_files if ".tmp" in f or "partial" in f], [])
+        self.assertIn(os.path.join("export", "saved_model.pb"), self.export_files)
+
+    def test_calls_from_threads_finish_after_refused_calls(self):
+        self.assertEqual(self.errors["threads_finished"], 4)
+
     def test_empty_batch_gives_empty_outputs(self):
         t, k = self.model.num_glimpses, TOP_K
-        for prefix, steps in (("empty", t), ("glimpses_empty", 2)):
+        # An empty serve_glimpses batch has T = 1 (its largest count is taken as 1).
+        for prefix, steps in (("empty", t), ("glimpses_empty", 1)):
             shapes = {
                 key: self.out[f"{prefix}/{key}"].shape
                 for key in (
                     "logits",
                     "probabilities",
                     "top_k_classes",
+                    "top_k_class_names",
                     "top_k_scores",
                     "glimpse_boxes",
                     "glimpse_cells",
@@ -214,6 +274,7 @@ class ExportedSaccaderTest(tf.test.TestCase):
                     "logits": (0, 5),
                     "probabilities": (0, 5),
                     "top_k_classes": (0, k),
+                    "top_k_class_names": (0, k),
                     "top_k_scores": (0, k),
                     "glimpse_boxes": (0, steps, 4),
                     "glimpse_cells": (0, steps),
@@ -221,16 +282,23 @@ class ExportedSaccaderTest(tf.test.TestCase):
             )
 
     def test_bad_inputs_name_what_is_expected(self):
-        for name in ("float", "channels", "rank"):
-            message = self.errors[name]
-            self.assertStartsWith(message, "TypeError")
-            self.assertIn("shape=(None, None, None, 1), dtype=tf.uint8", message)
-        self.assertIn("dtype=tf.float32", self.errors["float"])
+        # Refused when the graph runs (the loaded endpoints are concrete functions).
+        self.assertRegex(
+            self.errors["float"],
+            "InvalidArgumentError.*expected to be a uint8 tensor but is a float",
+        )
+        self.assertIn(
+            "serving_default expects uint8 images [N, H, W, 1] with H, W >= 1; got another channel",
+            self.errors["channels"],
+        )
+        self.assertStartsWith(self.errors["rank"], "InvalidArgumentError")
         self.assertIn(
             "serving_default expects uint8 images [N, H, W, 1]", self.errors["zero_height"]
         )
-        for name in ("glimpses_zero", "glimpses_too_many"):
-            self.assertIn(f"serve_glimpses expects num_glimpses in [1, {MAX_T}]", self.errors[name])
+        expected = f"serve_glimpses expects one num_glimpses per image, each in [1, {MAX_T}]"
+        for name in ("glimpses_zero", "glimpses_too_many", "glimpses_one_count"):
+            self.assertIn(expected, self.errors[name])
+        self.assertStartsWith(self.errors["glimpses_scalar"], "InvalidArgumentError")
 
 
 class PreprocessingTest(tf.test.TestCase):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from saccader_tf.export.layout import load_signatures
 from saccader_tf.run.orchestrator import launch
 from saccader_tf.run.settings import RunSettings
 from tests.support.paths import REPO_ROOT
@@ -47,7 +48,7 @@ class LegacyModelDirTest(tf.test.TestCase):
 
         with np.load(SERVED) as f:
             expected = {key: f[key] for key in f.files}
-        serve = tf.saved_model.load(os.path.join(model_dir, "export")).signatures["serving_default"]
+        serve = load_signatures(os.path.join(model_dir, "export"))["serving_default"]
         served = serve(images=tf.constant(expected["images"]))
         self.assertAllClose(served["logits"], expected["logits"], atol=1e-5)
         self.assertAllClose(served["probabilities"], expected["probabilities"], atol=1e-5)

@@ -15,6 +15,7 @@ from unittest import mock
 import pytest
 import tensorflow as tf
 
+from saccader_tf.export.layout import export_versions
 from saccader_tf.model_dir import lock as model_dir_lock
 from saccader_tf.model_dir import stage_files
 from saccader_tf.run import orchestrator
@@ -98,10 +99,10 @@ class LaunchLockTest(tf.test.TestCase):
         self.assertRegex(seen[1], busy)
         self.assertTrue(os.path.exists(os.path.join(model_dir, "evaluation", "evaluation.json")))
 
-        saved_model = os.path.join(model_dir, "export", "saved_model.pb")
-        os.remove(saved_model)
+        export_root = os.path.join(model_dir, "export")
+        versions = len(export_versions(export_root))
         orchestrator.launch(settings, "export")
-        self.assertTrue(os.path.exists(saved_model))
+        self.assertLen(export_versions(export_root), versions + 1)
         self.assertEqual(probe(model_dir), "free")
 
 

@@ -304,6 +304,7 @@ class DRAMExportTest(tf.test.TestCase):
                 "logits",
                 "probabilities",
                 "top_k_classes",
+                "top_k_class_names",
                 "top_k_scores",
                 "glimpse_boxes",
                 "glimpse_cells",
@@ -312,7 +313,7 @@ class DRAMExportTest(tf.test.TestCase):
         self.assertAllClose(out["logits"], expected["logits"], atol=1e-4)
         self.assertAllEqual(out["glimpse_cells"], expected["cells"])
         self.assertAllClose(out["glimpse_boxes"], tf.cast(expected["glimpse_boxes"], tf.float32))
-        one = served.serve_glimpses(tf.constant(pixels), tf.constant(1))
+        one = served.serve_glimpses(tf.constant(pixels), tf.constant([1, 1]))
         self.assertAllEqual(one["glimpse_cells"], expected["cells"][:, :1])
         self.assertAllClose(one["logits"], expected["glimpse_logits"][:, 0], atol=1e-4)
 
