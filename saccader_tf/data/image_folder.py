@@ -156,8 +156,16 @@ def _image_stores(listing, survey, channels, skip_bad_files, cache, cache_budget
     """The training and evaluation images of `listing` as `ImageFiles` (decoded every epoch), or
     as `DecodedCache`s (decoded once, now) when `cache` says so (`should_cache`)."""
     files = dict(channels=channels, skip_bad_files=skip_bad_files)
-    train_store = ImageFiles(listing.train_paths, listing.train_labels, **files)
-    eval_store = ImageFiles(listing.eval_paths, listing.eval_labels, fill_bad_slots=False, **files)
+    train_store = ImageFiles(
+        listing.train_paths, listing.train_labels, pillow=listing.train_pillow, **files
+    )
+    eval_store = ImageFiles(
+        listing.eval_paths,
+        listing.eval_labels,
+        fill_bad_slots=False,
+        pillow=listing.eval_pillow,
+        **files,
+    )
     num_images = len(listing.train_paths) + len(listing.eval_paths)
     if should_cache(cache, survey.estimated_bytes(num_images, channels), cache_budget_bytes):
         train_store = DecodedCache.build(train_store, "training images")
