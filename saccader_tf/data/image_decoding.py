@@ -115,11 +115,12 @@ class ImageFiles:
         self._routes, self._pillow_images = self._decode_with_pillow(sorted(pillow))
         self._route_table = tf.constant(self._routes)
         # One graph call per file for `decode_eagerly` (eager op-by-op dispatch costs more than
-        # decoding a small PNG).
+        # decoding a small PNG). Traced once, here: the decode-once cache calls it from several
+        # threads, whose first calls would otherwise trace concurrently and make TensorFlow warn
+        # about retracing.
         self._decode_one = tf.function(
-            lambda path: decode_image_file(path, channels),
-            input_signature=[tf.TensorSpec([], tf.string)],
-        )
+            lambda path: decode_image_file(path, channels), autograph=False
+        ).get_concrete_function(tf.TensorSpec([], tf.string))
 
     def _decode_with_pillow(self, indices):
         """`(routes int64 [N], PackedImages)`: the files `indices` decoded with Pillow, now."""

@@ -55,7 +55,7 @@ class LeftOut:
         where = display_path(split_dir)
         if self.not_regular:
             logging.warning(
-                "Skipped %d entr(ies) of %s that are not regular files (named pipes, sockets, "
+                "Skipped %d item(s) of %s that are not regular files (named pipes, sockets, "
                 "devices or broken links; never opened): %s.",
                 len(self.not_regular),
                 where,
