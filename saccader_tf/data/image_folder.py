@@ -87,6 +87,7 @@ def image_folder_source(
     num_train, num_eval = len(listing.train_paths), len(listing.eval_paths)
     _check_batch_size(batch_size, num_train)
     survey = survey_images(listing.train_paths)
+    _warn_rotated(survey)
     channels = _resolve_channels(channels, survey)
     mean, std = default_normalization(channels)
     train_store, eval_store = _image_stores(
@@ -184,3 +185,14 @@ def _resolve_channels(channels, survey):
         survey.auto_channels,
     )
     return survey.auto_channels
+
+
+def _warn_rotated(survey):
+    if survey.rotated:
+        logging.warning(
+            "%d of %d sampled training images carry an EXIF orientation tag, which is not applied: "
+            "they are used as stored, as tf.io.decode_jpeg reads them when serving. Rotate the "
+            'files themselves if they should be upright (docs/own_data.md, "Image files").',
+            survey.rotated,
+            survey.sampled,
+        )
