@@ -50,12 +50,17 @@ class ImageFolderListing:
 def list_image_folder(root, *, check_files=True, skip_bad_files=False):
     """Lists `<root>/train/<class>/...` and `<root>/val/<class>/...` (or `validation`/`test`).
 
-    Class folders are the sub-folders of `train` not starting with `.`, sorted; images are found
-    recursively below each class folder by extension (`IMAGE_EXTENSIONS`, case-insensitive).
-    Symbolic links are followed, but every real directory is read at most once per split, and
-    never from inside another class: a link back to the folder itself, to a parent, or to another
-    class's folder is skipped with a warning (so a loop cannot repeat files, give them the wrong
-    label, or make the listing run forever); links to folders outside the tree are read normally.
+    Class folders are the sub-folders of `train` not starting with `.`, sorted by their names in
+    Unicode NFC form (the class names; the evaluation split's folders are matched in that form);
+    at least 2 are needed. Images are found recursively below each class folder by extension
+    (`IMAGE_EXTENSIONS`, case-insensitive); hidden files are skipped, and named pipes, devices and
+    files of other extensions are left out with one counted line each, never opened
+    (`saccader_tf.data.image_folder_walk`). Symbolic links are followed, but every real directory
+    is read at most once per split, and never from inside another class: a link back to the
+    folder itself, to a parent, or to another class's folder is skipped with a warning (so a loop
+    cannot repeat files, give them the wrong label, or make the listing run forever); links to
+    folders outside the tree are read normally. A file reached twice in a split (a linked class
+    folder, a file link into another class) is refused, naming the file and both classes.
 
     Args:
         root: folder holding the split folders.
@@ -67,8 +72,9 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
 
     Raises:
         FileNotFoundError: `root`, `train` or every evaluation folder is missing.
-        ValueError: no class folder, a training class without images, evaluation classes that differ
-            from the training classes, or (unless `skip_bad_files`) a file that is not an image.
+        ValueError: fewer than 2 class folders, a training class without images, evaluation classes
+            that differ from the training classes, a file listed twice, or (unless
+            `skip_bad_files`) a file that is not an image.
     """
     root = os.fspath(root)
     if not os.path.isdir(root):
