@@ -2,7 +2,8 @@
 
 `DecodedCache.build(files)` decodes every slot of an `ImageFiles` listing once (with the same
 substitution of unreadable files as streaming) and keeps the pixels in one flat uint8 buffer with
-per-image offsets and shapes, so folders of images of different sizes are cached too. Its
+per-image offsets and shapes (`PackedImages`), so folders of images of different sizes are cached
+too. Its
 `examples(indices)` yields exactly what `ImageFiles.examples(indices)` would decode, so cached and
 streamed pipelines give identical batches; augmentation stays per epoch (applied after reading).
 
@@ -16,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf.data.packed_images import PackedImages
 from saccader_tf.utils.errors import BadValueError
 
 DEFAULT_BUDGET_BYTES = 1 << 30
@@ -30,16 +32,13 @@ class DecodedCache:
     """Decoded images of a listing, in listing order (use `build`).
 
     Args:
-        buffer: uint8 numpy array `[total]`, the images' pixels one after the other.
-        offsets: int64 numpy array `[N + 1]`, where image `i` starts (`offsets[N] = total`).
-        shapes: int32 numpy array `[N, 3]`, `(H, W, C)` of each image.
+        images: `PackedImages` of the `N` decoded images.
         labels: int32 numpy array `[N]` (a substitute's label where a file was replaced).
     """
 
-    def __init__(self, buffer, offsets, shapes, labels):
-        # Held once, as tensors (the pipeline reads them); the numpy arrays are not kept, so the
-        # cache costs its pixels once and not twice.
-        self._tensors = tuple(tf.constant(a) for a in (buffer, offsets, shapes, labels))
+    def __init__(self, images, labels):
+        self._images = images
+        self._labels = tf.constant(np.asarray(labels, np.int32))
 
     @classmethod
     def build(cls, files, description="images", threads=DECODE_THREADS):
@@ -69,26 +68,19 @@ class DecodedCache:
             if index < 0 and not files.drops_bad_files:
                 raise BadValueError(files.describe_failure(slot))
             if index != slot:
-                files.report_substitutes(slot, index)
+                files.report_substitute(slot, index)
         used = [index for index in used if index >= 0]
-        images = [decoded[index] for index in used]
-        offsets = np.zeros(len(images) + 1, np.int64)
-        np.cumsum([image.size for image in images], out=offsets[1:])
-        shapes = np.array([image.shape for image in images], np.int32)
-        buffer = np.concatenate([image.reshape(-1) for image in images])
-        return cls(buffer, offsets, shapes, files.labels[np.array(used)])
+        return cls(PackedImages([decoded[index] for index in used]), files.labels[np.array(used)])
 
     def __len__(self):
-        return int(self._tensors[3].shape[0])
+        return len(self._images)
 
     def examples(self, indices):
         """`tf.data.Dataset` of `(image uint8 [H, W, C], label int32)` for listing entries
         `indices`."""
-        buffer, offsets, shapes, labels = self._tensors
 
         def read(i):
-            image = tf.reshape(buffer[offsets[i] : offsets[i + 1]], shapes[i])
-            return image, labels[i]
+            return self._images.read(i), self._labels[i]
 
         indices = tf.constant(np.asarray(indices, np.int64))
         return tf.data.Dataset.from_tensor_slices(indices).map(

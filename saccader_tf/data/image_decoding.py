@@ -4,17 +4,24 @@
 entries `indices`, in order. Each entry ("slot") is decoded in its own small dataset,
 `from_tensors(path).map(decode).ignore_errors()`, followed by a placeholder and `take(1)`, so a file
 that fails yields the placeholder instead of stopping the pipeline, and the slots are interleaved
-in order (`deterministic=True`). TensorFlow's decoder is tried first; when it fails (e.g. 1-bit BMP
-files) Pillow is tried on that file only. Then, for a slot whose file cannot be read:
+in order (`deterministic=True`). Then, for a slot whose file cannot be read:
 
 - `skip_bad_files=False`: the pipeline stops with an `InvalidArgumentError` whose message contains
   `Cannot read image file <path>`.
 - `skip_bad_files=True`: the slot is filled by the next readable file of the listing (cyclically,
-  at most `MAX_SUBSTITUTES` files on), with that file's label, and a warning names the skipped file.
-  The listing is sorted by class, so the substitute is nearly always of the same class. A slot's
-  content is a function of the slot alone, so an epoch keeps its stated `floor(files / batch)`
-  full batches, and a run resumed in the middle of an epoch (which skips slots before decoding)
-  sees exactly the batches an uninterrupted run sees.
+  at most `MAX_SUBSTITUTES` files on), with that file's label, and a warning names the skipped file
+  (`saccader_tf.data.skipped_files`). The listing is sorted by class, so the substitute is nearly
+  always of the same class. A slot's content is a function of the slot alone, so an epoch keeps its
+  stated `floor(files / batch)` full batches, and a run resumed in the middle of an epoch (which
+  skips slots before decoding) sees exactly the batches an uninterrupted run sees.
+
+The streamed pipeline runs TensorFlow ops only, never Python: a `tf.py_function` still running in
+a tf.data thread when an error stops the pipeline can block the process at exit forever. So the
+formats TensorFlow cannot decode (TIFF, BMP other than 24/32-bit uncompressed; see
+`saccader_tf.data.image_file_check`) are decoded with Pillow once, when the `ImageFiles` is made,
+and kept in memory; every other file is decoded by TensorFlow alone, in the pipeline and in the
+decode-once cache alike, so both accept and refuse the same files. EXIF orientation tags are not
+applied (as `tf.io.decode_jpeg` does not apply them; see docs/own_data.md).
 
 File names are handled as bytes (`os.fsencode`), so names that are not valid UTF-8 still open and
 are named in messages (with `\\xNN` escapes, `display_path`).
@@ -24,21 +31,22 @@ import os
 
 import numpy as np
 import tensorflow as tf
-from absl import logging
 from PIL import Image
 
-from saccader_tf.data.image_file_check import display_path
+from saccader_tf.data.image_file_check import display_path, needs_pillow_by_extension
+from saccader_tf.data.packed_images import PackedImages
+from saccader_tf.data.skipped_files import note_skipped, note_skipped_in_graph
 from saccader_tf.utils.errors import BadValueError
 
-MAX_SUBSTITUTES = 16
+MAX_SUBSTITUTES = 256
 """How many following files are tried for a slot whose file cannot be read (`skip_bad_files`)."""
 _CYCLE_LENGTH = 16
-_skipped_while_decoding = set()  # files skipped in this process, for the running count
+_BY_TENSORFLOW, _UNREADABLE = -1, -2  # routes; a route >= 0 indexes the Pillow-decoded images
 
 
 def decode_image_file(path, channels):
-    """Reads and decodes one image file (JPEG, PNG, BMP or the first frame of a GIF) with
-    TensorFlow.
+    """Reads and decodes one image file (JPEG, PNG, WebP, 24/32-bit BMP or the first frame of a
+    GIF) with TensorFlow.
 
     Args:
         path: string scalar tensor.
@@ -58,41 +66,13 @@ def _to_channels(image, channels):
 
 
 def pillow_rgb(path):
-    """Pillow's decoding of `path` (bytes, str or a string scalar tensor) as uint8 RGB
-    `[H, W, 3]`, or `None` when Pillow cannot read it either: the fall-back for formats TensorFlow
-    cannot decode, such as 1-bit BMP. One definition serves the streamed pipeline and the
-    decode-once cache, so both accept and refuse the same files."""
+    """Pillow's decoding of `path` (bytes or str) as uint8 RGB `[H, W, 3]` (the first frame of a
+    multi-page file), or `None` when Pillow cannot read it."""
     try:
-        with Image.open(os.fsdecode(path.numpy() if hasattr(path, "numpy") else path)) as image:
+        with Image.open(os.fsdecode(path)) as image:
             return np.asarray(image.convert("RGB"), np.uint8)
     except Exception:  # noqa: BLE001 - any failure (OSError, struct.error, ...) means "unreadable"
         return None
-
-
-def decode_with_fallback(path, channels):
-    """One-element dataset `(image uint8 [H, W, channels],)` of `path`, or an empty dataset when
-    neither TensorFlow nor Pillow can decode it."""
-    with_tf = (
-        tf.data.Dataset.from_tensors(path)
-        .map(lambda p: decode_image_file(p, channels))
-        .ignore_errors()
-    )
-
-    def pillow(p):
-        image = tf.py_function(_pillow_rgb_or_empty, [p], tf.uint8)
-        return _to_channels(tf.ensure_shape(image, [None, None, 3]), channels)
-
-    # Pillow's failure is an empty image, not an exception: an exception raised inside a
-    # `py_function` would print its traceback to stderr even though the error is handled.
-    with_pillow = (
-        tf.data.Dataset.from_tensors(path).map(pillow).filter(lambda image: tf.size(image) > 0)
-    )
-    return with_tf.concatenate(with_pillow).take(1)
-
-
-def _pillow_rgb_or_empty(path):
-    rgb = pillow_rgb(path)
-    return np.zeros([0, 0, 3], np.uint8) if rgb is None else rgb
 
 
 class ImageFiles:
@@ -106,9 +86,13 @@ class ImageFiles:
         fill_bad_slots: with `skip_bad_files`, fill the slot of an unreadable file with the next
             readable one (training: epochs keep their length and stay addressable) instead of
             dropping it (evaluation: no image counted twice).
+        pillow: indices of the files TensorFlow cannot decode (decoded with Pillow now); `None` =
+            the files with a Pillow-only extension (`.tif`, `.tiff`).
     """
 
-    def __init__(self, paths, labels, *, channels=3, skip_bad_files=False, fill_bad_slots=True):
+    def __init__(
+        self, paths, labels, *, channels=3, skip_bad_files=False, fill_bad_slots=True, pillow=None
+    ):
         if channels not in (1, 3):
             raise BadValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
         if len(paths) != len(labels) or not len(paths):
@@ -122,13 +106,40 @@ class ImageFiles:
         self.skip_bad_files = skip_bad_files
         self.fill_bad_slots = fill_bad_slots
         self._paths = tf.constant(np.array(self.paths, dtype=object), tf.string)
+        names = [display_path(p) for p in self.paths]
+        same = all(name.encode() == path for name, path in zip(names, self.paths))
+        self._names = self._paths if same else tf.constant(names, tf.string)
         self._labels = tf.constant(self.labels)
+        if pillow is None:
+            pillow = [i for i, p in enumerate(self.paths) if needs_pillow_by_extension(p)]
+        self._routes, self._pillow_images = self._decode_with_pillow(sorted(pillow))
+        self._route_table = tf.constant(self._routes)
         # One graph call per file for `decode_eagerly` (eager op-by-op dispatch costs more than
-        # decoding a small PNG).
+        # decoding a small PNG). Traced once, here: the decode-once cache calls it from several
+        # threads, whose first calls would otherwise trace concurrently and make TensorFlow warn
+        # about retracing.
         self._decode_one = tf.function(
-            lambda path: decode_image_file(path, channels),
-            input_signature=[tf.TensorSpec([], tf.string)],
-        )
+            lambda path: decode_image_file(path, channels), autograph=False
+        ).get_concrete_function(tf.TensorSpec([], tf.string))
+
+    def _decode_with_pillow(self, indices):
+        """`(routes int64 [N], PackedImages)`: the files `indices` decoded with Pillow, now."""
+        routes = np.full(len(self.paths), _BY_TENSORFLOW, np.int64)
+        images = []
+        if indices:
+            print(
+                f"Decoding {len(indices)} image file(s) that TensorFlow cannot decode (TIFF, "
+                "1/4/8/16-bit or compressed BMP) with Pillow, once, into memory",
+                flush=True,
+            )
+        for index in indices:
+            rgb = pillow_rgb(self.paths[index])
+            if rgb is None:
+                routes[index] = _UNREADABLE
+                continue
+            routes[index] = len(images)
+            images.append(_to_channels(tf.constant(rgb), self.channels).numpy())
+        return routes, PackedImages(images)
 
     def __len__(self):
         return len(self.paths)
@@ -143,18 +154,18 @@ class ImageFiles:
         return self.skip_bad_files and not self.fill_bad_slots
 
     def decode_eagerly(self, index):
-        """Listing entry `index` decoded as `examples` would (TensorFlow, then Pillow): a uint8
-        numpy array `[H, W, C]`, or `None` when neither can read it. Runs eagerly, outside tf.data
-        (the decode-once cache calls it from several threads)."""
-        path = self.paths[index]
+        """Listing entry `index` decoded as `examples` would: a uint8 numpy array `[H, W, C]`, or
+        `None` when it cannot be decoded. Runs eagerly, outside tf.data (the decode-once cache
+        calls it from several threads)."""
+        route = int(self._routes[index])
+        if route == _UNREADABLE:
+            return None
+        if route >= 0:
+            return self._pillow_images.numpy(route)
         try:
-            image = self._decode_one(tf.constant(path))
+            return self._decode_one(tf.constant(self.paths[index])).numpy()
         except (tf.errors.OpError, ValueError):
-            rgb = pillow_rgb(path)
-            if rgb is None:
-                return None
-            image = _to_channels(tf.constant(rgb), self.channels)
-        return image.numpy()
+            return None
 
     def substitute(self, slot, readable):
         """The listing index whose image fills `slot`, given `readable(index) -> bool`: the slot
@@ -188,54 +199,52 @@ class ImageFiles:
             examples = examples.filter(self._keep)
         return examples.map(self._finish, num_parallel_calls=tf.data.AUTOTUNE)
 
-    def describe_failure(self, slot):
-        """The error message for a slot whose file (and substitutes) could not be read."""
-        path = display_path(self.paths[slot])
+    def _failure_words(self):
         if self._attempts > 1:
             return (
-                f"Cannot read image file {path} nor the {MAX_SUBSTITUTES - 1} files after it in "
-                "the listing: TensorFlow and Pillow cannot decode them. "
-                "Remove the unreadable files."
+                "Cannot read image file ",
+                f" nor the {MAX_SUBSTITUTES - 1} files after it in the listing: none of them can "
+                "be decoded (corrupt or truncated). Remove the unreadable files.",
             )
         return (
-            f"Cannot read image file {path}: TensorFlow and Pillow cannot decode it (corrupt or "
-            "truncated). Remove it, or pass --skip_bad_files (skip_bad_files=True)."
+            "Cannot read image file ",
+            ": it cannot be decoded (corrupt or truncated). Remove it, or pass --skip_bad_files "
+            "(skip_bad_files=True).",
         )
 
-    def report_substitutes(self, slot, used):
-        """Logs a warning for every file skipped between `slot` and its substitute `used`."""
-        n = len(self.paths)
-        end = slot + 1 if used < 0 else slot + (used - slot) % n
-        for index in range(slot, end):
-            path = display_path(self.paths[index % n])
-            if path in _skipped_while_decoding:
-                continue
-            _skipped_while_decoding.add(path)
-            filled = (
-                f"its slot is filled by {display_path(self.paths[used])}"
-                if used >= 0
-                else "left out"
-            )
-            logging.warning(
-                "Skipping image file %s: TensorFlow and Pillow cannot decode it; %s "
-                "(%d file(s) skipped while decoding in this process).",
-                path,
-                filled,
-                len(_skipped_while_decoding),
-            )
+    def describe_failure(self, slot):
+        """The error message for a slot whose file (and substitutes) could not be read."""
+        before, after = self._failure_words()
+        return before + display_path(self.paths[slot]) + after
+
+    def report_substitute(self, slot, used):
+        """Notes (once per process) that the file of `slot` was skipped, filled by `used`
+        (`-1`: left out)."""
+        filled_by = display_path(self.paths[used]) if used >= 0 else None
+        note_skipped(display_path(self.paths[slot]), filled_by)
+
+    def _decoded(self, index):
+        """Dataset of the one decoded image of listing entry `index` (empty when unreadable)."""
+        route = self._route_table[index]
+        start = tf.data.Dataset.from_tensors(index)
+        with_tf = (
+            start.filter(lambda i: tf.equal(route, _BY_TENSORFLOW))
+            .map(lambda i: decode_image_file(self._paths[i], self.channels))
+            .ignore_errors()
+        )
+        if not len(self._pillow_images):
+            return with_tf
+        with_pillow = start.filter(lambda i: route >= 0).map(
+            lambda i: self._pillow_images.read(route)
+        )
+        return with_tf.concatenate(with_pillow)
 
     def _slot(self, slot):
         n = len(self.paths)
-        first = decode_with_fallback(self._paths[slot], self.channels).map(
-            lambda image: (slot, image)
-        )
-        # Only iterated when neither TensorFlow nor Pillow can read the slot's file.
+        first = self._decoded(slot).map(lambda image: (slot, image))
+        # Only iterated when the slot's own file cannot be read.
         substitutes = tf.data.Dataset.range(1, min(self._attempts, n)).map(lambda k: (slot + k) % n)
-        rest = substitutes.flat_map(
-            lambda j: decode_with_fallback(self._paths[j], self.channels).map(
-                lambda image: (j, image)
-            )
-        )
+        rest = substitutes.flat_map(lambda j: self._decoded(j).map(lambda image: (j, image)))
         nothing = tf.data.Dataset.from_tensors(
             (tf.constant(-1, tf.int64), tf.zeros([1, 1, self.channels], tf.uint8))
         )
@@ -248,13 +257,16 @@ class ImageFiles:
 
     def _finish(self, slot, used, image):
         def fail():  # only on the error path: the message names the file
-            message = tf.py_function(lambda s: self.describe_failure(int(s)), [slot], tf.string)
+            before, after = self._failure_words()
+            message = tf.strings.join([before, self._names[slot], after])
             with tf.control_dependencies([tf.debugging.Assert(False, [message], summarize=1)]):
                 return tf.constant(False)
 
         def substituted():
             return tf.cond(
-                tf.equal(used, slot), lambda: tf.constant(True), lambda: self._report(slot, used)
+                tf.equal(used, slot),
+                lambda: tf.constant(True),
+                lambda: note_skipped_in_graph(self._names[slot], self._names[used]),
             )
 
         checked = tf.cond(used >= 0, substituted, fail)
@@ -263,13 +275,7 @@ class ImageFiles:
 
     def _keep(self, slot, used, image):
         def drop():
-            with tf.control_dependencies([self._report(slot, used)]):
+            with tf.control_dependencies([note_skipped_in_graph(self._names[slot], "")]):
                 return tf.constant(False)
 
         return tf.cond(used >= 0, lambda: tf.constant(True), drop)
-
-    def _report(self, slot, used):
-        done = tf.py_function(
-            lambda s, u: self.report_substitutes(int(s), int(u)) or True, [slot, used], tf.bool
-        )
-        return tf.ensure_shape(done, [])

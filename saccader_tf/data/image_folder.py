@@ -35,9 +35,10 @@ def image_folder_source(
     """An image folder, preprocessed with the preprocessing recipe `augment`.
 
     Layout: `<root>/train/<class>/<image>` and `<root>/val/<class>/<image>` (`validation/` or
-    `test/` are used when `val/` is missing). Images are `.jpg/.jpeg/.png/.bmp/.gif` (any case),
-    found recursively in each class folder (see `list_image_folder`, also for symbolic links). Class
-    names are the sorted sub-folder names of `train/`; the evaluation split must have the same ones.
+    `test/` are used when `val/` is missing). Images are `IMAGE_EXTENSIONS` (any case), found
+    recursively in each class folder (see `list_image_folder`, also for symbolic links, named pipes
+    and hidden files). Class names are the sorted sub-folder names of `train/` (at least 2, in
+    Unicode NFC form); the evaluation split must have the same ones.
 
     Epochs: epoch `e` is a seeded permutation of the training files (`epoch_order`) cut to
     `floor(files / batch_size)` full batches; its order and augmentation depend only on `(seed, e)`,
@@ -46,13 +47,13 @@ def image_folder_source(
     progress bar, when the source is made), and streamed from disk (decoded every epoch) otherwise;
     both give identical batches.
 
-    Unreadable files: empty files and non-images are found while listing (one 8-byte read per file;
-    `check_files=False` turns it off), corrupt bodies when decoded (Pillow is tried when TensorFlow
-    cannot decode a file). Either raises an error naming the file, or, with `skip_bad_files=True`,
-    is logged and left out: at listing time the file is dropped; at decode time a training file's
-    slot is filled by the next readable file (see `saccader_tf.data.image_decoding`), so epochs
-    keep their `floor(train_size / batch_size)` batches and stay addressable, and an evaluation
-    file is dropped.
+    Unreadable files: empty files and non-images are found while listing (one 34-byte read per file,
+    which also tells the TIFF and BMP files only Pillow decodes; `check_files=False` turns it off),
+    corrupt bodies when decoded (see `saccader_tf.data.image_decoding`). Either raises an error
+    naming the file, or, with `skip_bad_files=True`, is logged and left out: at listing time the
+    file is dropped; at decode time a training file's slot is filled by the next readable file, so
+    epochs keep their `floor(train_size / batch_size)` batches and stay addressable, and an
+    evaluation file is dropped.
 
     Args:
         root: the folder holding `train/` and `val/`.
@@ -87,6 +88,7 @@ def image_folder_source(
     num_train, num_eval = len(listing.train_paths), len(listing.eval_paths)
     _check_batch_size(batch_size, num_train)
     survey = survey_images(listing.train_paths)
+    _warn_rotated(survey)
     channels = _resolve_channels(channels, survey)
     mean, std = default_normalization(channels)
     train_store, eval_store = _image_stores(
@@ -156,8 +158,16 @@ def _image_stores(listing, survey, channels, skip_bad_files, cache, cache_budget
     """The training and evaluation images of `listing` as `ImageFiles` (decoded every epoch), or
     as `DecodedCache`s (decoded once, now) when `cache` says so (`should_cache`)."""
     files = dict(channels=channels, skip_bad_files=skip_bad_files)
-    train_store = ImageFiles(listing.train_paths, listing.train_labels, **files)
-    eval_store = ImageFiles(listing.eval_paths, listing.eval_labels, fill_bad_slots=False, **files)
+    train_store = ImageFiles(
+        listing.train_paths, listing.train_labels, pillow=listing.train_pillow, **files
+    )
+    eval_store = ImageFiles(
+        listing.eval_paths,
+        listing.eval_labels,
+        fill_bad_slots=False,
+        pillow=listing.eval_pillow,
+        **files,
+    )
     num_images = len(listing.train_paths) + len(listing.eval_paths)
     if should_cache(cache, survey.estimated_bytes(num_images, channels), cache_budget_bytes):
         train_store = DecodedCache.build(train_store, "training images")
@@ -176,3 +186,14 @@ def _resolve_channels(channels, survey):
         survey.auto_channels,
     )
     return survey.auto_channels
+
+
+def _warn_rotated(survey):
+    if survey.rotated:
+        logging.warning(
+            "%d of %d sampled training images carry an EXIF orientation tag, which is not applied: "
+            "they are used as stored, as tf.io.decode_jpeg reads them when serving. Rotate the "
+            'files themselves if they should be upright (docs/own_data.md, "Image folders").',
+            survey.rotated,
+            survey.sampled,
+        )

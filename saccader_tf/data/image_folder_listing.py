@@ -3,15 +3,17 @@
 import collections
 import dataclasses
 import os
-from typing import Tuple
+from typing import Optional, Tuple
 
 from absl import logging
 
-from saccader_tf.data.image_file_check import (
-    IMAGE_EXTENSIONS,
-    display_path,
-    has_image_extension,
-    image_file_problem,
+from saccader_tf.data.image_file_check import IMAGE_EXTENSIONS, check_image_file, display_path
+from saccader_tf.data.image_folder_walk import (
+    LeftOut,
+    class_folders,
+    image_files,
+    refuse_duplicates,
+    warn_loose_files,
 )
 from saccader_tf.utils.errors import BadValueError, MissingFileError
 
@@ -30,6 +32,9 @@ class ImageFolderListing:
         eval_paths: evaluation image paths, sorted by class then path.
         eval_labels: int label of each evaluation path.
         eval_split: the evaluation folder used (`"val"`, `"validation"` or `"test"`).
+        train_pillow: indices into `train_paths` of the files only Pillow decodes (TIFF, BMP other
+            than 24/32-bit uncompressed); `None` when the files were not checked.
+        eval_pillow: the same for `eval_paths`.
     """
 
     class_names: Tuple[str, ...]
@@ -38,17 +43,24 @@ class ImageFolderListing:
     eval_paths: Tuple[str, ...]
     eval_labels: Tuple[int, ...]
     eval_split: str
+    train_pillow: Optional[Tuple[int, ...]] = None
+    eval_pillow: Optional[Tuple[int, ...]] = None
 
 
 def list_image_folder(root, *, check_files=True, skip_bad_files=False):
     """Lists `<root>/train/<class>/...` and `<root>/val/<class>/...` (or `validation`/`test`).
 
-    Class folders are the sub-folders of `train` not starting with `.`, sorted; images are found
-    recursively below each class folder by extension (`IMAGE_EXTENSIONS`, case-insensitive).
-    Symbolic links are followed, but every real directory is read at most once per split, and
-    never from inside another class: a link back to the folder itself, to a parent, or to another
-    class's folder is skipped with a warning (so a loop cannot repeat files, give them the wrong
-    label, or make the listing run forever); links to folders outside the tree are read normally.
+    Class folders are the sub-folders of `train` not starting with `.`, sorted by their names in
+    Unicode NFC form (the class names; the evaluation split's folders are matched in that form);
+    at least 2 are needed. Images are found recursively below each class folder by extension
+    (`IMAGE_EXTENSIONS`, case-insensitive); hidden files are skipped, and named pipes, devices and
+    files of other extensions are left out with one counted line each, never opened
+    (`saccader_tf.data.image_folder_walk`). Symbolic links are followed, but every real directory
+    is read at most once per split, and never from inside another class: a link back to the
+    folder itself, to a parent, or to another class's folder is skipped with a warning (so a loop
+    cannot repeat files, give them the wrong label, or make the listing run forever); links to
+    folders outside the tree are read normally. A file reached twice in a split (a linked class
+    folder, a file link into another class) is refused, naming the file and both classes.
 
     Args:
         root: folder holding the split folders.
@@ -60,8 +72,9 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
 
     Raises:
         FileNotFoundError: `root`, `train` or every evaluation folder is missing.
-        ValueError: no class folder, a training class without images, evaluation classes that differ
-            from the training classes, or (unless `skip_bad_files`) a file that is not an image.
+        ValueError: fewer than 2 class folders, a training class without images, evaluation classes
+            that differ from the training classes, a file listed twice, or (unless
+            `skip_bad_files`) a file that is not an image.
     """
     root = os.fspath(root)
     if not os.path.isdir(root):
@@ -76,13 +89,42 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
             f"{root}/{TRAIN_SPLIT}/<class>/<image>. Received: root={root!r}"
         )
     eval_split = _find_eval_split(root)
-    class_names = _class_folders(train_dir)
+    eval_dir = os.path.join(root, eval_split)
+    train_folders = class_folders(train_dir)
+    class_names = tuple(sorted(train_folders))
+    _check_classes(root, train_dir, class_names, eval_split, class_folders(eval_dir))
+    files = dict(class_names=class_names, check_files=check_files, skip_bad_files=skip_bad_files)
+    train = _split_files(train_dir, require_images=True, **files)
+    evaluation = _split_files(eval_dir, require_images=False, **files)
+    if not evaluation[0]:
+        raise BadValueError(
+            f"{eval_dir} holds no readable images (its class folders are empty), so nothing could "
+            f"be evaluated: put held-out images in {eval_dir}/<class>/. Received: root={root!r}"
+        )
+    return ImageFolderListing(
+        class_names,
+        train[0],
+        train[1],
+        evaluation[0],
+        evaluation[1],
+        eval_split,
+        train_pillow=train[2],
+        eval_pillow=evaluation[2],
+    )
+
+
+def _check_classes(root, train_dir, class_names, eval_split, eval_folders):
     if not class_names:
         raise BadValueError(
             f"{train_dir} has no class sub-folders; put each class's images in "
             f"{train_dir}/<class>/. Received: root={root!r}"
         )
-    eval_classes = _class_folders(os.path.join(root, eval_split))
+    if len(class_names) == 1:
+        raise BadValueError(
+            f"{train_dir} has one class folder ({class_names[0]!r}), but a classifier needs at "
+            f"least 2 classes: add a folder per class to {train_dir}/. Received: root={root!r}"
+        )
+    eval_classes = tuple(sorted(eval_folders))
     if eval_classes != class_names:
         missing = sorted(set(class_names) - set(eval_classes))
         extra = sorted(set(eval_classes) - set(class_names))
@@ -91,18 +133,6 @@ def list_image_folder(root, *, check_files=True, skip_bad_files=False):
             f"{missing}, unexpected {extra}. Give both splits the same class folders (an empty "
             f"folder is allowed in {eval_split}). Received: root={root!r}"
         )
-    files = dict(check_files=check_files, skip_bad_files=skip_bad_files)
-    train_paths, train_labels = _split_files(train_dir, class_names, require_images=True, **files)
-    eval_dir = os.path.join(root, eval_split)
-    eval_paths, eval_labels = _split_files(eval_dir, class_names, require_images=False, **files)
-    if not eval_paths:
-        raise BadValueError(
-            f"{eval_dir} holds no readable images (its class folders are empty), so nothing could "
-            f"be evaluated: put held-out images in {eval_dir}/<class>/. Received: root={root!r}"
-        )
-    return ImageFolderListing(
-        class_names, train_paths, train_labels, eval_paths, eval_labels, eval_split
-    )
 
 
 def _find_eval_split(root):
@@ -115,29 +145,23 @@ def _find_eval_split(root):
     )
 
 
-def _class_folders(split_dir):
-    return tuple(
-        sorted(
-            entry.name
-            for entry in os.scandir(split_dir)
-            if entry.is_dir() and not entry.name.startswith(".")
-        )
-    )
-
-
-def _split_files(split_dir, class_names, *, require_images, check_files, skip_bad_files):
-    paths, labels, skipped = [], [], []
+def _split_files(split_dir, *, class_names, require_images, check_files, skip_bad_files):
+    """`(paths, labels, pillow indices or None)` of one split."""
+    paths, labels, skipped, pillow = [], [], [], []
+    folders = class_folders(split_dir)
     # Directories no class walk may enter: the tree's own folders (a link to one is a loop or
     # would relabel another class's images). Each class walk adds what it reads.
-    class_dirs = [os.path.join(split_dir, name) for name in class_names]
+    class_dirs = [os.path.join(split_dir, folders[name]) for name in class_names]
     root = os.path.dirname(split_dir)
     splits = [entry.path for entry in os.scandir(root) if entry.is_dir()]  # train/, val/, ...
     fenced = {os.path.realpath(d) for d in [root, *splits, *class_dirs]}
+    left_out = LeftOut()
     for label, class_dir in enumerate(class_dirs):
-        class_paths = _image_files(class_dir, fenced)
+        class_paths = image_files(class_dir, fenced, left_out)
         if check_files:
-            class_paths, class_skipped = _checked(class_paths, skip_bad_files)
+            class_paths, class_skipped, class_pillow = _checked(class_paths, skip_bad_files)
             skipped.extend(class_skipped)
+            pillow.extend(len(paths) + i for i in class_pillow)
         if require_images and not class_paths:
             raise BadValueError(
                 f"Class folder {display_path(class_dir)} has no readable images "
@@ -145,9 +169,12 @@ def _split_files(split_dir, class_names, *, require_images, check_files, skip_ba
             )
         paths.extend(class_paths)
         labels.extend([label] * len(class_paths))
+    warn_loose_files(split_dir)
+    left_out.warn(split_dir)
+    refuse_duplicates(split_dir, paths, labels, class_names)
     if skipped:
         _warn_skipped(split_dir, skipped, kept=len(paths))
-    return tuple(paths), tuple(labels)
+    return tuple(paths), tuple(labels), tuple(pillow) if check_files else None
 
 
 def _warn_skipped(split_dir, skipped, kept):
@@ -163,37 +190,16 @@ def _warn_skipped(split_dir, skipped, kept):
     )
 
 
-def _image_files(class_dir, fenced):
-    """Image files below `class_dir`, sorted, reading each real directory once (`fenced`: real
-    paths already read or not to be entered; updated in place)."""
-    found = []
-    for folder, subfolders, filenames in os.walk(class_dir, followlinks=True):
-        entered = []
-        for name in sorted(d for d in subfolders if not d.startswith(".")):
-            path = os.path.join(folder, name)
-            real = os.path.realpath(path)
-            if real in fenced:
-                logging.warning(
-                    "Skipping %s: it leads to %s, a folder that is already read or "
-                    "belongs to another class (a symbolic-link loop?).",
-                    display_path(path),
-                    display_path(real),
-                )
-                continue
-            fenced.add(real)
-            entered.append(name)
-        subfolders[:] = entered
-        found.extend(os.path.join(folder, f) for f in sorted(filenames) if has_image_extension(f))
-    return found
-
-
 def _checked(paths, skip_bad_files):
-    """`(good paths, [(skipped path, problem), ...])`; raises on the first bad file unless
-    skipping."""
-    good, skipped = [], []
+    """`(good paths, [(skipped path, problem), ...], indices into good paths of the files only
+    Pillow decodes)`; raises on the first bad file unless skipping."""
+    good, skipped, pillow = [], [], []
     for path in paths:
-        problem = image_file_problem(path)
+        check = check_image_file(path)
+        problem = check.problem
         if problem is None:
+            if check.needs_pillow:
+                pillow.append(len(good))
             good.append(path)
         elif skip_bad_files:
             logging.warning("Skipping image file %s: %s.", display_path(path), problem)
@@ -203,4 +209,4 @@ def _checked(paths, skip_bad_files):
                 f"Cannot read image file {display_path(path)}: {problem}. Remove it, or pass "
                 "--skip_bad_files (skip_bad_files=True)."
             )
-    return good, skipped
+    return good, skipped, pillow

@@ -10,6 +10,9 @@ everywhere (grayscale pictures saved as RGB JPEG/PNG are common). `auto` gives 1
 *every* sampled image is grayscale; a mixed folder gets 3 (its grayscale images are replicated to
 RGB, nothing is lost). In a large folder whose colour images are rare enough to be missed by the
 sample, those images are read as grayscale: pass `channels=3` (`--channels=3`) for such data.
+
+The survey also counts sampled images with an EXIF orientation tag other than "upright": the
+decoders use the pixels as stored (see docs/own_data.md), so the source warns about them.
 """
 
 import dataclasses
@@ -19,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 SAMPLE_SIZE = 256
+_EXIF_ORIENTATION = 0x0112
 _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
@@ -30,11 +34,13 @@ class ImageSurvey:
         sampled: number of files opened.
         grayscale: how many of them are grayscale.
         mean_pixels: mean `H * W` of the sampled images.
+        rotated: how many carry an EXIF orientation other than "upright" (it is not applied).
     """
 
     sampled: int
     grayscale: int
     mean_pixels: float
+    rotated: int = 0
 
     @property
     def auto_channels(self):
@@ -56,15 +62,16 @@ def survey_images(paths, sample_size=SAMPLE_SIZE):
     if not paths:
         return ImageSurvey(0, 0, 0.0)
     picks = np.unique(np.linspace(0, len(paths) - 1, min(sample_size, len(paths))).astype(int))
-    gray, pixels = 0, []
+    gray, pixels, rotated = 0, [], 0
     for index in picks:
         try:
             with Image.open(os.fsdecode(paths[index])) as image:
                 gray += is_grayscale(image)
                 pixels.append(image.size[0] * image.size[1])
-        except Exception:  # noqa: BLE001 - as the decoder's Pillow fall-back: any failure skips it
+                rotated += image.getexif().get(_EXIF_ORIENTATION, 1) not in (0, 1)
+        except Exception:  # noqa: BLE001 - as the decoders: any failure skips it
             continue
-    return ImageSurvey(len(pixels), gray, float(np.mean(pixels)) if pixels else 0.0)
+    return ImageSurvey(len(pixels), gray, float(np.mean(pixels)) if pixels else 0.0, rotated)
 
 
 def is_grayscale(image):

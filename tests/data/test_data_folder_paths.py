@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from saccader_tf.data import image_folder_source, list_image_folder
+from saccader_tf.data import ImageFiles, image_folder_source, list_image_folder
 from saccader_tf.data.preprocessing import Recipe, light_max_shift
 
 _RNG = np.random.default_rng(7)
@@ -154,6 +154,21 @@ class ChannelsAndCacheTest(tf.test.TestCase):
                 self.assertAllEqual(a, c)
                 self.assertAllEqual(b, d)
             self.assertLen(batches["memory"][0], 9 // 2)
+
+    def test_exif_orientation_is_not_applied_and_is_named(self):
+        root = _gray_folder(self.create_tempdir().full_path, train=4, val=2)
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+        tall = _RNG.integers(0, 256, (30, 10, 3), dtype=np.uint8)
+        Image.fromarray(tall).save(f"{root}/train/a/phone.jpg", exif=exif)
+        with self.assertLogs("absl", level="WARNING") as logs:
+            source = image_folder_source(root, image_size=8, batch_size=2, cache="memory")
+        self.assertRegex(
+            "\n".join(logs.output), r"1 of 5 sampled training images carry an EXIF orientation tag"
+        )
+        files = ImageFiles(list_image_folder(root).train_paths, [0] * 5, channels=source.channels)
+        index = [os.path.basename(p) for p in files.paths].index(b"phone.jpg")
+        self.assertEqual(files.decode_eagerly(index).shape[:2], (30, 10))  # as stored
 
     def test_auto_cache_streams_over_budget(self):
         root = _gray_folder(self.create_tempdir().full_path)
