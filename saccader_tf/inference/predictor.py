@@ -120,10 +120,19 @@ class Predictor:
         """
         return list(self.iter_predict(images, top_k, num_glimpses, skip_bad_files))
 
-    def iter_predict(self, images, top_k=5, num_glimpses=None, skip_bad_files=False, on_skip=None):
+    def iter_predict(
+        self,
+        images,
+        top_k=5,
+        num_glimpses=None,
+        skip_bad_files=False,
+        on_skip=None,
+        keep_images=False,
+    ):
         """`predict`, one result at a time (a batch of images is decoded at a time).
 
-        `on_skip(path)`: called for each file left out with `skip_bad_files`.
+        `on_skip(path)`: called for each file left out with `skip_bad_files`. `keep_images`: each
+        result also holds `"image"`, the uint8 `[H, W, channels]` image the model was given.
         """
         k, steps = self._check_args(top_k, num_glimpses)
         self.skipped = []
@@ -131,10 +140,10 @@ class Predictor:
         for path, image in self._images(images, skip_bad_files, on_skip):
             batch.append((path, image))
             if len(batch) == self.batch_size:
-                yield from self._predict_batch(batch, k, steps)
+                yield from self._predict_batch(batch, k, steps, keep_images)
                 batch = []
         if batch:
-            yield from self._predict_batch(batch, k, steps)
+            yield from self._predict_batch(batch, k, steps, keep_images)
 
     def _check_args(self, top_k, num_glimpses):
         for name, value in (("top_k", top_k), ("num_glimpses", num_glimpses)):
@@ -177,7 +186,7 @@ class Predictor:
             )
         return self._calls[steps]
 
-    def _predict_batch(self, batch, k, steps):
+    def _predict_batch(self, batch, k, steps, keep_images=False):
         inputs = tf.stack([self.preprocess(image) for _, image in batch])
         outputs = self._model_call(steps)(inputs)
         probabilities = tf.nn.softmax(tf.cast(outputs["logits"], tf.float32), axis=-1)
@@ -198,6 +207,8 @@ class Predictor:
                 result["classifier_boxes"] = self._boxes(
                     outputs["classifier_boxes"][row], window, self.model
                 )
+            if keep_images:
+                result["image"] = image
             yield result
 
     @staticmethod
@@ -221,5 +232,9 @@ def _items(images):
         )
     items = []
     for image in images:
-        items.extend(_items(image))
+        for kind, item in _items(image):
+            if kind == "files" and items and items[-1][0] == "files":
+                items[-1] = ("files", items[-1][1] + item)  # decoded by one `FileImages`
+            else:
+                items.append((kind, item))
     return items
