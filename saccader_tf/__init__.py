@@ -35,6 +35,8 @@ _EXPORTS = {
     "ClassNetTrainer": "saccader_tf.training.classnet_trainer",
     "DRAMTrainer": "saccader_tf.training.dram_trainer",
     "RunSettings": "saccader_tf.run.settings",
+    "load": "saccader_tf.inference.predictor",
+    "Predictor": "saccader_tf.inference.predictor",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,10 +1,11 @@
 """The house's structure, checked from the source text alone (`ast`, no TensorFlow import).
 
 - Import graph of `saccader_tf`: no cycles between modules, and no room imports a higher one in
-  the order `utils < layers < models < data < model_dir < evaluation < training < export < run
-  < cli` (docs/design.md, "Layout"). Inside `models`, a model folder imports another only where
-  `SIBLING_IMPORTS` allows it. The top-level `saccader_tf/__init__.py` (lazy exports) and
-  `saccader_tf/launch.py` and `saccader_tf/convert.py` (the commands' shims) are exempt.
+  the order `utils < layers < models < data < model_dir < evaluation < training < export <
+  inference < run < cli` (docs/design.md, "Layout"). Inside `models`, a model folder imports
+  another only where `SIBLING_IMPORTS` allows it. The top-level `saccader_tf/__init__.py` (lazy
+  exports) and `saccader_tf/launch.py` and `saccader_tf/convert.py` (the commands' shims) are
+  exempt.
 - Sizes: no module over 400 lines, no function over 60 code lines (blank lines, comments and
   docstrings not counted) in `saccader_tf/`, `benchmarks/`, `launch/` and `tests/`.
 - `saccader_tf` never imports `benchmarks` (not installed) and cites no "DESIGN §" section or
@@ -33,6 +34,7 @@ ROOMS = (
     "evaluation",
     "training",
     "export",
+    "inference",
     "run",
     "cli",
 )

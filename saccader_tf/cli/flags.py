@@ -19,8 +19,9 @@ flags.DEFINE_enum(
     "pretraining), 3 (policy gradient), 4 (a Saccader-ClassNet's classifier, "
     "trained on the frozen stage-3 Saccader's glimpses; needs --classifier), all "
     "(1→2→3, and 4 with --classifier; then a policy comparison and an export), "
-    "eval (the full evaluation table and pictures of a trained --model_dir) or export "
-    "(a SavedModel under --model_dir/export).",
+    "eval (the full evaluation table and pictures of a trained --model_dir), export "
+    "(a SavedModel under --model_dir/export) or predict (the trained model on --images, "
+    "results in --output).",
 )
 
 

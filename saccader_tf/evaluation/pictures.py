@@ -105,17 +105,34 @@ def _draw_boxes(axis, boxes):
         )
 
 
-def _title(index, labels, predictions):
+def class_name(index, class_names=None):
+    """The name of class `index`: `class_names[index]` when names are given, else the index."""
+    index = int(index)
+    if class_names is not None and 0 <= index < len(class_names):
+        return str(class_names[index])
+    return str(index)
+
+
+def _title(index, labels, predictions, class_names=None):
     parts = []
     if labels is not None:
-        parts.append(f"label {int(labels[index])}")
+        parts.append(f"label {class_name(labels[index], class_names)}")
     if predictions is not None:
-        parts.append(f"pred {int(predictions[index])}")
+        parts.append(f"pred {class_name(predictions[index], class_names)}")
     return ", ".join(parts)
 
 
 def plot_glimpses(
-    images, boxes, path, probabilities=None, labels=None, predictions=None, grid=None, columns=4
+    images,
+    boxes,
+    path,
+    probabilities=None,
+    labels=None,
+    predictions=None,
+    grid=None,
+    columns=4,
+    class_names=None,
+    titles=None,
 ):
     """A PNG grid of images with their glimpse boxes, numbered in order 1..T.
 
@@ -129,6 +146,8 @@ def plot_glimpses(
         predictions: optional `[B]` predicted classes (in the titles).
         grid: `(h, w)` of the probability map; default a square `sqrt(N)` grid.
         columns: images per row.
+        class_names: optional `K` names shown for the labels and predictions (else indices).
+        titles: optional `B` titles, used instead of the labels and predictions.
 
     Returns:
         `path`.
@@ -149,7 +168,8 @@ def plot_glimpses(
         axis = axes[index // columns, (index % columns) * panels]
         axis.imshow(shown[index], interpolation="nearest")
         _draw_boxes(axis, boxes[index])
-        axis.set_title(_title(index, labels, predictions), fontsize=8)
+        title = titles[index] if titles is not None else None
+        axis.set_title(title or _title(index, labels, predictions, class_names), fontsize=8)
         if probabilities is not None:
             _draw_probabilities(
                 axes[index // columns, (index % columns) * panels + 1],
@@ -162,7 +182,9 @@ def plot_glimpses(
     return path
 
 
-def plot_model_glimpses(model, images, path, labels=None, num_glimpses=None, columns=4):
+def plot_model_glimpses(
+    model, images, path, labels=None, num_glimpses=None, columns=4, class_names=None
+):
     """Runs `model` (inference mode) on `images` and draws its glimpses with `plot_glimpses`.
 
     The second panel per image is the location-probability map of the first glimpse (models without
@@ -177,6 +199,7 @@ def plot_model_glimpses(model, images, path, labels=None, num_glimpses=None, col
         labels: optional `[B]` true classes.
         num_glimpses: T; default the model's.
         columns: images per row.
+        class_names: optional `K` class names for the titles (else class indices).
 
     Returns:
         `path`.
@@ -192,6 +215,7 @@ def plot_model_glimpses(model, images, path, labels=None, num_glimpses=None, col
         predictions=np.argmax(out["logits"].numpy(), axis=-1),
         grid=(model.grid, model.grid),
         columns=columns,
+        class_names=class_names,
     )
 
 

@@ -45,6 +45,8 @@ from saccader_tf.model_dir.records import (
 from saccader_tf.models.classnet.classnet import SaccaderClassNet
 from saccader_tf.models.dtype_policy import model_dtype
 from saccader_tf.run.model_kinds import kind_of_model_dir, kind_of_settings
+from saccader_tf.run.predict_checks import PREDICT_STAGE
+from saccader_tf.run.predict_stage import predict
 from saccader_tf.run.recorded_checks import (
     check_recorded_classes,
     check_recorded_classifier,
@@ -81,18 +83,20 @@ def launch(settings, stage):
     Args:
         settings: a `RunSettings`.
         stage: `"all"` (every training stage of the model, the policy comparison and the export),
-            `"eval"`, `"export"`, or a stage number (int or str: 1, 2, 3 or 4).
+            `"eval"`, `"export"`, `"predict"` (`saccader_tf.run.predict_stage`), or a stage
+            number (int or str: 1, 2, 3 or 4).
 
     Raises:
         ModelDirBusyError: another process holds the lock on `settings.model_dir`.
     """
     settings.validate(stage)  # SettingsError naming the setting, before any work
     kernel_choice.set_kernels(settings.kernels)
-    if stage in ("eval", "export"):
+    if stage in ("eval", "export", PREDICT_STAGE):
         print(kernel_choice.choice_line(), flush=True)
         exists = os.path.isdir(settings.model_dir)  # else the step below says what is missing
+        step = {"eval": evaluate, "export": export, PREDICT_STAGE: predict}[stage]
         with ModelDirLock(settings.model_dir) if exists else contextlib.nullcontext():
-            evaluate(settings) if stage == "eval" else export(settings)
+            step(settings)
         return
     stages = settings.stages if stage == "all" else [int(stage)]
     strategy = _seeded_strategy(settings)

@@ -46,5 +46,6 @@ def write_evaluation(settings, model, result, source, classnet=None):
         os.path.join(out_dir, "glimpses.png"),
         labels=labels[:8],
         num_glimpses=settings.num_glimpses,
+        class_names=source.class_names,
     )
     print(f"wrote {paths['json']}, {paths['csv']} and pictures in {out_dir}")

@@ -288,6 +288,25 @@ class RunSettings(DataSettings):
         "The paper's no-pretraining ablation: --stage=all runs stages 1 and 3, and stage 3 starts "
         "from stage 1's weights.",
     )
+    # Predict (--stage=predict): the trained model of --model_dir on image files.
+    images: Optional[str] = setting(
+        None,
+        "string",
+        "--stage=predict: an image file, a folder (searched recursively) or a quoted glob pattern "
+        "of PNG, JPEG, BMP or GIF files.",
+    )
+    output: Optional[str] = setting(
+        None,
+        "string",
+        "--stage=predict: the results file, one record per image: .jsonl (JSON lines) or .csv.",
+    )
+    pictures_dir: Optional[str] = setting(
+        None,
+        "string",
+        "--stage=predict: also draw each image's glimpses into this folder (one PNG per image, "
+        "titled by the predicted class name).",
+    )
+    top_k: int = setting(5, "integer", "--stage=predict: classes per image, best first.")
     verbose: Optional[int] = None
     # Evaluation and export from model_dir: the names of the flags given on the command line
     # (`None` from Python: the settings that differ from their defaults count as given).

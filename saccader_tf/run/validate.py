@@ -16,11 +16,12 @@ from saccader_tf.models.bagnet.bagnet import variant_conv_stack
 from saccader_tf.models.bagnet.variants import VARIANTS
 from saccader_tf.models.dram.dram import DRAM_VARIANTS
 from saccader_tf.models.saccader.policies import POLICIES
+from saccader_tf.run.predict_checks import PREDICT_STAGE, check_predict
 from saccader_tf.run.settings_error import ARG, SettingsError
 
-STAGES = ("1", "2", "3", "4", "all", "eval", "export")
+STAGES = ("1", "2", "3", "4", "all", "eval", "export", PREDICT_STAGE)
 """What a run can do (`launch(settings, stage)`, the `--stage` flag): one training stage, all of
-them, the evaluation of a trained model_dir, or its export."""
+them, the evaluation of a trained model_dir, its export, or its predictions on image files."""
 
 FLOAT32_TINY = 1.1754944e-38
 """The smallest positive normal float32: a smaller learning rate is 0 or denormal in training."""
@@ -50,6 +51,7 @@ def validate_settings(settings, stage):
     check_cell_counts(settings)
     check_ranges(settings)
     check_data(settings)
+    check_predict(settings, stage)
 
 
 def _fields(settings):

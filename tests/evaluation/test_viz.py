@@ -3,6 +3,7 @@ expected."""
 
 import os
 import tempfile
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -89,6 +90,30 @@ class PlotTest(tf.test.TestCase):
                 self,
                 pictures.plot_glimpses(images[:1], boxes[:1], os.path.join(directory, "b.png")),
             )
+
+    def test_titles_name_the_classes(self):
+        images = np.zeros((2, 8, 8, 3), np.float32)
+        boxes = np.array([[[0, 0, 4, 4]]] * 2)
+        shown = []
+
+        def capture(figure, path):
+            shown.append([axis.get_title() for axis in figure.axes if axis.get_title()])
+
+        with mock.patch.object(pictures, "_save", side_effect=capture):
+            names = ("cat", "dog", "fish")
+            pictures.plot_glimpses(images, boxes, "a.png", labels=[2, 0], predictions=[1, 0])
+            pictures.plot_glimpses(
+                images, boxes, "b.png", labels=[2, 0], predictions=[1, 0], class_names=names
+            )
+            pictures.plot_glimpses(images, boxes, "c.png", titles=["dog (0.90)", None])
+        self.assertEqual(
+            shown,
+            [
+                ["label 2, pred 1", "label 0, pred 0"],
+                ["label fish, pred dog", "label cat, pred cat"],
+                ["dog (0.90)"],
+            ],
+        )
 
     def test_plot_accuracy_vs_glimpses(self):
         with tempfile.TemporaryDirectory() as directory:

@@ -24,7 +24,11 @@ REFUSED = [
     (dict(model_dir=""), "all", r"^model_dir must name a directory, e\.g\. model_dir=runs/a"),
     (dict(eval_policies=("learned", "sobel")), "eval", r"^eval_policies takes names from"),
     ({}, 4, r"^stage=4 trains a Saccader-ClassNet's classifier: choose one with classifier="),
-    ({}, "train", r"^stage must be one of 1, 2, 3, 4, all, eval, export\. Received: stage=train"),
+    (
+        {},
+        "train",
+        r"^stage must be one of 1, 2, 3, 4, all, eval, export, predict\. Received: stage=train",
+    ),
     (dict(skip_stage2=True), 2, r"^skip_stage2 applies to .*Received: stage=2 "),
     (dict(architecture="dram", dram_model="dram_tiny"), 1, r"^architecture=dram has one training"),
     (dict(warmup_epochs=1.0), 2, r"^warmup_epochs must be below .*\(the shortest has 1\)"),

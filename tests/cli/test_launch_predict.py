@@ -1,0 +1,123 @@
+"""`--stage=predict` as a user runs it: a tiny model trained on a folder of three named classes,
+then predictions on a folder of mixed files (PNG and JPEG, grey and RGB, odd sizes, one corrupt)."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tests.support.image_folder_fixture import write_random_image_folder
+
+TINY = [
+    "--model=bagnet9_tiny",
+    "--image_size=28",
+    "--batch_size=8",
+    "--epochs=1",
+    "--steps=2",
+    "--eval_steps=1",
+    "--num_glimpses=2",
+    "--num_targets=2",
+]
+CLASSES = ("cat", "dog", "fish")
+
+
+def _launch(*flags):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, "-m", "saccader_tf.launch", *flags],
+        capture_output=True,
+        text=True,
+        timeout=500,
+        env=env,
+    )
+
+
+def _write_photos(folder):
+    """Mixed files; returns `{name: (height, width)}` of the readable ones."""
+    rng = np.random.default_rng(7)
+    sizes = {"rgb.png": (56, 56, 3), "grey.jpg": (45, 70), "sub/odd.jpeg": (33, 29, 3)}
+    for name, shape in sizes.items():
+        path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(path)
+    with open(os.path.join(folder, "broken.png"), "wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\nnot an image")
+    return {name: shape[:2] for name, shape in sizes.items()}
+
+
+@pytest.mark.slow  # runs the launcher in subprocesses
+class LaunchPredictTest(tf.test.TestCase):
+    def test_predict_writes_one_record_per_readable_image_with_the_trained_names(self):
+        root = self.get_temp_dir()
+        data = write_random_image_folder(
+            os.path.join(root, "data"), train=12, val=6, height=32, width=32, num_classes=3
+        )
+        for split in ("train", "val"):  # class folders named as a user names them
+            for k, name in enumerate(CLASSES):
+                os.rename(os.path.join(data, split, f"c{k}"), os.path.join(data, split, name))
+        model_dir = os.path.join(root, "run")
+        trained = _launch(*TINY, f"--dataset=folder:{data}", f"--model_dir={model_dir}")
+        self.assertEqual(trained.returncode, 0, (trained.stdout + trained.stderr)[-3000:])
+        photos = os.path.join(root, "photos")
+        sizes = _write_photos(photos)
+
+        output = os.path.join(root, "out", "predictions.jsonl")
+        pictures = os.path.join(root, "pictures")
+        flags = [f"--model_dir={model_dir}", f"--images={photos}", "--top_k=2"]
+        run = _launch("--stage=predict", *flags, f"--output={output}", f"--pictures_dir={pictures}")
+        self.assertEqual(run.returncode, 0, (run.stdout + run.stderr)[-3000:])
+        with open(output) as handle:
+            records = [json.loads(line) for line in handle]
+        names = [os.path.relpath(r["path"], photos) for r in records]
+        self.assertEqual(names, sorted(sizes))  # sorted paths; the corrupt file left out
+        for record in records:
+            name = os.path.relpath(record["path"], photos)
+            self.assertEqual((record["height"], record["width"]), sizes[name])
+            self.assertLen(record["class_names"], 2)
+            self.assertTrue(set(record["class_names"]) <= set(CLASSES), record)
+            self.assertEqual(record["class_names"], [CLASSES[k] for k in record["classes"]])
+            self.assertAlmostEqual(record["probabilities"][0], max(record["probabilities"]))
+            self.assertEqual(np.asarray(record["glimpse_boxes"]).shape, (2, 4))
+        broken = os.path.join(photos, "broken.png")
+        self.assertIn(f"skipping unreadable image file {broken}", run.stderr)
+        self.assertIn(f"skipped 1 unreadable file(s): {broken}", run.stdout)
+        self.assertIn("predict: 4/4 images (1 unreadable)", run.stdout)
+        self.assertNotIn("\x1b[", run.stdout)  # no terminal codes in a pipe
+        self.assertLen(os.listdir(pictures), 3)
+
+        output_csv = os.path.join(root, "predictions.csv")
+        run = _launch("--stage=predict", *flags, f"--output={output_csv}", "--num_glimpses=1")
+        self.assertEqual(run.returncode, 0, (run.stdout + run.stderr)[-3000:])
+        with open(output_csv, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        self.assertEqual([os.path.relpath(r["path"], photos) for r in rows], sorted(sizes))
+        for row, record in zip(rows, records):
+            self.assertIn(row["name_1"], CLASSES)
+            self.assertEqual(len(json.loads(row["glimpse_boxes"])), 1)  # --num_glimpses=1
+
+        # One-line errors: an empty folder, a folder without a trained model.
+        empty = os.path.join(root, "empty")
+        os.makedirs(empty)
+        for model, images, message in (
+            (model_dir, empty, f"The folder {empty} holds no PNG, JPEG, BMP or GIF file"),
+            (os.path.join(root, "none"), photos, "No trained model in"),
+        ):
+            run = _launch(
+                "--stage=predict",
+                f"--model_dir={model}",
+                f"--images={images}",
+                f"--output={output}",
+            )
+            self.assertEqual(run.returncode, 2, run.stderr[-2000:])
+            last = run.stderr.strip().splitlines()[-1]
+            self.assertTrue(last.startswith("error: ") and message in last, last)
+
+
+if __name__ == "__main__":
+    tf.test.main()
