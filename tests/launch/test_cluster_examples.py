@@ -1,0 +1,69 @@
+"""The cluster launch examples in launch/slurm and launch/kubernetes: their launcher flags exist
+and are valid together, and the Kubernetes pod script derives a TF_CONFIG that TensorFlow reads."""
+
+import json
+import os
+import re
+import subprocess
+
+import tensorflow as tf
+
+from saccader_tf.cli import launcher
+from tests.support.launcher_flags import flag_problem
+from tests.support.paths import REPO_ROOT
+
+SBATCH = os.path.join(REPO_ROOT, "launch", "slurm", "train.sbatch")
+KUBERNETES = os.path.join(REPO_ROOT, "launch", "kubernetes", "saccader.yaml")
+
+
+def _launcher_flags(text):
+    """`{name: value}` of the `--name=value` flags of the last launcher command in `text`."""
+    command = text[text.rindex("python -m saccader_tf.launch") :]
+    return dict(re.findall(r"--(\w+)=([^\s\"\\]+)", command))
+
+
+class ClusterExamplesTest(tf.test.TestCase):
+    def test_the_sbatch_script_is_valid_bash_with_valid_flags(self):
+        subprocess.run(["bash", "-n", SBATCH], check=True)
+        with open(SBATCH) as f:
+            flags = _launcher_flags(f.read())
+        self.assertEqual(flags["strategy"], "multi_worker")
+        self.assertEqual(flags["cluster_resolver"], "slurm")
+        self.assertIn("--model_dir=\"$MODEL_DIR\"", open(SBATCH).read())  # a shell variable
+        for name in flags:
+            self.assertIn(name, launcher.FLAGS)
+        typed = {k: launcher.FLAGS[k].parser.parse(v) for k, v in flags.items()}
+        self.assertIsNone(flag_problem(**typed))
+
+    def test_the_kubernetes_pods_derive_a_tf_config_per_index(self):
+        with open(KUBERNETES) as f:
+            text = f.read()
+        flags = _launcher_flags(text)
+        self.assertEqual(flags["strategy"], "multi_worker")
+        script = "\n".join(
+            line.strip()
+            for line in text.splitlines()
+            if re.match(r"\s+(hosts=|export TF_CONFIG)", line)
+        )
+        self.assertIn("JOB_COMPLETION_INDEX", script)
+        output = subprocess.run(
+            ["bash", "-c", script + '\necho "$TF_CONFIG"'],
+            env=dict(os.environ, WORKERS="2", JOB_COMPLETION_INDEX="1"),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        config = json.loads(output)
+        self.assertEqual(
+            config,
+            {
+                "cluster": {"worker": ["saccader-0.saccader:12345", "saccader-1.saccader:12345"]},
+                "task": {"type": "worker", "index": 1},
+            },
+        )
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        os.environ["TF_CONFIG"] = output
+        try:
+            self.assertEqual((resolver.task_type, resolver.task_id), ("worker", 1))
+        finally:
+            del os.environ["TF_CONFIG"]
