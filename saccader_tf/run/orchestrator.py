@@ -44,6 +44,7 @@ from saccader_tf.model_dir.records import (
 from saccader_tf.models.classnet.classnet import SaccaderClassNet
 from saccader_tf.models.dtype_policy import model_dtype
 from saccader_tf.run.model_kinds import kind_of_model_dir, kind_of_settings
+from saccader_tf.run.pretrained_start import origin_line, pretrained_settings, start_from_weights
 from saccader_tf.run.recorded_checks import (
     check_recorded_classes,
     check_recorded_classifier,
@@ -86,6 +87,7 @@ def launch(settings, stage):
         ModelDirBusyError: another process holds the lock on `settings.model_dir`.
     """
     settings.validate(stage)  # SettingsError naming the setting, before any work
+    settings = pretrained_settings(settings)  # RGB and its recipe when stage 1 is pretrained
     kernel_choice.set_kernels(settings.kernels)
     print(kernel_choice.choice_line(), flush=True)
     if stage in ("eval", "export"):
@@ -161,6 +163,7 @@ def run(settings, stages, strategy=None):
         strategy: the `tf.distribute.Strategy` to train under (default: seeds every generator and
             makes the one of `settings`). Only its chief writes under model_dir.
     """
+    settings = pretrained_settings(settings)
     kind = kind_of_settings(settings)
     to_train = kind.stages_to_train(settings, stages)
     strategy = strategy or _seeded_strategy(settings)
@@ -170,6 +173,7 @@ def run(settings, stages, strategy=None):
         check_model_config(settings.model_dir, float32_config(model))
         kind.check_records(settings, stages, load_model_config(settings.model_dir))
     previous = kind.previous_stage(settings, to_train[0])  # stage 1 for 3 with skip_stage2
+    start_from_weights(settings, model, to_train[0], previous, chief)  # --bagnet_weights
     if previous:
         command = settings.command(previous)
         path = stage_files.restore_stage(model, settings.model_dir, previous, command)
@@ -322,6 +326,8 @@ def evaluate(settings):
         **kind.evaluation_options(settings, source),
     )
     write_evaluation(settings, glimpse_model, result, source, classnet=classnet)
+    if origin_line(settings.model_dir):
+        print(origin_line(settings.model_dir))
 
 
 def export(settings, model=None):

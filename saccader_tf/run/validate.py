@@ -16,6 +16,7 @@ from saccader_tf.models.bagnet.bagnet import variant_conv_stack
 from saccader_tf.models.bagnet.variants import VARIANTS
 from saccader_tf.models.dram.dram import DRAM_VARIANTS
 from saccader_tf.models.saccader.policies import POLICIES
+from saccader_tf.run.pretrained_checks import IMAGENET, check_pretrained
 from saccader_tf.run.settings_error import ARG, SettingsError
 
 STAGES = ("1", "2", "3", "4", "all", "eval", "export")
@@ -50,6 +51,7 @@ def validate_settings(settings, stage):
     check_cell_counts(settings)
     check_ranges(settings)
     check_data(settings)
+    check_pretrained(settings, stage)
 
 
 def _fields(settings):
@@ -191,10 +193,10 @@ def check_classifier_files(settings):
             f"{ARG}classifier_image_size={size} {ARG}image_size={settings.image_size}"
         )
     weights = settings.classifier_weights
-    if weights is not None and not os.path.isfile(weights):
+    if weights not in (None, IMAGENET) and not os.path.isfile(weights):
         raise SettingsError(
-            f"{ARG}classifier_weights must name an existing local weights file "
-            f"(nothing is downloaded). Received: {ARG}classifier_weights={weights}"
+            f"{ARG}classifier_weights must name an existing local weights file (or be "
+            f"imagenet). Received: {ARG}classifier_weights={weights}"
         )
 
 
