@@ -44,7 +44,12 @@ from saccader_tf.model_dir.records import (
 from saccader_tf.models.classnet.classnet import SaccaderClassNet
 from saccader_tf.models.dtype_policy import model_dtype
 from saccader_tf.run.model_kinds import kind_of_model_dir, kind_of_settings
-from saccader_tf.run.pretrained_start import origin_line, pretrained_settings, start_from_weights
+from saccader_tf.run.pretrained_start import (
+    check_imagenet_download,
+    origin_line,
+    pretrained_settings,
+    start_from_weights,
+)
 from saccader_tf.run.recorded_checks import (
     check_recorded_classes,
     check_recorded_classifier,
@@ -166,6 +171,7 @@ def run(settings, stages, strategy=None):
     settings = pretrained_settings(settings)
     kind = kind_of_settings(settings)
     to_train = kind.stages_to_train(settings, stages)
+    check_imagenet_download(settings, to_train)  # offline: one line now, not after stage 3
     strategy = strategy or _seeded_strategy(settings)
     source, model = build(settings, strategy)
     chief = multi_worker.is_chief(strategy)

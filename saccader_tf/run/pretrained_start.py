@@ -21,6 +21,7 @@ import dataclasses
 import os
 import sys
 
+from saccader_tf.data.tfds_download import PROBE_HOST, network_reachable
 from saccader_tf.model_dir import stage_files
 from saccader_tf.model_dir.records import (
     CONFIG_FILE,
@@ -35,7 +36,11 @@ from saccader_tf.models.bagnet.brendel_layout import (
     read_pretrained,
     state_dict_of,
 )
-from saccader_tf.run.pretrained_checks import KERAS_WEIGHTS_ENDING, converted_config_path
+from saccader_tf.run.pretrained_checks import (
+    IMAGENET,
+    KERAS_WEIGHTS_ENDING,
+    converted_config_path,
+)
 from saccader_tf.utils.errors import UserError
 
 ORIGIN_FILE = "origin.json"
@@ -45,8 +50,42 @@ DEFAULT_AUGMENT = "imagenet"
 the weights were trained with (Inception crops and flips; evaluation centre-crops 0.875)."""
 
 
+KERAS_IMAGENET_FILES = {
+    "resnet50_v2": "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "nasnet_large": "nasnet_large_no_top.h5",
+}
+"""The files keras.applications downloads (to `$KERAS_HOME/models`, default `~/.keras/models`)
+for the ClassNet classifiers' ImageNet features (`include_top=False`)."""
+
+
 class PretrainedClassesError(UserError, ValueError):
     """The weights cannot be stage 1's result: their classes are not the data's."""
+
+
+class NoNetworkForWeightsError(UserError, ValueError):
+    """`classifier_weights=imagenet` must download the weights and the network is unreachable."""
+
+
+def check_imagenet_download(settings, stages, reachable=None):
+    """Fails at once, before any training, when stage 4 (in `stages`) needs keras.applications'
+    ImageNet weights that are not in the Keras cache and the download host cannot be reached.
+
+    Args:
+        reachable: the network check, a function of no argument returning a bool (default:
+            `network_reachable` of the host TFDS and Keras download from).
+    """
+    if settings.classifier_weights != IMAGENET or 4 not in stages:
+        return
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    cached = os.path.join(home, "models", KERAS_IMAGENET_FILES[settings.classifier])
+    if os.path.exists(cached) or (reachable or network_reachable)():
+        return
+    raise NoNetworkForWeightsError(
+        f"--classifier_weights=imagenet downloads keras.applications' ImageNet weights of "
+        f"{settings.classifier} from {PROBE_HOST[0]}, which cannot be reached: copy "
+        f"{os.path.basename(cached)} from a machine with network to {cached}, or drop "
+        "--classifier_weights."
+    )
 
 
 def origin_path(model_dir):
