@@ -64,7 +64,7 @@ class SaccaderClassNet(keras.Model):
             `"imagenet"` (see above).
         download_weights: whether `classifier_weights="imagenet"` fetches the ImageNet weights
             (`from_config` passes `False`: it rebuilds the structure, whose weights are loaded
-            after).
+            after; so it is left out of `get_config`).
         small_cnn_widths: conv widths of `"small_cnn"`.
         interpolation: resize method of the glimpses (`GlimpseExtraction`).
         **kwargs: base-model arguments (`name`, `dtype`, ...).
@@ -209,8 +209,7 @@ class SaccaderClassNet(keras.Model):
             classifier_weights=self.classifier_weights,
             small_cnn_widths=self.small_cnn_widths,
             interpolation=self.interpolation,
-            download_weights=self.download_weights,
-        )
+        )  # not download_weights: an action of the first construction, not part of the model
         return config
 
     @classmethod

@@ -29,10 +29,11 @@ def test_imagenet_weights_ask_keras_for_the_feature_network(monkeypatch):
     logits = net.classifier.get_layer("logits")
     assert logits.units == 3 and net.classifier.output.shape == (None, 3)
     config = net.get_config()
-    assert config["classifier_weights"] == "imagenet" and config["download_weights"] is True
+    assert config["classifier_weights"] == "imagenet" and "download_weights" not in config
     rebuilt = SaccaderClassNet.from_config(config)
     assert calls[1]["weights"] is None  # no second download: the weights are loaded after
     assert rebuilt.classifier.count_params() == net.classifier.count_params()
+    assert rebuilt.get_config() == config
 
 
 def test_imagenet_weights_need_an_application_classifier_and_rgb():
