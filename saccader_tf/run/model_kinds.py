@@ -26,6 +26,7 @@ from saccader_tf.model_dir.model_config import is_dram_config
 from saccader_tf.model_dir.records import load_classnet_config, load_model_config
 from saccader_tf.models.dram.dram import DRAM, DRAM_POLICIES
 from saccader_tf.models.saccader.saccader import Saccader
+from saccader_tf.run.pretrained_start import pretrained_model_options
 from saccader_tf.run.recorded_checks import (
     check_recorded_classifier,
     check_recorded_readout,
@@ -44,7 +45,8 @@ class SaccaderKind:
 
     def model_class(self, settings):
         """`(class, options)`: the model class and its own constructor arguments."""
-        return Saccader, {"variant": settings.model, "readout": settings.readout}
+        options = {"variant": settings.model, "readout": settings.readout}
+        return Saccader, {**options, **pretrained_model_options(settings)}
 
     def stages_to_train(self, settings, stages):
         """The stages a run asked for `stages` (a list of 1-4) trains, in order."""

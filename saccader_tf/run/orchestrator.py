@@ -47,6 +47,12 @@ from saccader_tf.models.dtype_policy import model_dtype
 from saccader_tf.run.model_kinds import kind_of_model_dir, kind_of_settings
 from saccader_tf.run.predict_checks import PREDICT_STAGE
 from saccader_tf.run.predict_stage import predict
+from saccader_tf.run.pretrained_start import (
+    check_imagenet_download,
+    origin_line,
+    pretrained_settings,
+    start_from_weights,
+)
 from saccader_tf.run.recorded_checks import (
     check_recorded_classes,
     check_recorded_classifier,
@@ -90,6 +96,7 @@ def launch(settings, stage):
         ModelDirBusyError: another process holds the lock on `settings.model_dir`.
     """
     settings.validate(stage)  # SettingsError naming the setting, before any work
+    settings = pretrained_settings(settings)  # RGB and its recipe when stage 1 is pretrained
     kernel_choice.set_kernels(settings.kernels)
     if stage in ("eval", "export", PREDICT_STAGE):
         print(kernel_choice.choice_line(), flush=True)
@@ -173,8 +180,10 @@ def run(settings, stages, strategy=None):
         strategy: the `tf.distribute.Strategy` to train under (default: seeds every generator and
             makes the one of `settings`). Only its chief writes under model_dir.
     """
+    settings = pretrained_settings(settings)
     kind = kind_of_settings(settings)
     to_train = kind.stages_to_train(settings, stages)
+    check_imagenet_download(settings, to_train)  # offline: one line now, not after stage 3
     strategy = strategy or _seeded_strategy(settings)
     source, model = build(settings, strategy)
     chief = multi_worker.is_chief(strategy)
@@ -182,6 +191,7 @@ def run(settings, stages, strategy=None):
         check_model_config(settings.model_dir, float32_config(model))
         kind.check_records(settings, stages, load_model_config(settings.model_dir))
     previous = kind.previous_stage(settings, to_train[0])  # stage 1 for 3 with skip_stage2
+    start_from_weights(settings, model, to_train[0], previous, chief)  # --bagnet_weights
     if previous:
         command = settings.command(previous)
         path = stage_files.restore_stage(model, settings.model_dir, previous, command)
@@ -334,6 +344,8 @@ def evaluate(settings):
         **kind.evaluation_options(settings, source),
     )
     write_evaluation(settings, glimpse_model, result, source, classnet=classnet)
+    if origin_line(settings.model_dir):
+        print(origin_line(settings.model_dir))
 
 
 def export(settings, model=None):

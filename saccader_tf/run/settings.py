@@ -240,8 +240,9 @@ class RunSettings(DataSettings):
     classifier_weights: Optional[str] = setting(
         None,
         "string",
-        "Saccader-ClassNet: a local weights file (`Model.save_weights`) the classifier starts from "
-        "(default: random init).",
+        "Saccader-ClassNet: a local weights file (`Model.save_weights`) the classifier starts "
+        "from, or imagenet (resnet50_v2 / nasnet_large: keras.applications' ImageNet weights, a "
+        "hash-checked download; offline it fails at once) (default: random init).",
     )
     l2: str = setting(
         StageSettings.l2,
@@ -307,6 +308,16 @@ class RunSettings(DataSettings):
         "titled by the predicted class name).",
     )
     top_k: int = setting(5, "integer", "--stage=predict: classes per image, best first.")
+    # Starting from ImageNet-pretrained BagNet weights (docs/pretrained.md).
+    bagnet_weights: Optional[str] = setting(
+        None,
+        "string",
+        "Brendel & Bethge's ImageNet BagNet weights (.pth/.pth.tar/.npz/.safetensors, or a "
+        ".weights.h5 of python -m saccader_tf.convert) for --model=bagnet9/17/33: --stage=1 and "
+        "all fine-tune stage 1 from them (a fresh logits layer for other classes); --stage=2 takes "
+        "them as stage 1 when their classes are the data's. Needs RGB data (3 channels); "
+        "--augment then defaults to imagenet.",
+    )
     verbose: Optional[int] = None
     # Evaluation and export from model_dir: the names of the flags given on the command line
     # (`None` from Python: the settings that differ from their defaults count as given).

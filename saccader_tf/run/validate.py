@@ -17,6 +17,7 @@ from saccader_tf.models.bagnet.variants import VARIANTS
 from saccader_tf.models.dram.dram import DRAM_VARIANTS
 from saccader_tf.models.saccader.policies import POLICIES
 from saccader_tf.run.predict_checks import PREDICT_STAGE, check_predict
+from saccader_tf.run.pretrained_checks import IMAGENET, check_pretrained
 from saccader_tf.run.settings_error import ARG, SettingsError
 
 STAGES = ("1", "2", "3", "4", "all", "eval", "export", PREDICT_STAGE)
@@ -52,6 +53,7 @@ def validate_settings(settings, stage):
     check_ranges(settings)
     check_data(settings)
     check_predict(settings, stage)
+    check_pretrained(settings, stage)
 
 
 def _fields(settings):
@@ -193,10 +195,10 @@ def check_classifier_files(settings):
             f"{ARG}classifier_image_size={size} {ARG}image_size={settings.image_size}"
         )
     weights = settings.classifier_weights
-    if weights is not None and not os.path.isfile(weights):
+    if weights not in (None, IMAGENET) and not os.path.isfile(weights):
         raise SettingsError(
-            f"{ARG}classifier_weights must name an existing local weights file "
-            f"(nothing is downloaded). Received: {ARG}classifier_weights={weights}"
+            f"{ARG}classifier_weights must name an existing local weights file (or be "
+            f"imagenet). Received: {ARG}classifier_weights={weights}"
         )
 
 

@@ -29,7 +29,7 @@ class ClusterExamplesTest(tf.test.TestCase):
             flags = _launcher_flags(f.read())
         self.assertEqual(flags["strategy"], "multi_worker")
         self.assertEqual(flags["cluster_resolver"], "slurm")
-        self.assertIn("--model_dir=\"$MODEL_DIR\"", open(SBATCH).read())  # a shell variable
+        self.assertIn('--model_dir="$MODEL_DIR"', open(SBATCH).read())  # a shell variable
         for name in flags:
             self.assertIn(name, launcher.FLAGS)
         typed = {k: launcher.FLAGS[k].parser.parse(v) for k, v in flags.items()}

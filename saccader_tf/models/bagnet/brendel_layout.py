@@ -279,3 +279,18 @@ def assign_weights(model, state, name, head=True):
                 f"{model.variant} ({variable.path} is {tuple(variable.shape)} in Keras)."
             )
         variable.assign(value.astype(variable.dtype))
+
+
+def from_keras(array, kind):
+    """The inverse of `to_keras`: a Keras weight as the state-dict array of `kind`."""
+    if kind == "conv":
+        return np.transpose(array, (3, 2, 0, 1))
+    if kind == "fc":
+        return np.transpose(array[0, 0])
+    return array
+
+
+def state_dict_of(model):
+    """The Brendel state dict (`{key: array}`) of a Brendel-layout `model`'s weights, e.g. of a
+    `BagNet` loaded from a `.weights.h5` that `python -m saccader_tf.convert` wrote."""
+    return {key: from_keras(np.asarray(v.numpy()), kind) for v, key, kind in weight_map(model)}

@@ -18,6 +18,9 @@ OUTPUT_KEYS = (
     "classifier_boxes",
     "saccader_logits",
 )
+IMAGENET = "imagenet"
+"""`classifier_weights="imagenet"`: keras.applications' ImageNet weights."""
+IMAGENET_CLASSIFIERS = ("nasnet_large", "resnet50_v2")
 CLASSIFIERS = ("nasnet_large", "resnet50_v2", "small_cnn")
 _NATIVE_SIZE_CLASSIFIERS = ("nasnet_large", "resnet50_v2")
 
@@ -37,7 +40,10 @@ class SaccaderClassNet(keras.Model):
     docs/design.md, "Saccader-ClassNet".
 
     Classifiers (all with `weights=None`: nothing is downloaded; `classifier_weights` may name a
-    local weights file, loaded with `load_weights`):
+    local weights file, loaded with `load_weights`, or be `"imagenet"` for the two
+    keras.applications classifiers: then `include_top=False, pooling="avg",
+    weights="imagenet"` (a hash-checked Keras download, cached under `~/.keras/models`) followed
+    by a fresh Dense K named `"logits"`, on 3-channel glimpses):
     `"nasnet_large"` = `keras.applications.NASNetLarge(include_top=True, classes=K,
     classifier_activation=None)`, `"resnet50_v2"` = `keras.applications.ResNet50V2(...)` likewise
     (both default to s = S_cls, the paper's 331 px input for NASNet), `"small_cnn"` = 3x3 conv
@@ -54,7 +60,11 @@ class SaccaderClassNet(keras.Model):
         classifier: one of `CLASSIFIERS` or a `keras.Model` (or its serialized dict).
         classifier_image_size: S_cls, side of the input images.
         glimpse_input_size: s, the classifier's input side (default: see above).
-        classifier_weights: optional path of a local weights file for the classifier.
+        classifier_weights: optional path of a local weights file for the classifier, or
+            `"imagenet"` (see above).
+        download_weights: whether `classifier_weights="imagenet"` fetches the ImageNet weights
+            (`from_config` passes `False`: it rebuilds the structure, whose weights are loaded
+            after; so it is left out of `get_config`).
         small_cnn_widths: conv widths of `"small_cnn"`.
         interpolation: resize method of the glimpses (`GlimpseExtraction`).
         **kwargs: base-model arguments (`name`, `dtype`, ...).
@@ -92,6 +102,7 @@ class SaccaderClassNet(keras.Model):
         classifier_weights=None,
         small_cnn_widths=(16, 32, 64),
         interpolation="bilinear",
+        download_weights=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -113,18 +124,22 @@ class SaccaderClassNet(keras.Model):
         self.saccader = saccader
         self.classifier_name = classifier if isinstance(classifier, str) else None
         shape = (side, side, saccader.input_channels)
-        self.classifier = (
-            _make_classifier(classifier, shape, saccader.num_classes, small_cnn_widths)
-            if isinstance(classifier, str)
-            else classifier
-        )
-        if classifier_weights is not None:
+        imagenet = classifier_weights == IMAGENET
+        if isinstance(classifier, str):
+            weights = (IMAGENET if download_weights else None) if imagenet else None
+            self.classifier = _make_classifier(
+                classifier, shape, saccader.num_classes, small_cnn_widths, weights, imagenet
+            )
+        else:
+            self.classifier = classifier
+        if classifier_weights is not None and not imagenet:
             self.classifier.load_weights(classifier_weights)
         self.classifier_image_size = classifier_image_size
         self.glimpse_input_size = glimpse_input_size
         self.classifier_weights = classifier_weights
         self.small_cnn_widths = small_cnn_widths
         self.interpolation = interpolation
+        self.download_weights = download_weights
         self.num_classes = saccader.num_classes
         self.input_channels = saccader.input_channels
         self.image_size = classifier_image_size
@@ -194,12 +209,12 @@ class SaccaderClassNet(keras.Model):
             classifier_weights=self.classifier_weights,
             small_cnn_widths=self.small_cnn_widths,
             interpolation=self.interpolation,
-        )
+        )  # not download_weights: an action of the first construction, not part of the model
         return config
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        return cls(**{**config, "download_weights": False})
 
 
 def _checked_networks(saccader, classifier, classifier_weights):
@@ -216,9 +231,14 @@ def _checked_networks(saccader, classifier, classifier_weights):
             f"`classifier` must be one of {CLASSIFIERS} or a keras.Model. "
             f"Received: classifier={classifier!r}"
         )
-    if classifier_weights is not None and not os.path.isfile(classifier_weights):
+    if classifier_weights == IMAGENET and classifier not in IMAGENET_CLASSIFIERS:
         raise ValueError(
-            f"`classifier_weights` must be an existing local file. "
+            f"`classifier_weights='imagenet'` needs one of {IMAGENET_CLASSIFIERS}. "
+            f"Received: classifier={classifier!r}"
+        )
+    if classifier_weights not in (None, IMAGENET) and not os.path.isfile(classifier_weights):
+        raise ValueError(
+            f"`classifier_weights` must be an existing local file or 'imagenet'. "
             f"Received: classifier_weights={classifier_weights!r}"
         )
     return saccader, classifier
@@ -246,12 +266,25 @@ def _input_side(classifier, glimpse_input_size, image_size, source_size, recepti
     return (image_size * receptive_field) // source_size
 
 
-def _make_classifier(name, input_shape, num_classes, widths):
-    """A fresh `keras.applications` model (`weights=None`, logits) or the small CNN."""
+def _make_classifier(name, input_shape, num_classes, widths, weights=None, imagenet=False):
+    """A fresh `keras.applications` model (`weights=None`, logits), its ImageNet-feature form
+    (`imagenet`: no top, average pooling, `weights`, then a Dense of logits) or the small CNN."""
     applications = {
         "nasnet_large": keras.applications.NASNetLarge,
         "resnet50_v2": keras.applications.ResNet50V2,
     }
+    if imagenet:
+        if input_shape[-1] != 3:
+            raise ValueError(
+                "ImageNet classifier weights take 3-channel (RGB) glimpses. "
+                f"Received: input channels={input_shape[-1]}"
+            )
+        inputs = keras.Input(shape=input_shape)
+        base = applications[name](
+            input_shape=input_shape, include_top=False, weights=weights, pooling="avg"
+        )
+        logits = keras.layers.Dense(num_classes, name="logits")(base(inputs))
+        return keras.Model(inputs, logits, name="classifier")
     if name in applications:
         return applications[name](
             input_shape=input_shape,
