@@ -13,12 +13,12 @@ budget (`DEFAULT_BUDGET_BYTES`).
 
 import concurrent.futures
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from saccader_tf.data.packed_images import PackedImages
 from saccader_tf.utils.errors import BadValueError
+from saccader_tf.utils.progress_line import ProgressLine
 
 DEFAULT_BUDGET_BYTES = 1 << 30
 """Default memory budget of the decoded cache (1 GiB, train and eval splits together). Kept well
@@ -55,14 +55,14 @@ class DecodedCache:
             f"Decoding {n} {description} into memory once (--cache=stream streams them instead)",
             flush=True,
         )
-        bar = keras.utils.Progbar(n, unit_name="image")
+        bar = ProgressLine(n, "decoding")  # no terminal escape codes in log files
         decoded = [None] * n
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             for start in range(0, n, _CHUNK):
                 indices = range(start, min(start + _CHUNK, n))
                 for index, image in zip(indices, pool.map(files.decode_eagerly, indices)):
                     decoded[index] = image
-                bar.update(indices[-1] + 1)
+                bar.show(indices[-1] + 1, final=indices[-1] + 1 == n)
         used = [files.substitute(slot, lambda i: decoded[i] is not None) for slot in range(n)]
         for slot, index in enumerate(used):
             if index < 0 and not files.drops_bad_files:

@@ -21,6 +21,7 @@ from saccader_tf.inference.predictor import load
 from saccader_tf.model_dir.errors import MissingCheckpointError
 from saccader_tf.run.recorded_checks import recorded_model_settings
 from saccader_tf.utils.errors import UserError
+from saccader_tf.utils.progress_line import ProgressLine
 
 
 class OutputNotWritableError(UserError, OSError):
@@ -46,7 +47,7 @@ def predict(settings):
         predictor = load(settings.model_dir, batch_size=settings.batch_size)
         num_glimpses = settings.num_glimpses if settings.given("num_glimpses") else None
         writer = _RecordWriter(handle, settings.output, settings.top_k, predictor)
-        progress = _Progress(len(paths))
+        progress = ProgressLine(len(paths), "predict")
         skipped = []
 
         def on_skip(path):
@@ -65,8 +66,8 @@ def predict(settings):
             if settings.pictures_dir is not None:
                 _draw(result, index, settings.pictures_dir)
             writer.write(result)
-            progress.show(index + 1 + len(skipped), len(skipped))
-        progress.show(len(paths), len(skipped), final=True)
+            progress.show(index + 1 + len(skipped), f" ({len(skipped)} unreadable)")
+        progress.show(len(paths), f" ({len(skipped)} unreadable)", final=True)
     _report(writer.count, skipped, settings)
     return writer.count, skipped
 
@@ -108,23 +109,6 @@ class _RecordWriter:
             self.csv.writerow([result["path"], result["height"], result["width"], *row, boxes])
         self.handle.flush()
         self.count += 1
-
-
-class _Progress:
-    """`predict: done/total images (unreadable)`: rewritten in place on a terminal, else a plain
-    line at each tenth of the images and at the end."""
-
-    def __init__(self, total):
-        self.total, self.tty = total, sys.stdout.isatty()
-        self.step, self.printed = max(1, total // 10), 0
-
-    def show(self, done, skipped, final=False):
-        line = f"predict: {done}/{self.total} images ({skipped} unreadable)"
-        if self.tty:
-            print("\r" + line, end="\n" if final else "", flush=True)
-        elif done >= self.printed + self.step or (final and done != self.printed):
-            print(line, flush=True)
-            self.printed = done
 
 
 def _draw(result, index, pictures_dir):

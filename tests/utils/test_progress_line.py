@@ -1,0 +1,50 @@
+"""`ProgressLine`: in place on a terminal, a plain line per tenth in a log; never escape codes."""
+
+import contextlib
+import io
+import os
+
+import tensorflow as tf
+
+from saccader_tf.data import image_folder_source
+from saccader_tf.utils.progress_line import ProgressLine
+from tests.support.image_folder_fixture import write_random_image_folder
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class ProgressLineTest(tf.test.TestCase):
+    def test_a_log_gets_a_line_per_tenth_and_the_end(self):
+        log = io.StringIO()
+        progress = ProgressLine(25, "decoding", stream=log)
+        for done in range(1, 26):
+            progress.show(done, final=done == 25)
+        lines = log.getvalue().splitlines()
+        # 25 // 10 = 2 images per line: 2, 4, ..., 24, then 25 at the end.
+        self.assertEqual(lines[0], "decoding: 2/25 images")
+        self.assertEqual(lines[-2:], ["decoding: 24/25 images", "decoding: 25/25 images"])
+        self.assertLen(lines, 13)
+
+    def test_a_terminal_line_is_rewritten_in_place(self):
+        terminal = _Terminal()
+        progress = ProgressLine(3, "predict", stream=terminal)
+        for done in (1, 2, 3):
+            progress.show(done, " (0 unreadable)", final=done == 3)
+        self.assertEqual(
+            terminal.getvalue(),
+            "\rpredict: 1/3 images (0 unreadable)\rpredict: 2/3 images (0 unreadable)"
+            "\rpredict: 3/3 images (0 unreadable)\n",
+        )
+
+    def test_the_decode_once_cache_writes_no_escape_codes(self):
+        root = write_random_image_folder(
+            os.path.join(self.get_temp_dir(), "folder"), train=8, val=2, height=20, width=20
+        )
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            image_folder_source(root, image_size=12, batch_size=4, seed=0, cache="memory")
+        self.assertIn("decoding: 8/8 images\n", out.getvalue())
+        self.assertNotIn("\x1b", out.getvalue())
