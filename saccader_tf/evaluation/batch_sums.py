@@ -19,6 +19,7 @@ from saccader_tf.evaluation.results import CLASSNET
 from saccader_tf.evaluation.stage1_network import STAGE1
 from saccader_tf.models.geometry import box_hits, coverage
 from saccader_tf.models.saccader.policies.registry import make_policy
+from saccader_tf.utils.progress_line import ProgressLine
 
 
 def correct_predictions(logits, labels):
@@ -232,7 +233,7 @@ def make_batch_step(
     return step
 
 
-def run_batches(step, dataset, eval_boxes, max_batches, seed):
+def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
     """Sums the per-batch results of `step` over `dataset`.
 
     Args:
@@ -241,12 +242,14 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed):
         eval_boxes: `None`, or object boxes `[N, 4]` aligned with the dataset's examples.
         max_batches: stop after this many batches (`None`: all).
         seed: int; batch i gets the stateless seed `[seed, i]`.
+        progress: print an `evaluating: i/n batches` line (`saccader_tf.utils.progress_line`).
 
     Returns:
         `(totals, examples)`: the sums as float64 numpy arrays, and the number of examples.
     """
     totals, examples = None, 0
     boxes = None if eval_boxes is None else np.asarray(eval_boxes, np.int32)
+    line = _progress_line(dataset, max_batches) if progress else None
     for index, batch in enumerate(dataset):
         if max_batches is not None and index >= max_batches:
             break
@@ -264,6 +267,17 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed):
         sums = tf.nest.map_structure(lambda x: np.asarray(x, np.float64), sums)
         totals = sums if totals is None else tf.nest.map_structure(np.add, totals, sums)
         examples += size
+        if line is not None:
+            line.show(index + 1, final=index + 1 == line.total)
     if examples == 0:
         raise ValueError("The evaluation dataset is empty. Received: dataset with 0 examples")
     return totals, examples
+
+
+def _progress_line(dataset, max_batches):
+    """A `ProgressLine` over the batches `run_batches` will read (the dataset's own count when
+    it states one)."""
+    count = int(dataset.cardinality()) if hasattr(dataset, "cardinality") else -1
+    if max_batches is not None:
+        count = max_batches if count < 0 else min(count, max_batches)
+    return ProgressLine(count if count >= 0 else 0, "evaluating", unit="batches")

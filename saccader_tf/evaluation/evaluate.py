@@ -65,6 +65,7 @@ def evaluate_model(
     stage1=None,
     stage1_policies=STAGE1_POLICIES,
     classnet=None,
+    progress=False,
 ):
     """Top-1/top-5, coverage, hit rates for T = 1..max_glimpses per policy, and the occlusion check.
 
@@ -89,6 +90,7 @@ def evaluate_model(
         classnet: optional `SaccaderClassNet` whose `saccader` is `model`: rows with
             `network="classnet"` for its Saccader's policy, T = 1..max_glimpses (module
             docstring); `source.eval` then holds images at its classifier's size.
+        progress: print a progress line over the evaluation batches.
 
     Returns:
         An `EvaluationResult` (see `format_table`, `write_results`).
@@ -112,7 +114,9 @@ def evaluate_model(
         stage1_policies=stage1_policies,
         classnet=classnet,
     )
-    totals, examples = run_batches(step, source.eval, source.eval_boxes, max_batches, seed)
+    totals, examples = run_batches(
+        step, source.eval, source.eval_boxes, max_batches, seed, progress=progress
+    )
     rows = policy_rows(model, policies, totals, examples, steps)
     if stage1_policies:
         rows += policy_rows(stage1, stage1_policies, totals[STAGE1], examples, steps, STAGE1)

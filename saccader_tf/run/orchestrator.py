@@ -341,6 +341,7 @@ def evaluate(settings):
         max_batches=settings.eval_steps,
         stage1=kind.stage1(settings, glimpse_model),
         classnet=classnet,
+        progress=True,
         **kind.evaluation_options(settings, source),
     )
     write_evaluation(settings, glimpse_model, result, source, classnet=classnet)

@@ -48,3 +48,24 @@ class ProgressLineTest(tf.test.TestCase):
             image_folder_source(root, image_size=12, batch_size=4, seed=0, cache="memory")
         self.assertIn("decoding: 8/8 images\n", out.getvalue())
         self.assertNotIn("\x1b", out.getvalue())
+
+
+class EvaluationProgressTest(tf.test.TestCase):
+    def test_run_batches_reports_each_tenth_of_its_batches(self):
+        from saccader_tf.evaluation.batch_sums import run_batches
+
+        images = tf.zeros([24, 4, 4, 1])
+        labels = tf.zeros([24], tf.int32)
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(2)  # 12 batches
+
+        def step(images, labels, object_boxes, seed):
+            return {"count": tf.shape(labels)[0]}
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            totals, examples = run_batches(step, dataset, None, 5, 0, progress=True)
+        self.assertEqual((examples, totals["count"]), (10, 10.0))  # 5 batches of 2
+        self.assertEqual(
+            out.getvalue().splitlines(),
+            [f"evaluating: {i}/5 batches" for i in range(1, 6)],  # 5 // 10 -> every batch
+        )
