@@ -118,7 +118,10 @@ class LaunchTest(tf.test.TestCase):
         model_dir = os.path.join(self.get_temp_dir(), "other")
         os.makedirs(model_dir)
         with open(os.path.join(model_dir, "model_config.json"), "w") as f:
-            f.write('{"variant": "bagnet33", "image_size": 224, "num_classes": 1000}')
+            f.write(
+                '{"variant": "bagnet33", "image_size": 224, "num_classes": 1000, '
+                '"input_channels": 3}'
+            )
         result = _launch("--stage=1", f"--model_dir={model_dir}")
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("holds checkpoints of another model", result.stderr)

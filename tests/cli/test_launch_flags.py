@@ -134,7 +134,8 @@ class GeneratedFlagsTest(tf.test.TestCase):
         self.assertEqual(tuple(flags["mixed_precision"].parser.enum_values), MIXED_PRECISION)
         self.assertEqual(flags["channels"].parser.enum_values, ["auto", "1", "3"])
         self.assertEqual(
-            flags["stage"].parser.enum_values, ["1", "2", "3", "4", "all", "eval", "export"]
+            flags["stage"].parser.enum_values,
+            ["1", "2", "3", "4", "all", "eval", "export", "predict"],
         )
 
     def test_every_setting_is_a_flag_with_its_help(self):

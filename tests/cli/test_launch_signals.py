@@ -41,6 +41,7 @@ class LauncherStopMessagesTest(tf.test.TestCase):
     def _main(self, argv, launch=None):
         stderr = io.StringIO()
         model_dir = os.path.join(self.get_temp_dir(), "run")
+        self.addCleanup(signal.signal, signal.SIGTERM, signal.getsignal(signal.SIGTERM))
         with flagsaver.flagsaver(model_dir=model_dir), contextlib.redirect_stderr(stderr):
             with mock.patch.object(orchestrator, "launch", side_effect=launch):
                 with self.assertRaises(SystemExit) as exit_info:

@@ -153,4 +153,4 @@ class ModelDirTruthTest(tf.test.TestCase):
         out, _ = self._ok(**base, stage="eval")
         self.assertIn("(64 test images)", out)
         self._ok(**base, stage="export")
-        self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "saved_model.pb")))
+        self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "1", "saved_model.pb")))

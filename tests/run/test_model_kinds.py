@@ -131,7 +131,7 @@ class DRAMRunTest(tf.test.TestCase):
             compared = json.load(f)
         self.assertEqual(set(compared["final"]), {"learned", "random", "center"})
         self.assertNotIn("stage1", compared)
-        self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "saved_model.pb")))
+        self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "1", "saved_model.pb")))
 
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -92,6 +92,7 @@ class StopSignalsInProcessTest(tf.test.TestCase):
                 if int(self.model.optimizer.iterations.numpy()) == 3:
                     signal.raise_signal(signal.SIGTERM)
 
+        before = signal.getsignal(signal.SIGTERM)
         with self.assertRaises(StageInterrupted) as stop:
             train_stage(
                 1, _model(), _source(), settings, model_dir=model_dir, callbacks=[SignalAtStep3()]
@@ -99,4 +100,4 @@ class StopSignalsInProcessTest(tf.test.TestCase):
         # The handler runs after step 3's callbacks; the stop comes after the next step.
         self.assertEqual((stop.exception.step, stop.exception.saved), (4, True))
         self.assertEqual(stop.exception.exit_code, 128 + signal.SIGTERM)
-        self.assertIs(signal.getsignal(signal.SIGTERM), signal.SIG_DFL)  # handler restored
+        self.assertIs(signal.getsignal(signal.SIGTERM), before)  # the handler is restored
