@@ -10,18 +10,9 @@ import pytest
 import tensorflow as tf
 
 from saccader_tf.data.write_folder import write_cluttered_mnist_folder
+from tests.support.launcher_flags import TINY_ARGS
 from tests.support.paths import REPO_ROOT
 
-TINY = (
-    "--model=bagnet9_tiny",
-    "--image_size=28",
-    "--batch_size=8",
-    "--epochs=1",
-    "--steps=2",
-    "--eval_steps=1",
-    "--num_glimpses=2",
-    "--num_targets=2",
-)
 TIMEOUT = 300  # seconds; far above a tiny run, so only a hang reaches it
 
 
@@ -35,7 +26,7 @@ def launch(test, root, model_dir, *flags):
         f"--dataset=folder:{root}",
         "--cache=stream",
         f"--model_dir={model_dir}",
-        *TINY,
+        *TINY_ARGS,
         *flags,
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -13,17 +13,8 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.support.image_folder_fixture import write_random_image_folder
+from tests.support.launcher_flags import TINY_ARGS
 
-TINY = [
-    "--model=bagnet9_tiny",
-    "--image_size=28",
-    "--batch_size=8",
-    "--epochs=1",
-    "--steps=2",
-    "--eval_steps=1",
-    "--num_glimpses=2",
-    "--num_targets=2",
-]
 CLASSES = ("cat", "dog", "fish")
 
 
@@ -62,7 +53,7 @@ class LaunchPredictTest(tf.test.TestCase):
             for k, name in enumerate(CLASSES):
                 os.rename(os.path.join(data, split, f"c{k}"), os.path.join(data, split, name))
         model_dir = os.path.join(root, "run")
-        trained = _launch(*TINY, f"--dataset=folder:{data}", f"--model_dir={model_dir}")
+        trained = _launch(*TINY_ARGS, f"--dataset=folder:{data}", f"--model_dir={model_dir}")
         self.assertEqual(trained.returncode, 0, (trained.stdout + trained.stderr)[-3000:])
         photos = os.path.join(root, "photos")
         sizes = _write_photos(photos)

@@ -8,23 +8,13 @@ import sys
 import pytest
 import tensorflow as tf
 
+from tests.support.launcher_flags import TINY_ARGS
 from tests.support.tfrecord_fixture import write_corrupt_jpeg, write_mixed_folder, write_shards
-
-TINY = [
-    "--model=bagnet9_tiny",
-    "--image_size=28",
-    "--batch_size=8",
-    "--epochs=1",
-    "--steps=2",
-    "--eval_steps=1",
-    "--num_glimpses=2",
-    "--num_targets=2",
-]
 
 
 def _launch(model_dir, *flags):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "saccader_tf.launch", "--stage=1", *TINY, *flags]
+    command = [sys.executable, "-m", "saccader_tf.launch", "--stage=1", *TINY_ARGS, *flags]
     return subprocess.run(
         command + [f"--model_dir={model_dir}"],
         capture_output=True,

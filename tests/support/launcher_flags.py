@@ -6,6 +6,18 @@ from absl.testing import flagsaver
 from saccader_tf.cli import launcher
 from saccader_tf.run.settings_error import SettingsError
 
+TINY_ARGS = (
+    "--model=bagnet9_tiny",
+    "--image_size=28",
+    "--batch_size=8",
+    "--epochs=1",
+    "--steps=2",
+    "--eval_steps=1",
+    "--num_glimpses=2",
+    "--num_targets=2",
+)
+"""Command-line flags of a tiny launcher run (a few seconds a stage), for subprocess tests."""
+
 
 def settings_of(**flags):
     """The `RunSettings` of the launcher's flags with `flags` set (the others at their defaults)."""
