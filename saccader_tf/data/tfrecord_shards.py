@@ -21,8 +21,11 @@ from PIL import Image
 from saccader_tf.data.image_survey import is_grayscale
 from saccader_tf.data.tfrecord_features import ENCODED, EVAL_PREFIX, LABEL, TEXT, TRAIN_PREFIX
 from saccader_tf.utils.errors import BadValueError, MissingFileError
+from saccader_tf.utils.progress_line import ProgressLine
 
 SCAN_THREADS = 4
+PROGRESS_SHARDS = 10
+"""A scan of at least this many shards shows a progress line."""
 SURVEY_RECORDS = 64
 _MISSING_LABEL = -(2**62)
 _SCAN_BATCH = 1024
@@ -158,11 +161,19 @@ def scan_shards(files, label_offset=0, threads=SCAN_THREADS):
         label_offset: subtracted from every stored label.
         threads: shards read at the same time.
 
+    A scan of `PROGRESS_SHARDS` or more shards shows a `ProgressLine` ("scanning shards").
+
     Returns:
         A `ShardScan`.
     """
+    shown = len(files) >= PROGRESS_SHARDS
+    progress = ProgressLine(len(files), "scanning shards", unit="shards") if shown else None
+    results = []
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(lambda path: _scan_file(path, label_offset), files))
+        for result in pool.map(lambda path: _scan_file(path, label_offset), files):
+            results.append(result)
+            if progress:
+                progress.show(len(results), final=len(results) == len(files))
     for path, (count, *_rest) in zip(files, results):
         if not count:
             raise BadValueError(f"Shard {path} holds no records. Remove it or write it again.")

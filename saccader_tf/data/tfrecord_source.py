@@ -15,7 +15,8 @@ naming the shard and the record; with it, a training record's place in its batch
 next readable image of the same batch (so every epoch keeps its `floor(records / batch_size)`
 batches and stays addressable), an evaluation record is left out, and each skipped record is
 logged once with a running count. A damaged shard (not a TFRecord, a bad checksum) or a record
-without a label is always an error (found by `scan_shards` when the source is made).
+without a label is always an error (found by `scan_shards` when the source is made, unless the
+scan is read from `scan_cache`: `tfrecord_scan_cache`).
 
 Several workers (`MultiWorkerMirroredStrategy`): the datasets ask for data sharding
 (`AutoShardPolicy.DATA`), as for the other sources: each worker reads the same epoch and keeps its
@@ -32,12 +33,8 @@ from saccader_tf.data.preprocessing import Recipe
 from saccader_tf.data.resumable_epochs import epoch_seed
 from saccader_tf.data.source import DataSource, check_channels
 from saccader_tf.data.tfrecord_features import ENCODED, LABEL, READ_FEATURES
-from saccader_tf.data.tfrecord_shards import (
-    class_names_of,
-    find_shards,
-    sample_is_grayscale,
-    scan_shards,
-)
+from saccader_tf.data.tfrecord_scan_cache import cached_scans
+from saccader_tf.data.tfrecord_shards import class_names_of, find_shards, sample_is_grayscale
 from saccader_tf.utils.errors import BadValueError
 from saccader_tf.utils.validation import check_int
 
@@ -62,6 +59,8 @@ def tfrecord_source(
     label_offset=0,
     skip_bad_files=False,
     shuffle_buffer=DEFAULT_SHUFFLE_BUFFER,
+    scan_cache=None,
+    write_scan_cache=True,
     name=None,
 ):
     """TFRecord shards, preprocessed with the preprocessing recipe `augment` (module docstring).
@@ -79,6 +78,9 @@ def tfrecord_source(
             1-based labels of the classic ImageNet conversion).
         skip_bad_files: skip records whose image cannot be decoded instead of stopping.
         shuffle_buffer: encoded records in the training shuffle buffer.
+        scan_cache: a file keeping the shard scan between runs (`cached_scans`), or `None`.
+        write_scan_cache: whether to write `scan_cache` after a scan (`False` on the workers
+            other than the chief).
         name: `DataSource.name`; `None` = `"tfrecord:<location>"`.
 
     Returns:
@@ -93,8 +95,10 @@ def tfrecord_source(
     recipe = _checked_args(image_size, batch_size, shuffle_buffer, augment, flip, channels)
     _check_label_offset(label_offset)
     train_files, eval_files = find_shards(location)
-    train_scan = scan_shards(train_files, label_offset)
-    eval_scan = scan_shards(eval_files, label_offset)
+    scans = cached_scans(
+        {"train": train_files, "eval": eval_files}, label_offset, scan_cache, write_scan_cache
+    )
+    train_scan, eval_scan = scans["train"], scans["eval"]
     _check_batch_size(batch_size, train_scan.total)
     num_classes = max(train_scan.max_label, eval_scan.max_label) + 1
     channels = _resolve_channels(channels, train_files)

@@ -127,7 +127,7 @@ def _seeded_strategy(settings):
 
 def build(settings, strategy):
     """Data source and model of `settings` (a Saccader or DRAM; built in the strategy scope)."""
-    source = data_source(settings)
+    source = data_source(settings, chief=multi_worker.is_chief(strategy))
     model_class, options = kind_of_settings(settings).model_class(settings)
     with strategy.scope():
         model = model_class(

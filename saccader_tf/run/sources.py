@@ -2,15 +2,18 @@
 dataset)."""
 
 import contextlib
+import os
 
 from saccader_tf.data import make_source
 from saccader_tf.data.tfds_download import explained_download
+from saccader_tf.data.tfrecord_scan_cache import CACHE_NAME
 
 
-def data_source(settings):
+def data_source(settings, chief=True):
     """The `DataSource` of `settings.dataset` (a `RunSettings`), at `settings.image_size`.
 
-    Image folders get the folder options (`cache`, `cache_budget_mb`, `skip_bad_files`); TFDS
+    Image folders get the folder options (`cache`, `cache_budget_mb`, `skip_bad_files`); TFRecord
+    shards keep their scan in `model_dir/tfrecord_scan.json` (written by the `chief` only); TFDS
     datasets are downloaded with an explanation when there is no network
     (`explained_download`); both get the preprocessing recipe (`augment`, `flip`, `channels`).
     """
@@ -36,7 +39,12 @@ def data_source(settings):
         )
     tfrecord = settings.dataset.startswith("tfrecord:")
     if tfrecord:
-        extra.update(label_offset=settings.label_offset, skip_bad_files=settings.skip_bad_files)
+        extra.update(
+            label_offset=settings.label_offset,
+            skip_bad_files=settings.skip_bad_files,
+            scan_cache=os.path.join(settings.model_dir, CACHE_NAME),
+            write_scan_cache=chief,
+        )
     if settings.background_class:  # TFDS only (the settings refuse it for other data)
         extra["background_class"] = True
     download = (

@@ -37,6 +37,7 @@ class LaunchTfrecordTest(tf.test.TestCase):
         self.assertEqual(result.returncode, 0, (result.stdout + result.stderr)[-4000:])
         self.assertRegex(result.stdout, r"stage 1 \(representation\): 1 epoch\(s\), 2 steps")
         self.assertTrue(os.path.exists(os.path.join(run, "stage1", "saccader.weights.h5")))
+        self.assertTrue(os.path.exists(os.path.join(run, "tfrecord_scan.json")))  # the scan kept
 
     def test_corrupt_record_one_line_or_skipped(self):
         folder = os.path.join(self.get_temp_dir(), "bad_images")
