@@ -15,11 +15,13 @@ def check_callbacks(callbacks, optimizer):
 
     Args:
         callbacks: the `callbacks` given to `fit` (a list, a `CallbackList` or `None`).
-        optimizer: the compiled optimizer (a `LossScaleOptimizer` is looked through).
+        optimizer: the compiled optimizer (a `LossScaleOptimizer` is looked through), or `None`.
 
     Raises:
         BadValueError: a `ReduceLROnPlateau` with a scheduled learning rate.
     """
+    if optimizer is None:  # not compiled: Keras's `fit` says so
+        return
     if not any(isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in callbacks or ()):
         return
     schedule = learning_rate_schedule_name(optimizer)

@@ -212,3 +212,15 @@ def test_lr_reduction_on_a_scheduled_learning_rate_stops_before_the_first_step()
             callbacks=[keras.callbacks.ReduceLROnPlateau(monitor="val_loss")],
         )
     assert int(trainer.optimizer.iterations.numpy()) == 0
+
+
+def test_schedule_detection_looks_through_loss_scaling():
+    """The launcher's optimizers: a float rate, cosine decay, a warm-up under loss scaling."""
+    from saccader_tf.training.fit_checks import learning_rate_schedule_name
+    from saccader_tf.training.schedules import WarmupSchedule
+
+    assert learning_rate_schedule_name(keras.optimizers.Adam(LR)) is None
+    cosine = keras.optimizers.schedules.CosineDecay(LR, decay_steps=10)
+    assert learning_rate_schedule_name(keras.optimizers.SGD(cosine)) == "CosineDecay"
+    scaled = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(WarmupSchedule(LR, 2, 8)))
+    assert learning_rate_schedule_name(scaled) == "WarmupSchedule"
