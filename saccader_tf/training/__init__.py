@@ -5,6 +5,8 @@
   `location_pretrainer` (2), `policy_gradient_trainer` (3), `classnet_trainer` (4, a
   Saccader-ClassNet), `dram_trainer` (DRAM's one stage). See docs/design.md, "Training stages".
 - `losses`, `rewards`: the losses as plain functions (docs/design.md, "Losses").
+- `fit_checks`: what a trainer's `fit` checks in the Keras callbacks it is given
+  (docs/python_training.md).
 - `train_stage.train_stage`: runs one stage (optimizer, `schedules`, progress, `nan_guard`,
   `callbacks`); `stage_trainers` says which trainer a stage uses.
 - `distribute`, `multi_worker`, `loss_scaling`: strategies, Keras workarounds under them, float16.

@@ -25,7 +25,9 @@ class DRAMTrainer(StageTrainer):
     terms are divided by the global batch and the decay by the replica count (`StageTrainer`), so
     a MirroredStrategy step equals the single-device step of the same global batch.
 
-    Logs: `loss`, `cross_entropy`, `reinforce`, `accuracy` (of ŷ), `reward` (mean r).
+    Logs: `loss`, `cross_entropy`, `reinforce`, `accuracy` (of ŷ), `reward` (mean r). Validation
+    (inference mode: the policy's mean locations) logs `accuracy`, `cross_entropy` and `loss` = the
+    cross-entropy (no REINFORCE surrogate, no weight decay; Keras's `val_loss`).
 
     Args:
         dram: the `DRAM` to train (held as `self.trained_model`).
@@ -83,9 +85,12 @@ class DRAMTrainer(StageTrainer):
     def evaluate_batch(self, images, labels):
         out = self.trained_model(images, training=False)
         correct = correct_prediction_reward(out["logits"], labels)
+        cross_entropy = tf.reduce_mean(_cross_entropy(labels, out["logits"]))
+        # The validation loss is the cross-entropy: no REINFORCE surrogate, no weight decay.
         return {
             "accuracy": tf.reduce_mean(correct),
-            "cross_entropy": tf.reduce_mean(_cross_entropy(labels, out["logits"])),
+            "cross_entropy": cross_entropy,
+            "loss": cross_entropy,
         }
 
 

@@ -55,6 +55,13 @@ class PolicyGradientTrainer(StageTrainer):
     `accuracy` (of ŷ), `reward` (mean r, equal to the accuracy of the sampled glimpses),
     `full_accuracy` (the BagNet's own full-image accuracy).
 
+    Validation (`evaluate_batch`, inference mode: the greedy glimpses the model serves with) logs
+    `accuracy`, `full_accuracy`, `glimpse_ce`, `full_image_ce` and `loss = glimpse_ce + μ ·
+    full_image_ce`: the supervised terms of the training loss, without the REINFORCE term (a
+    surrogate whose value, with the baseline subtracted, says nothing about how good the policy
+    is; only its gradient matters) and without the weight decay (as in every stage's validation
+    loss). Keras reports it as `val_loss` (docs/design.md, "Training stages").
+
     Args:
         saccader: the `Saccader` to train (all trainable weights).
         weight_decay: L2 coefficient.
@@ -135,6 +142,7 @@ class PolicyGradientTrainer(StageTrainer):
         logs["full_image_ce"] = tf.reduce_mean(
             per_location_cross_entropy(labels, out["patch_logits"])
         )
+        logs["loss"] = logs["glimpse_ce"] + self.full_image_loss_weight * logs["full_image_ce"]
         return logs
 
 

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from saccader_tf.training import multi_worker
+from saccader_tf.training.fit_checks import check_callbacks
 from saccader_tf.training.loss_scaling import with_loss_scaling
 from saccader_tf.training.losses import L2_MODES, weight_decay_penalty
 
@@ -21,7 +22,11 @@ class StageTrainer(keras.Model):
     gradients of the global batch. Logs are local means, for people to read.
 
     The trainer is a training harness, not a model to serve or save: checkpoints hold the wrapped
-    model's weights (`trainer.trained_model.save_weights(...)`).
+    model's weights (`trainer.trained_model.save_weights(...)`). It is built when constructed and
+    its optimizer when compiled (slots for `trained_variables()` only), so Keras's
+    `ModelCheckpoint(save_weights_only=True)` and `BackupAndRestore` work from the first `fit`
+    (their files hold the trainer's weights: the model's and the optimizer's); see
+    docs/python_training.md.
 
     Args:
         model: the model to train (built here when it is not yet).
@@ -51,9 +56,36 @@ class StageTrainer(keras.Model):
         if not model.built:
             model.build()  # every variable group must exist before the first step
         self.trained_model = model
+        self.built = (
+            True  # its only variables are the model's (and, once compiled, the optimizer's)
+        )
         self.weight_decay = weight_decay
         self.l2 = l2
         self.location_weight_decay = location_weight_decay
+
+    def save_own_variables(self, store):
+        """Keras saving hook: the trainer's own entry of a weights file holds the wrapped model's
+        sampler states (every `keras.random.SeedGenerator` state: variables that are not
+        weights, which Keras leaves out of the model's entry), so a run resumed by
+        `BackupAndRestore` draws the samples an uninterrupted run would."""
+        for i, state in enumerate(self._sampler_states()):
+            store[str(i)] = state
+
+    def load_own_variables(self, store):
+        """Keras loading hook: restores what `save_own_variables` saved."""
+        states = self._sampler_states()
+        if len(store.keys()) != len(states):
+            raise ValueError(
+                f"The weights file holds {len(store.keys())} sampler states for this "
+                f"{type(self).__name__}, but its model has {len(states)}: it was saved from "
+                "another trainer or model. Load it into the trainer that saved it."
+            )
+        for i, state in enumerate(states):
+            state.assign(store[str(i)])
+
+    def _sampler_states(self):
+        weights = {id(w) for w in self.trained_model.weights}
+        return [v for v in self.trained_model.variables if id(v) not in weights]
 
     def trained_variables(self):
         """The variables this stage updates."""
@@ -84,8 +116,13 @@ class StageTrainer(keras.Model):
         replica's loss and gradients (or, when `reduces_across_replicas`, on each replica's model
         pass and its gradient); the all-reduce and the update run outside XLA.
         `self.replica_jit` says which applies.
+
+        The optimizer is built here on `trained_variables()` (not on all trainable variables, as
+        Keras would at the first `fit`), so a checkpoint restore finds its slots.
         """
         super().compile(optimizer=with_loss_scaling(optimizer, self.trained_model), **kwargs)
+        if not self.optimizer.built:
+            self.optimizer.build(self.trained_variables())
         self.replica_jit = bool(self.jit_compile) and multi_worker.needs_replica_jit(
             self.distribute_strategy
         )
@@ -98,6 +135,12 @@ class StageTrainer(keras.Model):
                 self._forward_fn = multi_worker.replica_compiled(self.trained_model.__call__)
             else:
                 self._gradients_fn = multi_worker.replica_compiled(self._gradients)
+
+    def fit(self, *args, **kwargs):
+        """Keras `fit`, after checking that its `callbacks` work with the optimizer
+        (`fit_checks.check_callbacks`: no `ReduceLROnPlateau` on a scheduled learning rate)."""
+        check_callbacks(kwargs.get("callbacks"), self.optimizer)
+        return super().fit(*args, **kwargs)
 
     def forward(self, images, training):
         """`self.trained_model(images, training=training)`, XLA-compiled per replica when

@@ -180,8 +180,7 @@ def _compiled_trainer(stage, model, settings, steps_per_epoch, strategy, spec):
             schedule=settings.schedule,
             warmup_steps=warmup_steps(settings, steps_per_epoch),
         )
-        trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
-        trainer.optimizer.build(trainer.trained_variables())  # slots exist before a restore
+        trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)  # builds the slots
     return trainer
 
 
