@@ -196,8 +196,8 @@ def run(settings, stages, strategy=None):
         check_model_config(settings.model_dir, float32_config(model))
         kind.check_records(settings, stages, load_model_config(settings.model_dir))
     previous = kind.previous_stage(settings, to_train[0])  # stage 1 for 3 with skip_stage2
-    start_from_weights(settings, model, to_train[0], previous, chief)  # --bagnet_weights
-    if previous:
+    imported = start_from_weights(settings, model, to_train[0], previous, chief)
+    if previous and not (imported and previous == 1):  # an import is stage 1, in memory
         command = settings.command(previous)
         path = stage_files.restore_stage(model, settings.model_dir, previous, command)
         print(f"restored {path}")
