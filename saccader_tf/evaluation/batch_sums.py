@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.evaluation import occlusion
+from saccader_tf.evaluation.per_class import CLASS_EXAMPLES, per_class_sums
 from saccader_tf.evaluation.results import CLASSNET
 from saccader_tf.evaluation.stage1_network import STAGE1
 from saccader_tf.models.geometry import box_hits, coverage
@@ -83,13 +84,15 @@ def glimpse_sums(glimpses, labels, object_boxes, image_size, predict=mean_of_fir
             (`prediction_rule`).
 
     Returns:
-        `{"top1", "top5", "coverage"}` `[T]` each, plus `hit_first` (scalar) and `hit_any` `[T]`
+        `{"top1", "top5", "coverage"}` `[T]` each, `class_top1` `[T, K]` (the top-1 hits per
+        label, `saccader_tf.evaluation.per_class`), plus `hit_first` (scalar) and `hit_any` `[T]`
         when `object_boxes` is given.
     """
-    sums = {"top1": [], "top5": [], "coverage": []}
-    boxes = glimpses["glimpse_boxes"]
+    sums = {"top1": [], "top5": [], "coverage": [], "class_top1": []}
+    boxes, classes = glimpses["glimpse_boxes"], glimpses["glimpse_logits"].shape[-1]
     for t in range(1, boxes.shape[1] + 1):
         top1, top5 = correct_predictions(predict(glimpses["glimpse_logits"], t), labels)
+        sums["class_top1"].append(per_class_sums(top1, labels, classes))
         sums["top1"].append(tf.reduce_sum(top1))
         sums["top5"].append(tf.reduce_sum(top5))
         sums["coverage"].append(tf.reduce_sum(coverage(boxes[:, :t], image_size, image_size)))
@@ -120,8 +123,13 @@ def network_sums(model, images, policies, steps, labels, object_boxes):
     sums, cells = {}, {}
     for name, policy in policies.items():
         if not policy.uses_glimpses:
-            top1, top5 = correct_predictions(tf.cast(context.full_logits, tf.float32), labels)
-            sums[name] = {"top1": tf.reduce_sum(top1), "top5": tf.reduce_sum(top5)}
+            logits = tf.cast(context.full_logits, tf.float32)
+            top1, top5 = correct_predictions(logits, labels)
+            sums[name] = {
+                "top1": tf.reduce_sum(top1),
+                "top5": tf.reduce_sum(top5),
+                "class_top1": per_class_sums(top1, labels, logits.shape[-1]),
+            }
             continue
         glimpses = model.unroll(context, steps, policy, training=False)
         sums[name] = glimpse_sums(
@@ -218,6 +226,8 @@ def make_batch_step(
         if classnet is not None:
             images = classnet.saccader_inputs(images)
         sums, cells = network_sums(model, images, objects, steps, labels, boxes)
+        ones = tf.ones_like(labels, tf.float32)
+        sums[CLASS_EXAMPLES] = per_class_sums(ones, labels, model.num_classes)
         if classnet is not None:
             sums[CLASSNET] = classnet_sums(
                 classnet, classnet_images, images, cells, steps, labels, boxes

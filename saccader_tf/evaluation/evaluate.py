@@ -31,6 +31,7 @@ from saccader_tf.evaluation.checks import (
     check_policies,
     check_stage1,
 )
+from saccader_tf.evaluation.per_class import per_class_accuracy
 from saccader_tf.evaluation.policy_comparison import (
     EVALUATION_POLICIES,
     format_policy_table,
@@ -66,6 +67,7 @@ def evaluate_model(
     stage1_policies=STAGE1_POLICIES,
     classnet=None,
     progress=False,
+    per_class_glimpses=None,
 ):
     """Top-1/top-5, coverage, hit rates for T = 1..max_glimpses per policy, and the occlusion check.
 
@@ -91,6 +93,8 @@ def evaluate_model(
             `network="classnet"` for its Saccader's policy, T = 1..max_glimpses (module
             docstring); `source.eval` then holds images at its classifier's size.
         progress: print a progress line over the evaluation batches.
+        per_class_glimpses: T of the per-class accuracies (`EvaluationResult.per_class`;
+            default and cap: the largest T evaluated).
 
     Returns:
         An `EvaluationResult` (see `format_table`, `write_results`).
@@ -132,4 +136,7 @@ def evaluate_model(
         occlusion=occlusion_rows(totals.get("occlusion", {}), examples, occlusion_steps),
         fill_value=np.asarray(fill_value).tolist(),
         occlusion_network=STAGE1 if stage1 is not None else FINAL,
+        per_class=per_class_accuracy(
+            totals, min(per_class_glimpses or steps, steps), source.class_names
+        ),
     )

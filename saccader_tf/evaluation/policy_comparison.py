@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from saccader_tf.evaluation.batch_sums import make_batch_step, run_batches
 from saccader_tf.evaluation.checks import check_classnet, check_policies, check_stage1
+from saccader_tf.evaluation.per_class import PER_CLASS, per_class_accuracy
 from saccader_tf.evaluation.results import CLASSNET, CLASSNET_LEGEND
 from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1, STAGE1_POLICIES
 
@@ -44,7 +45,8 @@ def policy_accuracies(
     Returns:
         `{"examples": n, "final": {policy: accuracy}}` plus `"stage1": {policy: accuracy}` when
         `stage1` is given and `"classnet": {policy: accuracy}` (its Saccader's policy) when
-        `classnet` is (accuracies are floats in [0, 1]).
+        `classnet` is (accuracies are floats in [0, 1]), and `"per_class"`: the per-class record
+        at T (`saccader_tf.evaluation.per_class.per_class_accuracy`, classes named by index).
     """
     steps = num_glimpses or model.num_glimpses
     check_policies(model, steps, policies)  # too many glimpses still raises in unroll
@@ -73,6 +75,7 @@ def policy_accuracies(
         result[STAGE1] = last_top1(totals[STAGE1])
     if classnet is not None:
         result[CLASSNET] = last_top1(totals[CLASSNET])
+    result[PER_CLASS] = per_class_accuracy(totals, steps)
     return result
 
 

@@ -38,6 +38,8 @@ class EvaluationResult:
             policy's first T cells blanked vs. T random cells blanked.
         fill_value: the value blanked pixels were set to.
         occlusion_network: the BagNet that judged the occlusion check, `"stage1"` or `"final"`.
+        per_class: the per-class record (`saccader_tf.evaluation.per_class.per_class_accuracy`;
+            written to its own file, not in `as_dict`), or `None`.
     """
 
     examples: int
@@ -47,6 +49,7 @@ class EvaluationResult:
     occlusion: Tuple[dict, ...] = ()
     fill_value: Optional[object] = 0.0
     occlusion_network: str = FINAL
+    per_class: Optional[dict] = None
 
     def row(self, policy, glimpses=None, network=FINAL):
         """The row of `policy` with `glimpses` T (`None` for `full`) measured on `network`."""

@@ -42,7 +42,7 @@ from saccader_tf.model_dir.records import (
     check_model_config,
     load_model_config,
 )
-from saccader_tf.models.classnet.classnet import SaccaderClassNet
+from saccader_tf.models.classnet.classnet import IMAGENET, SaccaderClassNet
 from saccader_tf.models.dtype_policy import model_dtype
 from saccader_tf.run.model_kinds import kind_of_model_dir, kind_of_settings
 from saccader_tf.run.predict_checks import PREDICT_STAGE
@@ -143,9 +143,13 @@ def build(settings, strategy):
     return source, model
 
 
-def build_classnet(settings, strategy, saccader):
+def build_classnet(settings, strategy, saccader, source):
     """The Saccader-ClassNet of `settings.classifier` around the (trained) `saccader`, built in
-    the strategy's scope."""
+    the strategy's scope; with ImageNet classifier weights it is told `source`'s normalisation
+    (its classifier turns the glimpses back into the pixels those weights expect)."""
+    normalization = {}
+    if settings.classifier_weights == IMAGENET:
+        normalization = {"input_mean": source.mean, "input_std": source.std}
     with strategy.scope():
         classnet = SaccaderClassNet(
             saccader,
@@ -153,6 +157,7 @@ def build_classnet(settings, strategy, saccader):
             classifier_image_size=settings.classnet_image_size,
             classifier_weights=settings.classifier_weights,
             dtype=model_dtype(settings.mixed_precision),
+            **normalization,
         )
         classnet.build()
     return classnet
@@ -191,8 +196,8 @@ def run(settings, stages, strategy=None):
         check_model_config(settings.model_dir, float32_config(model))
         kind.check_records(settings, stages, load_model_config(settings.model_dir))
     previous = kind.previous_stage(settings, to_train[0])  # stage 1 for 3 with skip_stage2
-    start_from_weights(settings, model, to_train[0], previous, chief)  # --bagnet_weights
-    if previous:
+    imported = start_from_weights(settings, model, to_train[0], previous, chief)
+    if previous and not (imported and previous == 1):  # an import is stage 1, in memory
         command = settings.command(previous)
         path = stage_files.restore_stage(model, settings.model_dir, previous, command)
         print(f"restored {path}")
@@ -201,7 +206,7 @@ def run(settings, stages, strategy=None):
     trained = [stage for stage in to_train if decisions[stage][0]]
     for stage in to_train:
         if kind.wraps_in_classnet(stage):
-            classnet = build_classnet(settings, strategy, model)
+            classnet = build_classnet(settings, strategy, model, source)
             final_source = classnet_source(settings, source)
             if chief:
                 check_classnet_config(settings.model_dir, float32_config(classnet))
@@ -342,6 +347,7 @@ def evaluate(settings):
         stage1=kind.stage1(settings, glimpse_model),
         classnet=classnet,
         progress=True,
+        per_class_glimpses=settings.num_glimpses,
         **kind.evaluation_options(settings, source),
     )
     write_evaluation(settings, glimpse_model, result, source, classnet=classnet)

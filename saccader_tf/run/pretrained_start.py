@@ -170,6 +170,16 @@ def start_from_weights(settings, model, first_stage, parent, chief):
     stages are decided: for `first_stage` 1 to fine-tune it (when stage 1 trains), for a first
     stage whose `parent` is 1 as stage 1's result (when stage 1 is not on disk yet).
 
+    Under multi-worker training every worker loads the file itself and only the `chief` writes
+    (stage 1's file and `origin.json`); so a worker that imported stage 1 holds it in memory and
+    must not read stage 1's file, which the chief may still be writing: hence the return value.
+    The chief writes `origin.json` before stage 1's file (each atomically), so a worker that
+    finds stage 1's file finds its record too and reads the complete file.
+
+    Returns:
+        True when `model` now holds stage 1's result imported from the file (the run then skips
+        restoring stage 1 from model_dir), else False.
+
     Raises:
         PretrainedClassesError: stage 1 must be imported, and the file's classes are not the
             data's.
@@ -182,7 +192,7 @@ def start_from_weights(settings, model, first_stage, parent, chief):
     if path is None:
         if trains_stage1 and chief and os.path.exists(origin_path(model_dir)):
             os.remove(origin_path(model_dir))  # stage 1 now trains from scratch
-        return
+        return False
     if first_stage == 1:
         if not trains_stage1:
             print(
@@ -190,13 +200,13 @@ def start_from_weights(settings, model, first_stage, parent, chief):
                 "(--retrain fine-tunes it again from the file).",
                 file=sys.stderr,
             )
-            return
+            return False
         weights = _load(model, path)
         if chief:
             _write_origin(model_dir, FINE_TUNED, weights)
-        return
+        return False
     if parent != 1:
-        return  # the run starts from a later stage's file
+        return False  # the run starts from a later stage's file
     origin = read_origin(model_dir) if os.path.exists(origin_path(model_dir)) else None
     if os.path.exists(stage_files.stage_weights_path(model_dir, 1)):
         if origin is None or origin.get("how") != IMPORTED:
@@ -205,10 +215,11 @@ def start_from_weights(settings, model, first_stage, parent, chief):
                 f"(--stage=1 --retrain --bagnet_weights={path} fine-tunes it from the file).",
                 file=sys.stderr,
             )
-            return
+            return False
         if origin.get("sha256") == stage_files.file_sha256(path):
-            return  # imported from this very file before
+            return False  # imported from this very file before
     _import_stage1(settings, model, chief)
+    return True
 
 
 def _import_stage1(settings, model, chief):
@@ -223,9 +234,9 @@ def _import_stage1(settings, model, chief):
             f"(--stage=1 --bagnet_weights={path}), then run --stage=2."
         )
     weights = _load(model, path, state, say=False)
-    if chief:
-        saved = stage_files.save_stage(model, model_dir, 1)
+    if chief:  # the record first: a worker that sees the file sees it (`start_from_weights`)
         _write_origin(model_dir, IMPORTED, weights)
+        saved = stage_files.save_stage(model, model_dir, 1)
         print(f"stage 1: imported {path} as {saved} (all weights)", flush=True)
 
 

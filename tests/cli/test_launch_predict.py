@@ -1,5 +1,6 @@
-"""`--stage=predict` as a user runs it: a tiny model trained on a folder of three named classes,
-then predictions on a folder of mixed files (PNG and JPEG, grey and RGB, odd sizes, one corrupt)."""
+"""`--stage=predict` as a user runs it: a tiny model trained on a folder of three named classes
+(its per-class accuracies named after the folders), then predictions on a folder of mixed files
+(PNG and JPEG, grey and RGB, odd sizes, one corrupt)."""
 
 import csv
 import json
@@ -42,19 +43,44 @@ def _write_photos(folder):
     return {name: shape[:2] for name, shape in sizes.items()}
 
 
+def _train_on_named_folder(test, root):
+    """Trains the tiny model on a folder of the classes `CLASSES`; returns its model_dir."""
+    data = write_random_image_folder(
+        os.path.join(root, "data"), train=12, val=6, height=32, width=32, num_classes=3
+    )
+    for split in ("train", "val"):  # class folders named as a user names them
+        for k, name in enumerate(CLASSES):
+            os.rename(os.path.join(data, split, f"c{k}"), os.path.join(data, split, name))
+    model_dir = os.path.join(root, "run")
+    trained = _launch(*TINY_ARGS, f"--dataset=folder:{data}", f"--model_dir={model_dir}")
+    test.assertEqual(trained.returncode, 0, (trained.stdout + trained.stderr)[-3000:])
+    _check_per_class(test, model_dir, trained.stdout)
+    return model_dir
+
+
+def _check_per_class(test, model_dir, stdout):
+    """The per-class record after training: the folder names, 2 test images each (6 images in
+    the one evaluation batch), accuracies that add up to the policy comparison's."""
+    with open(os.path.join(model_dir, "per_class_accuracy.json")) as handle:
+        per_class = json.load(handle)
+    with open(os.path.join(model_dir, "policy_accuracy.json")) as handle:
+        overall = json.load(handle)
+    classes = per_class["classes"]
+    test.assertEqual([c["name"] for c in classes], list(CLASSES))
+    test.assertEqual([c["examples"] for c in classes], [2, 2, 2])
+    test.assertEqual(per_class["glimpses"], 2)
+    for column in ("learned", "full"):
+        right = sum(c[column] * c["examples"] for c in classes)
+        test.assertAlmostEqual(right / 6, overall["final"][column])
+    test.assertIn("per-class top-1 accuracy (worst first):", stdout)
+    test.assertIn(f"(3 classes; every class in {model_dir}/per_class_accuracy.json)", stdout)
+
+
 @pytest.mark.slow  # runs the launcher in subprocesses
 class LaunchPredictTest(tf.test.TestCase):
     def test_predict_writes_one_record_per_readable_image_with_the_trained_names(self):
         root = self.get_temp_dir()
-        data = write_random_image_folder(
-            os.path.join(root, "data"), train=12, val=6, height=32, width=32, num_classes=3
-        )
-        for split in ("train", "val"):  # class folders named as a user names them
-            for k, name in enumerate(CLASSES):
-                os.rename(os.path.join(data, split, f"c{k}"), os.path.join(data, split, name))
-        model_dir = os.path.join(root, "run")
-        trained = _launch(*TINY_ARGS, f"--dataset=folder:{data}", f"--model_dir={model_dir}")
-        self.assertEqual(trained.returncode, 0, (trained.stdout + trained.stderr)[-3000:])
+        model_dir = _train_on_named_folder(self, root)
         photos = os.path.join(root, "photos")
         sizes = _write_photos(photos)
 

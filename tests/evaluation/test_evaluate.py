@@ -46,6 +46,19 @@ class EvaluateModelTest(tf.test.TestCase):
             expected = np.mean(logits.argmax(-1) == self.labels)
             self.assertAllClose(self.result.row("learned", k)["top1"], expected)
 
+    def test_per_class_accuracies_match_the_models_own_calls(self):
+        per_class = self.result.per_class  # at the largest T evaluated, 3
+        logits = self.model(self.images, num_glimpses=3)
+        learned = logits["logits"].numpy().argmax(-1) == self.labels
+        full = logits["full_logits"].numpy().argmax(-1) == self.labels
+        self.assertEqual(per_class["glimpses"], 3)
+        for record in per_class["classes"]:
+            mine = self.labels == record["class"]
+            self.assertEqual(record["examples"], int(mine.sum()))
+            if mine.any():
+                self.assertAllClose(record["learned"], learned[mine].mean())
+                self.assertAllClose(record["full"], full[mine].mean())
+
     def test_full_row_and_top5(self):
         full = self.model(self.images, num_glimpses=1)["full_logits"].numpy()
         self.assertAllClose(

@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from saccader_tf.models.classnet.glimpse_extraction import GlimpseExtraction
+from saccader_tf.models.classnet.imagenet_inputs import ImagenetInputs
 from saccader_tf.models.saccader.saccader import Saccader
 from saccader_tf.utils.validation import check_ints
 
@@ -41,9 +42,10 @@ class SaccaderClassNet(keras.Model):
 
     Classifiers (all with `weights=None`: nothing is downloaded; `classifier_weights` may name a
     local weights file, loaded with `load_weights`, or be `"imagenet"` for the two
-    keras.applications classifiers: then `include_top=False, pooling="avg",
-    weights="imagenet"` (a hash-checked Keras download, cached under `~/.keras/models`) followed
-    by a fresh Dense K named `"logits"`, on 3-channel glimpses):
+    keras.applications classifiers: then `ImagenetInputs` (the glimpses as the application's
+    ImageNet weights expect their input), `include_top=False, pooling="avg",
+    weights="imagenet"` (a hash-checked Keras download, cached under `~/.keras/models`) and a
+    fresh Dense K named `"logits"`, on 3-channel glimpses):
     `"nasnet_large"` = `keras.applications.NASNetLarge(include_top=True, classes=K,
     classifier_activation=None)`, `"resnet50_v2"` = `keras.applications.ResNet50V2(...)` likewise
     (both default to s = S_cls, the paper's 331 px input for NASNet), `"small_cnn"` = 3x3 conv
@@ -65,6 +67,10 @@ class SaccaderClassNet(keras.Model):
         download_weights: whether `classifier_weights="imagenet"` fetches the ImageNet weights
             (`from_config` passes `False`: it rebuilds the structure, whose weights are loaded
             after; so it is left out of `get_config`).
+        input_mean, input_std: the `C` per-channel mean and std the images were normalised with
+            (`DataSource.mean`, `DataSource.std`); needed with `classifier_weights="imagenet"`,
+            whose classifier turns glimpses back into pixels and prepares them as its weights
+            were trained (`ImagenetInputs`: `pixel / 127.5 - 1` for both applications).
         small_cnn_widths: conv widths of `"small_cnn"`.
         interpolation: resize method of the glimpses (`GlimpseExtraction`).
         **kwargs: base-model arguments (`name`, `dtype`, ...).
@@ -103,10 +109,15 @@ class SaccaderClassNet(keras.Model):
         small_cnn_widths=(16, 32, 64),
         interpolation="bilinear",
         download_weights=True,
+        input_mean=None,
+        input_std=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        saccader, classifier = _checked_networks(saccader, classifier, classifier_weights)
+        saccader, classifier = _checked_networks(
+            saccader, classifier, classifier_weights, input_mean, input_std
+        )
+        imagenet = classifier_weights == IMAGENET
         small_cnn_widths = check_ints("small_cnn_widths", small_cnn_widths)
         rf = saccader.representation.receptive_field
         side = _input_side(
@@ -124,11 +135,11 @@ class SaccaderClassNet(keras.Model):
         self.saccader = saccader
         self.classifier_name = classifier if isinstance(classifier, str) else None
         shape = (side, side, saccader.input_channels)
-        imagenet = classifier_weights == IMAGENET
+        normalization = (input_mean, input_std) if imagenet else None
         if isinstance(classifier, str):
             weights = (IMAGENET if download_weights else None) if imagenet else None
             self.classifier = _make_classifier(
-                classifier, shape, saccader.num_classes, small_cnn_widths, weights, imagenet
+                classifier, shape, saccader.num_classes, small_cnn_widths, weights, normalization
             )
         else:
             self.classifier = classifier
@@ -140,6 +151,8 @@ class SaccaderClassNet(keras.Model):
         self.small_cnn_widths = small_cnn_widths
         self.interpolation = interpolation
         self.download_weights = download_weights
+        self.input_mean = None if input_mean is None else [float(m) for m in input_mean]
+        self.input_std = None if input_std is None else [float(v) for v in input_std]
         self.num_classes = saccader.num_classes
         self.input_channels = saccader.input_channels
         self.image_size = classifier_image_size
@@ -209,6 +222,8 @@ class SaccaderClassNet(keras.Model):
             classifier_weights=self.classifier_weights,
             small_cnn_widths=self.small_cnn_widths,
             interpolation=self.interpolation,
+            input_mean=self.input_mean,
+            input_std=self.input_std,
         )  # not download_weights: an action of the first construction, not part of the model
         return config
 
@@ -217,9 +232,10 @@ class SaccaderClassNet(keras.Model):
         return cls(**{**config, "download_weights": False})
 
 
-def _checked_networks(saccader, classifier, classifier_weights):
+def _checked_networks(saccader, classifier, classifier_weights, input_mean, input_std):
     """`(saccader, classifier)` deserialized from their config dicts if need be, after checking
-    them and that `classifier_weights` is `None` or an existing file."""
+    them, that `classifier_weights` is `None`, an existing file or `"imagenet"` (then with the
+    images' normalisation)."""
     if isinstance(saccader, dict):
         saccader = keras.saving.deserialize_keras_object(saccader)
     if not isinstance(saccader, Saccader):
@@ -235,6 +251,12 @@ def _checked_networks(saccader, classifier, classifier_weights):
         raise ValueError(
             f"`classifier_weights='imagenet'` needs one of {IMAGENET_CLASSIFIERS}. "
             f"Received: classifier={classifier!r}"
+        )
+    if classifier_weights == IMAGENET and (input_mean is None or input_std is None):
+        raise ValueError(
+            "`classifier_weights='imagenet'` needs `input_mean` and `input_std`: the "
+            "per-channel normalisation of the images (`DataSource.mean`, `DataSource.std`). "
+            f"Received: input_mean={input_mean!r}, input_std={input_std!r}"
         )
     if classifier_weights not in (None, IMAGENET) and not os.path.isfile(classifier_weights):
         raise ValueError(
@@ -266,14 +288,15 @@ def _input_side(classifier, glimpse_input_size, image_size, source_size, recepti
     return (image_size * receptive_field) // source_size
 
 
-def _make_classifier(name, input_shape, num_classes, widths, weights=None, imagenet=False):
+def _make_classifier(name, input_shape, num_classes, widths, weights=None, normalization=None):
     """A fresh `keras.applications` model (`weights=None`, logits), its ImageNet-feature form
-    (`imagenet`: no top, average pooling, `weights`, then a Dense of logits) or the small CNN."""
+    (`normalization`, the images' `(mean, std)`, given: `ImagenetInputs`, then the application
+    with no top, average pooling and `weights`, then a Dense of logits) or the small CNN."""
     applications = {
         "nasnet_large": keras.applications.NASNetLarge,
         "resnet50_v2": keras.applications.ResNet50V2,
     }
-    if imagenet:
+    if normalization is not None:
         if input_shape[-1] != 3:
             raise ValueError(
                 "ImageNet classifier weights take 3-channel (RGB) glimpses. "
@@ -283,7 +306,8 @@ def _make_classifier(name, input_shape, num_classes, widths, weights=None, image
         base = applications[name](
             input_shape=input_shape, include_top=False, weights=weights, pooling="avg"
         )
-        logits = keras.layers.Dense(num_classes, name="logits")(base(inputs))
+        pixels = ImagenetInputs(name, *normalization, name="imagenet_inputs")(inputs)
+        logits = keras.layers.Dense(num_classes, name="logits")(base(pixels))
         return keras.Model(inputs, logits, name="classifier")
     if name in applications:
         return applications[name](
