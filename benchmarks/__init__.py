@@ -10,6 +10,7 @@ Speed table (`python -m benchmarks`):
 - `kernel_tracing`, `kernel_ops`, `kernel_profile`: the stage-1 step under `tf.profiler`, each
   op's category and FLOPs, and the kernel table with its ratios to the peak;
 - `input_pipeline`: images/s of a `tf.data` pipeline on its own;
+- `jpeg_pipeline`: the JPEG/TFRecord training pipeline against decoding alone, per core;
 - `folder_source`: stage-1 steps fed from an image folder against the built-in source;
 - `serving_latency`: the exported SavedModel against the compiled Keras inference;
 - `gpu_paths`: XLA and mixed precision against the plain step (on a GPU only);

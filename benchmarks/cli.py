@@ -12,6 +12,8 @@ targets):
   GFLOP/s and fraction of the peak per convolution and per op category; printed below the table),
   with the ceiling and reachable ratios the stage-1 peak-fraction row is judged against;
 - the embedded dataset's input pipeline against the stage-3 step's consumption;
+- the JPEG/TFRecord training pipeline at 224 px (ImageNet-like JPEGs, `imagenet` recipe) against
+  decoding alone on the same records, in images/s per core (`jpeg_pipeline`);
 - stage-1 steps with their input from an image folder (decode-once cache; streamed) against the
   built-in source, on the same images;
 - SavedModel serving latency (batch 1 and 32) against the Keras model's compiled inference;

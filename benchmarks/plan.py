@@ -2,7 +2,9 @@
 
 import dataclasses
 
-PARTS = ("default", "profile", "bagnet77", "pipeline", "folder", "serving", "gpu_paths")
+from benchmarks.jpeg_pipeline import JpegSetup
+
+PARTS = ("default", "profile", "bagnet77", "pipeline", "jpeg", "folder", "serving", "gpu_paths")
 """Parts that `--skip` can leave out (the peak matmul always runs: the FLOP/s rows need it)."""
 
 
@@ -46,6 +48,7 @@ class Plan:
         folder_examples, folder_steps, folder_rounds: images written as a folder, timed stage-1
             steps per source and round, and rounds (the fastest is kept), for the image-folder
             against built-in source rows.
+        jpeg: the `JpegSetup` of the JPEG/TFRecord pipeline against decoding alone.
         serving_batches: batch sizes of the serving latency; serving_repeats: timed calls.
         skip: parts (of `PARTS`) not run.
         profile_steps: stage-1 steps of `default` run under the profiler (`kernel_tracing`).
@@ -59,6 +62,7 @@ class Plan:
     folder_examples: int
     folder_steps: int
     folder_rounds: int
+    jpeg: JpegSetup
     serving_batches: tuple
     serving_repeats: int
     skip: frozenset = frozenset()
@@ -81,6 +85,10 @@ def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, ski
         folder_examples=4_000,
         folder_steps=25,
         folder_rounds=3,
+        # ImageNet-like JPEGs at 224 px; 512 images = 16 batches of 32 per timed epoch.
+        jpeg=JpegSetup(
+            examples=512, height=350, width=400, image_size=224, batch_size=32, rounds=3
+        ),
         serving_batches=(1, 32),
         serving_repeats=50,
         skip=frozenset(skip),
@@ -100,6 +108,7 @@ def quick_plan(*, batch_size=4, steps=2, skip=()):
         folder_examples=16,
         folder_steps=2,
         folder_rounds=1,
+        jpeg=JpegSetup(examples=16, height=70, width=80, image_size=56, batch_size=4, rounds=1),
         serving_batches=(1, 32),
         serving_repeats=3,
         skip=frozenset(skip),

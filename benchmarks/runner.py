@@ -8,6 +8,7 @@ from benchmarks import rows as table
 from benchmarks.folder_source import time_folder_against_builtin
 from benchmarks.gpu_paths import gpu_rows, measure_gpu_paths
 from benchmarks.input_pipeline import pipeline_images_per_second
+from benchmarks.jpeg_pipeline import time_jpeg_pipeline
 from benchmarks.kernel_tracing import profile_stage1
 from benchmarks.serving_latency import measure_serving_latency
 from benchmarks.timing import matmul_peak_flops
@@ -68,6 +69,8 @@ def run_benchmark(plan, progress, device="CPU"):
             rows.append(table.profile_row(setup, profile))
     stage3 = timings["default"] and timings["default"][3]
     rows.append(table.pipeline_row(plan.default, _pipeline(plan, progress), stage3))
+    jpeg = None if "jpeg" in plan.skip else time_jpeg_pipeline(plan.jpeg, progress)
+    rows += table.jpeg_rows(plan.jpeg, jpeg)
     rows += table.folder_rows(plan.default, _folder(plan, progress))
     rows += table.serving_rows(plan.default, _serving(plan, progress), plan.serving_batches)
     gpu_timings = None

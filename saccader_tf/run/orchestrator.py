@@ -112,6 +112,7 @@ def launch(settings, stage):
     chief = multi_worker.is_chief(strategy)  # the other workers write nothing under model_dir
     with ModelDirLock(settings.model_dir) if chief else contextlib.nullcontext():
         run(settings, stages, strategy=strategy)
+    multi_worker.wait_for_every_worker(strategy)  # the chief may still evaluate: exit together
 
 
 def _seeded_strategy(settings):

@@ -1,5 +1,5 @@
-"""`MultiWorkerMirroredStrategy` support: chief detection and a version-gated `fit` shim
-(docs/distributed.md, "Keras workarounds").
+"""`MultiWorkerMirroredStrategy` support: chief detection and a `fit` shim enabled where the
+installed Keras shows the bug (docs/distributed.md, "Keras workarounds").
 
 Keras 3.15's `model.fit` fails under `tf.distribute.MultiWorkerMirroredStrategy`
 (keras-team/keras#20585, tensorflow/tensorflow#72388), for two reasons, both in
@@ -15,14 +15,17 @@ Keras 3.15's `model.fit` fails under `tf.distribute.MultiWorkerMirroredStrategy`
    reduction dimension 0 for input with 0 dimensions". Scalars are averaged across replicas
    (`axis=None`) instead; tensors with a batch axis keep `axis=0`.
 
-`fit_compat(strategy)` applies both fixes for the duration of a `with` block, only for a
-multi-worker strategy and only on the Keras versions in `BROKEN_KERAS` (where the failure was
-reproduced); elsewhere it does nothing. `tests/training/test_multi_worker.py` checks that plain
-`fit` still fails on those versions: the day it stops failing, that test says to remove this shim.
+`fit_compat(strategy)` applies each fix for the duration of a `with` block, only for a
+multi-worker strategy and only when `keras_fit_probe` sees its bug in the installed Keras (the
+probe calls the Keras function on a stand-in strategy; no version number is consulted). On a Keras
+that behaves, it does nothing. `tests/training/test_multi_worker.py` checks that the probe agrees
+with plain `fit` on a real two-worker cluster, and that the probe no longer sees the bugs inside
+the block.
 
 The package otherwise never imports `keras.src` (Keras's private modules); this module is the one
 exception. The bug lives in private Keras trainer functions, so the workaround has to patch them;
-it is confined here, applied only inside `fit_compat`, version-gated, and restored afterwards.
+it is confined here (and in the probe), applied only inside `fit_compat` where the bug shows, and
+restored afterwards.
 
 Known and accepted: BatchNormalization moving statistics are per-replica (Keras creates them with
 `aggregation="none"`, as under `MirroredStrategy`); the chief's statistics are the ones it saves.
@@ -41,25 +44,21 @@ it works.
 """
 
 import contextlib
+import functools
 import re
 
 import keras
 import tensorflow as tf
+from absl import logging
 
-# Inclusive range of Keras versions on which `fit` fails under MultiWorkerMirroredStrategy.
-BROKEN_KERAS = ((3, 0, 0), (3, 15, 99))
+from saccader_tf.training import keras_fit_probe
+
 # Inclusive range of Keras versions whose `jit_compile=True` train step fails on several replicas.
 BROKEN_JIT_KERAS = ((3, 0, 0), (3, 15, 99))
 
 
 def _version_tuple(version):
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
-
-
-def needs_fit_shim(keras_version=None):
-    """Whether `keras_version` (default: the installed one) needs the multi-worker `fit` shim."""
-    version = _version_tuple(keras_version or keras.__version__)
-    return BROKEN_KERAS[0] <= version <= BROKEN_KERAS[1]
 
 
 def needs_replica_jit(strategy, keras_version=None):
@@ -111,17 +110,78 @@ def is_chief(strategy):
     return "chief" not in cluster and task_type == "worker" and task_id == 0
 
 
+def keras_fit_bugs(trainer_module=None):
+    """`(build bug, reduce bug)`: which of the two bugs above the installed Keras (or
+    `trainer_module`, a stand-in for `keras.src.backend.tensorflow.trainer`) shows, probed by
+    behaviour (`keras_fit_probe`: no cluster, no network)."""
+    return (
+        keras_fit_probe.symbolic_build_reduces_a_nest(trainer_module),
+        keras_fit_probe.reduces_scalars_on_axis_0(trainer_module),
+    )
+
+
+@functools.cache
+def _installed_keras_bugs():
+    return keras_fit_bugs()
+
+
+def needs_fit_shim():
+    """Whether the installed Keras shows either multi-worker `fit` bug (probed once a process)."""
+    return any(_installed_keras_bugs())
+
+
+END_OF_RUN_BARRIER = "saccader_tf_end_of_run"
+END_OF_RUN_TIMEOUT_SECONDS = 24 * 3600
+"""How long a worker waits at the end for the chief's evaluation and export."""
+
+
+def wait_for_every_worker(strategy, timeout_seconds=END_OF_RUN_TIMEOUT_SECONDS):
+    """Blocks until every worker of a multi-worker `strategy` has called this (a barrier of the
+    coordination service; elsewhere it returns at once).
+
+    Without it a worker that finished training exits while the chief still evaluates and exports,
+    and the coordination service (run by the chief) then reports the silent worker: "E0000 ...
+    BaseCollectiveExecutor::StartAbort UNAVAILABLE ... The following tasks are unhealthy (stopped
+    sending heartbeats)", and aborts the chief's collectives. With it the workers exit together.
+    A barrier that fails (a worker crashed, `timeout_seconds` passed) is logged, not raised: this
+    worker's work is done.
+    """
+    if not is_multi_worker(strategy):
+        return
+    from tensorflow.python.eager import context  # the barrier has no public endpoint
+
+    try:
+        context.context().wait_at_barrier(END_OF_RUN_BARRIER, int(timeout_seconds * 1000))
+    except tf.errors.OpError as error:
+        logging.warning("The end-of-run barrier of the workers failed: %s", error.message)
+
+
 @contextlib.contextmanager
 def fit_compat(strategy):
     """Makes `model.fit`/`evaluate` work under a multi-worker strategy within the block (see
-    above)."""
-    if not (is_multi_worker(strategy) and needs_fit_shim()):
+    above): each fix is applied only when the probe sees its bug in the installed Keras."""
+    build_bug, reduce_bug = _installed_keras_bugs() if is_multi_worker(strategy) else (0, 0)
+    if not (build_bug or reduce_bug):
         yield
         return
     from keras.src.backend.tensorflow import trainer as tf_trainer
 
     original_reduce = tf_trainer.reduce_per_replica
     original_build = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
+    if reduce_bug:
+        tf_trainer.reduce_per_replica = fixed_reduce_per_replica(original_reduce, tf_trainer)
+    if build_bug:
+        tf_trainer.TensorFlowTrainer._maybe_symbolic_build = fixed_symbolic_build(original_build)
+    try:
+        yield
+    finally:
+        tf_trainer.reduce_per_replica = original_reduce
+        tf_trainer.TensorFlowTrainer._maybe_symbolic_build = original_build
+
+
+def fixed_reduce_per_replica(original_reduce, tf_trainer):
+    """Keras's `reduce_per_replica` with scalars averaged across replicas (`axis=None`) under a
+    multi-worker strategy; everything else goes to `original_reduce`."""
 
     def reduce_per_replica(values, strategy, reduction="auto"):
         if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(
@@ -135,6 +195,13 @@ def fit_compat(strategy):
 
             return tf.nest.map_structure(mean, values)
         return original_reduce(values, strategy, reduction)
+
+    return reduce_per_replica
+
+
+def fixed_symbolic_build(original_build):
+    """Keras's `_maybe_symbolic_build` given one local replica's first batch (its shapes are all
+    the symbolic build needs) instead of a cross-replica reduce of the whole batch."""
 
     def maybe_symbolic_build(self, iterator=None, data_batch=None):
         if self._distribute_strategy is None or iterator is None:
@@ -150,10 +217,4 @@ def fit_compat(strategy):
             break
         return original_build(self, iterator=None, data_batch=data_batch)
 
-    tf_trainer.reduce_per_replica = reduce_per_replica
-    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
-    try:
-        yield
-    finally:
-        tf_trainer.reduce_per_replica = original_reduce
-        tf_trainer.TensorFlowTrainer._maybe_symbolic_build = original_build
+    return maybe_symbolic_build

@@ -13,6 +13,7 @@ from benchmarks import cli as benchmark
 from benchmarks import rows as table
 from benchmarks.flop_count import conv_flops, forward_flops, stage_flops
 from benchmarks.gpu_paths import gpu_rows
+from benchmarks.jpeg_pipeline import JpegTimings
 from benchmarks.plan import quick_plan
 from benchmarks.serving_latency import ServingLatency
 from benchmarks.training_throughput import StepTiming
@@ -32,6 +33,8 @@ ROW_KEYS = [
     "bagnet77/stage3_over_stage1",
     "bagnet77/stage1_peak_fraction",
     "input_pipeline",
+    "jpeg/decode",
+    "jpeg/pipeline",
     "folder/folder_cached",
     "folder/folder_streamed",
     "serving/batch1",
@@ -87,7 +90,8 @@ class QuickBenchmarkTest(tf.test.TestCase):
         targeted = [
             row for row in self.report["rows"] if row["target"] and row["key"] not in GPU_KEYS
         ]
-        self.assertLen(targeted, 8)  # 2 ratios, 2 peak fractions, the pipeline, folder, 2 serving
+        # 2 ratios, 2 peak fractions, the pipeline, the JPEG pipeline, folder, 2 serving
+        self.assertLen(targeted, 9)
         for row in targeted:
             self.assertIn(row["met"], (True, False), msg=row["key"])
 
@@ -118,6 +122,12 @@ class QuickBenchmarkTest(tf.test.TestCase):
         for key in ("serving/batch1", "serving/batch32"):
             self.assertTrue(rows[key]["same_cells"])
             self.assertLess(rows[key]["max_logit_difference"], 1e-4)
+        jpeg = rows["jpeg/pipeline"]
+        self.assertEqual(rows["jpeg/decode"], jpeg)
+        self.assertAllClose(jpeg["ratio"], jpeg["pipeline"] / jpeg["decode"])
+        self.assertEqual(jpeg["threads"], 1)
+        for key in ("decode", "pipeline", "decode_wall", "pipeline_wall", "mean_bytes"):
+            self.assertGreater(jpeg[key], 0, msg=key)
         for key in ("folder/folder_cached", "folder/folder_streamed"):
             self.assertAllClose(
                 rows[key]["ratio"],
@@ -130,6 +140,8 @@ class QuickBenchmarkTest(tf.test.TestCase):
             "default: stage 3",
             "bagnet77: stage 1",
             "pipeline:",
+            "jpeg: writing 16 JPEGs",
+            "jpeg: epoch 1/1, pipeline",
             "folder: round 1/1",
             "serving:",
             "done",
@@ -180,7 +192,9 @@ class QuickBenchmarkTest(tf.test.TestCase):
 
 class SkipTest(tf.test.TestCase):
     def test_skipped_parts_still_print_their_rows(self):
-        stdout, _ = _run(["--quick", "--skip=default,profile,bagnet77,pipeline,folder,serving"])
+        stdout, _ = _run(
+            ["--quick", "--skip=default,profile,bagnet77,pipeline,jpeg,folder,serving"]
+        )
         lines = _table_lines(stdout)
         self.assertLen(lines, len(ROW_KEYS))
         # All but the peak; the GPU rows, not skipped, say that this CPU run did not measure them.
@@ -314,3 +328,14 @@ class TargetRowsTest(tf.test.TestCase):
             (1, 32),
         )
         self.assertEqual([row.met for row in rows], [True, False])
+
+    def test_jpeg_pipeline_against_decoding(self):
+        setup = quick_plan().jpeg
+        rows = table.jpeg_rows(setup, JpegTimings(500.0, 400.0, 900.0, 700.0, 30_000.0))
+        self.assertEqual([row.key for row in rows], ["jpeg/decode", "jpeg/pipeline"])
+        self.assertAllClose(rows[1].numbers["ratio"], 0.8)
+        self.assertTrue(rows[1].met)
+        self.assertIn("0.80× (400 vs. 500 images/s per core; 700 images/s wall)", rows[1].value)
+        self.assertIn("500 images/s per core (900 images/s wall; 30 KB a JPEG)", rows[0].value)
+        self.assertFalse(table.jpeg_rows(setup, JpegTimings(500.0, 399.0, 1, 1, 1))[1].met)
+        self.assertEqual([row.value for row in table.jpeg_rows(setup, None)], ["skipped"] * 2)

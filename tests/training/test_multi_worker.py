@@ -3,8 +3,8 @@
 The worker script runs in 2 processes of a local `MultiWorkerMirroredStrategy` cluster (started by
 `launch/multi_worker_local.py`, free ports, killed after a timeout). Each worker:
 
-1. on the Keras versions the shim is gated to, calls plain `fit` under the strategy and records the
-   error (the shim must still be needed there);
+1. calls plain `fit` (no shim) under the strategy and records how it ends (the test compares it
+   with what the behaviour probe of `multi_worker.keras_fit_bugs` says about this Keras);
 2. trains stages 1, 2, 3 with `train_stage(strategy=multi_worker)` for 2 steps on the same 2 global
    batches of 8, from the same weights, and the chief also trains a single-process copy with
    `train_stage` (default strategy) on the same batches. Every BatchNormalization is non-trainable
@@ -19,7 +19,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import types
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -57,16 +59,16 @@ def make_model(greedy=True):
 rng = np.random.default_rng(0)
 images = rng.normal(size=(16, 24, 24, 1)).astype("float32")
 
-# 1. Plain `fit` (no shim) on an affected Keras version.
-if multi_worker.needs_fit_shim():
-    with strategy.scope():
-        plain = RepresentationTrainer(make_model(greedy=False))
-        plain.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
-    try:
-        plain.fit(images, np.zeros(16, "int32"), batch_size=8, epochs=1, verbose=0, shuffle=False)
-        report["plain_fit"] = "ok"
-    except Exception as error:  # the upstream failure
-        report["plain_fit"] = f"{type(error).__name__}: {str(error)[:300]}"
+# 1. Plain `fit` (no shim), whatever the probe says.
+report["probed_bugs"] = list(multi_worker.keras_fit_bugs())
+with strategy.scope():
+    plain = RepresentationTrainer(make_model(greedy=False))
+    plain.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
+try:
+    plain.fit(images, np.zeros(16, "int32"), batch_size=8, epochs=1, verbose=0, shuffle=False)
+    report["plain_fit"] = "ok"
+except Exception as error:  # the upstream failure
+    report["plain_fit"] = f"{type(error).__name__}: {str(error)[:300]}"
 
 # 2. The three stages, multi-worker vs one process.
 with strategy.scope():
@@ -112,6 +114,9 @@ report["reference_seconds"] = time.time() - start
 
 report["import_seconds"], report["total_seconds"] = _t1 - _t0, time.time() - _t0
 print("RESULT " + json.dumps(report), flush=True)
+# The chief's references take longer than worker 1's: without the barrier worker 1 would leave
+# first and the chief's coordination service would log StartAbort (stopped heartbeats).
+multi_worker.wait_for_every_worker(strategy)
 """  # noqa: E501 (a script run in a subprocess)
 
 
@@ -164,6 +169,14 @@ class MultiWorkerTest(tf.test.TestCase):
                     a, c, atol=1e-5, rtol=0, msg=f"stage {stage}: differs from one process"
                 )
 
+    def test_workers_end_together_without_start_abort(self):
+        # Worker 1 finishes its share long before the chief; the end-of-run barrier keeps the
+        # coordination service from declaring it dead (an "E0000 ... StartAbort" line).
+        self._reports()
+        for i, (_, output) in enumerate(self.results):
+            self.assertNotIn("StartAbort", output, f"worker {i}")
+            self.assertNotIn("unhealthy", output, f"worker {i}")
+
     def test_only_the_chief_writes(self):
         self._reports()
         model_dir = os.path.join(self.out_dir, "model")
@@ -181,32 +194,76 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertEqual(cells[0].shape, cells[1].shape)
         self.assertFalse(np.array_equal(cells[0], cells[1]), "both workers sampled the same cells")
 
-    def test_plain_fit_still_fails_on_gated_keras(self):
-        """When this fails, upstream fixed `fit`: drop
-        `saccader_tf.training.multi_worker.fit_compat`."""
-        reports = self._reports()
-        if not multi_worker.needs_fit_shim():
-            self.skipTest(f"the shim is not applied on Keras {multi_worker.keras.__version__}")
-        for report in reports:
-            self.assertNotEqual(
-                report["plain_fit"],
-                "ok",
-                "plain fit now works under "
-                "MultiWorkerMirroredStrategy: remove the shim (or narrow BROKEN_KERAS)",
-            )
-            self.assertIn(
-                "PerReplica",
-                report["plain_fit"],
-                "plain fit fails differently now: revisit saccader_tf.training.multi_worker",
-            )
+    def test_the_probe_agrees_with_plain_fit(self):
+        """The behaviour probe that enables the shim says what plain `fit` does on this cluster:
+        fails (the upstream bug) where it sees a bug, trains where it sees none."""
+        for report in self._reports():
+            if any(report["probed_bugs"]):
+                self.assertIn("PerReplica", report["plain_fit"], "the probe saw a bug fit lacks")
+            else:
+                self.assertEqual(report["plain_fit"], "ok", "fit fails but the probe saw no bug")
 
 
-class VersionGateTest(tf.test.TestCase):
-    def test_gate(self):
-        self.assertTrue(multi_worker.needs_fit_shim("3.15.1"))
-        self.assertTrue(multi_worker.needs_fit_shim("3.0.0"))
-        self.assertFalse(multi_worker.needs_fit_shim("3.16.0"))
-        self.assertFalse(multi_worker.needs_fit_shim("2.15.0"))
+class _StandInMultiWorker(tf.distribute.MultiWorkerMirroredStrategy):
+    """Passes `is_multi_worker` without a cluster (no constructor run)."""
+
+    def __init__(self):
+        self._extended = types.SimpleNamespace(_num_workers=2)
+
+
+class BehaviourProbeTest(tf.test.TestCase):
+    def test_installed_keras_bugs_and_the_shim_removes_them(self):
+        from keras.src.backend.tensorflow import trainer
+
+        bugs = multi_worker.keras_fit_bugs()
+        self.assertEqual(multi_worker.needs_fit_shim(), any(bugs))
+        if not any(bugs):
+            self.skipTest(f"Keras {keras.__version__} shows neither bug: the shim stays off")
+        original = trainer.reduce_per_replica, trainer.TensorFlowTrainer._maybe_symbolic_build
+        with multi_worker.fit_compat(_StandInMultiWorker()):
+            # Inside the block the live Keras functions no longer misbehave.
+            self.assertEqual(multi_worker.keras_fit_bugs(), (False, False))
+        self.assertEqual(multi_worker.keras_fit_bugs(), bugs)  # restored afterwards
+        self.assertEqual(
+            (trainer.reduce_per_replica, trainer.TensorFlowTrainer._maybe_symbolic_build), original
+        )
+        with multi_worker.fit_compat(tf.distribute.get_strategy()):  # one process: untouched
+            self.assertEqual(multi_worker.keras_fit_bugs(), bugs)
+
+    def test_probe_on_simulated_keras(self):
+        # A trainer module that reduces a scalar on axis 0 and the whole batch (the bugs) ...
+        def broken_reduce(values, strategy, reduction):
+            return {k: strategy.reduce("MEAN", v, axis=0) for k, v in values.items()}
+
+        class BrokenTrainer:
+            def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+                for _, _, it in iterator:
+                    data_batch = self.distribute_strategy.reduce("MEAN", next(it), axis=None)
+                    break
+                self._symbolic_build(data_batch=data_batch)
+
+        broken = types.SimpleNamespace(
+            reduce_per_replica=broken_reduce,
+            TensorFlowTrainer=BrokenTrainer,
+            _collective_all_reduce_multi_worker=lambda strategy: True,
+        )
+        self.assertEqual(multi_worker.keras_fit_bugs(broken), (True, True))
+        # ... and the same module with the shim's two functions in their place.
+        fixed = types.SimpleNamespace(
+            reduce_per_replica=multi_worker.fixed_reduce_per_replica(broken_reduce, broken),
+            TensorFlowTrainer=type(
+                "FixedTrainer",
+                (BrokenTrainer,),
+                {
+                    "_maybe_symbolic_build": multi_worker.fixed_symbolic_build(
+                        BrokenTrainer._maybe_symbolic_build
+                    )
+                },
+            ),
+        )
+        self.assertEqual(multi_worker.keras_fit_bugs(fixed), (False, False))
+        # A Keras without these functions: nothing to patch, no shim.
+        self.assertEqual(multi_worker.keras_fit_bugs(types.SimpleNamespace()), (False, False))
 
     def test_single_process_strategies_are_chief_and_untouched(self):
         for strategy in (tf.distribute.get_strategy(), tf.distribute.OneDeviceStrategy("/cpu:0")):
@@ -241,6 +298,7 @@ class LaunchExampleTest(tf.test.TestCase):
         ]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=230, cwd=REPO_ROOT)
         self.assertEqual(proc.returncode, 0, proc.stdout[-5000:] + proc.stderr[-2000:])
+        self.assertNotIn("StartAbort", proc.stdout + proc.stderr)
         lines = proc.stdout.splitlines()
         chief = [line for line in lines if line.startswith("[worker 0] stage 1 (representation)")]
         other = [line for line in lines if line.startswith("[worker 1] stage 1 (representation)")]
