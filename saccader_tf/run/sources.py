@@ -4,6 +4,7 @@ dataset)."""
 import contextlib
 
 from saccader_tf.data import make_source
+from saccader_tf.data.service import check_dispatcher, service_source
 from saccader_tf.data.tfds_download import explained_download
 
 
@@ -13,7 +14,18 @@ def data_source(settings):
     Image folders get the folder options (`cache`, `cache_budget_mb`, `skip_bad_files`); TFDS
     datasets are downloaded with an explanation when there is no network
     (`explained_download`); both get the preprocessing recipe (`augment`, `flip`, `channels`).
+    With `data_service` the training epochs are made by that tf.data service
+    (`saccader_tf.data.service.service_source`), once its dispatcher is known to answer.
     """
+    source = _local_source(settings)
+    if not settings.data_service:
+        return source
+    check_dispatcher(settings.data_service)
+    return service_source(source, settings.data_service, settings.data_service_sharding)
+
+
+def _local_source(settings):
+    """The `DataSource` of `settings`, made in this process (see `data_source`)."""
     common = dict(
         image_size=settings.image_size,
         batch_size=settings.batch_size,
