@@ -6,6 +6,11 @@ import contextlib
 from saccader_tf.data import make_source
 from saccader_tf.data.service import check_dispatcher, service_source
 from saccader_tf.data.tfds_download import explained_download
+from saccader_tf.training.batch_watchdog import BatchWatchdog
+
+SERVICE_STEP_TIMEOUT = 900
+"""Seconds a training step may wait for its batch from a tf.data service before the run ends
+(`BatchWatchdog`): TensorFlow itself waits without end for a dispatcher or worker that has gone."""
 
 
 def data_source(settings):
@@ -58,3 +63,16 @@ def _local_source(settings):
     )
     with download:
         return make_source(settings.dataset, **common, **extra)
+
+
+def training_callbacks(settings):
+    """The run's extra callbacks of every training stage: with `data_service`, a `BatchWatchdog`
+    ending the run with one line when no step ends within `SERVICE_STEP_TIMEOUT` seconds."""
+    if not settings.data_service:
+        return []
+    message = (
+        f"no training step ended within {SERVICE_STEP_TIMEOUT} s: the tf.data service at "
+        f"{settings.data_service} sends no batches (a dispatcher or worker stopped, or none "
+        "started). Start it again and run the same command: saved progress continues."
+    )
+    return [BatchWatchdog(SERVICE_STEP_TIMEOUT, message)]
