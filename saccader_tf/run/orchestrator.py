@@ -297,10 +297,17 @@ class _StageRun:
             model_dir=model_dir,
             strategy=strategy,
             trainer_spec=spec,
-            callbacks=training_callbacks(settings),
+            **_extra_callbacks(settings),
         )
         print(result["summary"], flush=True)
         return result["summary"]
+
+
+def _extra_callbacks(settings):
+    """`{"callbacks": [...]}` when the run adds callbacks to its stages (`training_callbacks`),
+    else `{}` (`train_stage`'s own default)."""
+    callbacks = training_callbacks(settings)
+    return {"callbacks": callbacks} if callbacks else {}
 
 
 def keep_preprocessing_record(model_dir, source):

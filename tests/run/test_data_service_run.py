@@ -16,6 +16,7 @@ from saccader_tf.models import Saccader
 from saccader_tf.run import sources
 from saccader_tf.run.settings import RunSettings, StageSettings
 from saccader_tf.run.settings_error import SettingsError
+from saccader_tf.training.batch_watchdog import BatchWatchdog
 from saccader_tf.training.train_stage import train_stage
 from tests.support.data_service import LocalService
 from tests.support.launcher_flags import flag_problem
@@ -90,3 +91,12 @@ class TrainedThroughTheServiceTest(tf.test.TestCase):
         self.assertTrue(any(changed))  # the stage trained something
         for got, want in zip(served, local):
             self.assertAllEqual(got, want)
+
+
+class WatchdogOfTheRunTest(tf.test.TestCase):
+    def test_only_a_run_with_a_data_service_gets_the_batch_watchdog(self):
+        self.assertEqual(sources.training_callbacks(RunSettings()), [])
+        (dog,) = sources.training_callbacks(RunSettings(data_service="grpc://h:5050"))
+        self.assertIsInstance(dog, BatchWatchdog)
+        self.assertEqual(dog.timeout, sources.SERVICE_STEP_TIMEOUT)
+        self.assertIn("the tf.data service at grpc://h:5050 sends no batches", dog.message)
