@@ -77,3 +77,19 @@ class DataSettings:
         "TFRecord shards: the stored label of the first class, subtracted from every label "
         "(1 for the 1-based labels of the classic ImageNet conversion; default 0).",
     )
+    # tf.data service (docs/distributed.md, "tf.data service").
+    data_service: str = setting(
+        "",
+        "string",
+        "grpc://HOST:PORT of a tf.data service dispatcher: the training batches are made on its "
+        "workers instead of in this process (evaluation stays local). Empty (default): local.",
+    )
+    data_service_sharding: str = setting(
+        "off",
+        "enum",
+        "How --data_service splits the training input among its workers: off = every worker "
+        "makes every batch (run ONE worker: the local batches in the local order, exact resume); "
+        "dynamic = the workers share out each epoch's examples (any number of workers; other "
+        "batches and order than local, also after a resume).",
+        choices=["off", "dynamic"],
+    )

@@ -62,7 +62,7 @@ from saccader_tf.run.recorded_checks import (
     with_readout_flag,
 )
 from saccader_tf.run.reports import write_evaluation, write_policy_comparison
-from saccader_tf.run.sources import data_source
+from saccader_tf.run.sources import data_source, training_callbacks
 from saccader_tf.training import multi_worker
 from saccader_tf.training.distribute import make_strategy
 from saccader_tf.training.train_stage import train_stage
@@ -303,9 +303,17 @@ class _StageRun:
             model_dir=model_dir,
             strategy=strategy,
             trainer_spec=spec,
+            **_extra_callbacks(settings),
         )
         print(result["summary"], flush=True)
         return result["summary"]
+
+
+def _extra_callbacks(settings):
+    """`{"callbacks": [...]}` when the run adds callbacks to its stages (`training_callbacks`),
+    else `{}` (`train_stage`'s own default)."""
+    callbacks = training_callbacks(settings)
+    return {"callbacks": callbacks} if callbacks else {}
 
 
 def keep_preprocessing_record(model_dir, source):

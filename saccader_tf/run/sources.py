@@ -5,8 +5,14 @@ import contextlib
 import os
 
 from saccader_tf.data import make_source
+from saccader_tf.data.service import check_dispatcher, service_source
 from saccader_tf.data.tfds_download import explained_download
 from saccader_tf.data.tfrecord_scan_cache import CACHE_NAME
+from saccader_tf.training.batch_watchdog import BatchWatchdog
+
+SERVICE_STEP_TIMEOUT = 900
+"""Seconds a training step may wait for its batch from a tf.data service before the run ends
+(`BatchWatchdog`): TensorFlow itself waits without end for a dispatcher or worker that has gone."""
 
 
 def data_source(settings, chief=True):
@@ -16,7 +22,18 @@ def data_source(settings, chief=True):
     shards keep their scan in `model_dir/tfrecord_scan.json` (written by the `chief` only); TFDS
     datasets are downloaded with an explanation when there is no network
     (`explained_download`); both get the preprocessing recipe (`augment`, `flip`, `channels`).
+    With `data_service` the training epochs are made by that tf.data service
+    (`saccader_tf.data.service.service_source`), once its dispatcher is known to answer.
     """
+    source = _local_source(settings, chief)
+    if not settings.data_service:
+        return source
+    check_dispatcher(settings.data_service)
+    return service_source(source, settings.data_service, settings.data_service_sharding)
+
+
+def _local_source(settings, chief):
+    """The `DataSource` of `settings`, made in this process (see `data_source`)."""
     common = dict(
         image_size=settings.image_size,
         batch_size=settings.batch_size,
@@ -54,3 +71,16 @@ def data_source(settings, chief=True):
     )
     with download:
         return make_source(settings.dataset, **common, **extra)
+
+
+def training_callbacks(settings):
+    """The run's extra callbacks of every training stage: with `data_service`, a `BatchWatchdog`
+    ending the run with one line when no step ends within `SERVICE_STEP_TIMEOUT` seconds."""
+    if not settings.data_service:
+        return []
+    message = (
+        f"no training step ended within {SERVICE_STEP_TIMEOUT} s: the tf.data service at "
+        f"{settings.data_service} sends no batches (a dispatcher or worker stopped, or none "
+        "started). Start it again and run the same command: saved progress continues."
+    )
+    return [BatchWatchdog(SERVICE_STEP_TIMEOUT, message)]

@@ -18,6 +18,7 @@ from saccader_tf.models.dram.dram import DRAM_VARIANTS
 from saccader_tf.models.saccader.policies import POLICIES
 from saccader_tf.run.predict_checks import PREDICT_STAGE, check_predict
 from saccader_tf.run.pretrained_checks import IMAGENET, check_pretrained
+from saccader_tf.run.service_checks import check_data_service
 from saccader_tf.run.settings_error import ARG, SettingsError
 
 STAGES = ("1", "2", "3", "4", "all", "eval", "export", PREDICT_STAGE)
@@ -52,6 +53,7 @@ def validate_settings(settings, stage):
     check_cell_counts(settings)
     check_ranges(settings)
     check_data(settings)
+    check_data_service(settings, stage)
     check_predict(settings, stage)
     check_pretrained(settings, stage)
 
