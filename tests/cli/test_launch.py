@@ -1,4 +1,6 @@
-"""The launcher end to end on a tiny configuration, in subprocesses (as a user runs it)."""
+"""The launcher end to end on a tiny configuration: the three stages in a subprocess (as a user runs
+it), then the same model_dir through `launcher.main` in this process (a finished stage skipped,
+`--retrain`, `--stage=eval`), and refused runs as one-line errors."""
 
 import os
 import subprocess
@@ -11,6 +13,7 @@ import tensorflow as tf
 from saccader_tf.model_dir.stage_files import stage_weights_path
 from saccader_tf.models import Saccader
 from tests.support.image_folder_fixture import write_random_image_folder
+from tests.support.launcher_flags import launch_in_process
 
 TINY_FLAGS = [
     "--model=bagnet9_tiny",
@@ -37,6 +40,11 @@ def _launch(*flags, timeout=300):
     )
 
 
+def _launch_here(*flags):
+    """`_launch` in this process: (exit code, stdout, stderr)."""
+    return launch_in_process(*TINY_FLAGS, *flags)
+
+
 def _cell_weight(path):
     model = Saccader(
         num_classes=10, image_size=28, variant="bagnet9_tiny", input_channels=1, num_glimpses=3
@@ -46,10 +54,8 @@ def _cell_weight(path):
     return model.cell.w.numpy(), [w.numpy() for w in model.representation.weights]
 
 
-pytestmark = pytest.mark.slow  # every test runs the launcher in a subprocess
-
-
 class LaunchTest(tf.test.TestCase):
+    @pytest.mark.slow  # the launcher in a subprocess, then three runs in process
     def test_all_stages_then_stage3_restores_stage2(self):
         model_dir = os.path.join(self.get_temp_dir(), "run")
         result = _launch("--stage=all", f"--model_dir={model_dir}")
@@ -76,28 +82,28 @@ class LaunchTest(tf.test.TestCase):
         # Re-running a finished stage skips it and leaves its checkpoint as it was.
         with open(stage_weights_path(model_dir, 3), "rb") as f:
             stage3_bytes = f.read()
-        skipped = _launch("--stage=3", f"--model_dir={model_dir}")
-        self.assertEqual(skipped.returncode, 0, skipped.stderr[-3000:])
-        self.assertIn("stage 3 (policy gradient): already finished", skipped.stdout)
+        code, out, err = _launch_here("--stage=3", f"--model_dir={model_dir}")
+        self.assertEqual(code, 0, err[-3000:])
+        self.assertIn("stage 3 (policy gradient): already finished", out)
         with open(stage_weights_path(model_dir, 3), "rb") as f:
             self.assertEqual(f.read(), stage3_bytes)
 
         # --retrain: a separate stage-3 run with a negligible learning rate (0 is refused) keeps
         # the restored stage-2 cell weights (Adam moves each weight by about the learning rate per
         # step).
-        again = _launch(
+        code, out, err = _launch_here(
             "--stage=3", f"--model_dir={model_dir}", "--learning_rate=1e-12", "--retrain"
         )
-        self.assertEqual(again.returncode, 0, again.stderr[-3000:])
-        self.assertIn(f"restored {stage_weights_path(model_dir, 2)}", again.stdout)
+        self.assertEqual(code, 0, err[-3000:])
+        self.assertIn(f"restored {stage_weights_path(model_dir, 2)}", out)
         w3, _ = _cell_weight(stage_weights_path(model_dir, 3))
         self.assertAllClose(w3, w2, atol=1e-9, rtol=0)
 
         # --stage=eval on the trained directory writes the table and the pictures.
-        evaluation = _launch("--stage=eval", f"--model_dir={model_dir}", "--eval_steps=2")
-        self.assertEqual(evaluation.returncode, 0, evaluation.stderr[-3000:])
-        self.assertIn("occlusion check: full-image top-1 of the stage-1 BagNet", evaluation.stdout)
-        self.assertRegex(evaluation.stdout, r"\nordered_logits +stage1 +12 ")
+        code, out, err = _launch_here("--stage=eval", f"--model_dir={model_dir}", "--eval_steps=2")
+        self.assertEqual(code, 0, err[-3000:])
+        self.assertIn("occlusion check: full-image top-1 of the stage-1 BagNet", out)
+        self.assertRegex(out, r"\nordered_logits +stage1 +12 ")
         for name in (
             "evaluation.json",
             "evaluation.csv",
@@ -108,11 +114,11 @@ class LaunchTest(tf.test.TestCase):
 
     def test_stage3_without_stage2_checkpoint_names_path_and_command(self):
         model_dir = os.path.join(self.get_temp_dir(), "empty")
-        result = _launch("--stage=3", f"--model_dir={model_dir}")
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn(stage_weights_path(model_dir, 2), result.stderr)
-        self.assertIn("python -m saccader_tf.launch --stage=2", result.stderr)
-        self.assertNotIn("Traceback", result.stderr)
+        code, _, err = _launch_here("--stage=3", f"--model_dir={model_dir}")
+        self.assertEqual(code, 2, err)
+        self.assertIn(stage_weights_path(model_dir, 2), err)
+        self.assertIn("python -m saccader_tf.launch --stage=2", err)
+        self.assertNotIn("Traceback", err)
 
     def test_model_dir_of_another_architecture_is_refused(self):
         model_dir = os.path.join(self.get_temp_dir(), "other")
@@ -122,25 +128,26 @@ class LaunchTest(tf.test.TestCase):
                 '{"variant": "bagnet33", "image_size": 224, "num_classes": 1000, '
                 '"input_channels": 3}'
             )
-        result = _launch("--stage=1", f"--model_dir={model_dir}")
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn("holds checkpoints of another model", result.stderr)
-        self.assertIn("variant: 'bagnet33' there vs 'bagnet9_tiny' now", result.stderr)
+        code, _, err = _launch_here("--stage=1", f"--model_dir={model_dir}")
+        self.assertEqual(code, 2, err)
+        self.assertIn("holds checkpoints of another model", err)
+        self.assertIn("variant: 'bagnet33' there vs 'bagnet9_tiny' now", err)
         self.assertFalse(np.any([name.startswith("stage") for name in os.listdir(model_dir)]))
 
+    @pytest.mark.slow  # builds the model and reads the folder
     def test_undecodable_image_in_a_folder_dataset_is_named_without_a_traceback(self):
         root = write_random_image_folder(
             os.path.join(self.get_temp_dir(), "folder"), train=16, val=2, height=30, width=30
         )
         with open(os.path.join(root, "train", "c0", "0.png"), "r+b") as f:
             f.truncate(60)  # a valid PNG signature, a cut-off body: found only when decoded
-        result = _launch(
+        code, _, err = _launch_here(
             "--stage=1",
             f"--dataset=folder:{root}",
             f"--model_dir={self.get_temp_dir()}/folder_run",
             "--steps=1",
             "--batch_size=16",
         )
-        self.assertEqual(result.returncode, 2, result.stderr[-3000:])
-        self.assertRegex(result.stderr, r"error: .*Cannot read image file .*c0/0\.png")
-        self.assertNotIn("Traceback", result.stderr)
+        self.assertEqual(code, 2, err[-3000:])
+        self.assertRegex(err, r"error: .*Cannot read image file .*c0/0\.png")
+        self.assertNotIn("Traceback", err)

@@ -1,12 +1,17 @@
 """`--stage=predict` as a user runs it: a tiny model trained on a folder of three named classes
 (its per-class accuracies named after the folders), then predictions on a folder of mixed files
-(PNG and JPEG, grey and RGB, odd sizes, one corrupt)."""
+(PNG and JPEG, grey and RGB, odd sizes, one corrupt).
+
+The predictions to JSON lines run the command in a subprocess, as a user does (its output is a
+pipe, its warnings go through absl); the training, the CSV run and the refused runs go through the
+same `launcher.main` in this process (no second interpreter start)."""
 
 import csv
 import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -14,7 +19,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.support.image_folder_fixture import write_random_image_folder
-from tests.support.launcher_flags import TINY_ARGS
+from tests.support.launcher_flags import TINY_ARGS, launch_in_process
 
 CLASSES = ("cat", "dog", "fish")
 
@@ -43,21 +48,6 @@ def _write_photos(folder):
     return {name: shape[:2] for name, shape in sizes.items()}
 
 
-def _train_on_named_folder(test, root):
-    """Trains the tiny model on a folder of the classes `CLASSES`; returns its model_dir."""
-    data = write_random_image_folder(
-        os.path.join(root, "data"), train=12, val=6, height=32, width=32, num_classes=3
-    )
-    for split in ("train", "val"):  # class folders named as a user names them
-        for k, name in enumerate(CLASSES):
-            os.rename(os.path.join(data, split, f"c{k}"), os.path.join(data, split, name))
-    model_dir = os.path.join(root, "run")
-    trained = _launch(*TINY_ARGS, f"--dataset=folder:{data}", f"--model_dir={model_dir}")
-    test.assertEqual(trained.returncode, 0, (trained.stdout + trained.stderr)[-3000:])
-    _check_per_class(test, model_dir, trained.stdout)
-    return model_dir
-
-
 def _check_per_class(test, model_dir, stdout):
     """The per-class record after training: the folder names, 2 test images each (6 images in
     the one evaluation batch), accuracies that add up to the policy comparison's."""
@@ -76,21 +66,52 @@ def _check_per_class(test, model_dir, stdout):
     test.assertIn(f"(3 classes; every class in {model_dir}/per_class_accuracy.json)", stdout)
 
 
-@pytest.mark.slow  # runs the launcher in subprocesses
+@pytest.mark.slow  # trains in process, predicts in a subprocess
 class LaunchPredictTest(tf.test.TestCase):
-    def test_predict_writes_one_record_per_readable_image_with_the_trained_names(self):
-        root = self.get_temp_dir()
-        model_dir = _train_on_named_folder(self, root)
-        photos = os.path.join(root, "photos")
-        sizes = _write_photos(photos)
+    """One model_dir trained once (the class keeps to one worker), predicted from three ways."""
 
-        output = os.path.join(root, "out", "predictions.jsonl")
-        pictures = os.path.join(root, "pictures")
-        flags = [f"--model_dir={model_dir}", f"--images={photos}", "--top_k=2"]
-        run = _launch("--stage=predict", *flags, f"--output={output}", f"--pictures_dir={pictures}")
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.root = root = cls.tmp.name
+        data = write_random_image_folder(
+            os.path.join(root, "data"), train=12, val=6, height=32, width=32, num_classes=3
+        )
+        for split in ("train", "val"):  # class folders named as a user names them
+            for k, name in enumerate(CLASSES):
+                os.rename(os.path.join(data, split, f"c{k}"), os.path.join(data, split, name))
+        cls.model_dir = os.path.join(root, "run")
+        cls.trained = launch_in_process(
+            *TINY_ARGS, "--skip_stage2", f"--dataset=folder:{data}", f"--model_dir={cls.model_dir}"
+        )
+        cls.photos = os.path.join(root, "photos")
+        cls.sizes = _write_photos(cls.photos)
+        cls.flags = [f"--model_dir={cls.model_dir}", f"--images={cls.photos}", "--top_k=2"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        code, out, err = self.trained
+        self.assertEqual(code, 0, (out + err)[-3000:])
+
+    def test_training_wrote_per_class_accuracy_named_after_the_folders(self):
+        _check_per_class(self, self.model_dir, self.trained[1])
+
+    def test_predict_writes_one_record_per_readable_image_with_the_trained_names(self):
+        output = os.path.join(self.root, "out", "predictions.jsonl")
+        pictures = os.path.join(self.root, "pictures")
+        run = _launch(
+            "--stage=predict", *self.flags, f"--output={output}", f"--pictures_dir={pictures}"
+        )
         self.assertEqual(run.returncode, 0, (run.stdout + run.stderr)[-3000:])
         with open(output) as handle:
             records = [json.loads(line) for line in handle]
+        photos, sizes = self.photos, self.sizes
         names = [os.path.relpath(r["path"], photos) for r in records]
         self.assertEqual(names, sorted(sizes))  # sorted paths; the corrupt file left out
         for record in records:
@@ -108,31 +129,37 @@ class LaunchPredictTest(tf.test.TestCase):
         self.assertNotIn("\x1b[", run.stdout)  # no terminal codes in a pipe
         self.assertLen(os.listdir(pictures), 3)
 
-        output_csv = os.path.join(root, "predictions.csv")
-        run = _launch("--stage=predict", *flags, f"--output={output_csv}", "--num_glimpses=1")
-        self.assertEqual(run.returncode, 0, (run.stdout + run.stderr)[-3000:])
+    def test_predict_to_csv_with_fewer_glimpses(self):
+        output_csv = os.path.join(self.root, "predictions.csv")
+        code, out, err = launch_in_process(
+            "--stage=predict", *self.flags, f"--output={output_csv}", "--num_glimpses=1"
+        )
+        self.assertEqual(code, 0, (out + err)[-3000:])
         with open(output_csv, newline="") as handle:
             rows = list(csv.DictReader(handle))
-        self.assertEqual([os.path.relpath(r["path"], photos) for r in rows], sorted(sizes))
-        for row, record in zip(rows, records):
+        self.assertEqual(
+            [os.path.relpath(r["path"], self.photos) for r in rows], sorted(self.sizes)
+        )
+        for row in rows:
             self.assertIn(row["name_1"], CLASSES)
             self.assertEqual(len(json.loads(row["glimpse_boxes"])), 1)  # --num_glimpses=1
 
-        # One-line errors: an empty folder, a folder without a trained model.
-        empty = os.path.join(root, "empty")
+    def test_an_empty_folder_or_an_untrained_model_dir_is_one_line(self):
+        empty = os.path.join(self.root, "empty")
         os.makedirs(empty)
+        output = os.path.join(self.root, "refused.jsonl")
         for model, images, message in (
-            (model_dir, empty, f"The folder {empty} holds no PNG, JPEG, BMP or GIF file"),
-            (os.path.join(root, "none"), photos, "No trained model in"),
+            (self.model_dir, empty, f"The folder {empty} holds no PNG, JPEG, BMP or GIF file"),
+            (os.path.join(self.root, "none"), self.photos, "No trained model in"),
         ):
-            run = _launch(
+            code, _, err = launch_in_process(
                 "--stage=predict",
                 f"--model_dir={model}",
                 f"--images={images}",
                 f"--output={output}",
             )
-            self.assertEqual(run.returncode, 2, run.stderr[-2000:])
-            last = run.stderr.strip().splitlines()[-1]
+            self.assertEqual(code, 2, err[-2000:])
+            last = err.strip().splitlines()[-1]
             self.assertTrue(last.startswith("error: ") and message in last, last)
 
 

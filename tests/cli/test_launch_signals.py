@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from unittest import mock
 
 import pytest
@@ -25,6 +24,7 @@ from saccader_tf.model_dir.progress import saves_on_disk
 from saccader_tf.run import orchestrator
 from saccader_tf.training.preemption import StageInterrupted
 from tests.support.paths import REPO_ROOT
+from tests.support.step_lines import read_until_step
 
 TINY = [
     "--model=bagnet9_tiny",
@@ -35,6 +35,7 @@ TINY = [
     "--eval_steps=1",
     "--train_examples=64",
 ]
+STEPS = 150  # far more than run between the step-3 line and the signal's arrival
 
 
 class LauncherStopMessagesTest(tf.test.TestCase):
@@ -79,30 +80,30 @@ class LauncherSigtermTest(tf.test.TestCase):
         command += (
             [f"--model_dir={model_dir}"]
             + TINY
-            + ["--epochs=1", "--steps=400", "--save_every_steps=0"]
+            + ["--epochs=1", f"--steps={STEPS}", "--save_every_steps=0", "--log_every_steps=1"]
         )
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        plan = os.path.join(stage_files.progress_dir(model_dir, 1), "plan.json")
-        deadline = time.time() + 240
-        while not os.path.exists(plan) and process.poll() is None and time.time() < deadline:
-            time.sleep(0.5)
-        time.sleep(5)  # some training steps
+        read_until_step(process.stdout, stage=1, step=3)  # stage 1 is training
         process.send_signal(signal.SIGTERM)
         try:
             _, stderr = process.communicate(timeout=120)
         except subprocess.TimeoutExpired:
             process.kill()
             self.fail("the launcher did not stop within 120 s of SIGTERM")
-        stderr = stderr.decode()
         self.assertEqual(process.returncode, 143, stderr[-3000:])
         self.assertNotIn("Traceback", stderr)
         last = stderr.strip().splitlines()[-1]
         self.assertRegex(last, r"^stopped by SIGTERM after step \d+ of stage 1: progress saved")
         step = int(last.split("after step ")[1].split()[0])
-        self.assertBetween(step, 1, 399)
+        self.assertBetween(step, 3, STEPS - 1)
         # --save_every_steps=0 saves only at epoch ends: this save was made for the signal.
         saves = saves_on_disk(stage_files.progress_dir(model_dir, 1))
         self.assertTrue(saves and saves[0].endswith(f"ckpt-{step}"), saves)

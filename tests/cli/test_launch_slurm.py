@@ -18,6 +18,7 @@ from saccader_tf.model_dir import stage_files
 from saccader_tf.training.distribute import make_strategy
 from saccader_tf.utils.errors import BadValueError
 from tests.support.paths import REPO_ROOT
+from tests.support.step_lines import wait_for_step_in_file
 
 TINY = [
     "--stage=1",
@@ -31,8 +32,9 @@ TINY = [
     "--eval_steps=1",
     "--train_examples=64",
     "--epochs=1",
-    "--steps=300",
+    "--steps=150",
     "--save_every_steps=0",
+    "--log_every_steps=1",
 ]
 
 
@@ -105,13 +107,9 @@ class SlurmResolverTest(tf.test.TestCase):
     def test_two_slurm_tasks_train_and_stop_together_on_sigterm(self):
         model_dir = os.path.join(self.get_temp_dir(), "run")
         tasks = _start_tasks(model_dir, _free_port_pair())
-        plan = os.path.join(stage_files.progress_dir(model_dir, 1), "plan.json")
-        deadline = time.monotonic() + 240
-        while not os.path.exists(plan) and time.monotonic() < deadline:
-            if any(p.poll() is not None for p, _ in tasks):
-                break
-            time.sleep(0.5)
-        time.sleep(5)  # some steps
+        # Both tasks are training once the chief has logged step 3 (the steps are collective).
+        chief_log = tasks[0][1]
+        wait_for_step_in_file(chief_log, 1, 3, [p for p, _ in tasks], timeout=300)
         tasks[1][0].send_signal(signal.SIGTERM)  # only task 1 (not the chief) is told
         stopped = _finish(tasks, timeout=180)
         steps = set()

@@ -3,13 +3,13 @@ made here (random PyTorch BagNets, no download): imported as stage 1 (`--stage=2
 `--stage=3` without the flag), fine-tuned with other classes (`--stage=1`), and refused as stage 1
 when the classes differ. Stage 1's file is checked against the state dict itself (kernels
 transposed to Keras' layout), and the origin and preprocessing records against the file's hash and
-the ImageNet statistics."""
+the ImageNet statistics. The launcher runs in this process (`launcher.main` on the parsed command
+line): the bagnet9 graphs are built without a second TensorFlow start."""
 
 import hashlib
 import json
 import os
-import subprocess
-import sys
+import types
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ import torch
 
 from saccader_tf.model_dir.model_config import model_from_config
 from tests.support.image_folder_fixture import write_random_image_folder
-from tests.support.paths import REPO_ROOT
+from tests.support.launcher_flags import launch_in_process
 from tests.support.torch_bagnet import TorchBagNet
 
 FLAGS = [
@@ -33,12 +33,10 @@ FLAGS = [
 
 
 def _launch(folder, model_dir, *flags):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    command = [sys.executable, "-m", "saccader_tf.launch", f"--dataset=folder:{folder}"]
-    command += [*FLAGS, f"--model_dir={model_dir}", *flags]
-    return subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900
+    code, stdout, stderr = launch_in_process(
+        f"--dataset=folder:{folder}", *FLAGS, f"--model_dir={model_dir}", *flags
     )
+    return types.SimpleNamespace(returncode=code, stdout=stdout, stderr=stderr)
 
 
 def _state(num_classes, path, seed):

@@ -6,7 +6,9 @@ epoch, 3 epochs = 18 steps per stage, progress saved every 4 steps and after eve
 save before it is at a multiple of 4 or at an epoch end); the same command without it resumes. The
 resumed run must end with the same step count and, to 1e-6, the same weights as a run that was never
 interrupted, without training any epoch twice. Stage 3 samples glimpses, so it also checks that
-the sampler's random state is restored.
+the sampler's random state is restored. Each interruption test takes one model_dir through two
+interruptions (one in stage 1, one in stage 3) before the run that finishes: the final weights
+check both resumes, and each run starts one interpreter less than a test per interruption would.
 """
 
 import json
@@ -22,6 +24,7 @@ from saccader_tf.model_dir import stage_files as checkpoints
 from tests.support.launcher_runs import SCRIPT as _SCRIPT
 from tests.support.launcher_runs import report as _report
 from tests.support.launcher_runs import run as _run
+from tests.support.launcher_runs import stage_reports as _stage_reports
 from tests.support.launcher_runs import stopped as _stopped
 from tests.support.launcher_runs import weights as _weights
 from tests.support.local_cluster import multi_worker_local
@@ -48,15 +51,6 @@ class ResumeTest(tf.test.TestCase):
         for a, b in zip(resumed, reference):
             self.assertAllClose(a, b, atol=1e-6, rtol=0)
 
-    def _kill_and_resume(self, name, kill_at):
-        self.assertEqual(self.reference.returncode, 0, self.reference.stderr[-3000:])
-        model_dir = os.path.join(self.root, name)
-        killed = _run(model_dir, kill_at)
-        self.assertEqual(killed.returncode, -signal.SIGKILL, killed.stderr[-3000:])
-        resumed = _run(model_dir)
-        self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
-        return model_dir, _report(resumed.stdout)
-
     def test_uninterrupted_reference_trains_every_epoch_once(self):
         report = _report(self.reference.stdout)
         self.assertEqual(
@@ -69,19 +63,34 @@ class ResumeTest(tf.test.TestCase):
             os.path.exists(checkpoints.progress_dir(self.reference_dir, 1))
         )  # cleaned up
 
-    def test_killed_in_stage1_mid_epoch_resumes_from_last_save(self):
+    def _assert_signal_stop(self, run, kill_signal, step):
+        self.assertEqual(run.returncode, 128 + getattr(signal, kill_signal), run.stderr[-3000:])
+        self.assertIn(f"{kill_signal} received: stopping after the current step", run.stderr)
+        self.assertEqual(_stopped(run.stdout), {"step": step, "saved": True})
+
+    def test_killed_in_stage1_then_ctrl_c_in_stage3_each_resume_from_their_save(self):
+        # One model_dir through three runs of the same command: SIGKILL after step 10 of stage 1;
+        # the rerun continues stage 1 and is stopped by SIGINT in stage 3; the third run finishes.
         model_dir = os.path.join(self.root, "stage1_kill")
         killed = _run(model_dir, "1:10")
         self.assertEqual(killed.returncode, -signal.SIGKILL)
         self.assertEqual(_latest_step(model_dir, 1), 8)  # saved at 4, 6 (epoch end), 8
         self.assertFalse(os.path.exists(checkpoints.stage_weights_path(model_dir, 1)))
         self._assert_changed_settings_refused(model_dir)
+        # Steps 9-18 run once more: the rest of epoch 1 and epoch 2; epoch 0 is not trained again.
+        # Ctrl-C arrives after step 9 of stage 3: the stage stops after step 10, saving there
+        # (the sampler's random state too).
+        interrupted = _run(model_dir, "3:9", kill_signal="SIGINT")
+        self._assert_signal_stop(interrupted, "SIGINT", 10)
+        self.assertEqual(
+            _stage_reports(interrupted.stdout)["stage1"],
+            {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]},
+        )
         resumed = _run(model_dir)
         self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
         report = _report(resumed.stdout)
-        # Steps 9-18 run once more: the rest of epoch 1 and epoch 2; epoch 0 is not trained again.
-        self.assertEqual(report["stage1"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]})
-        self.assertEqual(report["stage3"]["epochs_run"], [0, 1, 2])
+        self.assertEqual(report["stage1"], "skipped")
+        self.assertEqual(report["stage3"], {"steps": 18, "resumed_from": 10, "epochs_run": [1, 2]})
         self._assert_same_weights(model_dir)
 
     def _assert_changed_settings_refused(self, model_dir):
@@ -97,35 +106,23 @@ class ResumeTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"epochs: 3 -> 5.*--retrain"):
             progress.start()
 
-    def test_killed_in_stage3_resumes_sampling_where_it_stopped(self):
-        model_dir, report = self._kill_and_resume("stage3_kill", "3:11")
-        self.assertEqual(report["stage1"], "skipped")  # finished before the kill: not re-run
-        self.assertEqual(report["stage3"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]})
-        self._assert_same_weights(model_dir)
-
-    def _signal_and_resume(self, name, kill_at, kill_signal):
-        model_dir = os.path.join(self.root, name)
-        stopped = _run(model_dir, kill_at, kill_signal=kill_signal)
-        number = getattr(signal, kill_signal)
-        self.assertEqual(stopped.returncode, 128 + number, stopped.stderr[-3000:])
-        self.assertIn(f"{kill_signal} received: stopping after the current step", stopped.stderr)
+    def test_sigterm_in_stage1_then_killed_in_stage3_each_resume_exactly(self):
+        # SIGTERM arrives after step 5 of stage 1 (the last periodic save was at step 4): the stage
+        # stops after step 6, saving there, and the rerun trains steps 7-18 only; it is SIGKILLed
+        # after step 11 of stage 3, and the third run continues stage 3 from its step-8 save.
+        model_dir = os.path.join(self.root, "stage1_term")
+        self._assert_signal_stop(_run(model_dir, "1:5", kill_signal="SIGTERM"), "SIGTERM", 6)
+        killed = _run(model_dir, "3:11")
+        self.assertEqual(killed.returncode, -signal.SIGKILL, killed.stderr[-3000:])
+        self.assertEqual(
+            _stage_reports(killed.stdout)["stage1"],
+            {"steps": 18, "resumed_from": 6, "epochs_run": [1, 2]},
+        )
         resumed = _run(model_dir)
         self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
-        return model_dir, _stopped(stopped.stdout), _report(resumed.stdout)
-
-    def test_sigterm_saves_at_the_next_step_and_resumes_exactly(self):
-        # The signal arrives after step 5 (the last periodic save was at step 4): the stage stops
-        # after step 6, saving there, and the resumed run trains steps 7-18 only.
-        model_dir, stop, report = self._signal_and_resume("stage1_term", "1:5", "SIGTERM")
-        self.assertEqual(stop, {"step": 6, "saved": True})
-        self.assertEqual(report["stage1"], {"steps": 18, "resumed_from": 6, "epochs_run": [1, 2]})
-        self._assert_same_weights(model_dir)
-
-    def test_ctrl_c_in_stage3_saves_the_sampler_state_too(self):
-        model_dir, stop, report = self._signal_and_resume("stage3_int", "3:9", "SIGINT")
-        self.assertEqual(stop, {"step": 10, "saved": True})
-        self.assertEqual(report["stage1"], "skipped")
-        self.assertEqual(report["stage3"], {"steps": 18, "resumed_from": 10, "epochs_run": [1, 2]})
+        report = _report(resumed.stdout)
+        self.assertEqual(report["stage1"], "skipped")  # finished before the kill: not re-run
+        self.assertEqual(report["stage3"], {"steps": 18, "resumed_from": 8, "epochs_run": [1, 2]})
         self._assert_same_weights(model_dir)
 
 

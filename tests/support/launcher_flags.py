@@ -1,5 +1,11 @@
-"""The launcher's flags in process: the `RunSettings` they give and the problem they are refused
-with, as the command line words it (`--flag`)."""
+"""The launcher's flags in process: the `RunSettings` they give, the problem they are refused
+with, as the command line words it (`--flag`), and whole launcher runs in the test's process."""
+
+import contextlib
+import io
+import signal
+import sys
+from unittest import mock
 
 from absl.testing import flagsaver
 
@@ -34,3 +40,29 @@ def flag_problem(**flags):
         except SettingsError as error:
             return error.worded("--")
     return None
+
+
+def launch_in_process(*args):
+    """Runs `python -m saccader_tf.launch *args` in this process (no interpreter start, no second
+    TensorFlow import): the command-line words are parsed as absl parses them, `sys.argv` is the
+    command's (for the commands quoted in errors), the flags and the SIGTERM handler are restored
+    afterwards. Returns (exit code, stdout, stderr)."""
+    argv = ["saccader_tf/launch.py", *args]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        with (
+            flagsaver.flagsaver(),
+            mock.patch.object(sys, "argv", argv),
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+        ):
+            launcher.FLAGS(argv)
+            try:
+                launcher.main(argv[:1])
+                code = 0
+            except SystemExit as exit_info:
+                code = exit_info.code
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    return code, stdout.getvalue(), stderr.getvalue()

@@ -60,6 +60,7 @@ for stage in stages:
     if stage_files.stage_finished(model_dir, stage):
         stage_files.restore_stage(model, model_dir, stage, "")
         report[f"stage{stage}"] = "skipped"
+        print("STAGE " + json.dumps({f"stage{stage}": "skipped"}), flush=True)
         continue
     settings = StageSettings(epochs=3, learning_rate=0.01, weight_decay=1e-4, num_targets=2,
                              eval_steps=1, verbose=0, save_every_steps=4)
@@ -70,6 +71,7 @@ for stage in stages:
         print("STOPPED " + json.dumps({"step": stop.step, "saved": stop.saved}), flush=True)
         sys.exit(stop.exit_code)
     report[f"stage{stage}"] = {k: result[k] for k in ("steps", "resumed_from", "epochs_run")}
+    print("STAGE " + json.dumps({f"stage{stage}": report[f"stage{stage}"]}), flush=True)
 np.savez(os.path.join(model_dir, f"final_{task}.npz"), *model.get_weights())
 print("RESULT " + json.dumps(report), flush=True)
 """  # noqa: E501 (a script run in a subprocess)
@@ -99,6 +101,16 @@ def stopped(output):
     """The `STOPPED` line of a run stopped by a signal (`{"step": ..., "saved": ...}`) or `None`."""
     lines = [line for line in output.splitlines() if line.startswith("STOPPED ")]
     return json.loads(lines[-1][len("STOPPED ") :]) if lines else None
+
+
+def stage_reports(output):
+    """The `STAGE` lines of a run, printed as each stage ends (also before a later stage is killed):
+    `{"stage1": {"steps": ..., "resumed_from": ..., "epochs_run": [...]}, ...}`."""
+    reports = {}
+    for line in output.splitlines():
+        if line.startswith("STAGE "):
+            reports.update(json.loads(line[len("STAGE ") :]))
+    return reports
 
 
 def report(output):
