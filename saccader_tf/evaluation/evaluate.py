@@ -10,6 +10,10 @@ Given the stage-1 network (`saccader_tf.evaluation.stage1_network`), the `full` 
 `ordered_logits` baselines are also measured on it, in the same pass, and the occlusion check is
 judged by it; every result row names its network (`"final"` or `"stage1"`).
 
+Every row is also paired image by image with the learned policy on the final network at the same
+T (`saccader_tf.evaluation.paired`): the images only one of the two gets right and McNemar's exact
+p-value; rows of the stage-1 network are paired on the same images too (one pass).
+
 Given a Saccader-ClassNet (`classnet`), the eval images are at its classifier's size, the Saccader
 rows see them as its Saccader does (`SaccaderClassNet.saccader_inputs`), and rows with network
 `"classnet"` give the ClassNet's accuracy for its Saccader's policy: the mean of the classifier's
@@ -24,13 +28,19 @@ Where things are: `batch_sums` (one pass over the data), `checks` (argument chec
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.evaluation.batch_sums import correct_predictions, make_batch_step, run_batches
+from saccader_tf.evaluation.batch_sums import (
+    PER_IMAGE,
+    correct_predictions,
+    make_batch_step,
+    run_batches,
+)
 from saccader_tf.evaluation.checks import (
     check_classnet,
     check_occlusion,
     check_policies,
     check_stage1,
 )
+from saccader_tf.evaluation.paired import with_paired_columns
 from saccader_tf.evaluation.per_class import per_class_accuracy
 from saccader_tf.evaluation.policy_comparison import (
     EVALUATION_POLICIES,
@@ -128,6 +138,7 @@ def evaluate_model(
         rows += policy_rows(
             model, (model.policy_name,), totals[CLASSNET], examples, steps, CLASSNET
         )
+    rows = with_paired_columns(rows, totals[PER_IMAGE])
     return EvaluationResult(
         examples=examples,
         max_glimpses=steps,

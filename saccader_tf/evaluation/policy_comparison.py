@@ -7,14 +7,17 @@ the last T and only top-1, as `{network: {policy: accuracy}}`, and a small text 
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.evaluation.batch_sums import make_batch_step, run_batches
+from saccader_tf.evaluation.batch_sums import PER_IMAGE, make_batch_step, run_batches
 from saccader_tf.evaluation.checks import check_classnet, check_policies, check_stage1
+from saccader_tf.evaluation.paired import PAIRED_LEGEND, format_p_value, paired_with_learned
 from saccader_tf.evaluation.per_class import PER_CLASS, per_class_accuracy
 from saccader_tf.evaluation.results import CLASSNET, CLASSNET_LEGEND
 from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1, STAGE1_POLICIES
 
 EVALUATION_POLICIES = ("learned", "ordered_logits", "random", "full")
 """The policies evaluated by default."""
+PAIRED = "paired"
+"""Key of the paired comparisons with the learned policy in `policy_accuracies`'s result."""
 
 
 def policy_accuracies(
@@ -45,8 +48,11 @@ def policy_accuracies(
     Returns:
         `{"examples": n, "final": {policy: accuracy}}` plus `"stage1": {policy: accuracy}` when
         `stage1` is given and `"classnet": {policy: accuracy}` (its Saccader's policy) when
-        `classnet` is (accuracies are floats in [0, 1]), and `"per_class"`: the per-class record
-        at T (`saccader_tf.evaluation.per_class.per_class_accuracy`, classes named by index).
+        `classnet` is (accuracies are floats in [0, 1]), `"per_class"`: the per-class record
+        at T (`saccader_tf.evaluation.per_class.per_class_accuracy`, classes named by index),
+        and, when `"learned"` is among `policies`, `"paired": {network: {policy:
+        {"only_learned", "only_this", "p_value"}}}`: every other row paired image by image with
+        the learned policy on the final network (`saccader_tf.evaluation.paired`).
     """
     steps = num_glimpses or model.num_glimpses
     check_policies(model, steps, policies)  # too many glimpses still raises in unroll
@@ -76,6 +82,9 @@ def policy_accuracies(
     if classnet is not None:
         result[CLASSNET] = last_top1(totals[CLASSNET])
     result[PER_CLASS] = per_class_accuracy(totals, steps)
+    paired = paired_with_learned(totals[PER_IMAGE])
+    if paired:
+        result[PAIRED] = paired
     return result
 
 
@@ -92,7 +101,10 @@ def format_policy_table(accuracies, num_glimpses):
     Returns:
         A multi-line string.
     """
+    paired = accuracies.get(PAIRED, {})
     lines = [f"{'policy':<16}{'network':<9}{'glimpses':>9}{'accuracy':>10}{'error':>8}"]
+    if paired:
+        lines[0] += f"{'only_learned':>14}{'only_this':>11}{'p':>8}"
     final, stage1 = accuracies[FINAL], accuracies.get(STAGE1, {})
     classnet = accuracies.get(CLASSNET, {})
     networks = ((STAGE1, stage1), (FINAL, final), (CLASSNET, classnet))
@@ -104,12 +116,25 @@ def format_policy_table(accuracies, num_glimpses):
     ]
     for name, network, accuracy in rows:
         glimpses = "all" if name == "full" else str(num_glimpses)
-        lines.append(
-            f"{name:<16}{network:<9}{glimpses:>9}{100 * accuracy:>9.2f}%"
-            f"{100 * (1 - accuracy):>7.2f}%"
-        )
+        line = f"{name:<16}{network:<9}{glimpses:>9}{100 * accuracy:>9.2f}%"
+        line += f"{100 * (1 - accuracy):>7.2f}%"
+        if paired:
+            line += _paired_cells(paired.get(network, {}).get(name))
+        lines.append(line)
     lines.append(f"({accuracies['examples']} test images)")
     lines.append(NETWORK_LEGEND)
+    if paired:
+        lines.append(PAIRED_LEGEND)
     if classnet:
         lines.append(CLASSNET_LEGEND)
     return "\n".join(lines)
+
+
+def _paired_cells(comparison):
+    """The `only_learned`, `only_this` and `p` cells of one row (`-` for the learned row)."""
+    if comparison is None:
+        return f"{'-':>14}{'-':>11}{'-':>8}"
+    return (
+        f"{comparison['only_learned']:>14}{comparison['only_this']:>11}"
+        f"{format_p_value(comparison['p_value']):>8}"
+    )

@@ -6,6 +6,7 @@ import json
 import os
 from typing import Optional, Tuple
 
+from saccader_tf.evaluation.paired import PAIRED_COLUMNS, PAIRED_LEGEND, format_p_value
 from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1
 
 CLASSNET = "classnet"
@@ -16,7 +17,17 @@ CLASSNET_LEGEND = (
     "over the final Saccader's glimpses; final = the Saccader's own logits)"
 )
 """The legend line under tables holding `classnet` rows."""
-ROW_COLUMNS = ("policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any")
+ROW_COLUMNS = (
+    "policy",
+    "network",
+    "glimpses",
+    "top1",
+    "top5",
+    "coverage",
+    "hit_first",
+    "hit_any",
+    *PAIRED_COLUMNS,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +43,10 @@ class EvaluationResult:
             `"stage1"` (the stage-1 BagNet, for the `full` / `ordered_logits` baselines) or
             `"classnet"` (a Saccader-ClassNet on the final Saccader's glimpses). The `full`
             row has `glimpses=None` (the whole image); `hit_first` / `hit_any` are `None` without
-            object boxes and for `full`.
+            object boxes and for `full`. `only_learned` / `only_this` / `p_value`: the paired
+            comparison with the learned policy on the final network at the same T (`full`: the
+            largest T), `None` in that row and without a learned policy
+            (`saccader_tf.evaluation.paired.with_paired_columns`).
         occlusion: one dict per T with the keys `glimpses`, `chosen_top1`, `chosen_top5`,
             `random_top1`, `random_top5`: accuracy of the full-image BagNet with the learned
             policy's first T cells blanked vs. T random cells blanked.
@@ -99,14 +113,18 @@ def format_table(result):
         f"{'policy':<16}{'network':<9}{'glimpses':>9}{'top1':>9}{'top5':>9}{'coverage':>10}"
         f"{'hit_first':>10}{'hit_any':>9}"
     ]
+    paired = any(row.get("p_value") is not None for row in result.rows)
+    if paired:
+        lines[0] += f"{'only_learned':>14}{'only_this':>11}{'p':>8}"
     for row in result.rows:
         glimpses = "all" if row["glimpses"] is None else str(row["glimpses"])
-        lines.append(
+        line = (
             f"{row['policy']:<16}{row.get('network', FINAL):<9}{glimpses:>9}"
             f"{_percent(row['top1']):>9}{_percent(row['top5']):>9}"
             f"{_percent(row['coverage']):>10}{_percent(row['hit_first']):>10}"
             f"{_percent(row['hit_any']):>9}"
         )
+        lines.append(line + (_paired_cells(row) if paired else ""))
     if result.occlusion:
         judge = "stage-1 BagNet" if result.occlusion_network == STAGE1 else "final model's BagNet"
         lines += [
@@ -123,7 +141,16 @@ def format_table(result):
     lines.append(NETWORK_LEGEND)
     if any(row.get("network") == CLASSNET for row in result.rows):
         lines.append(CLASSNET_LEGEND)
+    if paired:
+        lines.append(PAIRED_LEGEND + " (at the same T; full: the largest T)")
     return "\n".join(lines)
+
+
+def _paired_cells(row):
+    """The `only_learned`, `only_this` and `p` cells of an evaluation row (`-` when unpaired)."""
+    if row.get("p_value") is None:
+        return f"{'-':>14}{'-':>11}{'-':>8}"
+    return f"{row['only_learned']:>14}{row['only_this']:>11}{format_p_value(row['p_value']):>8}"
 
 
 def write_results(result, directory):

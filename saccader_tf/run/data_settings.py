@@ -7,6 +7,7 @@ launcher flag of the same name; `RunSettings` adds the model, schedule and outpu
 import dataclasses
 from typing import Optional
 
+from saccader_tf.data.cluttered_mnist import DEFAULT_NUM_TEST
 from saccader_tf.run.setting_field import setting
 
 
@@ -29,6 +30,13 @@ class DataSettings:
     )
     train_examples: Optional[int] = setting(
         20000, "integer", "cluttered_mnist: number of training images generated."
+    )
+    test_examples: int = setting(
+        DEFAULT_NUM_TEST,
+        "integer",
+        "cluttered_mnist: number of test images generated, all from the 1,000 held-out digits "
+        "(each digit used equally often, at new positions with new clutter); enough images that "
+        "the policy comparison can tell policies apart.",
     )
     skip_bad_files: bool = setting(
         False,

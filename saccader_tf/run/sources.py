@@ -41,7 +41,7 @@ def _local_source(settings, chief):
         data_dir=settings.data_dir,
     )
     if settings.dataset == "cluttered_mnist":
-        extra = {"num_train": settings.train_examples}
+        extra = {"num_train": settings.train_examples, "num_eval": settings.test_examples}
         if settings.num_clutter is not None:
             extra["num_clutter"] = settings.num_clutter
         return make_source(settings.dataset, **common, **extra)

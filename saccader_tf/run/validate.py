@@ -279,7 +279,14 @@ def check_cell_counts(settings):
 
 def check_ranges(settings):
     """Values that cannot work (a negative count, an empty path, ...), named with the fix."""
-    at_least = {"steps": 1, "eval_steps": 1, "train_examples": 1, "seed": 0, "num_clutter": 0}
+    at_least = {
+        "steps": 1,
+        "eval_steps": 1,
+        "train_examples": 1,
+        "test_examples": 1,
+        "seed": 0,
+        "num_clutter": 0,
+    }
     at_least.update(log_every_steps=0)
     defaults = {field.name: field.default for field in _fields(settings)}
     for name, minimum in at_least.items():

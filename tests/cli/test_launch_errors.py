@@ -74,6 +74,10 @@ class LaunchErrorsTest(tf.test.TestCase):
                 dict(train_examples=0),
                 r"--train_examples must be >= 1\. Received: --train_examples=0",
             ),
+            (
+                dict(test_examples=0),
+                r"--test_examples must be >= 1\. Received: --test_examples=0",
+            ),
             (dict(eval_steps=0), r"--eval_steps must be >= 1 .*Received: --eval_steps=0"),
             (dict(model_dir=""), r"--model_dir must name a directory"),
             (dict(model_dir=regular_file), r"--model_dir=.*a_file is a file, not a directory"),

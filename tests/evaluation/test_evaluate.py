@@ -68,6 +68,26 @@ class EvaluateModelTest(tf.test.TestCase):
             self.assertEqual(row["top5"], 1.0)  # K = 3 <= 5
             self.assertGreaterEqual(row["top5"], row["top1"])
 
+    def test_paired_columns_match_the_models_own_calls(self):
+        full = self.model(self.images, num_glimpses=1)["full_logits"].numpy().argmax(-1)
+        full_hits = full == self.labels
+        for k in (1, 2, 3):
+            logits = self.model(self.images, num_glimpses=k)["logits"].numpy()
+            learned_hits = logits.argmax(-1) == self.labels
+            self.assertIsNone(self.result.row("learned", k)["p_value"])
+            ordered = self.result.row("ordered_logits", k)
+            self.assertBetween(ordered["p_value"], 0.0, 1.0)
+            self.assertLessEqual(ordered["only_learned"], int(np.sum(learned_hits)))
+        # `full` is paired with the learned policy at the largest T (3).
+        row = self.result.row("full")
+        self.assertEqual(row["only_learned"], int(np.sum(learned_hits & ~full_hits)))
+        self.assertEqual(row["only_this"], int(np.sum(~learned_hits & full_hits)))
+        line = [x for x in format_table(self.result).splitlines() if x.startswith("full ")][0]
+        self.assertTrue(
+            line.endswith(f"{row['only_learned']:>14}{row['only_this']:>11}{row['p_value']:>8.4f}"),
+            line,
+        )
+
     def test_rows_and_caps(self):
         self.assertEqual(self.result.max_glimpses, 3)
         self.assertEqual(self.result.examples, 6)
@@ -110,7 +130,10 @@ class EvaluateModelTest(tf.test.TestCase):
                 data = json.load(f)
         self.assertEqual(
             list(rows[0]),
-            ["policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first", "hit_any"],
+            [
+                *("policy", "network", "glimpses", "top1", "top5", "coverage", "hit_first"),
+                *("hit_any", "only_learned", "only_this", "p_value"),
+            ],
         )
         self.assertEqual({r["network"] for r in rows}, {"final"})
         self.assertEqual(data["occlusion_network"], "final")  # no stage-1 network given

@@ -27,8 +27,15 @@ class PolicyAccuraciesTest(tf.test.TestCase):
         self.assertAllClose(result["final"]["learned"], 0.6)
         full = np.mean(out["full_logits"].numpy().argmax(-1) == labels)
         self.assertAllClose(result["final"]["full"], full)
+        # Paired image by image (across 3 batches): counts from the model's own predictions.
+        learned_hits = out["logits"].numpy().argmax(-1) == labels
+        full_hits = out["full_logits"].numpy().argmax(-1) == labels
+        paired = result["paired"]["final"]["full"]
+        self.assertEqual(paired["only_learned"], int(np.sum(learned_hits & ~full_hits)))
+        self.assertEqual(paired["only_this"], int(np.sum(~learned_hits & full_hits)))
+        self.assertEqual(set(result["paired"]["final"]), {"full", "random"})
         table = format_policy_table(result, 2)
-        self.assertIn("learned         final            2    60.00%  40.00%", table)
+        self.assertIn("learned         final            2    60.00%  40.00%             -", table)
         self.assertIn("(10 test images)", table)
 
     def test_empty_dataset_is_an_error(self):

@@ -44,5 +44,15 @@ class DataSourceOptionsTest(tf.test.TestCase):
         _, options = _options_passed(RunSettings(train_examples=64, num_clutter=2, image_size=28))
         self.assertEqual(
             options,
-            dict(image_size=28, batch_size=64, seed=0, data_dir=None, num_train=64, num_clutter=2),
+            dict(
+                image_size=28,
+                batch_size=64,
+                seed=0,
+                data_dir=None,
+                num_train=64,
+                num_eval=10_000,
+                num_clutter=2,
+            ),
         )
+        _, options = _options_passed(RunSettings(test_examples=500))
+        self.assertEqual(options["num_eval"], 500)

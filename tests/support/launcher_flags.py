@@ -21,6 +21,7 @@ TINY_ARGS = (
     "--eval_steps=1",
     "--num_glimpses=2",
     "--num_targets=2",
+    "--test_examples=64",
 )
 """Command-line flags of a tiny launcher run (a few seconds a stage), for subprocess tests."""
 
