@@ -26,6 +26,10 @@ ROW_KEYS = [
     "default/stage3_over_stage1",
     "default/stage1_peak_fraction",
     "default/stage1_kernel_profile",
+    "stages0/stage2_over_stage1",
+    "stages0/stage3_over_stage1",
+    "stages1/stage2_over_stage1",
+    "stages1/stage3_over_stage1",
     "bagnet77/stage1",
     "bagnet77/stage2",
     "bagnet77/stage3",
@@ -129,12 +133,29 @@ class QuickBenchmarkTest(tf.test.TestCase):
             "peak:",
             "default: stage 3",
             "bagnet77: stage 1",
+            "stages: bagnet9_tiny 40 px",
             "pipeline:",
             "folder: round 1/1",
             "serving:",
             "done",
         ):
             self.assertIn(part, self.stderr)
+
+    def test_stage_parts_tables(self):
+        # Both quick sizes print their stage-2/3 parts; the ratio rows carry their targets and
+        # agree with the step times behind them.
+        text = self.stdout.split("Stage 2 and 3 parts", 1)[1]
+        rows = {r["key"]: r for r in self.report["rows"]}
+        for index, size in enumerate((28, 40)):
+            self.assertIn(f"bagnet9_tiny {size} px", text)
+            for stage, target in ((2, 0.6), (3, (1.3, 1.0)[index])):
+                numbers = rows[f"stages{index}/stage{stage}_over_stage1"]["numbers"]
+                steps = numbers["parts"]["steps"]
+                self.assertAllClose(numbers["ratio"], steps[str(stage)] / steps["1"])
+                self.assertEqual(numbers["target"], target)
+        for part in ("frozen BagNet forward", "cell (glimpse steps)", "rest: optimizer update"):
+            self.assertIn(f"| {part}", text)
+        self.assertIn("dilated Conv2D", text)
 
     def test_kernel_profile_table(self):
         # The stage-1 kernel table is printed below the main table, one row per kernel category
@@ -180,7 +201,9 @@ class QuickBenchmarkTest(tf.test.TestCase):
 
 class SkipTest(tf.test.TestCase):
     def test_skipped_parts_still_print_their_rows(self):
-        stdout, _ = _run(["--quick", "--skip=default,profile,bagnet77,pipeline,folder,serving"])
+        stdout, _ = _run(
+            ["--quick", "--skip=default,profile,stages,bagnet77,pipeline,folder,serving"]
+        )
         lines = _table_lines(stdout)
         self.assertLen(lines, len(ROW_KEYS))
         # All but the peak; the GPU rows, not skipped, say that this CPU run did not measure them.
