@@ -155,6 +155,7 @@ def _stage_parts_text(rows):
         if row.key.startswith("stages")
         and row.key.endswith("stage2_over_stage1")
         and "parts" in row.numbers
+        and row.numbers["parts"]["dilated"]
     ]
     if not tables:
         return ""

@@ -106,7 +106,13 @@ def _stage_ratios(plan, progress):
         if "stages" not in plan.skip:
             setup = ratio_setup.setup
             progress(f"stages: {setup.label}, {setup.steps} interleaved rounds of steps and parts")
-            parts = measure_stage_parts(build_saccader(setup), setup, rounds=setup.steps)
+            parts = measure_stage_parts(
+                build_saccader(setup),
+                setup,
+                rounds=setup.steps,
+                warmup=setup.warmup,
+                with_parts=ratio_setup.with_parts,
+            )
         rows += stage_ratio_rows(index, ratio_setup, parts)
     return rows
 

@@ -95,18 +95,21 @@ class StageParts:
         )
 
 
-def measure_stage_parts(saccader, setup, *, rounds, warmup=2):
+def measure_stage_parts(saccader, setup, *, rounds, warmup=2, with_parts=True):
     """A `StageParts` of `saccader` (built from `setup`, a `plan.ModelSetup`); its weights change
-    (the stage steps are real training steps)."""
+    (the stage steps are real training steps). `with_parts=False` times the three steps only
+    (`parts` and `dilated` are then empty)."""
     images, labels = random_batch(saccader, setup.batch_size)
     calls = {}
     for stage in STAGES:
         trainer = make_trainer(stage, saccader, weight_decay=8e-5, num_targets=setup.num_targets)
         trainer.compile(optimizer=make_optimizer("adam", 1e-4, total_steps=1000))
         calls[("step", stage)] = lambda t=trainer: t.train_on_batch(images, labels)
-    functions = {**_stage2_parts(saccader, images, setup.num_targets)}
-    functions.update(_stage3_parts(saccader, images, labels))
-    functions.update(_dilated_parts(saccader, setup.batch_size))
+    functions = {}
+    if with_parts:
+        functions.update(_stage2_parts(saccader, images, setup.num_targets))
+        functions.update(_stage3_parts(saccader, images, labels))
+        functions.update(_dilated_parts(saccader, setup.batch_size))
     for key, fn in functions.items():
         calls[key] = lambda f=fn: tf.nest.map_structure(lambda x: x.numpy(), f())
     seconds = time_interleaved(calls, repeats=rounds, warmup=warmup)
@@ -115,8 +118,11 @@ def measure_stage_parts(saccader, setup, *, rounds, warmup=2):
         label=setup.label,
         grid=saccader.grid,
         steps={stage: median[("step", stage)] for stage in STAGES},
-        parts={s: {name: median[(s, name)] for name in STAGE_PARTS[s]} for s in (2, 3)},
-        dilated={name: median[("dilated", name)] for name in DILATED},
+        parts={
+            s: {name: median[(s, name)] for name in STAGE_PARTS[s] if (s, name) in median}
+            for s in (2, 3)
+        },
+        dilated={name: median[key] for name in DILATED if (key := ("dilated", name)) in median},
         rounds=rounds,
     )
 
