@@ -91,7 +91,9 @@ class QuickBenchmarkTest(tf.test.TestCase):
         targeted = [
             row for row in self.report["rows"] if row["target"] and row["key"] not in GPU_KEYS
         ]
-        self.assertLen(targeted, 8)  # 2 ratios, 2 peak fractions, the pipeline, folder, 2 serving
+        # 2 stage-3 ratios, 4 stage-2/3 ratios at two sizes, 2 peak fractions, the pipeline,
+        # folder, 2 serving
+        self.assertLen(targeted, 12)
         for row in targeted:
             self.assertIn(row["met"], (True, False), msg=row["key"])
 
