@@ -11,6 +11,9 @@ targets):
 - a kernel-by-kernel profile of the default model's stage-1 step (`kernel_profile`: time, FLOPs,
   GFLOP/s and fraction of the peak per convolution and per op category; printed below the table),
   with the ceiling and reachable ratios the stage-1 peak-fraction row is judged against;
+- the stage-2 / stage-1 and stage-3 / stage-1 step-time ratios at 60 and 100 px, timed
+  interleaved, with the parts of the stage-2 and stage-3 steps printed below the table
+  (`stage_parts`);
 - the embedded dataset's input pipeline against the stage-3 step's consumption;
 - the JPEG/TFRecord training pipeline at 224 px (ImageNet-like JPEGs, `imagenet` recipe) against
   decoding alone on the same records, in images/s per core (`jpeg_pipeline`);
@@ -122,6 +125,7 @@ def main(argv=None, stdout=None, stderr=None):
     command = "python -m benchmarks" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
     print(f"{command}\n{format_machine(machine)}\n\n{format_table(rows)}", file=stdout, flush=True)
     print(_profile_text(rows), file=stdout, end="", flush=True)
+    print(_stage_parts_text(rows), file=stdout, end="", flush=True)
     if args.output:
         with open(args.output, "w") as f:
             f.write(rows_to_json(rows, {"command": command, "quick": args.quick, **machine}))
@@ -140,6 +144,26 @@ def _profile_text(rows):
                 f"`--skip=profile` leaves it out):\n\n{format_profile(profile)}\n"
             )
     return ""
+
+
+def _stage_parts_text(rows):
+    """The stage-parts tables (`stage_rows.format_stage_parts`) when the stages part ran."""
+    from benchmarks.stage_parts import StageParts
+    from benchmarks.stage_rows import format_stage_parts
+
+    tables = [
+        format_stage_parts(StageParts.from_numbers(row.numbers["parts"]))
+        for row in rows
+        if row.key.startswith("stages")
+        and row.key.endswith("stage2_over_stage1")
+        and "parts" in row.numbers
+        and row.numbers["parts"]["dilated"]
+    ]
+    if not tables:
+        return ""
+    return (
+        "\nStage 2 and 3 parts (`--skip=stages` leaves them out):\n\n" + "\n\n".join(tables) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,17 @@ import dataclasses
 
 from benchmarks.jpeg_pipeline import JpegSetup
 
-PARTS = ("default", "profile", "bagnet77", "pipeline", "jpeg", "folder", "serving", "gpu_paths")
+PARTS = (
+    "default",
+    "profile",
+    "stages",
+    "bagnet77",
+    "pipeline",
+    "jpeg",
+    "folder",
+    "serving",
+    "gpu_paths",
+)
 """Parts that `--skip` can leave out (the peak matmul always runs: the FLOP/s rows need it)."""
 
 
@@ -36,6 +46,24 @@ class ModelSetup:
 
 
 @dataclasses.dataclass(frozen=True)
+class StageRatioSetup:
+    """A model whose stage-2 and stage-3 steps are timed against its stage-1 step, with parts.
+
+    Attributes:
+        setup: the `ModelSetup` (its `steps` are the interleaved timing rounds).
+        stage2_target, stage3_target: the largest stage-2 / stage-1 and stage-3 / stage-1 step
+            time ratios that meet the targets.
+        with_parts: also time the parts of the stage-2 and stage-3 steps (`False`: the three
+            steps only; the quick plan's second size, to keep it short).
+    """
+
+    setup: ModelSetup
+    stage2_target: float
+    stage3_target: float
+    with_parts: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """Everything one benchmark run measures.
 
@@ -52,6 +80,7 @@ class Plan:
         serving_batches: batch sizes of the serving latency; serving_repeats: timed calls.
         skip: parts (of `PARTS`) not run.
         profile_steps: stage-1 steps of `default` run under the profiler (`kernel_tracing`).
+        stage_ratios: `StageRatioSetup`s of the `stages` part (`stage_parts`).
     """
 
     default: ModelSetup
@@ -67,6 +96,7 @@ class Plan:
     serving_repeats: int
     skip: frozenset = frozenset()
     profile_steps: int = 3
+    stage_ratios: tuple = ()
 
 
 def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, skip=()):
@@ -93,6 +123,10 @@ def full_plan(*, batch_size=64, steps=30, large_batch_size=8, large_steps=4, ski
         serving_repeats=50,
         skip=frozenset(skip),
         profile_steps=5,
+        stage_ratios=(
+            StageRatioSetup(ModelSetup("bagnet29_small", 60, 10, 1, batch_size, 10, 2), 0.6, 1.3),
+            StageRatioSetup(ModelSetup("bagnet29_small", 100, 10, 1, batch_size, 8, 2), 0.6, 1.0),
+        ),
     )
 
 
@@ -113,6 +147,12 @@ def quick_plan(*, batch_size=4, steps=2, skip=()):
         serving_repeats=3,
         skip=frozenset(skip),
         profile_steps=2,
+        stage_ratios=(
+            StageRatioSetup(ModelSetup("bagnet9_tiny", 28, 10, 1, batch_size, steps, 1), 0.6, 1.3),
+            StageRatioSetup(
+                ModelSetup("bagnet9_tiny", 40, 10, 1, batch_size, steps, 1), 0.6, 1.0, False
+            ),
+        ),
     )
 
 

@@ -11,6 +11,8 @@ from benchmarks.input_pipeline import pipeline_images_per_second
 from benchmarks.jpeg_pipeline import time_jpeg_pipeline
 from benchmarks.kernel_tracing import profile_stage1
 from benchmarks.serving_latency import measure_serving_latency
+from benchmarks.stage_parts import measure_stage_parts
+from benchmarks.stage_rows import stage_ratio_rows
 from benchmarks.timing import matmul_peak_flops
 from benchmarks.training_throughput import random_batch, time_all_stages
 from saccader_tf.data import make_source
@@ -67,6 +69,7 @@ def run_benchmark(plan, progress, device="CPU"):
         rows += table.training_rows(part, setup, timings[part], peak, profile=profile)
         if part == "default":
             rows.append(table.profile_row(setup, profile))
+            rows += _stage_ratios(plan, progress)
     stage3 = timings["default"] and timings["default"][3]
     rows.append(table.pipeline_row(plan.default, _pipeline(plan, progress), stage3))
     jpeg = None if "jpeg" in plan.skip else time_jpeg_pipeline(plan.jpeg, progress)
@@ -96,6 +99,25 @@ def _stage_timings(plan, part, setup, progress):
         num_targets=setup.num_targets,
         progress=lambda m, p=part: progress(f"{p}: {m}"),
     )
+
+
+def _stage_ratios(plan, progress):
+    """The stage-ratio rows of `plan.stage_ratios` (skipped rows when the part is skipped)."""
+    rows = []
+    for index, ratio_setup in enumerate(plan.stage_ratios):
+        parts = None
+        if "stages" not in plan.skip:
+            setup = ratio_setup.setup
+            progress(f"stages: {setup.label}, {setup.steps} interleaved rounds of steps and parts")
+            parts = measure_stage_parts(
+                build_saccader(setup),
+                setup,
+                rounds=setup.steps,
+                warmup=setup.warmup,
+                with_parts=ratio_setup.with_parts,
+            )
+        rows += stage_ratio_rows(index, ratio_setup, parts)
+    return rows
 
 
 def _profile(plan, setup, peak, progress):

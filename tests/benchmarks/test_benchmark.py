@@ -27,6 +27,10 @@ ROW_KEYS = [
     "default/stage3_over_stage1",
     "default/stage1_peak_fraction",
     "default/stage1_kernel_profile",
+    "stages0/stage2_over_stage1",
+    "stages0/stage3_over_stage1",
+    "stages1/stage2_over_stage1",
+    "stages1/stage3_over_stage1",
     "bagnet77/stage1",
     "bagnet77/stage2",
     "bagnet77/stage3",
@@ -90,8 +94,9 @@ class QuickBenchmarkTest(tf.test.TestCase):
         targeted = [
             row for row in self.report["rows"] if row["target"] and row["key"] not in GPU_KEYS
         ]
-        # 2 ratios, 2 peak fractions, the pipeline, the JPEG pipeline, folder, 2 serving
-        self.assertLen(targeted, 9)
+        # 2 stage-3 ratios, 4 stage-2/3 ratios at two sizes, 2 peak fractions, the pipeline,
+        # the JPEG pipeline, folder, 2 serving
+        self.assertLen(targeted, 13)
         for row in targeted:
             self.assertIn(row["met"], (True, False), msg=row["key"])
 
@@ -139,6 +144,7 @@ class QuickBenchmarkTest(tf.test.TestCase):
             "peak:",
             "default: stage 3",
             "bagnet77: stage 1",
+            "stages: bagnet9_tiny 40 px",
             "pipeline:",
             "jpeg: writing 16 JPEGs",
             "jpeg: epoch 1/1, pipeline",
@@ -147,6 +153,23 @@ class QuickBenchmarkTest(tf.test.TestCase):
             "done",
         ):
             self.assertIn(part, self.stderr)
+
+    def test_stage_parts_tables(self):
+        # Both quick sizes print their stage-2/3 parts; the ratio rows carry their targets and
+        # agree with the step times behind them.
+        text = self.stdout.split("Stage 2 and 3 parts", 1)[1]
+        rows = {r["key"]: r for r in self.report["rows"]}
+        self.assertIn("bagnet9_tiny 28 px", text)
+        self.assertNotIn("bagnet9_tiny 40 px", text)  # the second quick size: steps only
+        for index in (0, 1):
+            for stage, target in ((2, 0.6), (3, (1.3, 1.0)[index])):
+                numbers = rows[f"stages{index}/stage{stage}_over_stage1"]["numbers"]
+                steps = numbers["parts"]["steps"]
+                self.assertAllClose(numbers["ratio"], steps[str(stage)] / steps["1"])
+                self.assertEqual(numbers["target"], target)
+        for part in ("frozen BagNet forward", "cell (glimpse steps)", "rest: optimizer update"):
+            self.assertIn(f"| {part}", text)
+        self.assertIn("dilated Conv2D", text)
 
     def test_kernel_profile_table(self):
         # The stage-1 kernel table is printed below the main table, one row per kernel category
@@ -193,7 +216,7 @@ class QuickBenchmarkTest(tf.test.TestCase):
 class SkipTest(tf.test.TestCase):
     def test_skipped_parts_still_print_their_rows(self):
         stdout, _ = _run(
-            ["--quick", "--skip=default,profile,bagnet77,pipeline,jpeg,folder,serving"]
+            ["--quick", "--skip=default,profile,stages,bagnet77,pipeline,jpeg,folder,serving"]
         )
         lines = _table_lines(stdout)
         self.assertLen(lines, len(ROW_KEYS))

@@ -1,5 +1,7 @@
 """The Saccader model: BagNet + attention network + what/where mixing + a glimpse loop."""
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
@@ -7,7 +9,7 @@ from saccader_tf.models.bagnet.bagnet import BagNet
 from saccader_tf.models.bagnet.receptive_field import check_cell_count
 from saccader_tf.models.geometry import cell_boxes
 from saccader_tf.models.saccader.attention_network import AttentionNetwork
-from saccader_tf.models.saccader.cell import SaccaderCell
+from saccader_tf.models.saccader.cell import SaccaderCell, visited_before
 from saccader_tf.models.saccader.policies.base import GlimpseContext
 from saccader_tf.models.saccader.policies.registry import make_policy
 from saccader_tf.models.saccader.readouts import make_readout
@@ -221,14 +223,24 @@ class Saccader(keras.Model):
         if not policy.uses_glimpses:
             return self._no_glimpses(context)
         self.check_cell_count("num_glimpses", steps)
+        # Training with the learned policy: the loop only chooses the cells; the differentiable
+        # logits of all steps are then computed at once from them (the same function of M and of
+        # the visited masks, faster to differentiate: SaccaderCell.masked_location_logits).
+        recompute = getattr(policy, "location_logits_of", None) if training else None
+        loop_context = context
+        if recompute is not None:
+            loop_context = dataclasses.replace(context, mixed=tf.stop_gradient(context.mixed))
         visited = tf.zeros_like(context.mixed[:, :, 0], dtype=tf.float32)
         logits_steps, cells = [], []
         for _ in range(steps):
-            logits, cell, visited = policy.step(context, visited, training)
+            logits, cell, visited = policy.step(loop_context, visited, training)
             logits_steps.append(logits)
             cells.append(cell)
         cells = tf.stack(cells, axis=1)
-        location_logits = tf.stack(logits_steps, axis=1)
+        if recompute is not None:
+            location_logits = recompute(context, cells)
+        else:
+            location_logits = tf.stack(logits_steps, axis=1)
         probabilities = tf.nn.softmax(location_logits, axis=-1)
         glimpse_logits = self.readout_fn(context.patch_logits, cells, probabilities)
         return {
@@ -250,12 +262,8 @@ class Saccader(keras.Model):
         Returns:
             float32 `[B, T, N]`: step t sees the targets `< t` as visited.
         """
-        visited = tf.zeros_like(mixed[:, :, 0], dtype=tf.float32)
-        steps = []
-        for t in range(targets.shape[1]):
-            steps.append(self.cell.location_logits(mixed, visited))
-            visited = visited + tf.one_hot(targets[:, t], self.num_cells, dtype=tf.float32)
-        return tf.stack(steps, axis=1)
+        visited = visited_before(targets, self.num_cells)
+        return self.cell.masked_location_logits(mixed, visited)
 
     def boxes(self, cells):
         """Receptive-field boxes `[..., 4]` (int32 pixels, end-exclusive) of cell indices."""

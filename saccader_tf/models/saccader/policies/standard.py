@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.layers.replica_seed import replica_seed
-from saccader_tf.models.saccader.cell import VISITED_PENALTY, sample_categorical
+from saccader_tf.models.saccader.cell import VISITED_PENALTY, sample_categorical, visited_before
 from saccader_tf.models.saccader.policies.base import FixedScorePolicy, mark_visited
 
 
@@ -29,6 +29,12 @@ class LearnedPolicy:
     def step(self, context, visited, training):
         out = self.cell(context.mixed, visited, training=bool(training) and self.sample)
         return out["location_logits"], out["cell"], out["visited"]
+
+    def location_logits_of(self, context, cells):
+        """The logits R^t `[B, T, N]` the steps had when they chose `cells` `[B, T]` (the same
+        values as the steps', up to float rounding; computed at once, differentiably)."""
+        num_cells = context.mixed.shape[1] or tf.shape(context.mixed)[1]
+        return self.cell.masked_location_logits(context.mixed, visited_before(cells, num_cells))
 
 
 class OrderedLogitsPolicy(FixedScorePolicy):
