@@ -127,6 +127,8 @@ def open_file(path, mode="r"):
     """`path` opened in `mode` (`"r"`, `"w"`, `"rb"`, `"wb"`): `open` (UTF-8 text) for a local
     path, `tf.io.gfile.GFile` for a URL."""
     if is_remote(path):
+        if "w" in mode:
+            _clear(path)
         return tf.io.gfile.GFile(path, mode)
     return open(path, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
 
@@ -143,7 +145,7 @@ def read_text(path):
 def write_text(path, text):
     """Writes `text` to the file `path` as it is (no newline translation)."""
     if is_remote(path):
-        with tf.io.gfile.GFile(path, "w") as f:
+        with open_file(path, "w") as f:
             f.write(text)
     else:
         with open(path, "w", encoding="utf-8", newline="") as f:
@@ -184,7 +186,7 @@ def written_locally(path):
     try:
         local = os.path.join(folder, posixpath.basename(path))
         yield local
-        tf.io.gfile.copy(local, path, overwrite=True)
+        _copy(local, path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -221,9 +223,22 @@ def copy_tree(source, destination, last=None):
             if relative == "." and name == last:
                 deferred.append(pair)
             else:
-                tf.io.gfile.copy(*pair, overwrite=True)
+                _copy(*pair)
     for pair in deferred:
-        tf.io.gfile.copy(*pair, overwrite=True)
+        _copy(*pair)
+
+
+def _copy(source, destination):
+    """Copies the file `source` over `destination` (either may be a URL)."""
+    _clear(destination)
+    tf.io.gfile.copy(source, destination, overwrite=True)
+
+
+def _clear(path):
+    """Deletes a file about to be written on ram://, whose writes (and copies) append to a file
+    that exists instead of replacing it."""
+    if scheme(path) == "ram":
+        remove(path)
 
 
 def reachability_problem(path):

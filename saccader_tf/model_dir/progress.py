@@ -72,6 +72,7 @@ class StageProgress:
         self.manager = _manager(self.checkpoint, directory, max_to_keep) if writer else None
         self.restored_from = None
         self._home = None  # model_dir's (device, inode) once the stage started: see `save`
+        self._saved_step = None  # the step of this object's last save
         self.notes = []  # one line per save passed over at `start`, for the user
 
     @property
@@ -120,11 +121,19 @@ class StageProgress:
         return os.path.dirname(os.path.dirname(files.absolute(self.directory)))
 
     def save(self):
-        """Saves the current state (every worker must call it; only the chief's is kept).
+        """Saves the current state (every worker must call it; only the chief's is kept). A
+        second call at the same step (a stop right after a periodic save) does nothing: the state
+        is the one saved, and some file systems (ram://) would append to the files, not replace.
 
         Raises:
             MissingFileError: model_dir was deleted (or replaced) since the stage started.
         """
+        if self.step == self._saved_step:
+            return
+        self._save()
+        self._saved_step = self.step
+
+    def _save(self):
         if self.writer:
             if self._home is not None and files.identity(self.model_dir) != self._home:
                 raise MissingFileError(

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from saccader_tf.model_dir import files
+from saccader_tf.model_dir.progress import StageProgress, save_problem, saves_on_disk
 from saccader_tf.utils.urls import is_url, url_scheme
 from tests.support.launcher_flags import flag_problem
 
@@ -66,6 +67,31 @@ class RamFilesTest(tf.test.TestCase):
                 self.assertFalse(files.exists(root))
                 self.assertIsNone(files.identity(root))
                 files.rmtree(root)  # nothing to do
+
+    def test_a_rewritten_file_holds_only_the_new_contents(self):
+        path = _ram("rewrite/record.json")
+        tf.io.gfile.makedirs(os.path.dirname(path))
+        with tf.io.gfile.GFile(path, "w") as f:
+            f.write("a longer first version")
+        files.write_text(path, "second")  # a plain GFile write would append to the file
+        self.assertEqual(files.read_text(path), "second")
+        with files.written_locally(path) as local:
+            with open(local, "w") as f:
+                f.write("third")
+        self.assertEqual(files.read_text(path), "third")
+
+    def test_a_second_progress_save_at_one_step_keeps_the_save_readable(self):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        optimizer = keras.optimizers.Adam(0.01)
+        optimizer.build(model.trainable_variables)
+        directory = _ram("run/stage1/progress")
+        progress = StageProgress(directory, model, optimizer, {"stage": 1})
+        progress.start()
+        optimizer.iterations.assign(2)
+        progress.save()
+        progress.save()  # a stop right after the periodic save of that step
+        self.assertEqual(saves_on_disk(directory), [f"{directory}/ckpt-2"])
+        self.assertIsNone(save_problem(f"{directory}/ckpt-2"))
 
     def test_weights_files_go_through_a_local_copy(self):
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
