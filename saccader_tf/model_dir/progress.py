@@ -99,6 +99,7 @@ class StageProgress:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
                 self.restored_from = path
                 self._home = files.identity(self.model_dir)
+                self._saved_step = self.step  # the state of that save
                 return self.step
             self.notes.append(f"cannot resume from {path}: {problem}")
         if saves:
