@@ -11,6 +11,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf.model_dir import files
+
 # One colour per glimpse order (cycled): glimpse 1 is red, then orange, yellow, ...
 PALETTE = np.array(
     [
@@ -230,8 +232,9 @@ def _draw_probabilities(axis, probabilities, grid):
 def _save(figure, path):
     directory = os.path.dirname(path)
     if directory:
-        os.makedirs(directory, exist_ok=True)
-    figure.savefig(path, dpi=100)
+        files.makedirs(directory)
+    with files.written_locally(path) as local:  # a URL (gs://...): drawn locally, then copied
+        figure.savefig(local, dpi=100)
 
 
 def _result_rows(result):

@@ -2,12 +2,14 @@
 
 import csv
 import dataclasses
+import io
 import json
 import os
 from typing import Optional, Tuple
 
 from saccader_tf.evaluation.paired import PAIRED_COLUMNS, PAIRED_LEGEND, format_p_value
 from saccader_tf.evaluation.stage1_network import FINAL, NETWORK_LEGEND, STAGE1
+from saccader_tf.model_dir import files
 
 CLASSNET = "classnet"
 """Label of rows measured on a Saccader-ClassNet (its classifier on the final Saccader's
@@ -160,24 +162,25 @@ def write_results(result, directory):
 
     Args:
         result: an `EvaluationResult`.
-        directory: output directory (created when missing).
+        directory: output directory (created when missing; a local path or a URL,
+            `saccader_tf.model_dir.files`).
 
     Returns:
         `{"json": path, "csv": path}`.
     """
-    os.makedirs(directory, exist_ok=True)
+    files.makedirs(directory)
     paths = {
         "json": os.path.join(directory, "evaluation.json"),
         "csv": os.path.join(directory, "evaluation.csv"),
     }
-    with open(paths["json"], "w") as f:
-        json.dump(result.as_dict(), f, indent=2)
-    with open(paths["csv"], "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=ROW_COLUMNS)
-        writer.writeheader()
-        for row in result.rows:
-            cells = {key: ("" if row.get(key) is None else row[key]) for key in ROW_COLUMNS}
-            if row["glimpses"] is None:
-                cells["glimpses"] = "all"
-            writer.writerow(cells)
+    files.write_text(paths["json"], json.dumps(result.as_dict(), indent=2))
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=ROW_COLUMNS)
+    writer.writeheader()
+    for row in result.rows:
+        cells = {key: ("" if row.get(key) is None else row[key]) for key in ROW_COLUMNS}
+        if row["glimpses"] is None:
+            cells["glimpses"] = "all"
+        writer.writerow(cells)
+    files.write_text(paths["csv"], table.getvalue())
     return paths

@@ -13,11 +13,9 @@ Only models trained in the Saccader's stages have a stage-1 network; the run dec
 ask for one (`saccader_tf.run.model_kinds`).
 """
 
-import os
-
 import tensorflow as tf
 
-from saccader_tf.model_dir import stage_files
+from saccader_tf.model_dir import files, stage_files
 
 FINAL = "final"
 """Label of rows measured on the model being evaluated (after stage 3: the final model)."""
@@ -44,7 +42,7 @@ def load_stage1_network(model, model_dir):
         `model_dir/stage1/saccader.weights.h5`, or `None` when that file does not exist.
     """
     path = stage_files.stage_weights_path(model_dir, 1)
-    if not os.path.exists(path):
+    if not files.exists(path):
         return None
     network = type(model).from_config(model.get_config())
     size, channels = network.image_size, network.input_channels

@@ -9,14 +9,19 @@ server ignores those files (it only looks at integer-named folders).
 
 A SavedModel is first written to a hidden sibling folder and renamed into place when complete, so
 an export that fails or is killed never leaves half a model under its final name (a killed one
-leaves its hidden folder, which the next export to that name deletes).
+leaves its hidden folder, which the next export to that name deletes). On a file system given as a
+URL (`gs://`, `s3://`, ...: `saccader_tf.model_dir.files`), whose folders cannot be renamed at
+once, the SavedModel is written to a local temporary folder and copied file by file,
+`saved_model.pb` last: a version folder counts (`export_versions`) once it holds that file.
 """
 
 import os
 import shutil
+import tempfile
 
 import tensorflow as tf
 
+from saccader_tf.model_dir import files
 from saccader_tf.utils.errors import BadValueError, MissingFileError
 
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -31,7 +36,7 @@ def export_versions(export_root):
     `(version, path)` pairs (none when the folder does not exist)."""
     versions = []
     for version, path in _numbered(export_root):
-        if os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)):
+        if files.isfile(os.path.join(path, SAVED_MODEL_FILE)):
             versions.append((version, path))
     return sorted(versions)
 
@@ -54,7 +59,7 @@ def find_export(path):
     versions = export_versions(path)
     if versions:
         return versions[-1][1]
-    if os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)):
+    if files.isfile(os.path.join(path, SAVED_MODEL_FILE)):
         return path
     raise MissingExportError(
         f"No SavedModel in {path} (neither {SAVED_MODEL_FILE} nor a version folder such as "
@@ -84,8 +89,10 @@ def write_atomically(export_dir, write):
     Raises:
         BadValueError: `export_dir` is a file, or a non-empty folder without a SavedModel.
     """
-    export_dir = os.path.abspath(export_dir)
+    export_dir = files.absolute(export_dir)
     _check_replaceable(export_dir)
+    if files.is_remote(export_dir):
+        return _write_by_copy(export_dir, write)
     parent, name = os.path.split(export_dir)
     os.makedirs(parent, exist_ok=True)
     _remove_stale(parent, name)
@@ -99,21 +106,36 @@ def write_atomically(export_dir, write):
     return export_dir
 
 
+def _write_by_copy(export_dir, write):
+    """`write_atomically` for a URL: `write` into a local temporary folder, then a copy to
+    `export_dir` with `saved_model.pb` last (a SavedModel there before is deleted first)."""
+    local = tempfile.mkdtemp(prefix="saccader_export_")
+    try:
+        folder = os.path.join(local, "export")
+        write(folder)
+        _remove_temporary_files(folder)
+        files.rmtree(export_dir)
+        files.copy_tree(folder, export_dir, last=SAVED_MODEL_FILE)
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+    return export_dir
+
+
 def _numbered(export_root):
-    if not os.path.isdir(export_root):
+    if not files.isdir(export_root):
         return []
     return [
         (int(entry), os.path.join(export_root, entry))
-        for entry in os.listdir(export_root)
-        if entry.isdigit() and os.path.isdir(os.path.join(export_root, entry))
+        for entry in files.listdir(export_root)
+        if entry.isdigit() and files.isdir(os.path.join(export_root, entry))
     ]
 
 
 def _check_replaceable(export_dir):
-    if not os.path.exists(export_dir):
+    if not files.exists(export_dir):
         return
-    if os.path.isdir(export_dir) and (
-        not os.listdir(export_dir) or os.path.isfile(os.path.join(export_dir, SAVED_MODEL_FILE))
+    if files.isdir(export_dir) and (
+        not files.listdir(export_dir) or files.isfile(os.path.join(export_dir, SAVED_MODEL_FILE))
     ):
         return
     raise BadValueError(
@@ -130,8 +152,8 @@ def _remove_stale(parent, name):
 
 
 def _remove_temporary_files(folder):
-    for directory, _, files in os.walk(folder):
-        for file in files:
+    for directory, _, names in os.walk(folder):
+        for file in names:
             if ".pb.tmp" in file:
                 os.remove(os.path.join(directory, file))
 

@@ -7,6 +7,7 @@
     model_config           rebuilding a model from its record; `load_trained_model`
     progress               the resumable progress of a running stage
     lock                   one launcher per model_dir (`ModelDirLock`)
+    files                  every read and write, on a local disk or any URL tf.io.gfile knows
     errors                 `MissingCheckpointError`, `CorruptCheckpointError`
 
 The public functions are also names of this package (`from saccader_tf import model_dir`,

@@ -15,6 +15,9 @@ stage 1). Model_dirs written before this record (no `parent.json`) are taken as 
 
 import os
 
+import tensorflow as tf
+
+from saccader_tf.model_dir import files
 from saccader_tf.model_dir.errors import CorruptCheckpointError
 from saccader_tf.model_dir.records import read_json_record, write_json_record
 from saccader_tf.model_dir.stage_files import file_sha256, stage_weights_path
@@ -31,14 +34,13 @@ def stage_sha256(model_dir, stage):
     """The SHA-256 of `stage`'s weights file: the one written beside it when there is one (it is
     checked whenever the file loads), else computed; `None` when the file does not exist."""
     path = stage_weights_path(model_dir, stage)
-    if not os.path.exists(path):
+    if not files.exists(path):
         return None
     try:
-        with open(path + ".sha256") as f:
-            written = f.read().strip()
+        written = files.read_text(path + ".sha256").strip()
         if written:
             return written
-    except OSError:
+    except (OSError, tf.errors.OpError):
         pass
     return file_sha256(path)
 
@@ -53,7 +55,7 @@ def parent_change(model_dir, stage, parent_stage):
     """Why `stage`'s files were not trained from the current file of `parent_stage` (one
     sentence), or `None` when they were, or when `stage` has no record (an older model_dir)."""
     path = parent_path(model_dir, stage)
-    if not os.path.exists(path):
+    if not files.exists(path):
         return None
     record = _read(path)
     if record.get("parent_stage") != parent_stage:
@@ -76,7 +78,7 @@ def lineage_problem(model_dir, stage, ancestor):
     missing (an older model_dir)."""
     while stage > ancestor:
         path = parent_path(model_dir, stage)
-        if not os.path.exists(path):
+        if not files.exists(path):
             return None
         parent = _read(path).get("parent_stage")
         change = parent_change(model_dir, stage, parent)

@@ -12,6 +12,11 @@ never blocks: the file stays, but nobody holds it.
 Under `--strategy=multi_worker` only the chief takes the lock (the other workers write nothing
 under `model_dir`). On a network filesystem `flock` is forwarded to the server by Linux's NFS
 client; where a folder cannot be locked only the file's lock applies.
+
+A model_dir given as a URL (`gs://`, `s3://`, `ram://`, ...; `saccader_tf.model_dir.files`) is not
+locked: object stores have no `flock`, and a lock file alone would be left behind by every killed
+launcher. There, keeping one launcher per model_dir is the job scheduler's (docs/reliability.md,
+"Locks").
 """
 
 import datetime
@@ -26,6 +31,7 @@ import sys
 import time
 
 from saccader_tf.utils.errors import UserError
+from saccader_tf.utils.urls import is_url
 
 LOCK_FILE = "launcher.lock"
 
@@ -58,6 +64,8 @@ class ModelDirLock:
 
     def __enter__(self):
         model_dir = os.path.dirname(self.path) or "."
+        if is_url(model_dir):
+            return self  # not locked: see the module docstring
         os.makedirs(model_dir, exist_ok=True)
         # The lock is held on model_dir itself: deleting launcher.lock cannot free it. The file
         # is locked too (launchers of older versions lock only the file) and names the holder.

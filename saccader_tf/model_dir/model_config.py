@@ -10,6 +10,7 @@ import os
 
 import tensorflow as tf
 
+from saccader_tf.model_dir import files
 from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
 from saccader_tf.model_dir.records import (
     CLASSNET_CONFIG_FILE,
@@ -95,7 +96,7 @@ def _model_checkpoint(model_dir):
     """`(config, 3, fix)` of the Saccader or DRAM of `model_dir`, once its files exist."""
     config = load_model_config(model_dir)
     path = stage_weights_path(model_dir, 3)
-    if not os.path.exists(path):
+    if not files.exists(path):
         raise MissingCheckpointError(
             f"Export needs the final (stage-3) checkpoint {path}, which does not exist. Run all "
             f"three training stages with --model_dir={model_dir} first (stage 3 writes it)."
@@ -113,7 +114,7 @@ def _classnet_checkpoint(model_dir, config):
     classifier = config.get("classifier")
     flag = f" --classifier={classifier}" if isinstance(classifier, str) else ""
     command = f"python -m saccader_tf.launch --stage=4{flag} --model_dir={model_dir}"
-    if not os.path.exists(path):
+    if not files.exists(path):
         raise MissingCheckpointError(
             f"{model_dir} holds a Saccader-ClassNet ({CLASSNET_CONFIG_FILE}) whose stage-4 "
             f"checkpoint {path} does not exist. Train it with `{command}` (and the other flags of "

@@ -10,6 +10,7 @@ dataset, its channels and class names.
 import math
 import os
 
+from saccader_tf.model_dir import files
 from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
 from saccader_tf.model_dir.records import read_json_record, write_json_record
 
@@ -67,7 +68,7 @@ def load_preprocessing(model_dir):
         CorruptCheckpointError: the file is no JSON object, or lacks or garbles an entry.
     """
     path = os.path.join(model_dir, PREPROCESSING_FILE)
-    if not os.path.exists(path):
+    if not files.exists(path):
         raise MissingCheckpointError(
             f"{path} does not exist: train the model with `python -m saccader_tf.launch "
             f"--model_dir={model_dir}` first (or, on a trained model_dir, re-run its training "

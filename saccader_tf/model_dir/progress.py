@@ -34,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf.model_dir import files
 from saccader_tf.model_dir.records import read_json_record, write_json_record
 from saccader_tf.utils.errors import BadValueError, MissingFileError
 
@@ -71,6 +72,7 @@ class StageProgress:
         self.manager = _manager(self.checkpoint, directory, max_to_keep) if writer else None
         self.restored_from = None
         self._home = None  # model_dir's (device, inode) once the stage started: see `save`
+        self._saved_step = None  # the step of this object's last save
         self.notes = []  # one line per save passed over at `start`, for the user
 
     @property
@@ -96,7 +98,8 @@ class StageProgress:
             if problem is None:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
                 self.restored_from = path
-                self._home = _identity(self.model_dir)
+                self._home = files.identity(self.model_dir)
+                self._saved_step = self.step  # the state of that save
                 return self.step
             self.notes.append(f"cannot resume from {path}: {problem}")
         if saves:
@@ -104,28 +107,36 @@ class StageProgress:
                 f"no usable save in {self.directory}: the stage starts again from step 0"
             )
         if self.writer:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            os.makedirs(self.directory)
+            files.rmtree(self.directory)
+            files.makedirs(self.directory)
             write_json_record(os.path.join(self.directory, PLAN_FILE), self.plan)
             self.manager = _manager(
                 self.checkpoint, self.directory, self.max_to_keep
             )  # forget old records
-        self._home = _identity(self.model_dir)
+        self._home = files.identity(self.model_dir)
         return 0
 
     @property
     def model_dir(self):
         """The run's directory (`directory` is `model_dir/stageN/progress`)."""
-        return os.path.dirname(os.path.dirname(os.path.abspath(self.directory)))
+        return os.path.dirname(os.path.dirname(files.absolute(self.directory)))
 
     def save(self):
-        """Saves the current state (every worker must call it; only the chief's is kept).
+        """Saves the current state (every worker must call it; only the chief's is kept). A
+        second call at the same step (a stop right after a periodic save) does nothing: the state
+        is the one saved, and some file systems (ram://) would append to the files, not replace.
 
         Raises:
             MissingFileError: model_dir was deleted (or replaced) since the stage started.
         """
+        if self.step == self._saved_step:
+            return
+        self._save()
+        self._saved_step = self.step
+
+    def _save(self):
         if self.writer:
-            if self._home is not None and _identity(self.model_dir) != self._home:
+            if self._home is not None and files.identity(self.model_dir) != self._home:
                 raise MissingFileError(
                     f"{self.model_dir} was deleted or replaced while this run trained in it "
                     f"(noticed at the save of step {self.step} of stage progress "
@@ -143,11 +154,11 @@ class StageProgress:
     def clear(self):
         """Deletes the saved progress (once the stage's final checkpoint is written)."""
         if self.writer:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            files.rmtree(self.directory)
 
     def _check_plan(self):
         path = os.path.join(self.directory, PLAN_FILE)
-        if not os.path.exists(path):
+        if not files.exists(path):
             # The saves themselves are intact (each is checked before it is restored, and must
             # match the model's variables): resume them, under these settings, saying so.
             self.notes.append(
@@ -215,8 +226,8 @@ def saves_on_disk(directory):
     garbled); a save counts as present if its `.index` or one of its `.data` shards exists.
     """
     steps = set()
-    if os.path.isdir(directory):
-        for name in os.listdir(directory):
+    if files.isdir(directory):
+        for name in files.listdir(directory):
             match = _SAVE_NAME.match(name)
             if match:
                 steps.add(int(match.group(1)))
@@ -231,7 +242,9 @@ def save_problem(path):
     weights are all found before anything is restored.
     """
     try:
-        reader = tf.train.load_checkpoint(path)
+        # The reader of the prefix itself: `tf.train.load_checkpoint` would take a ram:// prefix
+        # for a folder (that file system calls every prefix of a name a folder).
+        reader = tf.compat.v1.train.NewCheckpointReader(path)
         for name, dtype in sorted(reader.get_variable_to_dtype_map().items()):
             value = reader.get_tensor(name)
             if dtype.is_floating and not np.all(np.isfinite(value)):
@@ -248,16 +261,7 @@ def _manager(checkpoint, directory, max_to_keep):
     try:
         return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
     except (tf.errors.OpError, ValueError, UnicodeDecodeError):
-        os.replace(
+        files.replace(
             os.path.join(directory, "checkpoint"), os.path.join(directory, "checkpoint.garbled")
         )
         return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
-
-
-def _identity(directory):
-    """`(device, inode)` of `directory`, or `None` when it does not exist."""
-    try:
-        info = os.stat(directory)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino

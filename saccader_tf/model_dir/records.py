@@ -10,12 +10,12 @@ weights of another architecture never load into the model of these flags. `read_
 reads any of the model_dir's JSON files with an error that names the file and the fix.
 """
 
-import contextlib
 import json
 import os
 
 import keras
 
+from saccader_tf.model_dir import files
 from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
 from saccader_tf.utils.errors import BadValueError
 
@@ -64,7 +64,7 @@ def check_model_config(model_dir, config, *, file=CONFIG_FILE, keys=_ARCHITECTUR
     """
     path = os.path.join(model_dir, file)
     config = config_record(config)
-    if os.path.exists(path):
+    if files.exists(path):
         recorded = read_json_record(path, _CONFIG_FIX)
         if file == CONFIG_FILE:
             _checked_model_record(path, recorded)
@@ -93,7 +93,7 @@ def load_model_config(model_dir):
         CorruptCheckpointError: the file is no JSON object.
     """
     path = os.path.join(model_dir, CONFIG_FILE)
-    if not os.path.exists(path):
+    if not files.exists(path):
         raise MissingCheckpointError(f"{path} does not exist: {model_dir} holds no trained model.")
     return _checked_model_record(path, read_json_record(path, _CONFIG_FIX))
 
@@ -123,7 +123,7 @@ def check_classnet_config(model_dir, config):
 def load_classnet_config(model_dir):
     """The Saccader-ClassNet config recorded in `model_dir`, or `None` when it holds none."""
     path = os.path.join(model_dir, CLASSNET_CONFIG_FILE)
-    if not os.path.exists(path):
+    if not files.exists(path):
         return None
     return read_json_record(
         path,
@@ -144,7 +144,7 @@ def read_json_record(path, fix):
             and `fix`.
     """
     try:
-        with open(path, encoding="utf-8") as f:
+        with files.open_file(path, "r") as f:
             record = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CorruptCheckpointError(
@@ -162,16 +162,18 @@ def write_json_record(path, record, *, sort_keys=True):
     """Writes the JSON object `record` to `path` (its folder created if needed) as a whole or not
     at all: to a temporary file beside it, then renamed over it. A full disk or a kill while
     writing leaves the previous file (or none), never a truncated one."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    files.makedirs(os.path.dirname(path) or ".")
     partial = f"{path}.partial"
     try:
-        with open(partial, "w", encoding="utf-8") as f:
+        with files.open_file(partial, "w") as f:
             json.dump(record, f, indent=2, sort_keys=sort_keys)
             f.write("\n")
-        os.replace(partial, path)
+        files.replace(partial, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
+        try:
+            files.remove(partial)
+        except Exception:  # noqa: BLE001 (the error that got here is the one to raise)
+            pass
         raise
 
 

@@ -11,17 +11,20 @@
     model_dir/logs/stageN/                TensorBoard logs
 
 A file is written under a temporary name and renamed, and its SHA-256 is checked when it loads,
-so an interrupted save or a damaged copy is named as such instead of loading garbage. The records
+so an interrupted save or a damaged copy is named as such instead of loading garbage. model_dir
+may be a URL (`gs://...`): the files go through `saccader_tf.model_dir.files`, h5py writing and
+reading a local temporary copy. The records
 beside the weights are in `records` and `preprocessing_record`; rebuilding the final model is
 `model_config.load_trained_model`.
 """
 
-import contextlib
 import errno
-import hashlib
 import os
 import sys
 
+import tensorflow as tf
+
+from saccader_tf.model_dir import files
 from saccader_tf.model_dir.errors import CorruptCheckpointError, MissingCheckpointError
 from saccader_tf.utils.finite import non_finite_variables
 
@@ -41,7 +44,7 @@ def progress_dir(model_dir, stage):
 def stage_finished(model_dir, stage):
     """Whether `stage` ran to its end in `model_dir`: its checkpoint exists and no progress is
     pending."""
-    return os.path.exists(stage_weights_path(model_dir, stage)) and not os.path.exists(
+    return files.exists(stage_weights_path(model_dir, stage)) and not files.exists(
         progress_dir(model_dir, stage)
     )
 
@@ -58,25 +61,26 @@ def save_stage(model, model_dir, stage):
             error); the previous checkpoint of `stage`, if any, is kept as it was.
     """
     path = stage_weights_path(model_dir, stage)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    files.makedirs(os.path.dirname(path))
     partial = path[: -len(".weights.h5")] + ".partial.weights.h5"
     digest_partial = path + ".sha256.partial"
     try:
-        model.save_weights(partial)
-        digest = file_sha256(partial)
-        with open(digest_partial, "w") as f:
-            f.write(digest + "\n")
-    except (OSError, RuntimeError) as error:
+        with files.written_locally(partial) as local:  # h5py writes local files only
+            model.save_weights(local)
+            digest = files.sha256(local)
+        files.write_text(digest_partial, digest + "\n")
+    except (OSError, RuntimeError, tf.errors.OpError) as error:
         for leftover in (partial, digest_partial):
-            with contextlib.suppress(OSError):
-                os.remove(leftover)
+            try:
+                files.remove(leftover)
+            except (OSError, tf.errors.OpError):
+                pass
         if is_disk_full(error):
             raise OSError(errno.ENOSPC, f"No space left on device writing {path}", path) from None
         raise
-    with contextlib.suppress(FileNotFoundError):  # a kill from here on: a file without digest
-        os.remove(path + ".sha256")
-    os.replace(partial, path)
-    os.replace(digest_partial, path + ".sha256")
+    files.remove(path + ".sha256")  # a kill from here on: a file without digest
+    files.replace(partial, path)
+    files.replace(digest_partial, path + ".sha256")
     return path
 
 
@@ -84,7 +88,7 @@ def is_disk_full(error):
     """Whether `error` (an `OSError`, or h5py's `RuntimeError`) says the disk is full."""
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return True
-    text = str(error)
+    text = error.message if isinstance(error, tf.errors.OpError) else str(error)
     return "No space left on device" in text or "errno = 28" in text
 
 
@@ -107,14 +111,14 @@ def load_stage_weights(model, path, fix):
         return CorruptCheckpointError(f"{path} {problem}: {fix}. Received: path={path}")
 
     digest_path = path + ".sha256"
-    checked = os.path.exists(digest_path)
+    checked = files.exists(digest_path)
     if checked:
-        with open(digest_path) as f:
-            expected = f.read().strip()
+        expected = files.read_text(digest_path).strip()
         if expected != file_sha256(path):
             raise corrupt("is damaged (its contents differ from the SHA-256 written with it)")
     try:
-        model.load_weights(path)
+        with files.local_copy(path) as local:  # h5py reads local files only
+            model.load_weights(local)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         if checked:  # the file is as it was written: the model built around it differs
@@ -138,10 +142,9 @@ def _write_missing_digest(path):
     line on stderr; its digest is written now so that later damage is found."""
     action = "written now, so later changes are found"
     try:
-        with open(path + ".sha256.partial", "w") as f:
-            f.write(file_sha256(path) + "\n")
-        os.replace(path + ".sha256.partial", path + ".sha256")
-    except OSError:
+        files.write_text(path + ".sha256.partial", file_sha256(path) + "\n")
+        files.replace(path + ".sha256.partial", path + ".sha256")
+    except (OSError, tf.errors.OpError):
         action = "not written (model_dir is read-only)"
     print(
         f"note: {path} has no SHA-256 file beside it, so damage to it cannot be detected: loaded "
@@ -164,7 +167,7 @@ def restore_stage(model, model_dir, stage, make_command):
         CorruptCheckpointError: the file is damaged, naming it and that command.
     """
     path = stage_weights_path(model_dir, stage)
-    if not os.path.exists(path):
+    if not files.exists(path):
         raise MissingCheckpointError(
             f"Stage {stage + 1} needs the stage-{stage} checkpoint {path}, which does not exist. "
             f"Create it first with:\n    {make_command}"
@@ -174,9 +177,5 @@ def restore_stage(model, model_dir, stage, make_command):
 
 
 def file_sha256(path):
-    """The SHA-256 (hex) of the file at `path`."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The SHA-256 (hex) of the file at `path` (a local path or a URL)."""
+    return files.sha256(path)

@@ -28,7 +28,7 @@ from saccader_tf.evaluation.evaluate import evaluate_model, policy_accuracies
 from saccader_tf.export.layout import new_version_dir
 from saccader_tf.export.savedmodel import export_model
 from saccader_tf.layers import kernel_choice
-from saccader_tf.model_dir import lineage, stage_files
+from saccader_tf.model_dir import files, lineage, stage_files
 from saccader_tf.model_dir.lock import ModelDirLock
 from saccader_tf.model_dir.model_config import load_trained_model
 from saccader_tf.model_dir.preprocessing_record import (
@@ -100,7 +100,7 @@ def launch(settings, stage):
     kernel_choice.set_kernels(settings.kernels)
     if stage in ("eval", "export", PREDICT_STAGE):
         print(kernel_choice.choice_line(), flush=True)
-        exists = os.path.isdir(settings.model_dir)  # else the step below says what is missing
+        exists = files.isdir(settings.model_dir)  # else the step below says what is missing
         step = {"eval": evaluate, "export": export, PREDICT_STAGE: predict}[stage]
         with ModelDirLock(settings.model_dir) if exists else contextlib.nullcontext():
             step(settings)
@@ -255,8 +255,8 @@ def stage_decisions(settings, kind, to_train):
             why = f"its parent, stage {parent}, trains in this run"
         elif parent:
             why = lineage.parent_change(model_dir, stage, parent)
-        on_disk = os.path.exists(stage_files.stage_weights_path(model_dir, stage)) or (
-            os.path.exists(stage_files.progress_dir(model_dir, stage))
+        on_disk = files.exists(stage_files.stage_weights_path(model_dir, stage)) or (
+            files.exists(stage_files.progress_dir(model_dir, stage))
         )
         why = why if on_disk and not settings.retrain else None
         finished = stage_files.stage_finished(model_dir, stage)

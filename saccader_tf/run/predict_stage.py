@@ -18,6 +18,7 @@ import sys
 from saccader_tf.evaluation.pictures import plot_glimpses
 from saccader_tf.inference.image_inputs import image_paths
 from saccader_tf.inference.predictor import load
+from saccader_tf.model_dir import files
 from saccader_tf.model_dir.errors import MissingCheckpointError
 from saccader_tf.run.recorded_checks import recorded_model_settings
 from saccader_tf.utils.errors import UserError
@@ -34,7 +35,7 @@ def predict(settings):
     Returns:
         `(written, skipped)`: the number of records written and the list of unreadable files.
     """
-    if not os.path.isdir(settings.model_dir):
+    if not files.isdir(settings.model_dir):
         raise MissingCheckpointError(
             f"No trained model in {settings.model_dir}: the folder does not exist. Train one "
             f"with `python -m saccader_tf.launch --model_dir={settings.model_dir}` first, or "

@@ -22,7 +22,7 @@ import os
 import sys
 
 from saccader_tf.data.tfds_download import PROBE_HOST, network_reachable
-from saccader_tf.model_dir import stage_files
+from saccader_tf.model_dir import files, stage_files
 from saccader_tf.model_dir.records import (
     CONFIG_FILE,
     load_model_config,
@@ -78,7 +78,7 @@ def check_imagenet_download(settings, stages, reachable=None):
         return
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     cached = os.path.join(home, "models", KERAS_IMAGENET_FILES[settings.classifier])
-    if os.path.exists(cached) or (reachable or network_reachable)():
+    if files.exists(cached) or (reachable or network_reachable)():
         return
     raise NoNetworkForWeightsError(
         f"--classifier_weights=imagenet downloads keras.applications' ImageNet weights of "
@@ -96,7 +96,7 @@ def origin_path(model_dir):
 def read_origin(model_dir):
     """The record of `origin_path` (a dict), or `None` when stage 1 was trained from scratch."""
     path = origin_path(model_dir)
-    if not os.path.exists(path):
+    if not files.exists(path):
         return None
     return read_json_record(path, "delete it if stage 1 was trained from scratch")
 
@@ -114,7 +114,7 @@ def origin_line(model_dir):
 
 def uses_pretrained(settings):
     """Whether the run's stage 1 comes (or came) from BagNet weights: the flag, or the record."""
-    return bool(settings.bagnet_weights) or os.path.exists(origin_path(settings.model_dir))
+    return bool(settings.bagnet_weights) or files.exists(origin_path(settings.model_dir))
 
 
 def pretrained_model_options(settings):
@@ -123,7 +123,7 @@ def pretrained_model_options(settings):
     layout), else none."""
     if settings.bagnet_weights:
         return {"bagnet_kwargs": dict(BRENDEL_BAGNET_KWARGS)}
-    if not os.path.exists(os.path.join(settings.model_dir, CONFIG_FILE)):
+    if not files.exists(os.path.join(settings.model_dir, CONFIG_FILE)):
         return {}
     recorded = load_model_config(settings.model_dir).get("bagnet_kwargs")
     return {"bagnet_kwargs": dict(recorded)} if recorded else {}
@@ -190,8 +190,8 @@ def start_from_weights(settings, model, first_stage, parent, chief):
         settings.retrain or not stage_files.stage_finished(model_dir, 1)
     )
     if path is None:
-        if trains_stage1 and chief and os.path.exists(origin_path(model_dir)):
-            os.remove(origin_path(model_dir))  # stage 1 now trains from scratch
+        if trains_stage1 and chief and files.exists(origin_path(model_dir)):
+            files.remove(origin_path(model_dir))  # stage 1 now trains from scratch
         return False
     if first_stage == 1:
         if not trains_stage1:
@@ -207,8 +207,8 @@ def start_from_weights(settings, model, first_stage, parent, chief):
         return False
     if parent != 1:
         return False  # the run starts from a later stage's file
-    origin = read_origin(model_dir) if os.path.exists(origin_path(model_dir)) else None
-    if os.path.exists(stage_files.stage_weights_path(model_dir, 1)):
+    origin = read_origin(model_dir) if files.exists(origin_path(model_dir)) else None
+    if files.exists(stage_files.stage_weights_path(model_dir, 1)):
         if origin is None or origin.get("how") != IMPORTED:
             print(
                 f"note: stage 1 is already trained in {model_dir}: {path} is not used for it "

@@ -16,6 +16,7 @@ from saccader_tf.models.bagnet.bagnet import variant_conv_stack
 from saccader_tf.models.bagnet.variants import VARIANTS
 from saccader_tf.models.dram.dram import DRAM_VARIANTS
 from saccader_tf.models.saccader.policies import POLICIES
+from saccader_tf.run.model_dir_checks import check_model_dir
 from saccader_tf.run.predict_checks import PREDICT_STAGE, check_predict
 from saccader_tf.run.pretrained_checks import IMAGENET, check_pretrained
 from saccader_tf.run.service_checks import check_data_service
@@ -336,20 +337,6 @@ def check_ranges(settings):
             f"Received: {ARG}cluster_port={settings.cluster_port}"
         )
     check_model_dir(settings.model_dir)
-
-
-def check_model_dir(model_dir):
-    """`model_dir` names a directory (existing or not), not a file."""
-    if not model_dir or not model_dir.strip():
-        raise SettingsError(
-            f"{ARG}model_dir must name a directory, e.g. {ARG}model_dir=runs/a. "
-            f"Received: {ARG}model_dir={model_dir}"
-        )
-    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
-        raise SettingsError(
-            f"{ARG}model_dir={model_dir} is a file, not a directory: choose a directory "
-            f"path. Received: {ARG}model_dir={model_dir}"
-        )
 
 
 def check_data(settings):
