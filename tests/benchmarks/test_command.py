@@ -43,7 +43,7 @@ class CommandTest(unittest.TestCase):
         with open(output) as f:
             report = json.load(f)
         self.assertEqual(report["header"]["TF_ENABLE_ONEDNN_OPTS"], "1")  # prepare_environment
-        self.assertEqual(len(report["rows"]), 19)  # every row of the table, none skipped
+        self.assertEqual(len(report["rows"]), 25)  # every row of the table, none skipped
         self.assertNotIn("skipped", [row["value"] for row in report["rows"]])
         self.assertIn("[benchmark +", run.stderr)
 

@@ -25,6 +25,7 @@ from saccader_tf.models.bagnet.bagnet import BagNet
 from saccader_tf.models.bagnet.bottleneck import BagNetBottleneck
 from saccader_tf.models.classnet.classnet import SaccaderClassNet
 from saccader_tf.models.classnet.glimpse_extraction import GlimpseExtraction
+from saccader_tf.models.classnet.imagenet_inputs import ImagenetInputs
 from saccader_tf.models.dram.dram import DRAM
 from saccader_tf.models.dram.glimpse_network import GlimpseNetwork
 from saccader_tf.models.dram.location_policy import GaussianLocationPolicy
@@ -190,6 +191,14 @@ CASES = {
             "resized",
             {"image_size": 36, "source_size": 24, "receptive_field": 9, "output_size": 8},
             lambda: (_normal(2, 36, 36, 2), _boxes()),
+            {"check_fit": False},  # no weights
+        ),
+    ],
+    ImagenetInputs: [
+        Case(
+            "resnet50_v2",
+            {"application": "resnet50_v2", "mean": (0.485, 0.456, 0.406), "std": (0.2, 0.2, 0.2)},
+            lambda: _normal(2, 4, 4, 3),
             {"check_fit": False},  # no weights
         ),
     ],

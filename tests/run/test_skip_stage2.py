@@ -28,7 +28,7 @@ class SkipStage2Test(tf.test.TestCase):
             skip_stage2=True,
             save_every_steps=0,
         )
-        with mock.patch.object(recipe, "data_source", lambda s: _tiny_source()):
+        with mock.patch.object(recipe, "data_source", lambda s, **_: _tiny_source()):
             with self.assertRaises(checkpoints.MissingCheckpointError) as raised:
                 recipe.launch(settings, "3")
         message = str(raised.exception)
@@ -58,7 +58,7 @@ class SkipStage2Test(tf.test.TestCase):
             return {"summary": f"stage {stage}: not trained (test)"}
 
         with (
-            mock.patch.object(recipe, "data_source", lambda s: _tiny_source()),
+            mock.patch.object(recipe, "data_source", lambda s, **_: _tiny_source()),
             mock.patch.object(checkpoints, "restore_stage", recording_restore),
             mock.patch.object(recipe, "train_stage", fake_train),
         ):
@@ -114,7 +114,7 @@ class SkipStage2RunTest(tf.test.TestCase):
             return real_restore(model, directory, stage, command)
 
         with (
-            mock.patch.object(recipe, "data_source", lambda s: _tiny_source()),
+            mock.patch.object(recipe, "data_source", lambda s, **_: _tiny_source()),
             mock.patch.object(checkpoints, "restore_stage", recording_restore),
         ):
             recipe.launch(settings, "all")

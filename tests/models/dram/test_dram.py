@@ -331,6 +331,7 @@ class DRAMEvaluationTest(tf.test.TestCase):
         source = types.SimpleNamespace(
             eval=tf.data.Dataset.from_tensors((images, labels[:, 1].astype("int32"))),
             eval_boxes=None,
+            class_names=None,
         )
         result = evaluate_model(
             model, source, max_glimpses=3, policies=DRAM_POLICIES, occlusion_glimpses=()
