@@ -20,6 +20,7 @@ import sys
 from absl import flags
 
 from saccader_tf.cli.error_report import error_report
+from saccader_tf.cli.tool_args import UsageError, parse_tool_args
 
 FORMATS = ("bagnet_pytorch",)
 VARIANTS = ("bagnet9", "bagnet17", "bagnet33")
@@ -30,7 +31,7 @@ USAGE = (
 )
 
 
-class ConvertUsageError(Exception):
+class ConvertUsageError(UsageError):
     """Flags that cannot work (reported as one line, exit code 2)."""
 
 
@@ -96,29 +97,30 @@ def convert(fmt, variant, input_path, output, check_hash=True):
     return model, preprocessing
 
 
+def _checked(values):
+    """Raises `ConvertUsageError` for flags that cannot work."""
+    for name in ("input", "output"):
+        if not values[name].value:
+            raise ConvertUsageError(f"--{name} is needed: usage: {USAGE}")
+    if not values.output.endswith(WEIGHTS_ENDING):
+        raise ConvertUsageError(
+            f"--output must end in {WEIGHTS_ENDING} (Keras' weights format). "
+            f"Received: --output={values.output}"
+        )
+
+
 def main(argv=None):
     """Parses `argv` (default `sys.argv`), converts, prints what was written; the exit code."""
     argv = sys.argv if argv is None else argv
     values = make_flags()
-    if any(arg in ("-h", "--help", "-help", "--helpfull") for arg in argv[1:]):
-        print(f"usage: {USAGE}\n\n{values.get_help()}")
-        return 0
+    code = parse_tool_args(values, argv, USAGE, _checked)
+    if code is not None:
+        return code
     try:
-        rest = values(argv)
-        if len(rest) > 1:
-            raise ConvertUsageError(f"unexpected arguments {rest[1:]}: usage: {USAGE}")
-        for name in ("input", "output"):
-            if not values[name].value:
-                raise ConvertUsageError(f"--{name} is needed: usage: {USAGE}")
-        if not values.output.endswith(WEIGHTS_ENDING):
-            raise ConvertUsageError(
-                f"--output must end in {WEIGHTS_ENDING} (Keras' weights format). "
-                f"Received: --output={values.output}"
-            )
         model, record = convert(
             values.format, values.variant, values.input, values.output, values.check_hash
         )
-    except (flags.Error, ConvertUsageError) as error:
+    except ConvertUsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # noqa: BLE001 (known problems end in one line; others re-raise)

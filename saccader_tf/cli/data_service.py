@@ -16,6 +16,8 @@ import sys
 
 from absl import flags
 
+from saccader_tf.cli.tool_args import UsageError, parse_tool_args
+
 ROLES = ("dispatcher", "worker")
 USAGE = (
     "python -m saccader_tf.data_service --role=dispatcher --port=5050 | "
@@ -23,7 +25,7 @@ USAGE = (
 )
 
 
-class ServiceUsageError(Exception):
+class ServiceUsageError(UsageError):
     """Flags that cannot work (reported as one line, exit code 2)."""
 
 
@@ -75,17 +77,9 @@ def main(argv=None):
     """Parses `argv` (default `sys.argv`), serves until stopped; the exit code."""
     argv = sys.argv if argv is None else argv
     values = make_flags()
-    if any(arg in ("-h", "--help", "-help", "--helpfull") for arg in argv[1:]):
-        print(f"usage: {USAGE}\n\n{values.get_help()}")
-        return 0
-    try:
-        rest = values(argv)
-        if len(rest) > 1:
-            raise ServiceUsageError(f"unexpected arguments {rest[1:]}: usage: {USAGE}")
-        checked(values)
-    except (flags.Error, ServiceUsageError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    code = parse_tool_args(values, argv, USAGE, checked)
+    if code is not None:
+        return code
     server = start(values.role, values.port, values.dispatcher, values.host)
     where = f"grpc://{values.host or socket.gethostname()}:{values.port}"
     print(f"tf.data service {values.role} serving at {where}", flush=True)
