@@ -7,19 +7,16 @@ The launcher runs in process (`launcher.main` under `flagsaver`), on tiny settin
 and the image counts are computed independently here (hashlib, the folder's files).
 """
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
 
 import pytest
 import tensorflow as tf
-from absl.testing import flagsaver
 
-from saccader_tf.cli import launcher
 from tests.support.image_folder_fixture import write_random_image_folder
+from tests.support.launcher_flags import launch_with_flags
 from tests.support.paths import REPO_ROOT
 
 LEGACY = os.path.join(REPO_ROOT, "tests", "data", "model_dir_v0_2")
@@ -49,18 +46,7 @@ def _stage_file(model_dir, stage):
 class ModelDirTruthTest(tf.test.TestCase):
     def _main(self, **flags):
         """The launcher in process; returns (exit code, stdout, stderr)."""
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with (
-            flagsaver.flagsaver(**flags),
-            contextlib.redirect_stdout(stdout),
-            contextlib.redirect_stderr(stderr),
-        ):
-            try:
-                launcher.main(["launch"])
-                code = 0
-            except SystemExit as exit_info:
-                code = exit_info.code
-        return code, stdout.getvalue(), stderr.getvalue()
+        return launch_with_flags(**flags)
 
     def _ok(self, **flags):
         code, out, err = self._main(**flags)

@@ -5,7 +5,6 @@ empty. The references: the bytes read back with `tf.io.gfile` and hashed with `h
 SavedModel loaded by TensorFlow, and a run on the local disk trained with the same flags.
 """
 
-import contextlib
 import hashlib
 import io
 import json
@@ -18,11 +17,10 @@ import h5py
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl.testing import flagsaver
 
 import saccader_tf
-from saccader_tf.cli import launcher
 from saccader_tf.training import preemption
+from tests.support.launcher_flags import launch_with_flags
 from tests.support.paths import REPO_ROOT
 
 TINY = dict(
@@ -72,18 +70,7 @@ class RamModelDirTest(tf.test.TestCase):
 
     def _main(self, **flags):
         """The launcher in process; returns (exit code, stdout, stderr)."""
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with (
-            flagsaver.flagsaver(**flags),
-            contextlib.redirect_stdout(stdout),
-            contextlib.redirect_stderr(stderr),
-        ):
-            try:
-                launcher.main(["launch"])
-                code = 0
-            except SystemExit as exit_info:
-                code = exit_info.code
-        return code, stdout.getvalue(), stderr.getvalue()
+        return launch_with_flags(**flags)
 
     def _ok(self, **flags):
         code, out, err = self._main(**flags)

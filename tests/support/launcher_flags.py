@@ -49,21 +49,38 @@ def launch_in_process(*args):
     command's (for the commands quoted in errors), the flags and the SIGTERM handler are restored
     afterwards. Returns (exit code, stdout, stderr)."""
     argv = ["saccader_tf/launch.py", *args]
+
+    def parse_and_run():
+        launcher.FLAGS(argv)
+        return _exit_code_of(lambda: launcher.main(argv[:1]))
+
+    with flagsaver.flagsaver(), mock.patch.object(sys, "argv", argv):
+        return _captured(parse_and_run)
+
+
+def launch_with_flags(**flags):
+    """`launcher.main` in this process with `flags` set as absl flag values (`flagsaver`), the
+    flags and the SIGTERM handler restored afterwards. Returns (exit code, stdout, stderr)."""
+    with flagsaver.flagsaver(**flags):
+        return _captured(lambda: _exit_code_of(lambda: launcher.main(["launch"])))
+
+
+def _exit_code_of(main):
+    """`main()`'s `SystemExit` code, 0 when it returns."""
+    try:
+        main()
+        return 0
+    except SystemExit as exit_info:
+        return exit_info.code
+
+
+def _captured(run):
+    """`(run(), stdout, stderr)` with both streams captured and the SIGTERM handler kept."""
     stdout, stderr = io.StringIO(), io.StringIO()
     handler = signal.getsignal(signal.SIGTERM)
     try:
-        with (
-            flagsaver.flagsaver(),
-            mock.patch.object(sys, "argv", argv),
-            contextlib.redirect_stdout(stdout),
-            contextlib.redirect_stderr(stderr),
-        ):
-            launcher.FLAGS(argv)
-            try:
-                launcher.main(argv[:1])
-                code = 0
-            except SystemExit as exit_info:
-                code = exit_info.code
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = run()
     finally:
         signal.signal(signal.SIGTERM, handler)
     return code, stdout.getvalue(), stderr.getvalue()
