@@ -14,6 +14,7 @@ non-zero return code. Worker 0 is the chief: the only one that writes checkpoint
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,9 @@ import tempfile
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STOP_CODES = (128 + signal.SIGTERM, 128 + signal.SIGINT)
+"""Exit codes of workers that stopped on SIGTERM / SIGINT after saving: every worker stops at the
+same step (docs/reliability.md), so the others are left to exit on their own."""
 
 
 def free_ports(count):
@@ -53,6 +57,8 @@ def run_workers(commands, timeout=240, env=None):
     Every worker gets `TF_CONFIG`, `PYTHONPATH` with the repository, `CUDA_VISIBLE_DEVICES=""`
     and `TF_CPP_MIN_LOG_LEVEL=2`. When a worker fails or `timeout` seconds pass, the others are
     killed (a missing peer would block them in a collective); their return code is then negative.
+    A worker that stopped after saving (`STOP_CODES`) is not a failure: its peers stop at the same
+    step and exit on their own (within `timeout`).
     """
     base = dict(os.environ if env is None else env)
     base.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -75,7 +81,7 @@ def run_workers(commands, timeout=240, env=None):
     deadline = time.monotonic() + timeout
     try:
         while any(p.poll() is None for p in procs):
-            failed = any(p.returncode not in (None, 0) for p in procs)
+            failed = any(p.returncode not in (None, 0, *STOP_CODES) for p in procs)
             if failed or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
