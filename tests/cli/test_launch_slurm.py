@@ -32,7 +32,7 @@ TINY = [
     "--eval_steps=1",
     "--train_examples=64",
     "--epochs=1",
-    "--steps=150",
+    "--steps=60",
     "--save_every_steps=0",
     "--log_every_steps=1",
 ]

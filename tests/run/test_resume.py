@@ -168,24 +168,3 @@ class MultiWorkerResumeTest(tf.test.TestCase):
             for a, b, is_local in zip(resumed, reference, local):
                 if task == 0 or not is_local:
                     self.assertAllClose(a, b, atol=1e-6, rtol=0)
-
-    def test_sigterm_to_one_worker_stops_both_at_the_same_step(self):
-        # Only worker 1 receives SIGTERM (after step 10); the workers agree after every step, so
-        # both save step 11 and stop, and both continue from it when started again.
-        root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), f"term_mw_{os.getpid()}")
-        command = [sys.executable, "-c", _SCRIPT, os.path.join(root, "run"), "multi_worker", "1"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KILL_")}
-        stopped = multi_worker_local.run_workers(
-            [command, command],
-            timeout=240,
-            env=dict(env, KILL_AT="1:10", KILL_SIGNAL="SIGTERM", KILL_TASK="1"),
-        )
-        for code, output in stopped:
-            self.assertEqual(code, 128 + signal.SIGTERM, output[-3000:])
-            self.assertEqual(_stopped(output), {"step": 11, "saved": True})
-        resumed = multi_worker_local.run_workers([command, command], timeout=240, env=env)
-        for code, output in resumed:
-            self.assertEqual(code, 0, output[-3000:])
-            self.assertEqual(
-                _report(output)["stage1"], {"steps": 18, "resumed_from": 11, "epochs_run": [1, 2]}
-            )

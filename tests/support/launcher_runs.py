@@ -24,7 +24,6 @@ from saccader_tf.training.preemption import StageInterrupted
 model_dir, strategy_name, stages = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3].split(",")]
 kill_stage, kill_step = map(int, os.environ.get("KILL_AT", "0:0").split(":"))
 kill_signal = getattr(signal, os.environ.get("KILL_SIGNAL", "SIGKILL"))
-kill_task = int(os.environ.get("KILL_TASK", "-1"))  # -1: every worker signals itself
 
 
 class KillAt(keras.callbacks.Callback):
@@ -34,8 +33,7 @@ class KillAt(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.stage == kill_stage and int(self.model.optimizer.iterations.numpy()) == kill_step:
-            if kill_task in (-1, task):
-                os.kill(os.getpid(), kill_signal)
+            os.kill(os.getpid(), kill_signal)
 
 
 strategy = make_strategy(strategy_name)
@@ -81,7 +79,7 @@ def run(model_dir, kill_at=None, strategy="default", stages="1,3", kill_signal=N
     """Runs the script; `kill_at="<stage>:<step>"` signals the process after that step with
     `kill_signal` (a `signal` name, default SIGKILL)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **source_env)
-    for name in ("KILL_AT", "KILL_SIGNAL", "KILL_TASK"):
+    for name in ("KILL_AT", "KILL_SIGNAL"):
         env.pop(name, None)
     if kill_at:
         env["KILL_AT"] = kill_at
