@@ -16,8 +16,8 @@ on the same batch, the parts of a stage-2 and a stage-3 step:
 - the rest of a step (the optimizer update, weight decay, metrics, dispatch) is the step's time
   minus its parts';
 - two single layers: the attention network's first dilated 3x3 convolution forward + backward as
-  the patch matmul the model runs on CPUs (`layers.dilated_conv`) and as TensorFlow's dilated
-  `Conv2D`, on the grid of this size.
+  TensorFlow's dilated `Conv2D` (what the model runs) and as the patch matmul the model ran on
+  CPUs before (`benchmarks/patch_conv.py`), on the grid of this size.
 
 The parts are separate graphs, so their sum is not exactly the step (no fusion across them, each
 pays its own dispatch); the rest can therefore come out slightly negative.
@@ -28,9 +28,9 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from benchmarks.patch_conv import same_dilated_conv2d
 from benchmarks.timing import time_interleaved
 from benchmarks.training_throughput import STAGES, random_batch
-from saccader_tf.layers.dilated_conv import same_dilated_conv2d
 from saccader_tf.training.losses import (
     correct_prediction_reward,
     glimpse_cross_entropy,

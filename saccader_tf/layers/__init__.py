@@ -3,7 +3,6 @@
 - `CBAM` (`cbam.py`) and `ADCM` (`adcm.py`, CBAM with an attention-guided dropout), built by name
   with `make_attention_module` (`attention_modules.py`: `None`, `"cbam"` or `"adcm"`);
 - `BatchNormalization` (`fused_batch_norm.py`): Keras' layer computed by TensorFlow's fused kernel;
-- `same_dilated_conv2d` (`dilated_conv.py`): a SAME dilated convolution as one matrix product;
 - `replica_seed` (`replica_seed.py`): a stateless seed per `tf.distribute` replica.
 
 Model-specific layers live with their model in `saccader_tf.models`.
@@ -16,7 +15,6 @@ from saccader_tf.layers.attention_modules import (
     validate_attention,
 )
 from saccader_tf.layers.cbam import CBAM
-from saccader_tf.layers.dilated_conv import same_dilated_conv2d
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
 from saccader_tf.layers.replica_seed import replica_seed
 
@@ -27,6 +25,5 @@ __all__ = [
     "CBAM",
     "make_attention_module",
     "replica_seed",
-    "same_dilated_conv2d",
     "validate_attention",
 ]

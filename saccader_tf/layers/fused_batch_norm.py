@@ -25,7 +25,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
     Bessel-corrected batch variance; it is scaled back by `(n − 1) / n` so that the moving variance
     follows the biased variance exactly as Keras does.
 
-    It runs where the CPU substitutes are chosen (`saccader_tf.layers.kernel_choice`: by default
+    It runs where the CPU substitute is chosen (`saccader_tf.layers.kernel_choice`: by default
     when no GPU or TPU is visible). Elsewhere, and for anything the fused kernel does not cover
     (an input of rank other than 4, `axis` other than the last, a `mask`, `renorm`,
     `synchronized=True`, float64), the Keras implementation runs.

@@ -1,14 +1,16 @@
-"""Which kernels run two of the model's layers: the CPU substitutes or Keras's standard layers.
+"""Which kernel runs batch norm: the CPU substitute or Keras's standard layer.
 
-Two layers have a CPU-motivated substitute with the same maths and the same weights:
-`saccader_tf.layers.fused_batch_norm.BatchNormalization` (TensorFlow's fused batch-norm kernel
-instead of Keras's elementwise ops) and `saccader_tf.layers.dilated_conv.same_dilated_conv2d` (a
-dilated convolution as one matrix product). They were chosen and measured on CPUs
-(docs/results/benchmark.md); on GPUs and TPUs cuDNN and XLA run Keras's standard layers well, and
-the substitutes were never measured there. So the choice follows the devices:
+`saccader_tf.layers.fused_batch_norm.BatchNormalization` has a CPU-motivated substitute with the
+same maths and the same weights: TensorFlow's fused batch-norm kernel instead of Keras's
+elementwise ops. It was chosen and measured on CPUs (docs/results/benchmark.md); on GPUs and TPUs
+cuDNN and XLA run Keras's standard layer well, and the substitute was never measured there. So the
+choice follows the devices:
 
-- `"auto"` (the default): the substitutes when TensorFlow sees no GPU or TPU, else Keras's layers;
-- `"cpu"`: the substitutes everywhere; `"standard"`: Keras's layers everywhere.
+- `"auto"` (the default): the substitute when TensorFlow sees no GPU or TPU, else Keras's layer;
+- `"cpu"`: the substitute everywhere; `"standard"`: Keras's layer everywhere.
+
+(The attention network's dilated convolutions once had a CPU substitute too; TensorFlow's kernel
+with oneDNN is now faster, so they run Keras's `Conv2D` everywhere: docs/results/stage_profile.md.)
 
 `set_kernels(mode)` sets the mode for the process (the launcher's `--kernels` flag);
 `cpu_kernels()` is the choice (decided at its first call after a `set_kernels`, then kept) and
@@ -35,7 +37,7 @@ def accelerators():
 
 
 def cpu_kernels():
-    """True when the CPU substitutes run (see the module docstring)."""
+    """True when the CPU substitute runs (see the module docstring)."""
     if _state["choice"] is None:
         mode = _state["mode"]
         _state["choice"] = mode == "cpu" or (mode == "auto" and not accelerators())
@@ -48,12 +50,12 @@ def choice_line():
     if mode != "auto":
         reason = f"--kernels={mode}"
     elif substitutes:
-        reason = "no GPU or TPU visible; --kernels=standard for Keras's layers"
+        reason = "no GPU or TPU visible; --kernels=standard for Keras's layer"
     else:
-        reason = f"{', '.join(accelerators())} visible; --kernels=cpu for the CPU substitutes"
+        reason = f"{', '.join(accelerators())} visible; --kernels=cpu for the CPU substitute"
     what = (
-        "CPU substitutes (fused batch norm, dilated convolutions as one matmul)"
+        "CPU substitute (fused batch norm)"
         if substitutes
-        else "Keras's standard BatchNormalization and dilated Conv2D"
+        else "Keras's standard BatchNormalization"
     )
     return f"kernels: {what} ({reason})"

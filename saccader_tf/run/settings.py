@@ -198,10 +198,9 @@ class RunSettings(DataSettings):
     kernels: str = setting(
         "auto",
         "enum",
-        "Kernels of batch norm and the attention network's dilated convolutions: auto = the CPU "
-        "substitutes (fused batch norm, dilated convolutions as one matmul) when no GPU or TPU "
-        "is visible, else Keras's standard layers (cuDNN/XLA); cpu or standard forces one. Same "
-        "maths and weight files either way.",
+        "Kernel of batch norm: auto = the CPU substitute (TensorFlow's fused batch norm) when no "
+        "GPU or TPU is visible, else Keras's standard layer (cuDNN/XLA); cpu or standard forces "
+        "one. Same maths and weight files either way.",
         choices=KERNEL_MODES,
     )
     jit_compile: bool = setting(

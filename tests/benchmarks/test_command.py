@@ -1,6 +1,7 @@
-"""`python -m benchmarks --quick` and `python -m benchmarks --race --quick`, run as a user runs
-them: a fresh interpreter in the repository root (where `benchmarks/` is found), with the
-entry point's environment (`prepare_environment`) and no oneDNN setting of the test suite."""
+"""`python -m benchmarks --quick`, run as a user runs it: a fresh interpreter in the repository root
+(where `benchmarks/` is found), with the entry point's environment (`prepare_environment`) and no
+oneDNN setting of the test suite. The rows of every part, and the race (`--race`), are checked in
+process (tests/benchmarks/test_benchmark.py, tests/benchmarks/test_race.py)."""
 
 import json
 import os
@@ -53,20 +54,6 @@ class CommandTest(unittest.TestCase):
         measured = {key for key, value in values.items() if value != "skipped"}
         self.assertEqual(measured, {"peak_matmul", "serving/batch1", "serving/batch32"})
         self.assertIn("[benchmark +", run.stderr)
-
-    def test_quick_race(self):
-        png = os.path.join(self.tmp.name, "race.png")
-        output = os.path.join(self.tmp.name, "race.json")
-        run = run_benchmarks("--race", "--quick", f"--race_plot={png}", f"--output={output}")
-        self.assertEqual(run.returncode, 0, run.stderr[-3000:])
-        with open(output) as f:
-            report = json.load(f)
-        keys = [contender["key"] for contender in report["contenders"]]
-        self.assertEqual(keys, ["saccader", "saccader_cbam", "saccader_adcm", "plain_cnn", "dram"])
-        self.assertEqual(report["header"]["TF_ENABLE_ONEDNN_OPTS"], "1")
-        with open(png, "rb") as f:
-            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
-        self.assertIn(f"plot: {png}", run.stdout)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ TINY = [
     "--eval_steps=1",
     "--train_examples=64",
 ]
-STEPS = 150  # far more than run between the step-3 line and the signal's arrival
+STEPS = 50  # far more than run between the step-3 line and the signal's arrival (milliseconds)
 
 
 class LauncherStopMessagesTest(tf.test.TestCase):

@@ -1,4 +1,4 @@
-"""The CPU substitutes run only where chosen: by default when no GPU or TPU is visible."""
+"""The CPU batch-norm substitute runs only where chosen: by default without a GPU or TPU."""
 
 from unittest import mock
 
@@ -6,10 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.layers import dilated_conv, kernel_choice
+from saccader_tf.layers import kernel_choice
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
-from saccader_tf.models.saccader import attention_network
-from saccader_tf.models.saccader.attention_network import AttentionNetwork
 
 GPU = mock.patch.object(kernel_choice, "accelerators", return_value=["/device:GPU:0"])
 
@@ -26,7 +24,7 @@ class KernelChoiceTest(tf.test.TestCase):
     def test_auto_follows_the_devices_and_says_why(self):
         kernel_choice.set_kernels("auto")  # this machine: CPU only
         self.assertTrue(kernel_choice.cpu_kernels())
-        self.assertRegex(kernel_choice.choice_line(), r"^kernels: CPU substitutes .*no GPU or TPU")
+        self.assertRegex(kernel_choice.choice_line(), r"^kernels: CPU substitute .*no GPU or TPU")
         with GPU:
             kernel_choice.set_kernels("auto")
             self.assertFalse(kernel_choice.cpu_kernels())
@@ -55,15 +53,3 @@ class KernelChoiceTest(tf.test.TestCase):
         with mock.patch.object(tf.compat.v1.nn, "fused_batch_norm", _refuse):
             with self.assertRaisesRegex(AssertionError, "substitute ran"):
                 ours(x, training=True)
-
-    def test_attention_network_uses_keras_dilated_convs_on_gpus(self):
-        x = np.random.default_rng(1).normal(size=(2, 6, 6, 8)).astype("float32")
-        network = AttentionNetwork(widths=(8, 8, 4, 4))
-        network.build(x.shape)
-        kernel_choice.set_kernels("cpu")
-        substitutes = network(x, training=False)
-        with GPU, mock.patch.object(attention_network, "same_dilated_conv2d", _refuse):
-            kernel_choice.set_kernels("auto")
-            standard = network(x, training=False)
-        self.assertAllClose(standard, substitutes, atol=1e-4)
-        self.assertIs(attention_network.same_dilated_conv2d, dilated_conv.same_dilated_conv2d)

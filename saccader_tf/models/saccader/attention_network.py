@@ -3,9 +3,7 @@
 import keras
 
 from saccader_tf.layers.attention_modules import make_attention_module, validate_attention
-from saccader_tf.layers.dilated_conv import same_dilated_conv2d
 from saccader_tf.layers.fused_batch_norm import BatchNormalization
-from saccader_tf.layers.kernel_choice import cpu_kernels
 from saccader_tf.utils.validation import check_int, is_int
 
 KERNEL_SIZES = (1, 3, 1, 3)
@@ -32,9 +30,8 @@ class AttentionNetwork(keras.layers.Layer):
     The paper uses `widths=(1024, 1024, 512, 512)` on 2048-d features; `attention_widths(F)` gives
     the same proportions (F/2, F/2, F/4, F/4) for narrower features.
 
-    The dilated convolutions keep their `Conv2D` layers (weights, names, checkpoints) but are
-    computed by `saccader_tf.layers.dilated_conv.same_dilated_conv2d`, the same maths as one
-    matrix product, whose gradient is much faster on CPUs than TensorFlow's dilated convolution.
+    The dilated convolutions are Keras `Conv2D` layers on every device (with oneDNN, TensorFlow's
+    dilated kernel is also the faster one on CPUs: docs/results/stage_profile.md).
 
     Args:
         widths: four positive ints, the output channels of the four convolutions.
@@ -122,12 +119,8 @@ class AttentionNetwork(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x = inputs
-        for conv, norm, rate in zip(self.convs, self.norms, DILATION_RATES):
-            # On CPUs the dilated convs run as one matmul over a patch matrix: same maths, faster
-            # backward there (saccader_tf.layers.kernel_choice).
-            substitute = rate > 1 and cpu_kernels()
-            y = same_dilated_conv2d(x, conv.kernel, rate) if substitute else conv(x)
-            x = keras.ops.relu(norm(y, training=training))
+        for conv, norm in zip(self.convs, self.norms):
+            x = keras.ops.relu(norm(conv(x), training=training))
         if self.attention_module is not None:
             x = self.attention_module(x, training=training)
         return x

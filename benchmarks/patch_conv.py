@@ -1,4 +1,11 @@
-"""A SAME-padded dilated convolution computed as one matrix product (fast forward and backward)."""
+"""A SAME-padded dilated convolution computed as one matrix product, against TensorFlow's kernel.
+
+The attention network ran its dilated convolutions this way on CPUs while TensorFlow's dilated
+convolution gradient was several times slower than its forward pass (docs/results/benchmark.md).
+With oneDNN on, TensorFlow's kernel is now the faster one (docs/results/stage_profile.md), so the
+models run Keras's `Conv2D`; the benchmark's `stages` part keeps timing both on each grid, to
+show which one a machine favours.
+"""
 
 import tensorflow as tf
 
@@ -16,7 +23,7 @@ def same_dilated_conv2d(x, kernel, dilation_rate):
     rounding). TensorFlow runs a dilated convolution on a CPU as space-to-batch → convolution →
     batch-to-space, and the gradient of that convolution with respect to its input falls far below
     matmul speed at some channel counts; the patch matrix turns forward and backward into matrix
-    products and slices (`python -m benchmarks` measures both, docs/results/benchmark.md). It
+    products and slices (`python -m benchmarks` measures both, docs/results/stage_profile.md). It
     costs `k²` copies of `x` in memory, which is small on the attention network's cell grid.
 
     Args:

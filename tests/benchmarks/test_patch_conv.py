@@ -1,10 +1,10 @@
-"""`same_dilated_conv2d`: the attention network's dilated convs as one matmul, equal to Conv2D."""
+"""`same_dilated_conv2d` (the benchmark's patch-matmul dilated convolution) equals Conv2D."""
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.layers.dilated_conv import same_dilated_conv2d
+from benchmarks.patch_conv import same_dilated_conv2d
 
 
 class SameDilatedConvTest(tf.test.TestCase):
