@@ -1,9 +1,12 @@
 """Undecodable records spread over the batches of `tfrecord_source`: which batches an epoch yields
 with `skip_bad_files` (every record used, each bad one logged once, a resumed epoch the same
-batches), where it stops without it, and how evaluation batches the readable records."""
+batches), where it stops without it, and how evaluation batches the readable records; and that
+preparing a batch whole (`_whole_batch`) gives exactly what the per-record path gives."""
 
+import importlib
 import os
 import re
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -20,6 +23,7 @@ from tests.support.tfrecord_fixture import (
 BATCH = 3
 TRAIN, VAL = 18, 6  # readable images; 3 corrupt training records and 1 corrupt evaluation record
 BAD_TRAIN = 3
+reading_module = importlib.import_module("saccader_tf.data.tfrecord_source")
 
 
 def write_bad_shards(root):
@@ -53,7 +57,7 @@ def run_until_error(dataset):
     raise AssertionError("the pipeline did not stop")
 
 
-class BadBatchesTest(tf.test.TestCase):
+class _BadShardsTestCase(tf.test.TestCase):
     def setUp(self):
         super().setUp()
         # A folder of its own per test: each bad record is logged once per process and folder.
@@ -65,6 +69,14 @@ class BadBatchesTest(tf.test.TestCase):
             self.assertAllEqual(want[1], got[1])
             self.assertAllClose(want[0], got[0], atol=1e-6, rtol=0)
 
+    def _clean_shards(self):
+        """The same folder without the corrupt files, as shards."""
+        root = self.create_tempdir().full_path
+        write_mixed_folder(os.path.join(root, "images"), train=TRAIN + BAD_TRAIN, val=VAL)
+        return write_shards(os.path.join(root, "images"), os.path.join(root, "shards"), shards=3)
+
+
+class BadBatchesTest(_BadShardsTestCase):
     def test_skipping_logs_each_bad_record_once_and_uses_every_record(self):
         source = bad_source(self.shards, skip_bad_files=True)
         with self.assertLogs("absl", "WARNING") as logs:
@@ -98,12 +110,6 @@ class BadBatchesTest(tf.test.TestCase):
             for skip in (1, 4):
                 self.assertSameBatches(epoch[skip:], batches_of(source.train_epoch(2, skip)))
 
-    def _clean_shards(self):
-        """The same folder without the corrupt files, as shards."""
-        root = self.create_tempdir().full_path
-        write_mixed_folder(os.path.join(root, "images"), train=TRAIN + BAD_TRAIN, val=VAL)
-        return write_shards(os.path.join(root, "images"), os.path.join(root, "shards"), shards=3)
-
     def test_without_skip_the_first_bad_record_stops_training_and_eval(self):
         source = bad_source(self.shards)
         yielded, line = run_until_error(source.train_epoch(0))
@@ -121,3 +127,73 @@ class BadBatchesTest(tf.test.TestCase):
         source = bad_source(self.shards, skip_bad_files=True)
         sizes = [len(labels) for _, labels in source.eval.as_numpy_iterator()]
         self.assertEqual(sizes, [BATCH, BATCH])  # 7 records, 1 left out, batches of 3
+
+
+def per_record(make):
+    """`make()`'s dataset built with every batch refused whole, so that all its records take the
+    per-record path (`_Reading.tolerant`, `checked`)."""
+    whole = reading_module._whole_batch
+
+    def refused(prepare, *rows):
+        with tf.control_dependencies([tf.debugging.Assert(False, ["refused whole"])]):
+            return tuple(tf.identity(x) for x in whole(prepare, *rows))
+
+    with mock.patch.object(reading_module, "_whole_batch", refused):
+        return make()
+
+
+def no_per_record(make):
+    """`make()`'s dataset built with a per-record path that always fails."""
+
+    def tolerant(self, prepare):
+        def one(*row):
+            failing = tf.debugging.Assert(False, ["per-record path used"])
+            with tf.control_dependencies([failing]):
+                return tf.data.Dataset.from_tensors(row).map(lambda *r: (*prepare(*r[2:]), True))
+
+        return lambda *row: one(*row).map(lambda i, label, ok: (i, label, ok, *row[:2]))
+
+    with mock.patch.object(reading_module._Reading, "tolerant", tolerant):
+        return make()
+
+
+class WholeBatchesTest(_BadShardsTestCase):
+    """The source's batches against the same batches read record by record."""
+
+    def assertLikePerRecord(self, make, expect_bad=False):
+        expected = batches_of(per_record(make))
+        self.assertSameBatches(expected, batches_of(make()))
+        if not expect_bad:  # no bad record: the per-record path is never needed
+            self.assertSameBatches(expected, batches_of(no_per_record(make)))
+
+    def test_clean_shards(self):
+        source = bad_source(self._clean_shards(), augment="imagenet")
+        for epoch in (0, 1):
+            self.assertLikePerRecord(lambda: source.train_epoch(epoch))
+        self.assertLikePerRecord(lambda: source.eval)
+        self.assertLikePerRecord(lambda: source.train_epoch(0, 5))
+
+    def test_bad_records_skipped(self):
+        for augment in ("none", "imagenet"):
+            source = bad_source(self.shards, skip_bad_files=True, augment=augment)
+            for epoch in (0, 3):
+                self.assertLikePerRecord(lambda: source.train_epoch(epoch), expect_bad=True)
+            self.assertLikePerRecord(lambda: source.eval, expect_bad=True)
+
+    def test_resumed_epochs(self):
+        clean = bad_source(self._clean_shards(), augment="imagenet", seed=7)
+        bad = bad_source(self.shards, skip_bad_files=True, augment="imagenet", seed=7)
+        for skip in (1, 3, 6):
+            self.assertLikePerRecord(lambda: clean.train_epoch(1, skip))
+            self.assertLikePerRecord(lambda: bad.train_epoch(1, skip), expect_bad=True)
+
+    def test_the_same_error_without_skip(self):
+        source = bad_source(self.shards)
+        for make in (lambda: source.train_epoch(0), lambda: source.eval):
+            self.assertEqual(run_until_error(per_record(make)), run_until_error(make()))
+
+    def test_training_batches_keep_a_static_batch_size(self):
+        # What tf.distribute reads to split a batch across replicas (compute_batch_size).
+        for shards in (self.shards, self._clean_shards()):
+            spec = bad_source(shards, skip_bad_files=True).train_epoch(0).element_spec
+            self.assertEqual((spec[0].shape, spec[1].shape), ((BATCH, 28, 28, 3), (BATCH,)))
