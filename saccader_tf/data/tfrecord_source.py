@@ -16,12 +16,18 @@ next readable image of the same batch (so every epoch keeps its `floor(records /
 batches and stays addressable), an evaluation record is left out, and each skipped record is
 logged once with a running count. A damaged shard (not a TFRecord, a bad checksum) or a record
 without a label is always an error (found by `scan_shards` when the source is made, unless the
-scan is read from `scan_cache`: `tfrecord_scan_cache`).
+scan is read from `scan_cache`: `tfrecord_scan_cache`). Records are prepared a batch at a time,
+the rows of a batch in parallel; only a batch that fails is prepared again record by record, each
+record in a small pipeline of its own that turns its failure into an `ok=False` row, so the
+batches, the errors and the log lines are those of reading record by record, at its cost only for
+the batches that hold a bad record.
 
 Several workers (`MultiWorkerMirroredStrategy`): the datasets ask for data sharding
 (`AutoShardPolicy.DATA`), as for the other sources: each worker reads the same epoch and keeps its
 share of each batch, so batches do not depend on the number of workers.
 """
+
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -42,8 +48,11 @@ DEFAULT_SHUFFLE_BUFFER = 10_000
 """Encoded records in the training shuffle buffer (about 1 GB of ImageNet JPEGs)."""
 CYCLE_LENGTH = 16
 """Training shards read at the same time (record by record)."""
+ROW_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+"""Rows of a batch prepared at the same time (one per core this process may run on)."""
 BAD_RECORD = "Cannot decode the image of record"
 """How the error for an undecodable record begins (the launcher shows that line)."""
+_PARALLEL = dict(num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 _skipped_records = set()  # (shard, record) skipped in this process, for the running count
 
 
@@ -218,6 +227,31 @@ class _Reading:
 
         return one
 
+    def tolerant_batch(self, prepare):
+        """`(shards [B], indices [B], records [B], *args [B, ...]) -> dataset of one batch
+        (images [B, S, S, C], labels [B], ok [B], shards [B], indices [B])` (`B` static when it
+        is in the input).
+
+        The whole batch is prepared at once (`_whole_batch`); only when that fails are its records
+        prepared one by one (`tolerant`, `checked`), so a batch of readable records costs no
+        per-record pipeline and a batch holding a bad record gives what record-by-record reading
+        would: the same rows, `ok=False` for the bad ones, the same error or log line."""
+        one = self.tolerant(prepare)
+
+        def batch(*rows):
+            static = rows[1].shape[0]
+            size = static or tf.size(rows[1], tf.int64)
+            whole = tf.data.Dataset.from_tensors(rows).map(lambda *r: _whole_batch(prepare, *r))
+            each = (
+                tf.data.Dataset.from_tensor_slices(rows)
+                .interleave(one, cycle_length=CYCLE_LENGTH, block_length=1, **_PARALLEL)
+                .map(self.checked)
+                .batch(size, drop_remainder=static is not None)
+            )
+            return whole.ignore_errors().concatenate(each).take(1)
+
+        return batch
+
     def checked(self, image, label, ok, shard, index):
         """Stops on an undecodable record (without `skip_bad_files`), else logs it once."""
 
@@ -248,9 +282,30 @@ class _Reading:
         )
 
 
+def _whole_batch(prepare, shards, indices, records, *args):
+    """`prepare(record, *args)` of every row of a batch, on up to `ROW_THREADS` threads, in order.
+
+    Args:
+        prepare: `(record, *args) -> (float32 image [S, S, C], int32 label)`.
+        shards, indices: string and int64 `[B]`, where the records come from.
+        records: string `[B]`, serialised records.
+        *args: `[B, ...]` tensors, each row's further arguments of `prepare` (its seed).
+
+    Returns:
+        `(images [B, S, S, C], labels [B], ok [B] all True, shards, indices)` (`B` static when it
+        is in `records`); fails as a whole when any record fails.
+    """
+    rows = tf.data.Dataset.from_tensor_slices((records, *args)).map(
+        prepare, num_parallel_calls=ROW_THREADS, deterministic=True
+    )
+    static = records.shape[0]
+    batch = rows.batch(static or tf.size(records, tf.int64), drop_remainder=static is not None)
+    images, labels = batch.get_single_element()
+    return images, labels, tf.ones_like(indices, tf.bool), shards, indices
+
+
 def _records(files, cycle_length):
     """`(shard, index in shard, serialised record)` of `files`, interleaved record by record."""
-    parallel = dict(num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return tf.data.Dataset.from_tensor_slices(list(files)).interleave(
         lambda shard: (
             tf.data.TFRecordDataset(shard)
@@ -259,18 +314,17 @@ def _records(files, cycle_length):
         ),
         cycle_length=cycle_length,
         block_length=1,
-        **(parallel if cycle_length > 1 else {}),
+        **(_PARALLEL if cycle_length > 1 else {}),
     )
 
 
-def _prepared(records, reading, prepare):
-    return records.interleave(
-        reading.tolerant(prepare),
-        cycle_length=CYCLE_LENGTH,
-        block_length=1,
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    ).map(reading.checked)
+def _prepared_batches(records, reading, prepare, batch_size, drop_remainder):
+    """Batches `(images [B, S, S, C], labels [B], ok [B], shards [B], indices [B])` of `records`
+    (`(shard, index, record, *args)` elements, prepared by `prepare(record, *args)`), in order,
+    one batch at a time, its rows in parallel (`_Reading.tolerant_batch`)."""
+    return records.batch(batch_size, drop_remainder=drop_remainder).flat_map(
+        reading.tolerant_batch(prepare)
+    )
 
 
 def _train_epochs(reading, files, seed, batch_size, shuffle_buffer):
@@ -286,17 +340,26 @@ def _train_epochs(reading, files, seed, batch_size, shuffle_buffer):
         seeded = tf.data.Dataset.zip((records.skip(first), positions)).map(
             lambda r, position: (*r, tf.stack([tf.constant(s, tf.int64), position]))
         )
-        batches = _prepared(seeded, reading, reading.train_input).batch(
-            batch_size, drop_remainder=True
-        )
+        batches = _prepared_batches(seeded, reading, reading.train_input, batch_size, True)
         return _sharded(batches.map(_fill_bad_rows).prefetch(tf.data.AUTOTUNE))
 
     return train_epoch
 
 
 def _fill_bad_rows(images, labels, ok, shard, index):
-    """Rows of undecodable records take the next readable row of the batch (cyclically)."""
+    """Rows of undecodable records take the next readable row of the batch (cyclically); a batch
+    without one is returned as it is (no copy)."""
     del shard, index
+    return tf.cond(
+        tf.reduce_all(ok),
+        lambda: (tf.identity(images), tf.identity(labels)),
+        lambda: _filled(images, labels, ok),
+    )
+
+
+def _filled(images, labels, ok):
+    """`(images, labels)` `[B, ...]` with each row whose `ok` is False replaced by the next row
+    whose `ok` is True (cyclically); an error when no row is."""
     good = tf.cast(tf.where(ok)[:, 0], tf.int32)
     rows = tf.range(tf.shape(ok)[0], dtype=tf.int32)
     check = tf.debugging.assert_positive(
@@ -310,10 +373,11 @@ def _fill_bad_rows(images, labels, ok, shard, index):
 
 
 def _eval_batches(reading, files, batch_size):
-    records = _records(files, 1)
-    prepared = _prepared(records, reading, reading.eval_input)
-    kept = prepared.filter(lambda image, label, ok, shard, index: ok)
-    batches = kept.map(lambda image, label, *_: (image, label)).batch(batch_size)
+    batches = _prepared_batches(_records(files, 1), reading, reading.eval_input, batch_size, False)
+    if reading.skip_bad_files:  # leave the undecodable records out and batch the rest again
+        kept = batches.unbatch().filter(lambda image, label, ok, shard, index: ok)
+        batches = kept.batch(batch_size)
+    batches = batches.map(lambda images, labels, *_: (images, labels))
     return _sharded(batches.prefetch(tf.data.AUTOTUNE))
 
 
