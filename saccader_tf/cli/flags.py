@@ -40,8 +40,8 @@ def define_flag(field, flag_values=flags.FLAGS):
         flags.DEFINE_enum(
             name, default, list(field.metadata["choices"]), help_text, flag_values=flag_values
         )
-    elif kind == "list":
-        flags.DEFINE_list(name, list(default), help_text, flag_values=flag_values)
+    elif kind in ("list", "integers"):
+        flags.DEFINE_list(name, [str(v) for v in default], help_text, flag_values=flag_values)
     elif kind == "per_stage":
         flags.DEFINE_list(name, per_stage_default(default), help_text, flag_values=flag_values)
     else:

@@ -34,6 +34,17 @@ FLAGS = saccader_flags.FLAGS
 flags.adopt_module_key_flags(saccader_flags)  # `--help` of this module lists them
 
 
+def integers(values, name):
+    """The whole numbers of an integer-list flag (`--attention_widths`), as a tuple."""
+    try:
+        return tuple(int(value) for value in values)
+    except ValueError:
+        raise SettingsError(
+            f"--{name} takes whole numbers separated by commas. Received: "
+            f"--{name}={','.join(values)}"
+        ) from None
+
+
 def per_stage(values, name, cast):
     """The numbers of a per-stage list flag (`--epochs`, `--learning_rate`): one value is given to
     stages 1, 2 and 3 (stage 4 takes stage 1's); three or four are kept (counts are checked by
@@ -58,6 +69,8 @@ def settings_from_flags():
             value = per_stage(value, field.name, int if field.name == "epochs" else float)
         elif field.metadata["flag"] == "list":
             value = tuple(value)
+        elif field.metadata["flag"] == "integers":
+            value = integers(value, field.name)
         values[field.name] = value
     given = {
         field.name: FLAGS[field.metadata["given"]].present

@@ -46,6 +46,8 @@ class SaccaderKind:
     def model_class(self, settings):
         """`(class, options)`: the model class and its own constructor arguments."""
         options = {"variant": settings.model, "readout": settings.readout}
+        if settings.attention_widths:
+            options["attention_widths"] = settings.attention_widths
         return Saccader, {**options, **pretrained_model_options(settings)}
 
     def stages_to_train(self, settings, stages):

@@ -6,7 +6,7 @@ its choices; `saccader_tf.cli.flags` generates the launcher's flags from it.
 
 import dataclasses
 
-FLAG_KINDS = ("string", "integer", "float", "boolean", "enum", "list", "per_stage")
+FLAG_KINDS = ("string", "integer", "float", "boolean", "enum", "list", "integers", "per_stage")
 """How a setting is given on the command line: absl's flag types, plus `per_stage` (a list flag of
 one value for every stage, three for stages 1-3 or four for stages 1-4)."""
 

@@ -84,6 +84,13 @@ class RunSettings(DataSettings):
     num_targets: int = setting(
         StageSettings.num_targets, "integer", "Stage 2: number of target cells."
     )
+    attention_widths: tuple = setting(
+        (),
+        "integers",
+        "Output channels of the attention network's four convolutions, e.g. 64,64,32,32 (cheaper "
+        "stages 2 and 3: docs/results/stage_profile.md). Empty (default): F/2,F/2,F/4,F/4 of the "
+        "BagNet's F feature channels, the paper's proportions. Recorded in --model_dir.",
+    )
     readout: str = setting(
         "hard",
         "enum",

@@ -16,6 +16,7 @@ from saccader_tf.models.bagnet.bagnet import variant_conv_stack
 from saccader_tf.models.bagnet.variants import VARIANTS
 from saccader_tf.models.dram.dram import DRAM_VARIANTS
 from saccader_tf.models.saccader.policies import POLICIES
+from saccader_tf.run.architecture_checks import check_attention_widths
 from saccader_tf.run.model_dir_checks import check_model_dir
 from saccader_tf.run.predict_checks import PREDICT_STAGE, check_predict
 from saccader_tf.run.pretrained_checks import IMAGENET, check_pretrained
@@ -48,6 +49,7 @@ def validate_settings(settings, stage):
         )
     check_types(settings)
     check_model(settings, stage)
+    check_attention_widths(settings)
     check_policies(settings)
     check_classifier(settings, stage)
     check_switches(settings, stage)
@@ -72,6 +74,13 @@ def check_types(settings):
             continue  # unset (an Optional setting): the documented default applies
         if kind == "per_stage":
             check_per_stage(name, value, int if name == "epochs" else float)
+        elif kind == "integers":
+            if not isinstance(value, (tuple, list)) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            ):
+                raise SettingsError(
+                    f"{ARG}{name} must be a tuple of whole numbers. Received: {ARG}{name}={value!r}"
+                )
         elif kind == "list":
             if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
                 raise SettingsError(

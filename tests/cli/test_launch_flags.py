@@ -15,6 +15,7 @@ from saccader_tf.cli import launcher
 from saccader_tf.models import Saccader
 from saccader_tf.models.dtype_policy import MIXED_PRECISION, model_dtype
 from saccader_tf.run import orchestrator
+from saccader_tf.run.model_kinds import SaccaderKind
 from saccader_tf.run.settings import RunSettings, flag_fields
 from tests.support.comparable_models import tiny_saccader
 from tests.support.launcher_flags import flag_problem, settings_of
@@ -57,6 +58,20 @@ CASES = [
     ),
     ({"learning_rate": ["0.1", "nan", "0.1"]}, r"^--learning_rate takes numbers, each finite"),
     ({"seed": 4294967296}, r"^--seed must be at most 2147483647 .*--seed=4294967296$"),
+    (
+        {"attention_widths": ["64", "64", "32"]},
+        r"^--attention_widths takes four positive widths.*Received: --attention_widths=64,64,32$",
+    ),
+    ({"attention_widths": ["64", "0", "32", "32"]}, r"^--attention_widths takes four positive"),
+    (
+        {"attention_widths": ["wide"]},
+        r"^--attention_widths takes whole numbers separated by commas\. Received: "
+        r"--attention_widths=wide$",
+    ),
+    (
+        {"attention_widths": ["8", "8", "4", "4"], "architecture": "dram"},
+        r"^--attention_widths applies to the Saccader; DRAM has no attention network",
+    ),
 ]
 
 
@@ -65,6 +80,23 @@ class FlagValidationTest(tf.test.TestCase):
         for overrides, message in CASES:
             with self.subTest(**{k: str(v) for k, v in overrides.items()}):
                 self.assertRegex(flag_problem(**overrides), message)
+
+    def test_attention_widths_reach_the_model(self):
+        settings = settings_of(attention_widths=["24", "20", "12", "8"])
+        self.assertEqual(settings.attention_widths, (24, 20, 12, 8))
+        model_class, options = SaccaderKind().model_class(settings)
+        model = model_class(num_classes=10, image_size=60, input_channels=1, **options)
+        model.build()
+        kernels = [conv.kernel.shape for conv in model.attention_network.convs]
+        # 1x1, dilated 3x3, 1x1, dilated 3x3 on the BagNet's 256 feature channels.
+        self.assertEqual(
+            [tuple(k) for k in kernels],
+            [(1, 1, 256, 24), (3, 3, 24, 20), (1, 1, 20, 12), (3, 3, 12, 8)],
+        )
+        self.assertEqual(model.get_config()["attention_widths"], (24, 20, 12, 8))
+        default = settings_of()
+        self.assertEqual(default.attention_widths, ())
+        self.assertNotIn("attention_widths", SaccaderKind().model_class(default)[1])
 
     def test_valid_defaults_pass(self):
         self.assertIsNone(flag_problem())
