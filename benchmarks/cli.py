@@ -73,6 +73,12 @@ def parse_args(argv):
     parser.add_argument(
         "--large_steps", type=int, default=4, help="timed steps per stage of bagnet77_lowd"
     )
+    parser.add_argument(
+        "--attention_widths",
+        default="",
+        help="four comma-separated widths of the attention network for the stages part's models "
+        "(e.g. 32,32,16,16; default: the model's F/2,F/2,F/4,F/4)",
+    )
     parser.add_argument("--output", default=None, help="also write the rows as JSON to this path")
     add_race_arguments(parser)
     args = parser.parse_args(argv)
@@ -87,18 +93,36 @@ def parse_args(argv):
 
 def make_plan(args):
     """The `Plan` for parsed command-line `args` (raises `ValueError` on an unknown `--skip`
-    part)."""
-    from benchmarks.plan import check_skip, full_plan, quick_plan
+    part or bad `--attention_widths`)."""
+    from benchmarks.plan import check_skip, full_plan, quick_plan, with_attention_widths
 
     skip = check_skip([name.strip() for name in args.skip.split(",") if name.strip()])
     sizes = {
         key: getattr(args, key) for key in ("steps", "batch_size") if getattr(args, key) is not None
     }
+    widths = _widths(args.attention_widths)
     if args.quick:
-        return quick_plan(skip=skip, **sizes)
-    return full_plan(
+        return with_attention_widths(quick_plan(skip=skip, **sizes), widths)
+    plan = full_plan(
         skip=skip, large_batch_size=args.large_batch_size, large_steps=args.large_steps, **sizes
     )
+    return with_attention_widths(plan, widths)
+
+
+def _widths(text):
+    """The four ints of `--attention_widths` (`()` when empty); `ValueError` otherwise."""
+    if not text.strip():
+        return ()
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        widths = ()
+    if len(widths) != 4 or min(widths) < 1:
+        raise ValueError(
+            f"`--attention_widths` takes four positive widths, e.g. 32,32,16,16. "
+            f"Received: --attention_widths={text}"
+        )
+    return widths
 
 
 def main(argv=None, stdout=None, stderr=None):

@@ -28,6 +28,7 @@ class ModelSetup:
         steps: timed steps per stage (their median is reported).
         warmup: untimed steps per stage first.
         num_glimpses: stage 3's `T`; num_targets: stage 2's targets.
+        attention_widths: the attention network's four widths (`()`: the model's default).
     """
 
     variant: str
@@ -39,10 +40,13 @@ class ModelSetup:
     warmup: int
     num_glimpses: int = 6
     num_targets: int = 12
+    attention_widths: tuple = ()
 
     @property
     def label(self):
-        return f"{self.variant} {self.image_size} px, batch {self.batch_size}"
+        widths = ",".join(str(w) for w in self.attention_widths)
+        extra = f", attention widths {widths}" if widths else ""
+        return f"{self.variant} {self.image_size} px, batch {self.batch_size}{extra}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +158,18 @@ def quick_plan(*, batch_size=4, steps=2, skip=()):
             ),
         ),
     )
+
+
+def with_attention_widths(plan, widths):
+    """`plan` with the `stages` part's models built with attention network `widths` (four ints;
+    `()` leaves the plan as it is): what a narrower attention network buys in stages 2 and 3."""
+    if not widths:
+        return plan
+    ratios = tuple(
+        dataclasses.replace(r, setup=dataclasses.replace(r.setup, attention_widths=tuple(widths)))
+        for r in plan.stage_ratios
+    )
+    return dataclasses.replace(plan, stage_ratios=ratios)
 
 
 def check_skip(names):

@@ -40,6 +40,7 @@ def build_saccader(setup, seed=0, dtype=None):
         variant=setup.variant,
         input_channels=setup.input_channels,
         num_glimpses=setup.num_glimpses,
+        attention_widths=setup.attention_widths or None,
         seed=seed,
         dtype=dtype,
     )
