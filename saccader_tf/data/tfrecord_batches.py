@@ -6,6 +6,13 @@ prepared again record by record, each record in a small pipeline of its own that
 into an `ok=False` row (`Reading.tolerant`), so the batches, the errors and the log lines are those
 of reading record by record, at its cost only for the batches that hold a bad record. A row whose
 record cannot be decoded takes the next readable row of its batch (`fill_bad_rows`).
+
+Under several workers (`worker_batches`, given a `tf.distribute.InputContext`) each worker cuts
+the rows its replicas train on out of every global batch of still-encoded records and prepares
+only those: the rows TensorFlow's data sharding (`AutoShardPolicy.DATA`) would hand them, in the
+same order, with the same seeds. When such a share holds an undecodable record, the worker prepares
+its whole global batch record by record instead and cuts its share out of that, so a bad row takes
+the same replacement (possibly from another worker's rows) as when every worker read everything.
 """
 
 import os
@@ -15,6 +22,7 @@ from absl import logging
 
 from saccader_tf.data.encoded_images import decode_encoded
 from saccader_tf.data.tfrecord_features import ENCODED, LABEL, READ_FEATURES
+from saccader_tf.utils.errors import BadValueError
 
 CYCLE_LENGTH = 16
 """Training shards read at the same time (record by record), and records of a failing batch
@@ -199,3 +207,72 @@ def _filled(images, labels, ok):
         following = tf.searchsorted(good, rows, side="left") % tf.maximum(tf.size(good), 1)
     source = tf.where(ok, rows, tf.gather(good, following))
     return tf.gather(images, source), tf.gather(labels, source)
+
+
+def share_pieces(batch_size, input_context):
+    """Which rows of each global batch the replicas of one worker train on, as TensorFlow's data
+    sharding hands them out.
+
+    `tf.distribute` (`experimental_distribute_dataset` under `AutoShardPolicy.DATA`) cuts every
+    global batch of `G` rows into `N = num_replicas_in_sync` pieces of `G / N` consecutive rows
+    (its legacy `RebatchDataset`) and gives worker `w` of `W` the pieces `w, w + W, w + 2W, ...`
+    (`shard(W, w)` of the stream of pieces), its local replica `r` the piece `w + r·W`.
+
+    Args:
+        batch_size: the global batch `G`, a multiple of `N`.
+        input_context: this worker's `tf.distribute.InputContext` (`W` = `num_input_pipelines`,
+            `w` = `input_pipeline_id`, `N` = `num_replicas_in_sync`).
+
+    Returns:
+        `(pieces, N)`: a list of the piece indices of the worker's local replicas, in replica
+        order, and the number of pieces; piece `k` is rows `[k·G/N, (k + 1)·G/N)`.
+    """
+    workers, worker = input_context.num_input_pipelines, input_context.input_pipeline_id
+    replicas = input_context.num_replicas_in_sync
+    if replicas % workers or batch_size % replicas:
+        raise BadValueError(
+            "A worker's share of a batch needs the global batch size to be a multiple of the "
+            "replicas and the replicas a multiple of the workers. Received: "
+            f"batch_size={batch_size}, num_replicas_in_sync={replicas}, workers={workers}"
+        )
+    return [worker + r * workers for r in range(replicas // workers)], replicas
+
+
+def worker_batches(records, reading, prepare, batch_size, input_context):
+    """The per-replica training batches of one worker: its share (`share_pieces`) of each global
+    batch of `records`, prepared alone.
+
+    Args:
+        records: `(shard, index, record, seed [2])` elements in the epoch's order.
+        reading: the source's `Reading`; `prepare(record, seed)` makes one row.
+        batch_size: the global batch `G` (the last partial global batch is dropped).
+        input_context: this worker's `tf.distribute.InputContext`.
+
+    Returns:
+        A `tf.data.Dataset` of `(images [G/N, S, S, C], labels [G/N])`: per global batch, one
+        element per local replica, in replica order (how `distribute_datasets_from_function`
+        hands a worker's elements to its replicas).
+    """
+    pieces, count = share_pieces(batch_size, input_context)
+    each = reading.each_record(prepare)
+
+    def piece_of(row, piece):
+        return tf.gather(tf.reshape(row, [count, -1, *row.shape[1:]]), piece)
+
+    def share(piece, rows):
+        mine = tuple(piece_of(row, piece) for row in rows)
+        fast = tf.data.Dataset.from_tensors(mine).map(lambda *r: whole_batch(prepare, *r)[:2])
+        exact = (  # a bad record in the share: the whole global batch, record by record
+            each(*rows)
+            .map(fill_bad_rows)
+            .map(lambda images, labels: (piece_of(images, piece), piece_of(labels, piece)))
+        )
+        return fast.ignore_errors().concatenate(exact).take(1)
+
+    def shares(*rows):
+        return tf.data.Dataset.from_tensor_slices(tf.constant(pieces, tf.int64)).map(
+            lambda piece: (piece, rows)
+        )
+
+    batches = records.batch(batch_size, drop_remainder=True)
+    return batches.flat_map(shares).flat_map(share)

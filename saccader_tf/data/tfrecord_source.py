@@ -21,9 +21,17 @@ the rows of a batch in parallel; only a batch that fails is prepared again recor
 batches, the errors and the log lines are those of reading record by record, at its cost only for
 the batches that hold a bad record (`saccader_tf.data.tfrecord_batches`).
 
-Several workers (`MultiWorkerMirroredStrategy`): the datasets ask for data sharding
-(`AutoShardPolicy.DATA`), as for the other sources: each worker reads the same epoch and keeps its
-share of each batch, so batches do not depend on the number of workers.
+Several workers (`MultiWorkerMirroredStrategy`): `train_epoch(e, skip, input_context=context)`
+gives one worker's share only. It batches the still-encoded records into the same global batches,
+cuts out of each the rows that TensorFlow's data sharding would hand this worker's replicas, and
+decodes and augments just those (`tfrecord_batches.worker_batches`), so with `W` workers each image
+is decoded once in the cluster instead of `W` times; the trainer asks for it
+(`saccader_tf.training.worker_inputs`). Every replica gets the rows, order, seeds and bad-row
+replacements it gets from the plain epoch, which asks for data sharding (`AutoShardPolicy.DATA`,
+as the other sources do: every worker reads and prepares the whole epoch and keeps its share of
+each batch). The difference shows only with a bad record: without `skip_bad_files` only the
+workers whose share holds it stop with the error (the others then lose their peers), and with it
+only they log it. The evaluation batches are read whole by every worker, sharded by data.
 """
 
 import numpy as np
@@ -40,6 +48,7 @@ from saccader_tf.data.tfrecord_batches import (
     Reading,
     fill_bad_rows,
     prepared_batches,
+    worker_batches,
 )
 from saccader_tf.data.tfrecord_scan_cache import cached_scans
 from saccader_tf.data.tfrecord_shards import class_names_of, find_shards, sample_is_grayscale
@@ -194,9 +203,13 @@ def _records(files, cycle_length):
 
 
 def _train_epochs(reading, files, seed, batch_size, shuffle_buffer):
+    """The source's `train_epoch(epoch, skip_batches=0, *, input_context=None)` (module
+    docstring): the global batches `(float32 [B, S, S, C], int32 [B])` of epoch `epoch` after its
+    first `skip_batches`, or with a `tf.distribute.InputContext` only the per-replica batches of
+    that worker's share of each (`worker_batches`)."""
     files = np.array(files, dtype=object)
 
-    def train_epoch(epoch, skip_batches=0):
+    def train_epoch(epoch, skip_batches=0, *, input_context=None):
         s = epoch_seed(seed, epoch)
         order = np.random.default_rng(s).permutation(len(files))
         records = _records(files[order], min(CYCLE_LENGTH, len(files)))
@@ -206,6 +219,9 @@ def _train_epochs(reading, files, seed, batch_size, shuffle_buffer):
         seeded = tf.data.Dataset.zip((records.skip(first), positions)).map(
             lambda r, position: (*r, tf.stack([tf.constant(s, tf.int64), position]))
         )
+        if input_context is not None:
+            shares = worker_batches(seeded, reading, reading.train_input, batch_size, input_context)
+            return _sharded(shares.prefetch(tf.data.AUTOTUNE), _NO_SHARDING)
         batches = prepared_batches(seeded, reading, reading.train_input, batch_size, True)
         return _sharded(batches.map(fill_bad_rows).prefetch(tf.data.AUTOTUNE))
 
@@ -221,7 +237,12 @@ def _eval_batches(reading, files, batch_size):
     return _sharded(batches.prefetch(tf.data.AUTOTUNE))
 
 
-def _sharded(dataset):
+_NO_SHARDING = tf.data.experimental.AutoShardPolicy.OFF
+"""A worker's share is cut already: nothing for `tf.distribute` to shard."""
+
+
+def _sharded(dataset, policy=tf.data.experimental.AutoShardPolicy.DATA):
+    """`dataset` with the auto-shard policy `tf.distribute` applies to it (default: by data)."""
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.experimental_distribute.auto_shard_policy = policy
     return dataset.with_options(options)
