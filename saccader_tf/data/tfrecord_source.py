@@ -30,8 +30,9 @@ is decoded once in the cluster instead of `W` times; the trainer asks for it
 replacements it gets from the plain epoch, which asks for data sharding (`AutoShardPolicy.DATA`,
 as the other sources do: every worker reads and prepares the whole epoch and keeps its share of
 each batch). The difference shows only with a bad record: without `skip_bad_files` only the
-workers whose share holds it stop with the error (the others then lose their peers), and with it
-only they log it. The evaluation batches are read whole by every worker, sharded by data.
+workers whose share holds it stop with the error (the others wait for them in their next step
+until TensorFlow gives up on the lost worker), and with it only they log it. The evaluation
+batches are read whole by every worker, sharded by data.
 """
 
 import numpy as np
