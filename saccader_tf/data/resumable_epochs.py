@@ -8,7 +8,13 @@ iterated before, and skipping happens on indices / encoded records, before any d
 `training_batches(source, first_batch, num_batches)` stitches epochs into the endless sequence
 epoch 0, epoch 1, ... and cuts batches `[first_batch, first_batch + num_batches)` out of it: batch
 `g` of a stage is always the same batch, whether the stage ran in one go or was resumed at step `g`.
+
+A source whose `train_epoch` also takes `input_context=` (a `tf.distribute.InputContext`; the
+TFRecord source, `takes_input_context`) can give one worker of a cluster its replicas' share of
+those same batches, and `training_batches(..., input_context=context)` stitches the shares alike.
 """
+
+import inspect
 
 import numpy as np
 from absl import logging
@@ -70,7 +76,16 @@ def _states_epoch_length(source):
     return bool(getattr(source, "train_size", None) and getattr(source, "batch_size", None))
 
 
-def training_batches(source, first_batch, num_batches):
+def takes_input_context(source):
+    """Whether `source.train_epoch` accepts `input_context=` (one worker's share of each batch)."""
+    try:
+        parameters = inspect.signature(source.train_epoch).parameters
+    except (TypeError, ValueError):  # not introspectable: a plain call only
+        return False
+    return "input_context" in parameters
+
+
+def training_batches(source, first_batch, num_batches, input_context=None):
     """Batches `[first_batch, first_batch + num_batches)` of the endless sequence of training
     epochs.
 
@@ -85,14 +100,24 @@ def training_batches(source, first_batch, num_batches):
         source: a `DataSource` (or any object with a `train_epoch` function).
         first_batch: global index of the first batch (e.g. the optimizer's step count).
         num_batches: number of batches to return.
+        input_context: `None`, or a worker's `tf.distribute.InputContext` for a source that
+            `takes_input_context` with addressable epochs: then each global batch is that
+            worker's per-replica batches, one for each of its local replicas (`R =
+            num_replicas_in_sync / num_input_pipelines`).
 
     Returns:
-        A `tf.data.Dataset` of `num_batches` training batches.
+        A `tf.data.Dataset` of `num_batches` training batches (with `input_context`,
+        `num_batches · R` per-replica batches).
     """
     if first_batch < 0 or num_batches < 1:
         raise BadValueError(
             "`first_batch` must be >= 0 and `num_batches` >= 1. "
             f"Received: first_batch={first_batch}, num_batches={num_batches}"
+        )
+    if input_context is not None and not _states_epoch_length(source):
+        raise BadValueError(
+            "A worker's share of the training batches needs a source with addressable epochs "
+            f"(train_size and batch_size). Received: source={getattr(source, 'name', None)!r}"
         )
     if not _states_epoch_length(source):
         logging.warning(
@@ -105,10 +130,14 @@ def training_batches(source, first_batch, num_batches):
         return source.train_epoch(0).repeat().skip(first_batch).take(num_batches)
     per_epoch = batches_per_epoch(source)
     epoch, skip = divmod(first_batch, per_epoch)
+    share, per_batch = {}, 1
+    if input_context is not None:
+        share = dict(input_context=input_context)
+        per_batch = input_context.num_replicas_in_sync // input_context.num_input_pipelines
     pieces, remaining = [], num_batches
     while remaining > 0:
         take = min(per_epoch - skip, remaining)
-        pieces.append(source.train_epoch(epoch, skip).take(take))
+        pieces.append(source.train_epoch(epoch, skip, **share).take(take * per_batch))
         remaining -= take
         epoch, skip = epoch + 1, 0
     stream = pieces[0]

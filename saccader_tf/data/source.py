@@ -30,7 +30,10 @@ class DataSource:
             built-in source does), order and augmentation are a pure function of the seed and
             `epoch`, so a resumed stage sees exactly the batches an uninterrupted one would. A
             hand-made source without them (see `fixed_epochs`) is read as
-            `train_epoch(0).repeat()`, with a warning that a resume may see other batches.
+            `train_epoch(0).repeat()`, with a warning that a resume may see other batches. A
+            source may also take `input_context=` (a `tf.distribute.InputContext`) and then give
+            only that worker's per-replica batches of each global batch (the TFRecord source;
+            `saccader_tf.data.resumable_epochs.takes_input_context`).
         eval: evaluation `tf.data.Dataset`, deterministic order, no augmentation, every example kept
             (the last batch may be smaller).
         num_classes: number of classes `K`; labels lie in `[0, K)`.

@@ -10,6 +10,8 @@
 - `train_stage.train_stage`: runs one stage (optimizer, `schedules`, progress, `nan_guard`,
   `callbacks`); `stage_trainers` says which trainer a stage uses.
 - `distribute`, `multi_worker`, `loss_scaling`: strategies, Keras workarounds under them, float16.
+- `worker_inputs`: the training input of a stage, each worker of a cluster preparing only its
+  share of the TFRecord source's batches.
 """
 
 from saccader_tf.training.classnet_trainer import ClassNetTrainer

@@ -15,7 +15,7 @@ import time
 import keras
 import tensorflow as tf
 
-from saccader_tf.data.resumable_epochs import batches_per_epoch, training_batches
+from saccader_tf.data.resumable_epochs import batches_per_epoch
 from saccader_tf.model_dir import stage_files
 from saccader_tf.model_dir.progress import ProgressSaver, StageProgress
 from saccader_tf.model_dir.records import config_record
@@ -26,6 +26,7 @@ from saccader_tf.training.preemption import StopAtStepBoundary, StopSignals
 from saccader_tf.training.schedules import learning_rate_schedule
 from saccader_tf.training.stage_trainers import STAGE_TRAINERS, make_trainer
 from saccader_tf.training.step_log import StepLogger
+from saccader_tf.training.worker_inputs import stage_batches
 from saccader_tf.utils.validation import check_int
 
 __all__ = ["make_optimizer", "make_trainer", "stage_plan", "train_stage"]
@@ -60,7 +61,8 @@ def train_stage(
     """Trains `model` for one stage and writes the stage checkpoint.
 
     The stage runs one `fit` call per epoch, each on its own slice of the training stream
-    (`training_batches`), so that it can start in the middle of an epoch: with
+    (`training_batches`; under several workers each prepares only its share when the source can,
+    `worker_inputs.stage_batches`), so that it can start in the middle of an epoch: with
     `settings.save_every_steps` set, the progress is saved (`StageProgress`) every that many steps
     and after each epoch, and a later call with the same settings and `model_dir` continues from the
     newest save, with the same batches, samples and learning rates as an uninterrupted run.
@@ -283,7 +285,7 @@ def _fit_epochs(
         steps = (epoch + 1) * steps_per_epoch - first
         with multi_worker.fit_compat(strategy):  # a no-op unless multi-worker on an affected Keras
             result = trainer.fit(
-                training_batches(source, first, steps),
+                stage_batches(strategy, source, first, steps),
                 initial_epoch=epoch,
                 epochs=epoch + 1,
                 steps_per_epoch=steps,

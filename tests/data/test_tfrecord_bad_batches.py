@@ -1,7 +1,7 @@
 """Undecodable records spread over the batches of `tfrecord_source`: which batches an epoch yields
 with `skip_bad_files` (every record used, each bad one logged once, a resumed epoch the same
 batches), where it stops without it, and how evaluation batches the readable records; and that
-preparing a batch whole (`_whole_batch`) gives exactly what the per-record path gives."""
+preparing a batch whole (`whole_batch`) gives exactly what the per-record path gives."""
 
 import importlib
 import os
@@ -23,7 +23,7 @@ from tests.support.tfrecord_fixture import (
 BATCH = 3
 TRAIN, VAL = 18, 6  # readable images; 3 corrupt training records and 1 corrupt evaluation record
 BAD_TRAIN = 3
-reading_module = importlib.import_module("saccader_tf.data.tfrecord_source")
+reading_module = importlib.import_module("saccader_tf.data.tfrecord_batches")
 
 
 def write_bad_shards(root):
@@ -131,14 +131,14 @@ class BadBatchesTest(_BadShardsTestCase):
 
 def per_record(make):
     """`make()`'s dataset built with every batch refused whole, so that all its records take the
-    per-record path (`_Reading.tolerant`, `checked`)."""
-    whole = reading_module._whole_batch
+    per-record path (`Reading.tolerant`, `checked`)."""
+    whole = reading_module.whole_batch
 
     def refused(prepare, *rows):
         with tf.control_dependencies([tf.debugging.Assert(False, ["refused whole"])]):
             return tuple(tf.identity(x) for x in whole(prepare, *rows))
 
-    with mock.patch.object(reading_module, "_whole_batch", refused):
+    with mock.patch.object(reading_module, "whole_batch", refused):
         return make()
 
 
@@ -153,7 +153,7 @@ def no_per_record(make):
 
         return lambda *row: one(*row).map(lambda i, label, ok: (i, label, ok, *row[:2]))
 
-    with mock.patch.object(reading_module._Reading, "tolerant", tolerant):
+    with mock.patch.object(reading_module.Reading, "tolerant", tolerant):
         return make()
 
 
