@@ -66,13 +66,15 @@ def batches_per_epoch(source):
     count of a folder, the split size of a TFDS dataset), else the cardinality of
     `source.train_epoch(0)` (a hand-made source).
     """
-    if _states_epoch_length(source):
+    if states_epoch_length(source):
         return source.train_size // source.batch_size
     count = int(source.train_epoch(0).cardinality())
     return count if count > 0 else None
 
 
-def _states_epoch_length(source):
+def states_epoch_length(source):
+    """Whether `source` states its epoch length (`train_size` and `batch_size`): its epochs are
+    addressable, so `training_batches` can cut any slice of them exactly."""
     return bool(getattr(source, "train_size", None) and getattr(source, "batch_size", None))
 
 
@@ -114,12 +116,12 @@ def training_batches(source, first_batch, num_batches, input_context=None):
             "`first_batch` must be >= 0 and `num_batches` >= 1. "
             f"Received: first_batch={first_batch}, num_batches={num_batches}"
         )
-    if input_context is not None and not _states_epoch_length(source):
+    if input_context is not None and not states_epoch_length(source):
         raise BadValueError(
             "A worker's share of the training batches needs a source with addressable epochs "
             f"(train_size and batch_size). Received: source={getattr(source, 'name', None)!r}"
         )
-    if not _states_epoch_length(source):
+    if not states_epoch_length(source):
         logging.warning(
             "Data source %r has no addressable epochs (no train_size and batch_size), so training "
             "reads train_epoch(0).repeat()%s: a resumed run sees the same number of batches, but "

@@ -14,7 +14,11 @@ of the replicas, and every single-worker run keep the plain dataset.
 
 from absl import logging
 
-from saccader_tf.data.resumable_epochs import takes_input_context, training_batches
+from saccader_tf.data.resumable_epochs import (
+    states_epoch_length,
+    takes_input_context,
+    training_batches,
+)
 from saccader_tf.training import multi_worker
 
 
@@ -24,9 +28,9 @@ def shares_inputs(strategy, source):
     length, and a global batch size that is a multiple of `strategy.num_replicas_in_sync`."""
     if not (multi_worker.is_multi_worker(strategy) and takes_input_context(source)):
         return False
-    batch_size = getattr(source, "batch_size", None)
-    if not (batch_size and getattr(source, "train_size", None)):
+    if not states_epoch_length(source):
         return False
+    batch_size = source.batch_size
     if batch_size % strategy.num_replicas_in_sync:
         logging.info(
             "Every worker prepares every batch: the batch size %d is not a multiple of the %d "

@@ -14,7 +14,6 @@ The worker script runs in 2 processes of a local `MultiWorkerMirroredStrategy` c
    the seed: they must differ).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import pytest
 import tensorflow as tf
 
 from saccader_tf.training import multi_worker
-from tests.support.local_cluster import REPO_ROOT, multi_worker_local
+from tests.support.local_cluster import REPO_ROOT, ClusterResults, multi_worker_local
 
 _WORKER_SCRIPT = r"""
 import json, os, sys, time, types
@@ -121,7 +120,7 @@ multi_worker.wait_for_every_worker(strategy)
 
 
 @pytest.mark.slow
-class MultiWorkerTest(tf.test.TestCase):
+class MultiWorkerTest(ClusterResults, tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -136,31 +135,18 @@ class MultiWorkerTest(tf.test.TestCase):
                 )
             )
 
-    def _reports(self):
-        reports = []
-        for i, (code, output) in enumerate(self.results):
-            self.assertEqual(code, 0, f"worker {i}:\n{output[-4000:]}")
-            lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
-            self.assertLen(lines, 1, output[-2000:])
-            reports.append(json.loads(lines[0][len("RESULT ") :]))
-        return reports
-
-    def _weights(self, name):
-        with np.load(os.path.join(self.out_dir, name)) as f:
-            return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
-
     def test_workers_match_one_process_in_every_stage(self):
-        reports = self._reports()
+        reports = self.worker_reports()
         self.assertEqual([r["replicas"] for r in reports], [2, 2])
         self.assertEqual([r["chief"] for r in reports], [True, False])
-        initial = self._weights("initial.npz")
+        initial = self.saved_weights("initial.npz")
         for stage in (1, 2, 3):
             self.assertEqual([r[f"stage{stage}_steps"] for r in reports], [2, 2])
             chief, other = (
-                self._weights(f"worker0_stage{stage}.npz"),
-                self._weights(f"worker1_stage{stage}.npz"),
+                self.saved_weights(f"worker0_stage{stage}.npz"),
+                self.saved_weights(f"worker1_stage{stage}.npz"),
             )
-            single = self._weights(f"single_stage{stage}.npz")
+            single = self.saved_weights(f"single_stage{stage}.npz")
             update = max(float(np.max(np.abs(a - b))) for a, b in zip(single, initial))
             self.assertGreater(update, 1e-3, f"stage {stage}: the steps did nothing")
             for a, b, c in zip(chief, other, single):
@@ -172,13 +158,13 @@ class MultiWorkerTest(tf.test.TestCase):
     def test_workers_end_together_without_start_abort(self):
         # Worker 1 finishes its share long before the chief; the end-of-run barrier keeps the
         # coordination service from declaring it dead (an "E0000 ... StartAbort" line).
-        self._reports()
+        self.worker_reports()
         for i, (_, output) in enumerate(self.results):
             self.assertNotIn("StartAbort", output, f"worker {i}")
             self.assertNotIn("unhealthy", output, f"worker {i}")
 
     def test_only_the_chief_writes(self):
-        self._reports()
+        self.worker_reports()
         model_dir = os.path.join(self.out_dir, "model")
         written = sorted(os.listdir(model_dir))
         for stage in (1, 2, 3):
@@ -190,14 +176,14 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertLen(events, 1, events)
 
     def test_learned_policy_samples_differ_between_workers(self):
-        cells = [np.array(r["cells"]) for r in self._reports()]
+        cells = [np.array(r["cells"]) for r in self.worker_reports()]
         self.assertEqual(cells[0].shape, cells[1].shape)
         self.assertFalse(np.array_equal(cells[0], cells[1]), "both workers sampled the same cells")
 
     def test_the_probe_agrees_with_plain_fit(self):
         """The behaviour probe that enables the shim says what plain `fit` does on this cluster:
         fails (the upstream bug) where it sees a bug, trains where it sees none."""
-        for report in self._reports():
+        for report in self.worker_reports():
             if any(report["probed_bugs"]):
                 self.assertIn("PerReplica", report["plain_fit"], "the probe saw a bug fit lacks")
             else:

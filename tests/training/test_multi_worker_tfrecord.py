@@ -15,7 +15,6 @@ The worker script runs in the 2 processes of a local `MultiWorkerMirroredStrateg
    `test_multi_worker.py`).
 """
 
-import json
 import os
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.support.local_cluster import multi_worker_local
+from tests.support.local_cluster import ClusterResults, multi_worker_local
 from tests.support.tfrecord_fixture import write_mixed_folder, write_shards
 
 TRAIN, BATCH = 32, 8
@@ -115,7 +114,7 @@ multi_worker.wait_for_every_worker(strategy)
 
 
 @pytest.mark.slow
-class MultiWorkerTfrecordTest(tf.test.TestCase):
+class MultiWorkerTfrecordTest(ClusterResults, tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -126,21 +125,8 @@ class MultiWorkerTfrecordTest(tf.test.TestCase):
         command = [sys.executable, "-c", _WORKER_SCRIPT, shards, cls.out_dir]
         cls.results = multi_worker_local.run_workers([command, command], timeout=240)
 
-    def _reports(self):
-        reports = []
-        for i, (code, output) in enumerate(self.results):
-            self.assertEqual(code, 0, f"worker {i}:\n{output[-4000:]}")
-            lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
-            self.assertLen(lines, 1, output[-2000:])
-            reports.append(json.loads(lines[0][len("RESULT ") :]))
-        return reports
-
-    def _weights(self, name):
-        with np.load(os.path.join(self.out_dir, name)) as f:
-            return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
-
     def test_each_replica_gets_the_rows_data_sharding_gives_it(self):
-        reports = self._reports()
+        reports = self.worker_reports()
         self.assertEqual([r["replicas"] for r in reports], [2, 2])
         self.assertEqual([r["shares"] for r in reports], [True, True])
         for name, batches in (("epoch0_skip0", 4), ("epoch1_skip2", 2)):
@@ -154,7 +140,7 @@ class MultiWorkerTfrecordTest(tf.test.TestCase):
                 self.assertEqual(report[name + "_rows"], expected, f"{name}, worker {worker}")
 
     def test_each_worker_prepares_only_its_share(self):
-        reports = self._reports()
+        reports = self.worker_reports()
         for name, first in (("epoch0_skip0", 0), ("epoch1_skip2", 2 * BATCH)):
             everything = list(range(first, TRAIN))
             decoded = [r[name + "_decoded"] for r in reports]
@@ -163,12 +149,12 @@ class MultiWorkerTfrecordTest(tf.test.TestCase):
             self.assertCountEqual(decoded[0] + decoded[1], everything, name)
 
     def test_stage1_matches_one_process(self):
-        reports = self._reports()
+        reports = self.worker_reports()
         self.assertEqual([r["steps"] for r in reports], [2, 2])
-        initial, single = self._weights("initial.npz"), self._weights("single.npz")
+        initial, single = self.saved_weights("initial.npz"), self.saved_weights("single.npz")
         update = max(float(np.max(np.abs(a - b))) for a, b in zip(single, initial))
         self.assertGreater(update, 1e-3, "the steps did nothing")
-        chief, other = self._weights("worker0.npz"), self._weights("worker1.npz")
+        chief, other = self.saved_weights("worker0.npz"), self.saved_weights("worker1.npz")
         for a, b, c in zip(chief, other, single):
             self.assertAllClose(a, b, atol=1e-5, rtol=0, msg="workers differ")
             self.assertAllClose(a, c, atol=1e-5, rtol=0, msg="differs from one process")
