@@ -13,15 +13,22 @@ import sys
 import tensorflow as tf
 from absl import logging
 
-_table = None
+_state = {}  # mutated, never rebound: autograph runs converted code in a copy of the globals
 
 
 def _record():
-    global _table
-    if _table is None:
+    if "table" not in _state:
         with tf.init_scope():  # eagerly, even when first needed while a pipeline is traced
-            _table = tf.lookup.experimental.MutableHashTable(tf.string, tf.int64, default_value=0)
-    return _table
+            _state["table"] = tf.lookup.experimental.MutableHashTable(
+                tf.string, tf.int64, default_value=0
+            )
+            _state["turns"] = tf.CriticalSection(name="skipped_files")
+    return _state["table"]
+
+
+def _turns():
+    _record()
+    return _state["turns"]
 
 
 def skipped_while_decoding():
@@ -56,7 +63,11 @@ def note_skipped(name, filled_by=None):
 def note_skipped_in_graph(name, filled_by):
     """The graph version of `note_skipped` (string scalar tensors; `filled_by` empty: left out):
     prints the warning to stderr with `tf.print` the first time. Returns a bool scalar `True`
-    (for control dependencies)."""
+    (for control dependencies).
+
+    Parallel decode threads take turns (a `tf.CriticalSection` around the look-up, insert, count
+    and print), so each file is named once and the counts in the warnings run 1, 2, 3, ... in the
+    order they are printed."""
     table = _record()
 
     def first_time():
@@ -72,4 +83,7 @@ def note_skipped_in_graph(name, filled_by):
         with tf.control_dependencies([tf.print(message, output_stream=sys.stderr)]):
             return tf.constant(True)
 
-    return tf.cond(table.lookup(name) > 0, lambda: tf.constant(True), first_time)
+    def once():
+        return tf.cond(table.lookup(name) > 0, lambda: tf.constant(True), first_time)
+
+    return _turns().execute(once)
