@@ -7,7 +7,8 @@ starts `python -m saccader_tf.launch --strategy=multi_worker <flags after -->` N
 its own `TF_CONFIG` (`{"cluster": {"worker": [127.0.0.1:<free port>, ...]}, "task": {"type":
 "worker", "index": i}}`), waits for all of them (killing every worker when one fails or the
 timeout passes), prints each worker's output prefixed with `[worker i]` and exits with the first
-non-zero return code. Worker 0 is the chief: the only one that writes checkpoints and logs.
+non-zero return code (a worker's own failure before the 4 of one that stopped because of it).
+Worker 0 is the chief: the only one that writes checkpoints and logs.
 `--batch_size` stays the GLOBAL batch. On several hosts, set `TF_CONFIG` on each yourself.
 """
 
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from saccader_tf.cli.error_report import PEER_STOPPED
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STOP_CODES = (128 + signal.SIGTERM, 128 + signal.SIGINT)
@@ -114,7 +117,14 @@ def main():
         for line in output.splitlines():
             print(f"[worker {i}] {line}")
         print(f"[worker {i}] exit code {code}")
-    sys.exit(next((code for code, _ in results if code), 0))
+    sys.exit(exit_code([code for code, _ in results]))
+
+
+def exit_code(codes):
+    """The exit code of the run: that of the first worker that failed for a reason of its own,
+    not the 4 of a worker that stopped because another one did (docs/reliability.md)."""
+    failed = [code for code in codes if code]
+    return next((code for code in failed if code != PEER_STOPPED), failed[0] if failed else 0)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,14 @@ real bug keeps its traceback, even when it is a `ValueError` or an `OSError`. On
   any `saccader_tf.utils.errors.UserError` (bad data or input files), the files in `model_dir`
   (missing or damaged), another launcher on the same `model_dir`, a TFDS download without network,
   a full disk, or an image file that tf.data could not decode (named by the error);
-- exit code 3: training diverged (a non-finite loss or weight).
+- exit code 3: training diverged (a non-finite loss or weight);
+- exit code 4: another worker of a multi-worker cluster stopped (TensorFlow's coordination
+  service reports it as no longer sending heartbeats), so this one cannot go on: the reason is in
+  that worker's output.
 """
 
 import errno
+import re
 
 import tensorflow as tf
 from absl import app
@@ -26,6 +30,12 @@ damaged files, another launcher on it) and a TFDS download without network are `
 
 DATA_MARKERS = ("Cannot read image file", "Labels must lie in", "Cannot decode the image of record")
 """How the data pipeline names a bad file or label inside a TensorFlow error (the line kept)."""
+
+PEER_STOPPED = 4
+"""The exit code of a worker that stops because another worker of its cluster stopped."""
+
+PEER_MARKERS = ("stopped sending heartbeats", "tasks have crashed", "heartbeat timeout")
+"""How TensorFlow's coordination service says that another task of the cluster is gone."""
 
 
 def error_report(error, model_dir):
@@ -50,7 +60,25 @@ def error_report(error, model_dir):
     if isinstance(error, tf.errors.InvalidArgumentError):  # bad data met while training
         line = data_problem(error)
         return None if line is None else (2, line)
+    if isinstance(error, tf.errors.UnavailableError):
+        line = peer_stopped(error)
+        return None if line is None else (PEER_STOPPED, line)
     return None
+
+
+def peer_stopped(error):
+    """The line for a TensorFlow error saying that other tasks of the cluster are gone (`None`
+    when it does not say so), naming them."""
+    if not any(marker in error.message for marker in PEER_MARKERS):
+        return None
+    # TensorFlow lists the gone tasks one per line (other task names in it are this one's devices).
+    tasks = re.findall(r"^\s*(/job:\w+/replica:\d+/task:\d+)\s*$", error.message, re.MULTILINE)
+    who = ", ".join(dict.fromkeys(tasks)) if tasks else "another worker"
+    return (
+        f"{who} of the cluster stopped (TensorFlow: no heartbeats from it), so this worker stops "
+        "too: that worker's output says why. Fix that, then start every worker again with the "
+        "same command (saved progress is kept)."
+    )
 
 
 def is_disk_full(error):

@@ -57,6 +57,27 @@ class ErrorReportTest(tf.test.TestCase):
             with self.subTest(error=type(error).__name__):
                 self.assertIsNone(error_report(error, "runs/a"))
 
+    def test_a_worker_whose_peer_stopped_names_it_with_its_own_exit_code(self):
+        # What TensorFlow 2.21 raised on worker 0 of a local 2-worker cluster when worker 1 had
+        # stopped on a corrupt record (its own line: exit code 2).
+        message = (
+            "{{function_node __wrapped__CollectiveReduceV2_Nordering_token_1_device_/job:worker/"
+            "replica:0/task:0/device:CPU:0}} Collective ops is aborted by: Error reported from "
+            "/job:worker/task:1: The following tasks are unhealthy (stopped sending heartbeats):\n"
+            "/job:worker/replica:0/task:1\nThe tasks have crashed. Check the task logs for an "
+            "earlier error, or scheduler events (e.g. preemption, eviction) to debug further.\n"
+            "The error could be from a previous operation. Restart your program to reset. "
+            "[Op:CollectiveReduceV2] name: "
+        )
+        code, line = error_report(tf.errors.UnavailableError(None, None, message), "d")
+        self.assertEqual(code, 4)
+        self.assertTrue(line.startswith("/job:worker/replica:0/task:1 of the cluster stopped"))
+        self.assertIn("that worker's output says why", line)
+        self.assertNotIn("\n", line)
+        # Other unavailable services (a remote file system, a dispatcher) are not a peer's stop.
+        other = tf.errors.UnavailableError(None, None, "failed to connect to all addresses")
+        self.assertIsNone(error_report(other, "d"))
+
     def test_disk_full_and_bad_image_files_are_one_line(self):
         full = OSError(errno.ENOSPC, "No space left on device", "runs/a/stage1/x.h5")
         code, line = error_report(full, "runs/a")

@@ -67,3 +67,13 @@ class ClusterExamplesTest(tf.test.TestCase):
             self.assertEqual((resolver.task_type, resolver.task_id), ("worker", 1))
         finally:
             del os.environ["TF_CONFIG"]
+
+    def test_the_local_cluster_exits_with_the_cause_not_the_peers_that_followed(self):
+        from tests.support.local_cluster import multi_worker_local
+
+        exit_code = multi_worker_local.exit_code
+        self.assertEqual(exit_code([0, 0]), 0)
+        self.assertEqual(exit_code([4, 2]), 2)  # worker 1's bad record; worker 0 followed it
+        self.assertEqual(exit_code([1, 4, 2]), 1)  # the first own failure, by worker
+        self.assertEqual(exit_code([4, 4]), 4)  # only peers' stops: still a failure
+        self.assertEqual(exit_code([0, 143]), 143)
