@@ -17,22 +17,11 @@ from typing import Callable, Optional
 
 from saccader_tf.layers.kernel_choice import KERNEL_MODES
 from saccader_tf.models.dtype_policy import MIXED_PRECISION
+from saccader_tf.models.saccader.policies.registry import TABLE_ORDER
 from saccader_tf.run.data_settings import DataSettings
 from saccader_tf.run.setting_field import setting
 from saccader_tf.run.stage_settings import SHARED_WITH_RUNS, StageSettings
 from saccader_tf.run.validate import validate_settings
-
-DEFAULT_EVAL_POLICIES = (
-    "learned",
-    "ordered_logits",
-    "random",
-    "full",
-    "center",
-    "random_tf1",
-    "center_tf1",
-    "sobel_mean",
-    "sobel_var",
-)
 
 
 def flag_fields():
@@ -103,7 +92,7 @@ class RunSettings(DataSettings):
     )
     readout_given: bool = dataclasses.field(default=False, metadata={"given": "readout"})
     eval_policies: tuple = setting(
-        DEFAULT_EVAL_POLICIES,
+        TABLE_ORDER,
         "list",
         "Saccader glimpse policies of the --stage=eval table (rows for T = 1..12), and of the "
         "policy comparison at the end of --stage=all when given (its default there: learned, full, "
@@ -131,6 +120,12 @@ class RunSettings(DataSettings):
         StageSettings.eval_steps,
         "integer",
         "Evaluation batches per epoch (default: the whole eval split).",
+    )
+    validation_steps: Optional[int] = setting(
+        StageSettings.validation_steps,
+        "integer",
+        "Validation batches after each training epoch, e.g. 32 on a large eval split (default: "
+        "as --eval_steps); the policy comparison and --stage=eval still score --eval_steps.",
     )
     learning_rate: tuple = setting(
         (0.002, 0.002, 0.002),

@@ -28,6 +28,8 @@ class StageSettings:
         steps_per_epoch: steps per epoch; `None` = one pass over the training data (whose length
             must then be known).
         eval_steps: evaluation batches per epoch; `None` = the whole evaluation split.
+        validation_steps: validation batches after each epoch, when fewer than `eval_steps`
+            should do (a large evaluation split); `None` = `eval_steps`.
         optimizer: `"adam"` or `"sgd"` (Nesterov momentum 0.9).
         jit_compile: XLA for the train step (slower on CPUs; for GPUs).
         verbose: Keras `fit` verbosity (1 = progress bar, 2 = one line per epoch, 0 = silent).
@@ -57,6 +59,7 @@ class StageSettings:
     full_image_loss_weight: float = DEFAULT_FULL_IMAGE_LOSS_WEIGHT
     steps_per_epoch: Optional[int] = None
     eval_steps: Optional[int] = None
+    validation_steps: Optional[int] = None
     optimizer: str = "adam"
     jit_compile: bool = False
     verbose: int = 1
@@ -84,6 +87,7 @@ SHARED_WITH_RUNS = (
     "num_targets",
     "full_image_loss_weight",
     "eval_steps",
+    "validation_steps",
     "optimizer",
     "jit_compile",
     "l2",

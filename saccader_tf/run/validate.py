@@ -292,6 +292,7 @@ def check_ranges(settings):
     at_least = {
         "steps": 1,
         "eval_steps": 1,
+        "validation_steps": 1,
         "train_examples": 1,
         "test_examples": 1,
         "seed": 0,

@@ -131,7 +131,7 @@ def train_stage(
             epochs=settings.epochs,
             steps_per_epoch=steps_per_epoch,
             first_step=resumed_from,
-            eval_steps=settings.eval_steps,
+            eval_steps=validation_steps(settings),
             verbose=settings.verbose,
         )
     seconds = time.time() - start
@@ -141,7 +141,16 @@ def train_stage(
     if progress:
         progress.clear()
     timing = dict(seconds=seconds, epochs=settings.epochs, resumed_from=resumed_from)
-    return _result(stage, spec, trainer, history, path, **timing)
+    subset = settings.validation_steps  # named in the summary: its eval number is on a subset
+    return _result(stage, spec, trainer, history, path, validated_on=subset, **timing)
+
+
+def validation_steps(settings):
+    """The validation batches after each epoch: `validation_steps`, else `eval_steps` (`None`:
+    the whole evaluation split)."""
+    if settings.validation_steps is None:
+        return settings.eval_steps
+    return settings.validation_steps
 
 
 def _steps_per_epoch(settings, source):
@@ -327,8 +336,9 @@ def _logging_callbacks(stage, model, source, model_dir):
     return callbacks
 
 
-def _result(stage, spec, trainer, history, path, *, seconds, epochs, resumed_from):
-    """The dict `train_stage` returns (see there), its `summary` line starting with `spec.title`."""
+def _result(stage, spec, trainer, history, path, *, seconds, epochs, resumed_from, validated_on):
+    """The dict `train_stage` returns (see there), its `summary` line starting with `spec.title`
+    (`validated_on`: the validation batches when not the whole split, named there)."""
     epochs_run = history.pop("epoch")
     train_logs = {k: v[-1] for k, v in history.items() if not k.startswith("val_")}
     eval_logs = {k[4:]: v[-1] for k, v in history.items() if k.startswith("val_")}
@@ -338,7 +348,8 @@ def _result(stage, spec, trainer, history, path, *, seconds, epochs, resumed_fro
         f"{spec.title}: {epochs} epoch(s), {steps} steps"
         + (f" (resumed at step {resumed_from})" if resumed_from else "")
         + f" in {seconds:.0f} s; train {metric} {train_logs.get(metric, float('nan')):.4f}, "
-        f"eval {metric} {eval_logs.get(metric, float('nan')):.4f}"
+        + _eval_label(validated_on)
+        + f" {metric} {eval_logs.get(metric, float('nan')):.4f}"
         + (f"; checkpoint {path}" if path else "")
     )
     return {
@@ -368,3 +379,10 @@ class StageProgbar(keras.callbacks.ProgbarLogger):
 
     def set_params(self, params):
         super().set_params(dict(params, epochs=self.stage_epochs))
+
+
+def _eval_label(validated_on):
+    """`eval`, or `eval (N batches)` when the validation was on the first N batches only."""
+    if validated_on is None:
+        return "eval"
+    return f"eval ({validated_on} batch{'es' if validated_on != 1 else ''})"

@@ -79,6 +79,10 @@ class LaunchErrorsTest(tf.test.TestCase):
                 r"--test_examples must be >= 1\. Received: --test_examples=0",
             ),
             (dict(eval_steps=0), r"--eval_steps must be >= 1 .*Received: --eval_steps=0"),
+            (
+                dict(validation_steps=0),
+                r"--validation_steps must be >= 1 .*Received: --validation_steps=0",
+            ),
             (dict(model_dir=""), r"--model_dir must name a directory"),
             (dict(model_dir=regular_file), r"--model_dir=.*a_file is a file, not a directory"),
             (dict(skip_bad_files=True), r"--skip_bad_files applies to image folders \("),

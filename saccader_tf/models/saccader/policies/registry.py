@@ -21,6 +21,18 @@ POLICIES = (
     "random_tf1",
     "center_tf1",
 )
+TABLE_ORDER = (
+    "learned",
+    "ordered_logits",
+    "random",
+    "full",
+    "center",
+    "random_tf1",
+    "center_tf1",
+    "sobel_mean",
+    "sobel_var",
+)
+"""Every policy, in the order of the rows of `--stage=eval`'s table (its default policies)."""
 
 
 def make_policy(name, cell=None, seed=None):
