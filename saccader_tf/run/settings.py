@@ -119,13 +119,15 @@ class RunSettings(DataSettings):
     eval_steps: Optional[int] = setting(
         StageSettings.eval_steps,
         "integer",
-        "Evaluation batches per epoch (default: the whole eval split).",
+        "Evaluation batches per epoch, and of the policy comparison and --stage=eval: the first "
+        "ones (default: the whole eval split).",
     )
     validation_steps: Optional[int] = setting(
         StageSettings.validation_steps,
         "integer",
-        "Validation batches after each training epoch, e.g. 32 on a large eval split (default: "
-        "as --eval_steps); the policy comparison and --stage=eval still score --eval_steps.",
+        "Validation batches after each training epoch, e.g. 32 on a large eval split: every k-th "
+        "batch of it (default: as --eval_steps); the policy comparison and --stage=eval still "
+        "score --eval_steps.",
     )
     learning_rate: tuple = setting(
         (0.002, 0.002, 0.002),

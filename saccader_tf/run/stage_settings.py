@@ -28,8 +28,9 @@ class StageSettings:
         steps_per_epoch: steps per epoch; `None` = one pass over the training data (whose length
             must then be known).
         eval_steps: evaluation batches per epoch; `None` = the whole evaluation split.
-        validation_steps: validation batches after each epoch, when fewer than `eval_steps`
-            should do (a large evaluation split); `None` = `eval_steps`.
+        validation_steps: validation batches after each epoch, spread over the evaluation split
+            (`saccader_tf.data.eval_subsets.spread_batches`), when fewer should do (a large
+            split); `None` = the first `eval_steps`.
         optimizer: `"adam"` or `"sgd"` (Nesterov momentum 0.9).
         jit_compile: XLA for the train step (slower on CPUs; for GPUs).
         verbose: Keras `fit` verbosity (1 = progress bar, 2 = one line per epoch, 0 = silent).

@@ -15,6 +15,7 @@ import time
 import keras
 import tensorflow as tf
 
+from saccader_tf.data.eval_subsets import spread_batches
 from saccader_tf.data.resumable_epochs import batches_per_epoch
 from saccader_tf.model_dir import stage_files
 from saccader_tf.model_dir.progress import ProgressSaver, StageProgress
@@ -131,7 +132,7 @@ def train_stage(
             epochs=settings.epochs,
             steps_per_epoch=steps_per_epoch,
             first_step=resumed_from,
-            eval_steps=validation_steps(settings),
+            validation=validation_batches(source, settings),
             verbose=settings.verbose,
         )
     seconds = time.time() - start
@@ -145,12 +146,13 @@ def train_stage(
     return _result(stage, spec, trainer, history, path, validated_on=subset, **timing)
 
 
-def validation_steps(settings):
-    """The validation batches after each epoch: `validation_steps`, else `eval_steps` (`None`:
-    the whole evaluation split)."""
+def validation_batches(source, settings):
+    """`(dataset, steps)` of the validation after each epoch: `validation_steps` batches spread
+    over the evaluation split (`spread_batches`), else its first `eval_steps` (`None`: all)."""
     if settings.validation_steps is None:
-        return settings.eval_steps
-    return settings.validation_steps
+        return source.eval, settings.eval_steps
+    steps = settings.validation_steps
+    return spread_batches(source.eval, steps), steps
 
 
 def _steps_per_epoch(settings, source):
@@ -283,11 +285,12 @@ def _fit_epochs(
     epochs,
     steps_per_epoch,
     first_step,
-    eval_steps,
+    validation,
     verbose,
 ):
-    """One `fit` per remaining epoch, starting at stage step `first_step`; returns the merged
-    history (with `"epoch"`: the indices of the epochs run)."""
+    """One `fit` per remaining epoch, starting at stage step `first_step`, each validated on
+    `validation` (`(dataset, steps)`); returns the merged history (with `"epoch"`: the indices
+    of the epochs run)."""
     history = {"epoch": []}
     for epoch in range(first_step // steps_per_epoch, epochs):
         first = max(first_step, epoch * steps_per_epoch)
@@ -298,8 +301,8 @@ def _fit_epochs(
                 initial_epoch=epoch,
                 epochs=epoch + 1,
                 steps_per_epoch=steps,
-                validation_data=source.eval,
-                validation_steps=eval_steps,
+                validation_data=validation[0],
+                validation_steps=validation[1],
                 callbacks=callbacks,
                 verbose=verbose,
                 shuffle=False,

@@ -1,13 +1,15 @@
-"""`validation_steps`: the validation after each epoch scores that many evaluation batches
-(default: `eval_steps`, else the whole split), and the stage's summary says so."""
+"""`validation_steps`: the validation after each epoch scores that many evaluation batches, spread
+over the split (default: the first `eval_steps`, else the whole split), and the stage's summary
+says so."""
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf.data.eval_subsets import spread_batches
 from saccader_tf.models import Saccader
 from saccader_tf.run.settings import StageSettings
-from saccader_tf.training.train_stage import train_stage
+from saccader_tf.training.train_stage import train_stage, validation_batches
 from tests.support.sources import dataset_source
 
 EVAL_BATCHES = 4
@@ -62,3 +64,31 @@ class ValidationStepsTest(tf.test.TestCase):
         per_epoch, summary = self._validated(eval_steps=3)  # the default: eval_steps
         self.assertEqual(per_epoch, [3, 3])
         self.assertRegex(summary, r"eval accuracy \d\.\d{4}")
+
+
+def _first_labels(dataset):
+    return [int(labels[0]) for _, labels in dataset.as_numpy_iterator()]
+
+
+class SpreadBatchesTest(tf.test.TestCase):
+    def test_every_kth_batch_from_the_first(self):
+        ten = tf.data.Dataset.range(10).map(lambda i: (tf.zeros([1, 2]), tf.reshape(i, [1])))
+        self.assertEqual(_first_labels(spread_batches(ten, 3)), [0, 3, 6])  # k = 10 // 3
+        self.assertEqual(_first_labels(spread_batches(ten, 5)), [0, 2, 4, 6, 8])
+        self.assertEqual(_first_labels(spread_batches(ten, 10)), list(range(10)))
+        self.assertEqual(_first_labels(spread_batches(ten, 20)), list(range(10)))
+        unknown = ten.filter(lambda images, labels: True)  # no cardinality: the first ones
+        self.assertEqual(_first_labels(spread_batches(unknown, 3)), [0, 1, 2])
+
+    def test_a_stage_validates_on_batches_from_the_whole_split(self):
+        # An evaluation split in class order (as an image folder lists it): 4 batches, 4 classes.
+        images = np.zeros((16, 24, 24, 1), np.float32)
+        labels = np.repeat(np.arange(4, dtype=np.int32), 4)
+        evaluation = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
+        source = dataset_source(evaluation, 4, eval_dataset=evaluation, name="classes")
+        spread = StageSettings(epochs=1, learning_rate=0.01, validation_steps=2)
+        dataset, steps = validation_batches(source, spread)
+        self.assertEqual((_first_labels(dataset), steps), ([0, 2], 2))
+        first = StageSettings(epochs=1, learning_rate=0.01, eval_steps=2)
+        dataset, steps = validation_batches(source, first)
+        self.assertEqual((_first_labels(dataset), steps), ([0, 1, 2, 3], 2))  # fit takes 2
