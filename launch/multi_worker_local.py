@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from saccader_tf.cli.error_report import PEER_STOPPED
+from saccader_tf.cli.exit_codes import PEER_STOPPED
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STOP_CODES = (128 + signal.SIGTERM, 128 + signal.SIGINT)

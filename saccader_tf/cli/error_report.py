@@ -20,6 +20,7 @@ import re
 import tensorflow as tf
 from absl import app
 
+from saccader_tf.cli.exit_codes import DIVERGED, PEER_STOPPED, USER_ERROR
 from saccader_tf.run.settings_error import SettingsError
 from saccader_tf.training.nan_guard import NonFiniteLossError
 from saccader_tf.utils.errors import UserError
@@ -30,9 +31,6 @@ damaged files, another launcher on it) and a TFDS download without network are `
 
 DATA_MARKERS = ("Cannot read image file", "Labels must lie in", "Cannot decode the image of record")
 """How the data pipeline names a bad file or label inside a TensorFlow error (the line kept)."""
-
-PEER_STOPPED = 4
-"""The exit code of a worker that stops because another worker of its cluster stopped."""
 
 PEER_MARKERS = ("stopped sending heartbeats", "tasks have crashed", "heartbeat timeout")
 """How TensorFlow's coordination service says that another task of the cluster is gone."""
@@ -46,20 +44,20 @@ def error_report(error, model_dir):
         model_dir: the run's `--model_dir` (named when a full disk has no file name).
     """
     if isinstance(error, NonFiniteLossError):
-        return 3, str(error)
+        return DIVERGED, str(error)
     if is_disk_full(error):
         where = getattr(error, "filename", None) or model_dir
-        return 2, (
+        return USER_ERROR, (
             f"no space left on the disk of {where}: free some space (saved progress is kept, so "
             "re-running the same command continues) or use a --model_dir on another disk."
         )
     if isinstance(error, SettingsError):
-        return 2, error.worded("--")
+        return USER_ERROR, error.worded("--")
     if isinstance(error, USER_ERRORS):
-        return 2, str(error)
+        return USER_ERROR, str(error)
     if isinstance(error, tf.errors.InvalidArgumentError):  # bad data met while training
         line = data_problem(error)
-        return None if line is None else (2, line)
+        return None if line is None else (USER_ERROR, line)
     if isinstance(error, tf.errors.UnavailableError):
         line = peer_stopped(error)
         return None if line is None else (PEER_STOPPED, line)

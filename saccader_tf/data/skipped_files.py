@@ -17,23 +17,19 @@ _state = {}  # mutated, never rebound: autograph runs converted code in a copy o
 
 
 def _record():
+    """The process's table of skipped names and the critical section that guards it."""
     if "table" not in _state:
         with tf.init_scope():  # eagerly, even when first needed while a pipeline is traced
             _state["table"] = tf.lookup.experimental.MutableHashTable(
                 tf.string, tf.int64, default_value=0
             )
             _state["turns"] = tf.CriticalSection(name="skipped_files")
-    return _state["table"]
-
-
-def _turns():
-    _record()
-    return _state["turns"]
+    return _state["table"], _state["turns"]
 
 
 def skipped_while_decoding():
     """Sorted printable paths of the files skipped while decoding in this process."""
-    keys, _ = _record().export()
+    keys, _ = _record()[0].export()
     return sorted(key.decode("utf-8", errors="backslashreplace") for key in keys.numpy())
 
 
@@ -52,7 +48,7 @@ def _warning_parts(name, filled, count):
 def note_skipped(name, filled_by=None):
     """Eagerly notes the skipped file `name` (printable path) and logs one warning the first time;
     `filled_by` names the file that fills its slot (`None`: left out)."""
-    table = _record()
+    table, _ = _record()
     if int(table.lookup(tf.constant(name))) > 0:
         return
     table.insert(tf.constant(name), tf.constant(1, tf.int64))
@@ -68,7 +64,7 @@ def note_skipped_in_graph(name, filled_by):
     Parallel decode threads take turns (a `tf.CriticalSection` around the look-up, insert, count
     and print), so each file is named once and the counts in the warnings run 1, 2, 3, ... in the
     order they are printed."""
-    table = _record()
+    table, turns = _record()
 
     def first_time():
         insert = table.insert(name, tf.constant(1, tf.int64))
@@ -86,4 +82,4 @@ def note_skipped_in_graph(name, filled_by):
     def once():
         return tf.cond(table.lookup(name) > 0, lambda: tf.constant(True), first_time)
 
-    return _turns().execute(once)
+    return turns.execute(once)
