@@ -14,6 +14,7 @@ two differ (how a policy is named, how T glimpses make a prediction) `glimpse_po
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf.data.eval_subsets import spread_stride
 from saccader_tf.evaluation import occlusion
 from saccader_tf.evaluation.per_class import CLASS_EXAMPLES, per_class_sums
 from saccader_tf.evaluation.results import CLASSNET
@@ -267,8 +268,9 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
         step: a `make_batch_step` function.
         dataset: batches `(images, labels, ...)`.
         eval_boxes: `None`, or object boxes `[N, 4]` aligned with the dataset's examples.
-        max_batches: stop after this many batches (`None`: all).
-        seed: int; batch i gets the stateless seed `[seed, i]`.
+        max_batches: this many batches spread over the dataset, its batches 0, k, 2k, ...
+            (`saccader_tf.data.eval_subsets.spread_stride`; `None`: all).
+        seed: int; batch i of the dataset gets the stateless seed `[seed, i]`.
         progress: print an `evaluating: i/n batches` line (`saccader_tf.utils.progress_line`).
 
     Returns:
@@ -276,36 +278,45 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
         per-image hits (`totals[PER_IMAGE]`, when `step` gives them) are concatenated instead:
         bool `[N, T]` arrays, one bool per image and T.
     """
-    totals, examples, per_image = None, 0, []
+    totals, examples, per_image, done = None, 0, [], 0
     boxes = None if eval_boxes is None else np.asarray(eval_boxes, np.int32)
+    stride = spread_stride(dataset, max_batches)
     line = _progress_line(dataset, max_batches) if progress else None
+    offset = 0  # of the batch in the dataset's examples, where its boxes start
     for index, batch in enumerate(dataset):
-        if max_batches is not None and index >= max_batches:
-            break
         images, labels = batch[0], tf.cast(batch[1], tf.int32)
-        size = int(labels.shape[0])
-        if boxes is not None and examples + size > len(boxes):
-            raise ValueError(
-                f"`eval_boxes` has fewer rows than the eval dataset. Received: "
-                f"eval_boxes.shape={boxes.shape}, at least {examples + size} examples"
-            )
-        object_boxes = (
-            np.zeros([size, 4], np.int32) if boxes is None else boxes[examples : examples + size]
-        )
+        size, offset = int(labels.shape[0]), offset + int(labels.shape[0])
+        if index % stride:
+            continue
+        object_boxes = _boxes_of(boxes, offset - size, size)
         sums = step(images, labels, tf.constant(object_boxes), tf.constant([seed, index], tf.int32))
         sums = dict(sums)
         if PER_IMAGE in sums:
             per_image.append(tf.nest.map_structure(np.asarray, sums.pop(PER_IMAGE)))
         sums = tf.nest.map_structure(lambda x: np.asarray(x, np.float64), sums)
         totals = sums if totals is None else tf.nest.map_structure(np.add, totals, sums)
-        examples += size
+        examples, done = examples + size, done + 1
         if line is not None:
-            line.show(index + 1, final=index + 1 == line.total)
+            line.show(done, final=done == line.total)
+        if done == max_batches:
+            break
     if examples == 0:
         raise ValueError("The evaluation dataset is empty. Received: dataset with 0 examples")
     if per_image:
         totals[PER_IMAGE] = tf.nest.map_structure(lambda *parts: np.concatenate(parts), *per_image)
     return totals, examples
+
+
+def _boxes_of(boxes, start, size):
+    """The object boxes of the `size` examples from `start` (zeros when there are none)."""
+    if boxes is None:
+        return np.zeros([size, 4], np.int32)
+    if start + size > len(boxes):
+        raise ValueError(
+            f"`eval_boxes` has fewer rows than the eval dataset. Received: "
+            f"eval_boxes.shape={boxes.shape}, at least {start + size} examples"
+        )
+    return boxes[start : start + size]
 
 
 def _progress_line(dataset, max_batches):

@@ -23,6 +23,7 @@ import sys
 
 import keras
 
+from saccader_tf.data.eval_subsets import spread_batches
 from saccader_tf.data.preprocessing import resize_method_of
 from saccader_tf.evaluation.evaluate import evaluate_model, policy_accuracies
 from saccader_tf.export.layout import new_version_dir
@@ -235,8 +236,9 @@ def run(settings, stages, strategy=None):
 
 
 def evaluation_batches(source, eval_steps):
-    """The evaluation batches of `source`: the first `eval_steps` (`None`: all of them)."""
-    return source.eval if eval_steps is None else source.eval.take(eval_steps)
+    """The evaluation batches of `source`: `eval_steps` of them spread over the split
+    (`spread_batches`; `None`: all of them)."""
+    return spread_batches(source.eval, eval_steps)
 
 
 def stage_decisions(settings, kind, to_train):

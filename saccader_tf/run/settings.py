@@ -119,14 +119,14 @@ class RunSettings(DataSettings):
     eval_steps: Optional[int] = setting(
         StageSettings.eval_steps,
         "integer",
-        "Evaluation batches per epoch, and of the policy comparison and --stage=eval: the first "
-        "ones (default: the whole eval split).",
+        "Evaluation batches per epoch, and of the policy comparison and --stage=eval: every k-th "
+        "batch of the eval split, so all its classes are scored (default: the whole split).",
     )
     validation_steps: Optional[int] = setting(
         StageSettings.validation_steps,
         "integer",
-        "Validation batches after each training epoch, e.g. 32 on a large eval split: every k-th "
-        "batch of it (default: as --eval_steps); the policy comparison and --stage=eval still "
+        "Validation batches after each training epoch, e.g. 32 on a large eval split, spread as "
+        "--eval_steps's (default: as --eval_steps); the policy comparison and --stage=eval "
         "score --eval_steps.",
     )
     learning_rate: tuple = setting(

@@ -27,10 +27,10 @@ class StageSettings:
         full_image_loss_weight: stage 3's weight μ of the full-image loss (ignored by 1 and 2).
         steps_per_epoch: steps per epoch; `None` = one pass over the training data (whose length
             must then be known).
-        eval_steps: evaluation batches per epoch; `None` = the whole evaluation split.
-        validation_steps: validation batches after each epoch, spread over the evaluation split
-            (`saccader_tf.data.eval_subsets.spread_batches`), when fewer should do (a large
-            split); `None` = the first `eval_steps`.
+        eval_steps: evaluation batches per epoch, spread over the evaluation split
+            (`saccader_tf.data.eval_subsets.spread_batches`); `None` = the whole split.
+        validation_steps: validation batches after each epoch, spread alike, when fewer should
+            do than `eval_steps` (a large split); `None` = `eval_steps`.
         optimizer: `"adam"` or `"sgd"` (Nesterov momentum 0.9).
         jit_compile: XLA for the train step (slower on CPUs; for GPUs).
         verbose: Keras `fit` verbosity (1 = progress bar, 2 = one line per epoch, 0 = silent).

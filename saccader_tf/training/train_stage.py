@@ -147,11 +147,9 @@ def train_stage(
 
 
 def validation_batches(source, settings):
-    """`(dataset, steps)` of the validation after each epoch: `validation_steps` batches spread
-    over the evaluation split (`spread_batches`), else its first `eval_steps` (`None`: all)."""
-    if settings.validation_steps is None:
-        return source.eval, settings.eval_steps
-    steps = settings.validation_steps
+    """`(dataset, steps)` of the validation after each epoch: `validation_steps` (else
+    `eval_steps`) batches spread over the evaluation split (`spread_batches`); neither set: all."""
+    steps = settings.validation_steps or settings.eval_steps
     return spread_batches(source.eval, steps), steps
 
 

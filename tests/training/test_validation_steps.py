@@ -89,6 +89,6 @@ class SpreadBatchesTest(tf.test.TestCase):
         spread = StageSettings(epochs=1, learning_rate=0.01, validation_steps=2)
         dataset, steps = validation_batches(source, spread)
         self.assertEqual((_first_labels(dataset), steps), ([0, 2], 2))
-        first = StageSettings(epochs=1, learning_rate=0.01, eval_steps=2)
-        dataset, steps = validation_batches(source, first)
-        self.assertEqual((_first_labels(dataset), steps), ([0, 1, 2, 3], 2))  # fit takes 2
+        capped = StageSettings(epochs=1, learning_rate=0.01, eval_steps=2)  # spread alike
+        dataset, steps = validation_batches(source, capped)
+        self.assertEqual((_first_labels(dataset), steps), ([0, 2], 2))
