@@ -6,8 +6,9 @@ worker today, in one process.
 (`input_lib.DistributedDataset._create_cloned_datasets_from_dataset`: the rebatching into
 per-replica batches and the `AutoShardPolicy.DATA` rewrite); its elements go to the worker's local
 replicas in turn, as the worker-share elements do. So the two streams must be equal element by
-element, for 2 workers with 1 or 2 replicas each and 4 workers, clean shards and shards with bad
-records (`skip_bad_files`), whole and resumed epochs. A counter in the recipe's training half then
+element, for 2 workers with 1 or 2 replicas each and 4 workers on whole epochs (2 workers with 2
+replicas each on resumed epochs and across an epoch boundary), clean shards and shards with bad
+records (`skip_bad_files`). A counter in the recipe's training half then
 shows that a worker prepares only its share: `G / W` records of each global batch of `G`.
 """
 
@@ -38,6 +39,10 @@ from tests.support.tfrecord_fixture import write_mixed_folder, write_shards
 BATCH = 4
 LAYOUTS = ((2, 2), (2, 4), (4, 4))
 """`(workers, replicas in sync)`: 1 replica per worker, 2 per worker, 4 workers."""
+RESUMED_LAYOUTS = ((2, 4),)
+"""The layout of the resumed and cross-epoch cases: the skip and the epoch are applied before
+the worker's share is taken, so one layout with several local replicas checks them (each layout
+is checked on whole epochs)."""
 
 
 def tf_worker_stream(dataset, workers, worker, replicas):
@@ -98,9 +103,9 @@ class WorkerSharesTest(tf.test.TestCase):
             self.assertAllEqual(want[1], got[1], msg=f"{msg}, element {i}")
             self.assertAllClose(want[0], got[0], atol=1e-6, rtol=0, msg=f"{msg}, element {i}")
 
-    def assertSharesLikeDataSharding(self, source, epoch, skip):
+    def assertSharesLikeDataSharding(self, source, epoch, skip, layouts=LAYOUTS):
         plain = source.train_epoch(epoch, skip)  # cloned and rewritten for each worker below
-        for workers, replicas in LAYOUTS:
+        for workers, replicas in layouts:
             for worker in range(workers):
                 msg = f"epoch {epoch} skip {skip}, worker {worker}/{workers}, {replicas} replicas"
                 expected = elements(tf_worker_stream(plain, workers, worker, replicas))
@@ -111,13 +116,13 @@ class WorkerSharesTest(tf.test.TestCase):
 
     def test_clean_shards(self):
         source = bad_source(self.clean, batch_size=BATCH, augment="imagenet")
-        for epoch, skip in ((0, 0), (1, 2)):  # a whole epoch, a resumed one
-            self.assertSharesLikeDataSharding(source, epoch, skip)
+        self.assertSharesLikeDataSharding(source, 0, 0)  # a whole epoch, every layout
+        self.assertSharesLikeDataSharding(source, 1, 2, RESUMED_LAYOUTS)  # a resumed one
 
     def test_bad_records_take_the_replacements_of_the_whole_batch(self):
         source = bad_source(self.shards, batch_size=BATCH, skip_bad_files=True, augment="imagenet")
-        for epoch, skip in ((0, 0), (3, 1)):  # a whole epoch, a resumed one
-            self.assertSharesLikeDataSharding(source, epoch, skip)
+        self.assertSharesLikeDataSharding(source, 0, 0)
+        self.assertSharesLikeDataSharding(source, 3, 1, RESUMED_LAYOUTS)
 
     def test_a_worker_prepares_only_its_share(self):
         source = bad_source(self.clean, batch_size=BATCH, augment="imagenet")
@@ -160,7 +165,7 @@ class WorkerSharesTest(tf.test.TestCase):
         # 5 batches an epoch: batches 3-9 are the end of epoch 0, all of epoch 1.
         source = bad_source(self.clean, batch_size=BATCH, augment="imagenet")
         plain = training_batches(source, 3, 7)
-        for workers, replicas in LAYOUTS:
+        for workers, replicas in RESUMED_LAYOUTS:
             for worker in range(workers):
                 expected = elements(tf_worker_stream(plain, workers, worker, replicas))
                 context = tf.distribute.InputContext(workers, worker, replicas)

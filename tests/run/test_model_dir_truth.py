@@ -1,7 +1,9 @@
 """What a run records in model_dir stays true: a run that skips every stage keeps the recorded
 preprocessing (and says which flags differ), a stage trained again invalidates the stages trained
 from it, the end-of-run comparison honours `eval_steps`, and `--stage=eval` / `--stage=export` take
-the model's settings from model_dir, refusing flags that contradict it.
+the model's settings from model_dir, refusing flags that contradict it: a model_dir written by
+v0.2 (`tests/data/model_dir_v0_2`, without the newer records) evaluates, and its new export serves
+what v0.2's export of it served.
 
 The launcher runs in process (`launcher.main` under `flagsaver`), on tiny settings; the digests
 and the image counts are computed independently here (hashlib, the folder's files).
@@ -12,8 +14,11 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 import tensorflow as tf
+
+from saccader_tf.export.layout import load_signatures
 
 from tests.support.image_folder_fixture import write_random_image_folder
 from tests.support.launcher_flags import launch_with_flags
@@ -139,4 +144,13 @@ class ModelDirTruthTest(tf.test.TestCase):
         out, _ = self._ok(**base, stage="eval")
         self.assertIn("(64 test images)", out)
         self._ok(**base, stage="export")
-        self.assertTrue(os.path.exists(os.path.join(model_dir, "export", "1", "saved_model.pb")))
+        # The new export of the v0.2 model_dir serves what v0.2's own export served (outputs
+        # stored beside the model_dir: this version's code made none of them).
+        with np.load(LEGACY + "_serving.npz") as f:
+            expected = {key: f[key] for key in f.files}
+        serve = load_signatures(os.path.join(model_dir, "export"))["serving_default"]
+        served = serve(images=tf.constant(expected["images"]))
+        for key in ("logits", "probabilities", "glimpse_boxes", "top_k_scores"):
+            self.assertAllClose(served[key], expected[key], atol=1e-5, msg=key)
+        for key in ("glimpse_cells", "top_k_classes"):
+            self.assertAllEqual(served[key], expected[key], msg=key)
