@@ -19,7 +19,6 @@ import pytest
 import tensorflow as tf
 
 from saccader_tf.export.layout import load_signatures
-
 from tests.support.image_folder_fixture import write_random_image_folder
 from tests.support.launcher_flags import launch_with_flags
 from tests.support.paths import REPO_ROOT
