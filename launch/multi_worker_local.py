@@ -22,9 +22,12 @@ import sys
 import tempfile
 import time
 
-from saccader_tf.cli.exit_codes import PEER_STOPPED
-
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:  # run as a script from a checkout: the package beside it
+    sys.path.insert(1, REPO_ROOT)
+
+from saccader_tf.cli.exit_codes import PEER_STOPPED  # noqa: E402 (after the path above)
+
 STOP_CODES = (128 + signal.SIGTERM, 128 + signal.SIGINT)
 """Exit codes of workers that stopped on SIGTERM / SIGINT after saving: every worker stops at the
 same step (docs/reliability.md), so the others are left to exit on their own."""
@@ -57,8 +60,9 @@ def tf_configs(num_workers):
 def run_workers(commands, timeout=240, env=None):
     """Runs `commands[i]` as worker i of a local cluster; returns `[(returncode, output), ...]`.
 
-    Every worker gets `TF_CONFIG`, `PYTHONPATH` with the repository, `CUDA_VISIBLE_DEVICES=""`
-    and `TF_CPP_MIN_LOG_LEVEL=2`. When a worker fails or `timeout` seconds pass, the others are
+    Every worker runs in this process's working folder (a relative path means what it means
+    here) and gets `TF_CONFIG`, `PYTHONPATH` with the repository, `CUDA_VISIBLE_DEVICES=""` and
+    `TF_CPP_MIN_LOG_LEVEL=2`. When a worker fails or `timeout` seconds pass, the others are
     killed (a missing peer would block them in a collective); their return code is then negative.
     A worker that stopped after saving (`STOP_CODES`) is not a failure: its peers stop at the same
     step and exit on their own (within `timeout`).
@@ -74,7 +78,6 @@ def run_workers(commands, timeout=240, env=None):
             subprocess.Popen(
                 command,
                 env=dict(base, TF_CONFIG=config),
-                cwd=REPO_ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 text=True,

@@ -1,10 +1,13 @@
 """The cluster launch examples in launch/slurm and launch/kubernetes: their launcher flags exist
-and are valid together, and the Kubernetes pod script derives a TF_CONFIG that TensorFlow reads."""
+and are valid together, and the Kubernetes pod script derives a TF_CONFIG that TensorFlow reads;
+the local cluster of launch/multi_worker_local.py runs its workers where it was started and exits
+with the code of the worker that caused a failure."""
 
 import json
 import os
 import re
 import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -77,3 +80,34 @@ class ClusterExamplesTest(tf.test.TestCase):
         self.assertEqual(exit_code([1, 4, 2]), 1)  # the first own failure, by worker
         self.assertEqual(exit_code([4, 4]), 4)  # only peers' stops: still a failure
         self.assertEqual(exit_code([0, 143]), 143)
+
+    def test_local_workers_run_where_the_command_was_started(self):
+        # A relative --model_dir or folder means the same for the local cluster as for the
+        # launcher. The script runs from outside the repository, as a user may start it.
+        here = self.get_temp_dir()
+        script = os.path.join(REPO_ROOT, "launch", "multi_worker_local.py")
+        probe = (
+            "import json, os; "
+            "print('WORKER', os.getcwd(), json.loads(os.environ['TF_CONFIG'])['task']['index'])"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", _RUN_PROBE, script, probe],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        )
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        lines = sorted(line for line in result.stdout.splitlines() if "WORKER" in line)
+        real = os.path.realpath(here)
+        self.assertEqual(lines, [f"WORKER {real} 0", f"WORKER {real} 1"])
+
+
+_RUN_PROBE = """
+import runpy, sys
+module = runpy.run_path(sys.argv[1])  # as `python launch/multi_worker_local.py` loads it
+for code, output in module["run_workers"]([[sys.executable, "-c", sys.argv[2]]] * 2, timeout=50):
+    assert code == 0, output
+    print(output.strip())
+"""
