@@ -142,15 +142,26 @@ def train_stage(
     if progress:
         progress.clear()
     timing = dict(seconds=seconds, epochs=settings.epochs, resumed_from=resumed_from)
-    subset = settings.validation_steps  # named in the summary: its eval number is on a subset
+    subset = _validation_subset(source, settings)  # named in the summary
     return _result(stage, spec, trainer, history, path, validated_on=subset, **timing)
 
 
 def validation_batches(source, settings):
     """`(dataset, steps)` of the validation after each epoch: `validation_steps` (else
-    `eval_steps`) batches spread over the evaluation split (`spread_batches`); neither set: all."""
+    `eval_steps`) batches spread over the evaluation split (`spread_batches`), at most the
+    split's (Keras would warn that the input ran out); neither set: all."""
     steps = settings.validation_steps or settings.eval_steps
+    total = int(source.eval.cardinality())
+    if steps is not None and total >= 0:
+        steps = min(steps, total)
     return spread_batches(source.eval, steps), steps
+
+
+def _validation_subset(source, settings):
+    """The validation batches' count if fewer than the split's (length unknown too), else None."""
+    steps = validation_batches(source, settings)[1]
+    total = int(source.eval.cardinality())
+    return steps if steps is not None and (total < 0 or steps < total) else None
 
 
 def _steps_per_epoch(settings, source):

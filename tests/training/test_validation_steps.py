@@ -1,6 +1,8 @@
 """`validation_steps`: the validation after each epoch scores that many evaluation batches, spread
-over the split (default: the first `eval_steps`, else the whole split), and the stage's summary
-says so."""
+over the split (default: `eval_steps`, spread alike, else the whole split), never more than the
+split holds, and the stage's summary says when they are fewer than the split's."""
+
+import warnings
 
 import keras
 import numpy as np
@@ -63,7 +65,13 @@ class ValidationStepsTest(tf.test.TestCase):
         self.assertIn("eval (2 batches) accuracy", summary)
         per_epoch, summary = self._validated(eval_steps=3)  # the default: eval_steps
         self.assertEqual(per_epoch, [3, 3])
-        self.assertRegex(summary, r"eval accuracy \d\.\d{4}")
+        self.assertIn("eval (3 batches) accuracy", summary)  # 3 of the split's 4
+        with warnings.catch_warnings(record=True) as caught:  # more than the split holds
+            warnings.simplefilter("always")
+            per_epoch, summary = self._validated(validation_steps=EVAL_BATCHES + 2)
+        self.assertEqual(per_epoch, [EVAL_BATCHES] * 2)
+        self.assertFalse([w for w in caught if "ran out of data" in str(w.message)])
+        self.assertRegex(summary, r"eval accuracy \d\.\d{4}")  # all of it: not a subset
 
 
 def _first_labels(dataset):
