@@ -2,39 +2,57 @@
 
 Image folders and the shards written from them list their evaluation images class by class, so
 the first N batches of such a split hold only its first classes: an accuracy on them says little
-about the rest. Every capped evaluation (`--eval_steps`, `--validation_steps`) therefore takes
-every k-th batch instead (k = the split's batches // N, from the dataset's cardinality), so every
-part of the split is scored. The batches left out are still read (and preprocessed) by tf.data, but
-not run through the model.
+about the rest. Every capped evaluation (`--eval_steps`, `--validation_steps`) therefore takes N
+batches evenly spaced over the split instead (`spread_indices`, from the dataset's cardinality),
+so every part of it is scored. The batches left out before the last kept one are still read (and
+preprocessed) by tf.data, but not run through the model.
 """
 
+import tensorflow as tf
 
-def spread_stride(dataset, num_batches):
-    """k: `num_batches` batches of `dataset` are its batches 0, k, 2k, ... (`num_batches=None`:
-    every batch, k = 1).
 
-    k = len(dataset) // num_batches, or 1 (the first `num_batches`) when the dataset's length is
-    unknown or not larger than `num_batches`.
+def spread_indices(total, num_batches):
+    """The indices of `num_batches` batches evenly spaced over `total`, sorted.
+
+    Batch `i` of the kept ones is `floor((i + 1/2) * total / num_batches)`, the middle of its
+    share of the split, so the first and the last parts are both scored.
+
+    Args:
+        total: the split's number of batches (a negative number: unknown).
+        num_batches: how many to keep (>= 1); `None` keeps them all.
+
+    Returns:
+        A list of ints, or `None` when every batch is kept (`num_batches` is `None` or not
+        smaller than `total`). With `total` unknown: the first `num_batches`.
     """
-    if num_batches is None or not hasattr(dataset, "cardinality"):
-        return 1
-    total = int(dataset.cardinality())
-    return max(total // num_batches, 1) if total > 0 else 1
+    if num_batches is None or 0 <= total <= num_batches:
+        return None
+    if total < 0:
+        return list(range(num_batches))
+    return [(2 * i + 1) * total // (2 * num_batches) for i in range(num_batches)]
 
 
 def spread_batches(dataset, num_batches):
-    """`num_batches` batches of the finite `dataset`, evenly spaced from its first one.
+    """`num_batches` batches of the finite `dataset`, evenly spaced over it (`spread_indices`).
 
     Args:
         dataset: a batched `tf.data.Dataset` (e.g. a source's `eval`).
         num_batches: how many batches to keep (>= 1); `None` keeps them all.
 
     Returns:
-        batches 0, k, 2k, ... (`num_batches` of them; k = `spread_stride(dataset, num_batches)`).
+        A dataset of those batches, in order, of known length (the first `num_batches` when the
+        dataset's length is unknown).
     """
-    if num_batches is None:
+    kept = spread_indices(int(dataset.cardinality()), num_batches)
+    if kept is None:
         return dataset
-    stride = spread_stride(dataset, num_batches)
-    if stride == 1:
-        return dataset.take(num_batches)
-    return dataset.shard(stride, 0).take(num_batches)
+    if kept == list(range(len(kept))):
+        return dataset.take(len(kept))
+    wanted = tf.constant(kept, tf.int64)
+    chosen = (
+        dataset.take(kept[-1] + 1)
+        .enumerate()
+        .filter(lambda index, batch: tf.reduce_any(tf.equal(index, wanted)))
+        .map(lambda index, batch: batch)
+    )
+    return chosen.apply(tf.data.experimental.assert_cardinality(len(kept)))

@@ -14,7 +14,7 @@ two differ (how a policy is named, how T glimpses make a prediction) `glimpse_po
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.data.eval_subsets import spread_stride
+from saccader_tf.data.eval_subsets import spread_indices
 from saccader_tf.evaluation import occlusion
 from saccader_tf.evaluation.per_class import CLASS_EXAMPLES, per_class_sums
 from saccader_tf.evaluation.results import CLASSNET
@@ -268,8 +268,8 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
         step: a `make_batch_step` function.
         dataset: batches `(images, labels, ...)`.
         eval_boxes: `None`, or object boxes `[N, 4]` aligned with the dataset's examples.
-        max_batches: this many batches spread over the dataset, its batches 0, k, 2k, ...
-            (`saccader_tf.data.eval_subsets.spread_stride`; `None`: all).
+        max_batches: this many batches evenly spaced over the dataset
+            (`saccader_tf.data.eval_subsets.spread_indices`; `None`: all).
         seed: int; batch i of the dataset gets the stateless seed `[seed, i]`.
         progress: print an `evaluating: i/n batches` line (`saccader_tf.utils.progress_line`).
 
@@ -280,13 +280,16 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
     """
     totals, examples, per_image, done = None, 0, [], 0
     boxes = None if eval_boxes is None else np.asarray(eval_boxes, np.int32)
-    stride = spread_stride(dataset, max_batches)
+    count = int(dataset.cardinality()) if hasattr(dataset, "cardinality") else -1
+    kept = spread_indices(count, max_batches)
+    last = None if kept is None else kept[-1]
+    kept = None if kept is None else set(kept)
     line = _progress_line(dataset, max_batches) if progress else None
     offset = 0  # of the batch in the dataset's examples, where its boxes start
     for index, batch in enumerate(dataset):
         images, labels = batch[0], tf.cast(batch[1], tf.int32)
         size, offset = int(labels.shape[0]), offset + int(labels.shape[0])
-        if index % stride:
+        if kept is not None and index not in kept:
             continue
         object_boxes = _boxes_of(boxes, offset - size, size)
         sums = step(images, labels, tf.constant(object_boxes), tf.constant([seed, index], tf.int32))
@@ -298,7 +301,7 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
         examples, done = examples + size, done + 1
         if line is not None:
             line.show(done, final=done == line.total)
-        if done == max_batches:
+        if index == last:
             break
     if examples == 0:
         raise ValueError("The evaluation dataset is empty. Received: dataset with 0 examples")

@@ -119,8 +119,8 @@ class RunSettings(DataSettings):
     eval_steps: Optional[int] = setting(
         StageSettings.eval_steps,
         "integer",
-        "Evaluation batches per epoch, and of the policy comparison and --stage=eval: every k-th "
-        "batch of the eval split, so all its classes are scored (default: the whole split).",
+        "Evaluation batches per epoch, and of the policy comparison and --stage=eval: evenly "
+        "spaced over the eval split, so all its classes are scored (default: the whole split).",
     )
     validation_steps: Optional[int] = setting(
         StageSettings.validation_steps,

@@ -34,10 +34,11 @@ class CappedEvaluationTest(tf.test.TestCase):
         dataset, boxes = _class_ordered()
         seen = []
         totals, examples = run_batches(_recording_step(seen), dataset, boxes, 3, seed=7)
-        # 6 batches // 3 = every 2nd: batches 0, 2, 4 (examples 0-2, 6-8, 12-14).
+        # 3 of 6 batches, each the middle of its share: batches 1, 3, 5 (examples 3-5, 9-11,
+        # 15-17), the last class included.
         self.assertEqual(
             seen,
-            [([0, 0, 0], [0, 1, 2], 0), ([2, 2, 2], [6, 7, 8], 2), ([4, 4, 4], [12, 13, 14], 4)],
+            [([1, 1, 1], [3, 4, 5], 1), ([3, 3, 3], [9, 10, 11], 3), ([5, 5, 5], [15, 16, 17], 5)],
         )
         self.assertEqual((examples, totals["count"]), (9, 9.0))
 
@@ -53,12 +54,12 @@ class CappedEvaluationTest(tf.test.TestCase):
 
     def test_too_few_boxes_for_a_kept_batch_is_named(self):
         dataset, boxes = _class_ordered()
-        with self.assertRaisesRegex(ValueError, r"eval_boxes.*at least 15 examples"):
-            run_batches(_recording_step([]), dataset, boxes[:13], 3, seed=0)
+        with self.assertRaisesRegex(ValueError, r"eval_boxes.*at least 18 examples"):
+            run_batches(_recording_step([]), dataset, boxes[:16], 3, seed=0)
 
     def test_the_end_of_run_comparison_reads_the_same_spread(self):
         dataset, _ = _class_ordered()
         source = dataset_source(dataset, 6, eval_dataset=dataset, name="classes")
         firsts = [int(labels[0]) for _, labels in evaluation_batches(source, 2)]
-        self.assertEqual(firsts, [0, 3])
+        self.assertEqual(firsts, [1, 4])  # floor(1.5), floor(4.5)
         self.assertLen(list(evaluation_batches(source, None)), 6)

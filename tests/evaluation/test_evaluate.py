@@ -157,7 +157,8 @@ class EvaluateModelTest(tf.test.TestCase):
             max_batches=1,
             occlusion_glimpses=(),
         )
-        self.assertEqual(result.examples, 4)
+        # 1 of the 2 batches (4 + 2 images), the middle one of the split: the second.
+        self.assertEqual(result.examples, 2)
         self.assertIsNone(result.row("learned", 2)["hit_first"])
         self.assertEqual(result.occlusion, ())
         with self.assertRaisesRegex(ValueError, "max_glimpses=0"):

@@ -79,10 +79,13 @@ def _first_labels(dataset):
 
 
 class SpreadBatchesTest(tf.test.TestCase):
-    def test_every_kth_batch_from_the_first(self):
+    def test_batches_evenly_spaced_over_the_split(self):
         ten = tf.data.Dataset.range(10).map(lambda i: (tf.zeros([1, 2]), tf.reshape(i, [1])))
-        self.assertEqual(_first_labels(spread_batches(ten, 3)), [0, 3, 6])  # k = 10 // 3
-        self.assertEqual(_first_labels(spread_batches(ten, 5)), [0, 2, 4, 6, 8])
+        # Kept batch i is the middle of its share: floor((i + 1/2) * 10 / n).
+        self.assertEqual(_first_labels(spread_batches(ten, 3)), [1, 5, 8])
+        self.assertEqual(_first_labels(spread_batches(ten, 5)), [1, 3, 5, 7, 9])
+        self.assertEqual(_first_labels(spread_batches(ten, 6)), [0, 2, 4, 5, 7, 9])
+        self.assertEqual(int(spread_batches(ten, 6).cardinality()), 6)
         self.assertEqual(_first_labels(spread_batches(ten, 10)), list(range(10)))
         self.assertEqual(_first_labels(spread_batches(ten, 20)), list(range(10)))
         unknown = ten.filter(lambda images, labels: True)  # no cardinality: the first ones
@@ -96,7 +99,7 @@ class SpreadBatchesTest(tf.test.TestCase):
         source = dataset_source(evaluation, 4, eval_dataset=evaluation, name="classes")
         spread = StageSettings(epochs=1, learning_rate=0.01, validation_steps=2)
         dataset, steps = validation_batches(source, spread)
-        self.assertEqual((_first_labels(dataset), steps), ([0, 2], 2))
+        self.assertEqual((_first_labels(dataset), steps), ([1, 3], 2))
         capped = StageSettings(epochs=1, learning_rate=0.01, eval_steps=2)  # spread alike
         dataset, steps = validation_batches(source, capped)
-        self.assertEqual((_first_labels(dataset), steps), ([0, 2], 2))
+        self.assertEqual((_first_labels(dataset), steps), ([1, 3], 2))
