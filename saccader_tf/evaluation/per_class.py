@@ -124,7 +124,8 @@ def format_per_class_table(per_class, path=None):
         lines += [line(c) for c in measured]
     absent = len(classes) - len(measured)
     if absent:
-        lines.append(f"({absent} classes have no test images)")
+        these = "1 class has" if absent == 1 else f"{absent} classes have"
+        lines.append(f"({these} no test images)")
     if path:
         lines.append(f"({len(classes)} classes; every class in {path})")
     return "\n".join(lines)

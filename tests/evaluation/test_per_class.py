@@ -91,3 +91,10 @@ class PerClassTableTest(tf.test.TestCase):
         )
         self.assertIn("20 classes in between", "\n".join(lines))
         self.assertIn("(30 classes; every class in f.json)", lines[-1])
+
+    def test_classes_without_test_images_are_counted(self):
+        record = _record([0.5, 0.0, 1.0])
+        record["classes"][1]["examples"] = 0
+        self.assertIn("(1 class has no test images)", format_per_class_table(record))
+        record["classes"][2]["examples"] = 0
+        self.assertIn("(2 classes have no test images)", format_per_class_table(record))
