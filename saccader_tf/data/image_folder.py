@@ -31,6 +31,7 @@ def image_folder_source(
     skip_bad_files=False,
     check_files=True,
     name=None,
+    evaluation_only=False,
 ):
     """An image folder, preprocessed with the preprocessing recipe `augment`.
 
@@ -71,6 +72,9 @@ def image_folder_source(
         skip_bad_files: skip unreadable files with a warning instead of raising.
         check_files: check the signature of every file while listing.
         name: `DataSource.name`; `None` = `"folder:<root>"`.
+        evaluation_only: the source is read for its evaluation split only (`--stage=eval`): the
+            training images are neither checked against `batch_size` nor decoded into memory
+            (`train_epoch` still streams them).
 
     Returns:
         A `DataSource` yielding `(float32 [B, S, S, C], int32 [B])`, normalised with the ImageNet
@@ -86,13 +90,14 @@ def image_folder_source(
     recipe = Recipe(augment, flip)
     listing = list_image_folder(root, check_files=check_files, skip_bad_files=skip_bad_files)
     num_train, num_eval = len(listing.train_paths), len(listing.eval_paths)
-    _check_batch_size(batch_size, num_train)
+    if not evaluation_only:
+        _check_batch_size(batch_size, num_train)
     survey = survey_images(listing.train_paths)
     _warn_rotated(survey)
     channels = _resolve_channels(channels, survey)
     mean, std = default_normalization(channels)
     train_store, eval_store = _image_stores(
-        listing, survey, channels, skip_bad_files, cache, cache_budget_bytes
+        listing, survey, channels, skip_bad_files, cache, cache_budget_bytes, evaluation_only
     )
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std)
     name = name or f"folder:{root}"
@@ -154,9 +159,12 @@ def _train_epochs(store, num_train, recipe, *, seed, batch_size, **common):
     return train_epoch
 
 
-def _image_stores(listing, survey, channels, skip_bad_files, cache, cache_budget_bytes):
+def _image_stores(
+    listing, survey, channels, skip_bad_files, cache, cache_budget_bytes, evaluation_only
+):
     """The training and evaluation images of `listing` as `ImageFiles` (decoded every epoch), or
-    as `DecodedCache`s (decoded once, now) when `cache` says so (`should_cache`)."""
+    as `DecodedCache`s (decoded once, now) when `cache` says so (`should_cache`); with
+    `evaluation_only` the training images always stay `ImageFiles`."""
     files = dict(channels=channels, skip_bad_files=skip_bad_files)
     train_store = ImageFiles(
         listing.train_paths, listing.train_labels, pillow=listing.train_pillow, **files
@@ -168,9 +176,10 @@ def _image_stores(listing, survey, channels, skip_bad_files, cache, cache_budget
         pillow=listing.eval_pillow,
         **files,
     )
-    num_images = len(listing.train_paths) + len(listing.eval_paths)
+    num_images = len(listing.eval_paths) + (0 if evaluation_only else len(listing.train_paths))
     if should_cache(cache, survey.estimated_bytes(num_images, channels), cache_budget_bytes):
-        train_store = DecodedCache.build(train_store, "training images")
+        if not evaluation_only:
+            train_store = DecodedCache.build(train_store, "training images")
         eval_store = DecodedCache.build(eval_store, "evaluation images")
     return train_store, eval_store
 

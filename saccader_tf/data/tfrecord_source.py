@@ -75,6 +75,7 @@ def tfrecord_source(
     scan_cache=None,
     write_scan_cache=True,
     name=None,
+    evaluation_only=False,
 ):
     """TFRecord shards, preprocessed with the preprocessing recipe `augment` (module docstring).
 
@@ -95,6 +96,8 @@ def tfrecord_source(
         write_scan_cache: whether to write `scan_cache` after a scan (`False` on the workers
             other than the chief).
         name: `DataSource.name`; `None` = `"tfrecord:<location>"`.
+        evaluation_only: the source is read for its evaluation split only (`--stage=eval`): the
+            training records are not checked against `batch_size`.
 
     Returns:
         A `DataSource` yielding `(float32 [B, S, S, C], int32 [B])` with `num_classes` = the
@@ -112,7 +115,8 @@ def tfrecord_source(
         {"train": train_files, "eval": eval_files}, label_offset, scan_cache, write_scan_cache
     )
     train_scan, eval_scan = scans["train"], scans["eval"]
-    _check_batch_size(batch_size, train_scan.total)
+    if not evaluation_only:
+        _check_batch_size(batch_size, train_scan.total)
     num_classes = max(train_scan.max_label, eval_scan.max_label) + 1
     channels = _resolve_channels(channels, train_files)
     mean, std = default_normalization(channels)

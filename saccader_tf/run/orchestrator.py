@@ -347,7 +347,7 @@ def evaluate(settings):
     model = load_trained_model(settings.model_dir)
     kind = kind_of_model_dir(settings.model_dir)
     glimpse_model, classnet = kind.evaluated(settings, model)
-    source = data_source(kind.evaluation_settings(settings, model))
+    source = data_source(kind.evaluation_settings(settings, model), evaluation_only=True)
     check_recorded_classes(settings, source)
     result = evaluate_model(
         glimpse_model,

@@ -15,7 +15,7 @@ SERVICE_STEP_TIMEOUT = 900
 (`BatchWatchdog`): TensorFlow itself waits without end for a dispatcher or worker that has gone."""
 
 
-def data_source(settings, chief=True):
+def data_source(settings, chief=True, evaluation_only=False):
     """The `DataSource` of `settings.dataset` (a `RunSettings`), at `settings.image_size`.
 
     Image folders get the folder options (`cache`, `cache_budget_mb`, `skip_bad_files`); TFRecord
@@ -24,15 +24,17 @@ def data_source(settings, chief=True):
     (`explained_download`); both get the preprocessing recipe (`augment`, `flip`, `channels`).
     With `data_service` the training epochs are made by that tf.data service
     (`saccader_tf.data.service.service_source`), once its dispatcher is known to answer.
+    `evaluation_only` (`--stage=eval`): an image folder or TFRecord source does no training-only
+    work (checking the training split against the batch size, decoding it into memory).
     """
-    source = _local_source(settings, chief)
+    source = _local_source(settings, chief, evaluation_only)
     if not settings.data_service:
         return source
     check_dispatcher(settings.data_service)
     return service_source(source, settings.data_service, settings.data_service_sharding)
 
 
-def _local_source(settings, chief):
+def _local_source(settings, chief, evaluation_only):
     """The `DataSource` of `settings`, made in this process (see `data_source`)."""
     common = dict(
         image_size=settings.image_size,
@@ -62,6 +64,8 @@ def _local_source(settings, chief):
             scan_cache=os.path.join(settings.model_dir, CACHE_NAME),
             write_scan_cache=chief,
         )
+    if (folder or tfrecord) and evaluation_only:
+        extra["evaluation_only"] = True
     if settings.background_class:  # TFDS only (the settings refuse it for other data)
         extra["background_class"] = True
     download = (

@@ -1,5 +1,6 @@
 """Image folder source: listing, labels, channel conversion and naming of unreadable files."""
 
+import contextlib
 import io
 import os
 
@@ -177,3 +178,16 @@ class ImageFolderSourceTest(tf.test.TestCase):
     def test_batch_larger_than_train_set(self):
         with self.assertRaisesRegex(ValueError, "batch_size=64, training images=7"):
             image_folder_source(self.root, image_size=8, batch_size=64)
+
+    def test_evaluation_only_skips_the_training_checks_and_decoding(self):
+        # --stage=eval with the default batch size on a small folder: only the evaluation split
+        # is read, decoded into memory once; the training images are not decoded up front.
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            source = image_folder_source(
+                self.root, image_size=8, batch_size=64, cache="memory", evaluation_only=True
+            )
+        self.assertIn("evaluation images", out.getvalue())
+        self.assertNotIn("training images", out.getvalue())
+        self.assertEqual(_count(source.eval), source.eval_size)
+        self.assertGreater(source.eval_size, 0)

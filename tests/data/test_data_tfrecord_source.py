@@ -51,6 +51,13 @@ class TfrecordSourceTest(tf.test.TestCase):
                 pixels = np.asarray(Image.open(path).convert("RGB"), np.float64)
                 self.assertAllClose(image, (pixels / 255 - mean) / std, atol=1e-5)
 
+    def test_a_batch_larger_than_the_training_records_only_for_evaluation(self):
+        with self.assertRaisesRegex(ValueError, r"training records \(24\).*batch_size=64"):
+            self._source(batch_size=64)
+        source = self._source(batch_size=64, evaluation_only=True)  # --stage=eval
+        labels = np.concatenate([labels for _, labels in source.eval.as_numpy_iterator()])
+        self.assertLen(labels, 6)
+
     def test_channels_auto_and_conversion(self):
         self.assertEqual(self._source().channels, 3)  # mixed gray and colour
         gray_folder = os.path.join(self.root, "gray")
