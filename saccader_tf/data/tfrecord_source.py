@@ -115,8 +115,7 @@ def tfrecord_source(
         {"train": train_files, "eval": eval_files}, label_offset, scan_cache, write_scan_cache
     )
     train_scan, eval_scan = scans["train"], scans["eval"]
-    if not evaluation_only:
-        _check_batch_size(batch_size, train_scan.total)
+    _check_batch_size(batch_size, train_scan.total, evaluation_only)
     num_classes = max(train_scan.max_label, eval_scan.max_label) + 1
     channels = _resolve_channels(channels, train_files)
     mean, std = default_normalization(channels)
@@ -163,8 +162,8 @@ def _checked_args(image_size, batch_size, shuffle_buffer, augment, flip, channel
     return Recipe(augment, flip)
 
 
-def _check_batch_size(batch_size, num_train):
-    if batch_size > num_train:
+def _check_batch_size(batch_size, num_train, evaluation_only):
+    if batch_size > num_train and not evaluation_only:
         raise BadValueError(
             f"`batch_size` is larger than the number of training records ({num_train}), so the "
             "training pipeline (which drops the last partial batch) would be empty. "

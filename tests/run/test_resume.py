@@ -141,8 +141,17 @@ class MultiWorkerResumeTest(tf.test.TestCase):
             if kill_at:
                 env["KILL_AT"] = kill_at
             runs[name] = multi_worker_local.run_workers([command, command], timeout=240, env=env)
+        # Each worker SIGKILLs itself after step 10; the first to die can leave the other in the
+        # tail of that step's last collective (it still reads the dead peer's part), which then
+        # fails ("Socket closed") before its own kill. Either way both die after step 10.
+        codes = [code for code, _ in runs["killed"]]
+        self.assertIn(-signal.SIGKILL, codes, runs["killed"])
         for code, output in runs["killed"]:
-            self.assertEqual(code, -signal.SIGKILL, output[-2000:])
+            if code != -signal.SIGKILL:
+                self.assertNotEqual(code, 0, output[-2000:])
+                self.assertRegex(
+                    output, r"UnavailableError|Collective ops is aborted", output[-2000:]
+                )
         for name in ("reference", "resumed"):
             for code, output in runs[name]:
                 self.assertEqual(code, 0, output[-3000:])
