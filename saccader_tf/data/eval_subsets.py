@@ -4,8 +4,9 @@ Image folders and the shards written from them list their evaluation images clas
 the first N batches of such a split hold only its first classes: an accuracy on them says little
 about the rest. Every capped evaluation (`--eval_steps`, `--validation_steps`) therefore takes N
 batches evenly spaced over the split instead (`spread_indices`, from the dataset's cardinality),
-so every part of it is scored. The batches left out before the last kept one are still read (and
-preprocessed) by tf.data, but not run through the model.
+so every part of it is scored. An image folder reads only the images of the kept batches
+(`DataSource.eval_at`, used by `spread_eval`); of other sources the batches left out before the
+last kept one are still read (and preprocessed) by tf.data, but not run through the model.
 """
 
 import tensorflow as tf
@@ -32,18 +33,20 @@ def spread_indices(total, num_batches):
     return [(2 * i + 1) * total // (2 * num_batches) for i in range(num_batches)]
 
 
-def spread_batches(dataset, num_batches):
+def spread_batches(dataset, num_batches, total=None):
     """`num_batches` batches of the finite `dataset`, evenly spaced over it (`spread_indices`).
 
     Args:
         dataset: a batched `tf.data.Dataset` (e.g. a source's `eval`).
         num_batches: how many batches to keep (>= 1); `None` keeps them all.
+        total: the dataset's number of batches; `None`: its cardinality.
 
     Returns:
-        A dataset of those batches, in order, of known length (the first `num_batches` when the
-        dataset's length is unknown).
+        A dataset of those batches, in order (the first `num_batches` when the number of batches
+        is unknown), of known length when the dataset's is known.
     """
-    kept = spread_indices(int(dataset.cardinality()), num_batches)
+    known = int(dataset.cardinality())
+    kept = spread_indices(known if total is None else total, num_batches)
     if kept is None:
         return dataset
     if kept == list(range(len(kept))):
@@ -55,4 +58,41 @@ def spread_batches(dataset, num_batches):
         .filter(lambda index, batch: tf.reduce_any(tf.equal(index, wanted)))
         .map(lambda index, batch: batch)
     )
-    return chosen.apply(tf.data.experimental.assert_cardinality(len(kept)))
+    return _with_length(chosen, len(kept), known)
+
+
+def spread_eval(source, num_batches):
+    """`num_batches` batches of `source`'s evaluation split spread over it (`spread_batches`).
+
+    The split's number of batches is its cardinality, or, when tf.data cannot tell (a streamed
+    image folder, TFRecord shards), `ceil(eval_size / batch_size)`. A source with `eval_at` (an
+    image folder) reads and prepares only the kept batches' images.
+
+    Args:
+        source: a `DataSource`.
+        num_batches: how many batches to keep (>= 1); `None` keeps them all.
+    """
+    known, total = int(source.eval.cardinality()), split_batches(source)
+    eval_at = getattr(source, "eval_at", None)
+    kept = spread_indices(total, num_batches)
+    if kept is None or eval_at is None or kept == list(range(len(kept))):
+        return spread_batches(source.eval, num_batches, total)
+    return _with_length(eval_at(kept), len(kept), known)
+
+
+def split_batches(source):
+    """The number of batches of `source.eval`: its cardinality, else (a streamed image folder,
+    TFRecord shards) `ceil(eval_size / batch_size)`, else -1 (unknown)."""
+    total = int(source.eval.cardinality())
+    size, batch_size = getattr(source, "eval_size", None), getattr(source, "batch_size", None)
+    if total < 0 and size and batch_size:
+        total = -(-size // batch_size)
+    return total
+
+
+def _with_length(dataset, length, known):
+    """`dataset` stating `length` batches when the split's length was `known` (>= 0): no
+    batch can then have been left out by a filter of bad files."""
+    if known < 0:
+        return dataset
+    return dataset.apply(tf.data.experimental.assert_cardinality(length))

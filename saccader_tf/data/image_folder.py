@@ -90,8 +90,7 @@ def image_folder_source(
     recipe = Recipe(augment, flip)
     listing = list_image_folder(root, check_files=check_files, skip_bad_files=skip_bad_files)
     num_train, num_eval = len(listing.train_paths), len(listing.eval_paths)
-    if not evaluation_only:
-        _check_batch_size(batch_size, num_train)
+    _check_batch_size(batch_size, num_train, evaluation_only)
     survey = survey_images(listing.train_paths)
     _warn_rotated(survey)
     channels = _resolve_channels(channels, survey)
@@ -112,9 +111,11 @@ def image_folder_source(
         skip_bad_files=skip_bad_files,
         **recipe.settings(),
     )
+
     return DataSource(
         train_epoch=_train_epochs(train_store, num_train, recipe, seed=seed, **common),
         eval=eval_batches(eval_store.examples(np.arange(len(eval_store))), recipe, **common),
+        eval_at=_eval_at(eval_store, num_eval, recipe, common),
         num_classes=len(listing.class_names),
         image_size=image_size,
         channels=channels,
@@ -130,8 +131,8 @@ def image_folder_source(
     )
 
 
-def _check_batch_size(batch_size, num_train):
-    if batch_size > num_train:
+def _check_batch_size(batch_size, num_train, evaluation_only):
+    if batch_size > num_train and not evaluation_only:
         raise BadValueError(
             "`batch_size` is larger than the number of training images, so the training pipeline "
             f"(which drops the last partial batch) would be empty. Received: "
@@ -206,3 +207,15 @@ def _warn_rotated(survey):
             survey.rotated,
             survey.sampled,
         )
+
+
+def _eval_at(eval_store, num_eval, recipe, common):
+    """`DataSource.eval_at` of a folder: the evaluation batches at the given indices, decoding
+    only their images (batch `b` holds the listing's evaluation entries `[b B, (b + 1) B)`)."""
+    batch_size = common["batch_size"]
+
+    def eval_at(batches):
+        rows = [np.arange(b * batch_size, min((b + 1) * batch_size, num_eval)) for b in batches]
+        return eval_batches(eval_store.examples(np.concatenate(rows)), recipe, **common)
+
+    return eval_at

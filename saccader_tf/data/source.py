@@ -60,6 +60,9 @@ class DataSource:
         batch_size: examples per training batch; with `train_size` it gives the epoch length
             `train_size // batch_size` (`None` for hand-made sources: the length of
             `train_epoch(0)` is used).
+        eval_at: `None`, or a function `(batch indices) -> tf.data.Dataset` of those batches of
+            `eval` (sorted indices) that reads and prepares only their examples (an image folder):
+            a capped evaluation then skips the other images (`data.eval_subsets.spread_eval`).
     """
 
     train_epoch: Callable[..., tf.data.Dataset]
@@ -77,6 +80,7 @@ class DataSource:
     crop_fraction: Optional[float] = 1.0
     settings: dict = dataclasses.field(default_factory=dict)
     batch_size: Optional[int] = None
+    eval_at: Optional[Callable[..., tf.data.Dataset]] = None
 
     def __post_init__(self):
         if not callable(self.train_epoch):

@@ -261,7 +261,7 @@ def make_batch_step(
     return step
 
 
-def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
+def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False, num_batches=None):
     """Sums the per-batch results of `step` over `dataset`.
 
     Args:
@@ -272,6 +272,7 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
             (`saccader_tf.data.eval_subsets.spread_indices`; `None`: all).
         seed: int; batch i of the dataset gets the stateless seed `[seed, i]`.
         progress: print an `evaluating: i/n batches` line (`saccader_tf.utils.progress_line`).
+        num_batches: the `n` of that line when the dataset's length is unknown (`None`: 0).
 
     Returns:
         `(totals, examples)`: the sums as float64 numpy arrays, and the number of examples. The
@@ -284,7 +285,7 @@ def run_batches(step, dataset, eval_boxes, max_batches, seed, progress=False):
     kept = spread_indices(count, max_batches)
     last = None if kept is None else kept[-1]
     kept = None if kept is None else set(kept)
-    line = _progress_line(dataset, max_batches) if progress else None
+    line = _progress_line(dataset, max_batches, num_batches) if progress else None
     offset = 0  # of the batch in the dataset's examples, where its boxes start
     for index, batch in enumerate(dataset):
         images, labels = batch[0], tf.cast(batch[1], tf.int32)
@@ -322,10 +323,12 @@ def _boxes_of(boxes, start, size):
     return boxes[start : start + size]
 
 
-def _progress_line(dataset, max_batches):
+def _progress_line(dataset, max_batches, num_batches=None):
     """A `ProgressLine` over the batches `run_batches` will read (the dataset's own count when
-    it states one)."""
+    it states one, else `num_batches`)."""
     count = int(dataset.cardinality()) if hasattr(dataset, "cardinality") else -1
+    if count < 0 and num_batches is not None:
+        count = num_batches
     if max_batches is not None:
         count = max_batches if count < 0 else min(count, max_batches)
     return ProgressLine(count if count >= 0 else 0, "evaluating", unit="batches")

@@ -28,6 +28,7 @@ Where things are: `batch_sums` (one pass over the data), `checks` (argument chec
 import numpy as np
 import tensorflow as tf
 
+from saccader_tf.data.eval_subsets import split_batches, spread_eval
 from saccader_tf.evaluation.batch_sums import (
     PER_IMAGE,
     correct_predictions,
@@ -128,8 +129,9 @@ def evaluate_model(
         stage1_policies=stage1_policies,
         classnet=classnet,
     )
+    dataset, max_batches, count = _evaluation_batches(source, max_batches)
     totals, examples = run_batches(
-        step, source.eval, source.eval_boxes, max_batches, seed, progress=progress
+        step, dataset, source.eval_boxes, max_batches, seed, progress=progress, num_batches=count
     )
     rows = policy_rows(model, policies, totals, examples, steps)
     if stage1_policies:
@@ -151,3 +153,18 @@ def evaluate_model(
             totals, min(per_class_glimpses or steps, steps), source.class_names
         ),
     )
+
+
+def _evaluation_batches(source, max_batches):
+    """`(dataset, max_batches, count)` for `run_batches`: the `max_batches` batches spread over
+    the split (`spread_eval`: it knows a source's length and `eval_at`), or, with object boxes
+    aligned by position, the whole split and `max_batches` for `run_batches` to spread; `count`:
+    the batches it will read (`None`: unknown)."""
+    total = split_batches(source)
+    if total < 0:
+        count = max_batches
+    else:
+        count = total if max_batches is None else min(total, max_batches)
+    if source.eval_boxes is not None:
+        return source.eval, max_batches, count
+    return spread_eval(source, max_batches), None, count

@@ -23,7 +23,7 @@ import sys
 
 import keras
 
-from saccader_tf.data.eval_subsets import spread_batches
+from saccader_tf.data.eval_subsets import spread_eval
 from saccader_tf.data.preprocessing import resize_method_of
 from saccader_tf.evaluation.evaluate import evaluate_model, policy_accuracies
 from saccader_tf.export.layout import new_version_dir
@@ -237,8 +237,8 @@ def run(settings, stages, strategy=None):
 
 def evaluation_batches(source, eval_steps):
     """The evaluation batches of `source`: `eval_steps` of them spread over the split
-    (`spread_batches`; `None`: all of them)."""
-    return spread_batches(source.eval, eval_steps)
+    (`spread_eval`; `None`: all of them)."""
+    return spread_eval(source, eval_steps)
 
 
 def stage_decisions(settings, kind, to_train):

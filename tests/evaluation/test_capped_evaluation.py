@@ -4,9 +4,15 @@ An image folder lists its evaluation images class by class, so the first N batch
 first classes. The reference numbers below are counted by hand from the made-up split.
 """
 
+import io
+import os
+
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
+from saccader_tf.data import image_folder_source
+from saccader_tf.data.eval_subsets import spread_eval
 from saccader_tf.evaluation.batch_sums import run_batches
 from saccader_tf.run.orchestrator import evaluation_batches
 from tests.support.sources import dataset_source
@@ -63,3 +69,30 @@ class CappedEvaluationTest(tf.test.TestCase):
         firsts = [int(labels[0]) for _, labels in evaluation_batches(source, 2)]
         self.assertEqual(firsts, [1, 4])  # floor(1.5), floor(4.5)
         self.assertLen(list(evaluation_batches(source, None)), 6)
+
+
+class FolderSpreadTest(tf.test.TestCase):
+    def test_a_folder_reads_only_the_images_of_the_kept_batches(self):
+        # 3 classes x 4 validation images, batch 4: one batch per class. Batches 0 and 2 are
+        # kept; the middle class's images are truncated PNGs (their signature passes the listing,
+        # their pixels cannot be decoded), so reading them would stop the pipeline.
+        root = self.create_tempdir().full_path
+        good = io.BytesIO()
+        Image.fromarray(np.full((9, 9), 128, np.uint8)).save(good, format="PNG")
+        for split, count in (("train", 4), ("val", 4)):
+            for name in ("a", "b", "c"):
+                os.makedirs(os.path.join(root, split, name))
+                for i in range(count):
+                    data = good.getvalue()
+                    if split == "val" and name == "b":
+                        data = data[:40]
+                    with open(os.path.join(root, split, name, f"{i}.png"), "wb") as f:
+                        f.write(data)
+        source = image_folder_source(root, image_size=8, batch_size=4, cache="stream")
+        labels = [labels.tolist() for _, labels in spread_eval(source, 2).as_numpy_iterator()]
+        self.assertEqual(labels, [[0, 0, 0, 0], [2, 2, 2, 2]])
+        # A streamed folder's split has no cardinality (its files are read by an interleave):
+        # the 3 batches come from its 12 images and the batch size.
+        self.assertLess(int(source.eval.cardinality()), 0)
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"b[/\\]0\.png"):
+            list(source.eval.as_numpy_iterator())  # the whole split does read them

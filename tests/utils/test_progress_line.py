@@ -69,3 +69,9 @@ class EvaluationProgressTest(tf.test.TestCase):
             out.getvalue().splitlines(),
             [f"evaluating: {i}/5 batches" for i in range(1, 6)],  # 5 // 10 -> every batch
         )
+        # A dataset that cannot tell its length (a streamed folder): the caller's count.
+        unknown = dataset.filter(lambda images, labels: True)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            run_batches(step, unknown, None, None, 0, progress=True, num_batches=12)
+        self.assertEqual(out.getvalue().splitlines()[-1], "evaluating: 12/12 batches")
