@@ -90,6 +90,15 @@ def split_batches(source):
     return total
 
 
+def capped_batches(source, num_batches):
+    """`(n, total)`: `num_batches` at most the split's batches, and those (`split_batches`; -1:
+    unknown); `num_batches=None` stays `None`."""
+    total = split_batches(source)
+    if num_batches is not None and total >= 0:
+        num_batches = min(num_batches, total)
+    return num_batches, total
+
+
 def _with_length(dataset, length, known):
     """`dataset` stating `length` batches when the split's length was `known` (>= 0): no
     batch can then have been left out by a filter of bad files."""

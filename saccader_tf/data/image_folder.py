@@ -111,7 +111,6 @@ def image_folder_source(
         skip_bad_files=skip_bad_files,
         **recipe.settings(),
     )
-
     return DataSource(
         train_epoch=_train_epochs(train_store, num_train, recipe, seed=seed, **common),
         eval=eval_batches(eval_store.examples(np.arange(len(eval_store))), recipe, **common),

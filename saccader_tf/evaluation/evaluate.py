@@ -28,7 +28,7 @@ Where things are: `batch_sums` (one pass over the data), `checks` (argument chec
 import numpy as np
 import tensorflow as tf
 
-from saccader_tf.data.eval_subsets import split_batches, spread_eval
+from saccader_tf.data.eval_subsets import capped_batches, spread_eval
 from saccader_tf.evaluation.batch_sums import (
     PER_IMAGE,
     correct_predictions,
@@ -160,11 +160,9 @@ def _evaluation_batches(source, max_batches):
     the split (`spread_eval`: it knows a source's length and `eval_at`), or, with object boxes
     aligned by position, the whole split and `max_batches` for `run_batches` to spread; `count`:
     the batches it will read (`None`: unknown)."""
-    total = split_batches(source)
-    if total < 0:
-        count = max_batches
-    else:
-        count = total if max_batches is None else min(total, max_batches)
+    count, total = capped_batches(source, max_batches)
+    if count is None and total >= 0:
+        count = total
     if source.eval_boxes is not None:
         return source.eval, max_batches, count
     return spread_eval(source, max_batches), None, count

@@ -15,7 +15,7 @@ import time
 import keras
 import tensorflow as tf
 
-from saccader_tf.data.eval_subsets import spread_eval
+from saccader_tf.data.eval_subsets import capped_batches, spread_eval
 from saccader_tf.data.resumable_epochs import batches_per_epoch
 from saccader_tf.model_dir import stage_files
 from saccader_tf.model_dir.progress import ProgressSaver, StageProgress
@@ -150,17 +150,13 @@ def validation_batches(source, settings):
     """`(dataset, steps)` of the validation after each epoch: `validation_steps` (else
     `eval_steps`) batches spread over the evaluation split (`spread_eval`), at most the
     split's (Keras would warn that the input ran out); neither set: all."""
-    steps = settings.validation_steps or settings.eval_steps
-    total = int(source.eval.cardinality())
-    if steps is not None and total >= 0:
-        steps = min(steps, total)
+    steps, _ = capped_batches(source, settings.validation_steps or settings.eval_steps)
     return spread_eval(source, steps), steps
 
 
 def _validation_subset(source, settings):
     """The validation batches' count if fewer than the split's (length unknown too), else None."""
-    steps = validation_batches(source, settings)[1]
-    total = int(source.eval.cardinality())
+    steps, total = capped_batches(source, settings.validation_steps or settings.eval_steps)
     return steps if steps is not None and (total < 0 or steps < total) else None
 
 

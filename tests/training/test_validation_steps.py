@@ -2,6 +2,7 @@
 over the split (default: `eval_steps`, spread alike, else the whole split), never more than the
 split holds, and the stage's summary says when they are fewer than the split's."""
 
+import dataclasses
 import warnings
 
 import keras
@@ -103,3 +104,21 @@ class SpreadBatchesTest(tf.test.TestCase):
         capped = StageSettings(epochs=1, learning_rate=0.01, eval_steps=2)  # spread alike
         dataset, steps = validation_batches(source, capped)
         self.assertEqual((_first_labels(dataset), steps), ([1, 3], 2))
+
+    def test_a_split_of_unknown_length_is_measured_from_its_size(self):
+        # A streamed folder's split (files read by an interleave): tf.data cannot tell its
+        # length, so its size and the batch size give it (16 images / 4 = 4 batches).
+        images = np.zeros((16, 24, 24, 1), np.float32)
+        labels = np.repeat(np.arange(4, dtype=np.int32), 4)
+        split = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
+        unknown = split.filter(lambda images, labels: True)
+        source = dataset_source(split, 4, eval_dataset=unknown, name="streamed")
+        source = dataclasses.replace(source, eval_size=16, batch_size=4)
+        dataset, steps = validation_batches(
+            source, StageSettings(epochs=1, learning_rate=0.01, validation_steps=2)
+        )
+        self.assertEqual((_first_labels(dataset), steps), ([1, 3], 2))
+        dataset, steps = validation_batches(
+            source, StageSettings(epochs=1, learning_rate=0.01, validation_steps=9)
+        )
+        self.assertEqual((_first_labels(dataset), steps), ([0, 1, 2, 3], 4))  # capped at 4
